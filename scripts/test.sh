@@ -19,3 +19,19 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "== e2e (host kernel)" >&2
 vitest run --project e2e
+
+# vrf, 8021q, dummy and ipvlan: probed in a throwaway network namespace of this kernel.
+host_has_vm_kinds() {
+	unshare --net sh -ec '
+		ip link add px-probe type dummy
+		ip link add link px-probe name px-probe.100 type vlan id 100
+		ip link add link px-probe name px-probe-iv type ipvlan mode l2
+		ip link add px-probe-vrf type vrf table 10' >/dev/null 2>&1
+}
+if host_has_vm_kinds; then
+	echo "== vm (host kernel)" >&2
+	vitest run --project vm
+else
+	echo "== vm (qemu test bed: this kernel lacks vrf/8021q/dummy/ipvlan)" >&2
+	bash scripts/vm/run -- "$PWD/node_modules/.bin/vitest" run --project vm
+fi
