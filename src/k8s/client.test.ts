@@ -1,0 +1,184 @@
+// NodeKubeClient against the in-repo test API server, through @kubernetes/client-node.
+import {mkdtemp, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {afterEach, beforeEach, describe, expect, test} from 'vitest';
+import {TestApiServer} from '../../e2e/kube/apiserver.ts';
+import {hasKubeConfig, NodeKubeClient} from './client.ts';
+import {FakeKubeClient} from './fake-client.ts';
+
+const STATUS_KEY = 'k8s.v1.cni.cncf.io/network-status';
+let api: TestApiServer;
+let dir: string;
+let kubeconfig: string;
+
+beforeEach(async () => {
+	api = await TestApiServer.start();
+	dir = await mkdtemp(join(tmpdir(), 'plexus-client-'));
+	kubeconfig = await api.writeKubeconfig(dir);
+});
+
+afterEach(async () => {
+	await api.close();
+	await rm(dir, {recursive: true, force: true});
+});
+
+describe('NodeKubeClient', () => {
+	test('reads a pod and reports a missing one as undefined', async () => {
+		const created = api.createPod({metadata: {name: 'web', namespace: 'ns1', annotations: {a: 'b'}}});
+		const kube = new NodeKubeClient({kubeconfig});
+		expect(await kube.getPod('ns1', 'web')).toEqual({
+			name: 'web',
+			namespace: 'ns1',
+			uid: created.metadata.uid,
+			annotations: {a: 'b'},
+		});
+		expect(await kube.getPod('ns1', 'nope')).toBeUndefined();
+	});
+
+	test('reads a NAD with and without spec.config', async () => {
+		api.createNad('ns1', 'full', '{"type":"macvlan"}');
+		api.createNad('ns1', 'empty', undefined);
+		const kube = new NodeKubeClient({kubeconfig});
+		expect(await kube.getNad('ns1', 'full')).toEqual({
+			name: 'full',
+			namespace: 'ns1',
+			config: '{"type":"macvlan"}',
+			annotations: {},
+		});
+		expect((await kube.getNad('ns1', 'empty'))?.config).toBeUndefined();
+		expect(await kube.getNad('ns1', 'nope')).toBeUndefined();
+	});
+
+	test('writes an annotation through pods/status with the read resourceVersion', async () => {
+		const pod = api.createPod({metadata: {name: 'web', namespace: 'ns1', annotations: {keep: 'me'}}});
+		const kube = new NodeKubeClient({kubeconfig});
+		expect(await kube.setPodAnnotation('ns1', 'web', pod.metadata.uid, STATUS_KEY, '[]')).toBe('written');
+		expect(api.getPod('ns1', 'web')?.metadata.annotations).toEqual({keep: 'me', [STATUS_KEY]: '[]'});
+		const put = api.requestsTo('PUT', '/api/v1/namespaces/ns1/pods/web/status');
+		expect(put).toHaveLength(1);
+		expect((put[0]!.body as {metadata: {resourceVersion: string}}).metadata.resourceVersion).toBe(
+			pod.metadata.resourceVersion,
+		);
+	});
+
+	test('retries a 409 conflict on the status write', async () => {
+		const pod = api.createPod({metadata: {name: 'web', namespace: 'ns1'}});
+		api.inject({method: 'PUT', path: '/api/v1/namespaces/ns1/pods/web/status', status: 409, times: 2});
+		const kube = new NodeKubeClient({kubeconfig});
+		expect(await kube.setPodAnnotation('ns1', 'web', pod.metadata.uid, STATUS_KEY, '[1]')).toBe('written');
+		expect(api.requestsTo('PUT', '/api/v1/namespaces/ns1/pods/web/status').map((r) => r.status)).toEqual([
+			409, 409, 200,
+		]);
+	});
+
+	test('gives up after 5 conflicting writes with an error naming the pod', async () => {
+		const pod = api.createPod({metadata: {name: 'web', namespace: 'ns1'}});
+		api.inject({method: 'PUT', path: '/api/v1/namespaces/ns1/pods/web/status', status: 409});
+		const kube = new NodeKubeClient({kubeconfig});
+		await expect(kube.setPodAnnotation('ns1', 'web', pod.metadata.uid, STATUS_KEY, '[]')).rejects.toThrow(
+			'failed to update pod "ns1/web" status: HTTP 409',
+		);
+		expect(api.requestsTo('PUT', '/api/v1/namespaces/ns1/pods/web/status')).toHaveLength(5);
+	});
+
+	test('does not write to a pod with another UID, nor to a missing pod', async () => {
+		api.createPod({metadata: {name: 'web', namespace: 'ns1'}});
+		const kube = new NodeKubeClient({kubeconfig});
+		expect(await kube.setPodAnnotation('ns1', 'web', 'other-uid', STATUS_KEY, '[]')).toBe('uid-mismatch');
+		expect(await kube.setPodAnnotation('ns1', 'gone', undefined, STATUS_KEY, '[]')).toBe('pod-not-found');
+		expect(api.requestsTo('PUT', /status$/)).toHaveLength(0);
+	});
+
+	test('posts events about the pod', async () => {
+		const pod = api.createPod({metadata: {name: 'web', namespace: 'ns1'}});
+		const kube = new NodeKubeClient({kubeconfig});
+		await kube.createEvent({
+			namespace: 'ns1',
+			podName: 'web',
+			podUid: pod.metadata.uid,
+			type: 'Normal',
+			reason: 'AddedInterface',
+			message: 'Add net1 [10.1.1.5/24] from ns1/a',
+		});
+		expect(api.events('ns1')).toHaveLength(1);
+		expect(api.events('ns1')[0]).toMatchObject({
+			reason: 'AddedInterface',
+			type: 'Normal',
+			message: 'Add net1 [10.1.1.5/24] from ns1/a',
+			involvedObject: {kind: 'Pod', name: 'web', namespace: 'ns1', uid: pod.metadata.uid},
+		});
+	});
+
+	test('a slow server is cut off by the call bound, as a try-again-later error', async () => {
+		api.latencyMs = 5000;
+		const kube = new NodeKubeClient({kubeconfig, requestTimeoutMs: 150, callTimeoutMs: 600});
+		const started = performance.now();
+		await expect(kube.getPod('ns1', 'web')).rejects.toMatchObject({
+			code: 11,
+			message: 'failed to get pod "ns1/web": timed out',
+		});
+		expect(performance.now() - started).toBeLessThan(1500);
+	});
+
+	test('a server that is down fails fast with code 11', async () => {
+		await api.down();
+		const kube = new NodeKubeClient({kubeconfig, callTimeoutMs: 500});
+		const started = performance.now();
+		await expect(kube.getNad('ns1', 'a')).rejects.toMatchObject({code: 11});
+		expect(performance.now() - started).toBeLessThan(1500);
+	});
+
+	test('a 503 is retried within the bound', async () => {
+		api.createPod({metadata: {name: 'web', namespace: 'ns1'}});
+		api.inject({method: 'GET', path: '/api/v1/namespaces/ns1/pods/web', status: 503, times: 2});
+		const kube = new NodeKubeClient({kubeconfig});
+		expect((await kube.getPod('ns1', 'web'))?.name).toBe('web');
+		expect(api.requestsTo('GET', '/api/v1/namespaces/ns1/pods/web').map((r) => r.status)).toEqual([
+			503, 503, 200,
+		]);
+	});
+
+	test('401 is not retried and says the credentials were rejected', async () => {
+		api.token = 'rotated';
+		const kube = new NodeKubeClient({kubeconfig});
+		await expect(kube.getPod('ns1', 'web')).rejects.toMatchObject({
+			code: 5,
+			message:
+				'failed to get pod "ns1/web": unauthorized (401): the kubeconfig credentials were rejected (expired or rotated token?)',
+		});
+		expect(api.requests).toHaveLength(1);
+	});
+
+	test('a missing kubeconfig file is an invalid-config error naming it', async () => {
+		const kube = new NodeKubeClient({kubeconfig: join(dir, 'nope')});
+		await expect(kube.getPod('ns1', 'web')).rejects.toMatchObject({code: 7});
+		await expect(kube.getPod('ns1', 'web')).rejects.toThrow(
+			`failed to load kubeconfig "${join(dir, 'nope')}"`,
+		);
+	});
+});
+
+describe('hasKubeConfig', () => {
+	test.each([
+		['/etc/kubeconfig', {}, true],
+		['', {}, false],
+		[undefined, {KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443'}, true],
+		[undefined, {KUBERNETES_SERVICE_HOST: '10.0.0.1'}, false],
+	])('kubeconfig %j with env %j → %s', (path, env, expected) => {
+		expect(hasKubeConfig(path, env)).toBe(expected);
+	});
+});
+
+describe('FakeKubeClient', () => {
+	test('records calls and applies the UID rule like the real one', async () => {
+		const kube = new FakeKubeClient();
+		kube.addPod({name: 'web', namespace: 'ns1', uid: 'u1', annotations: {}});
+		expect(await kube.setPodAnnotation('ns1', 'web', 'u2', STATUS_KEY, '[]')).toBe('uid-mismatch');
+		expect(await kube.setPodAnnotation('ns1', 'web', 'u1', STATUS_KEY, '[]')).toBe('written');
+		expect(kube.pods.get('ns1/web')?.annotations).toEqual({[STATUS_KEY]: '[]'});
+		kube.failWith = {status: 503};
+		await expect(kube.getNad('ns1', 'a')).rejects.toMatchObject({code: 11});
+		expect(kube.calls.map((c) => c.method)).toEqual(['setPodAnnotation', 'setPodAnnotation', 'getNad']);
+	});
+});
