@@ -1,0 +1,78 @@
+/**
+ * The `vrf` delegate: puts CNI_IFNAME into a VRF inside the pod's netns (chained after an
+ * interface-creating plugin). Wiring only; the kernel work is in ./vrf.ts.
+ */
+import type {CniPlugin, PluginRequest} from '../../src/cni/plugin.ts';
+import type {OpenNetlink} from '../../src/netlink/netlink.ts';
+import {
+	assertCheckAllowed,
+	assertSupportedVersion,
+	cloneResult,
+	ignoreMissingNetns,
+	missingPrevResult,
+	readPrevResult,
+	withNetns,
+	writeResult,
+} from '../common/cni.ts';
+import {parseVrfConfig} from './config.ts';
+import {assertMember, enslave, ensureVrf, release} from './vrf.ts';
+
+/** The versions the reference vrf plugin supports (VersionsStartingFrom("0.3.1")). */
+export const VRF_VERSIONS = ['0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
+
+/** What the vrf delegate needs from the outside world. */
+export interface VrfDeps {
+	readonly openNetlink: OpenNetlink;
+}
+
+/** The reference's text for ADD without prevResult. */
+const MISSING_PREV_RESULT = 'missing prevResult from earlier plugin';
+
+/** Builds the vrf plugin over a Netlink opener (the kernel's, or the in-memory model's). */
+export function createVrfPlugin(deps: VrfDeps): CniPlugin {
+	/** Parses and version-checks the request's config. */
+	function load(request: PluginRequest) {
+		const config = parseVrfConfig(request.config);
+		assertSupportedVersion('vrf', VRF_VERSIONS, config.cniVersion);
+		return config;
+	}
+
+	return {
+		type: 'vrf',
+		supportedVersions: VRF_VERSIONS,
+
+		async add(request) {
+			const config = load(request);
+			const prev = readPrevResult(config.prevResult, config.cniVersion);
+			if (prev === undefined) throw missingPrevResult(MISSING_PREV_RESULT);
+			await withNetns(deps.openNetlink, request.netns, async (nl) => {
+				const vrf = ensureVrf(nl, config.vrfname, config.table);
+				await enslave(nl, vrf, request.ifname);
+			});
+			return writeResult(cloneResult(prev), config.cniVersion);
+		},
+
+		async del(request) {
+			const config = load(request);
+			if (request.netns === '') return;
+			await ignoreMissingNetns(
+				withNetns(deps.openNetlink, request.netns, (nl) => release(nl, config.vrfname, request.ifname)),
+			);
+		},
+
+		async check(request) {
+			const config = load(request);
+			assertCheckAllowed(config.cniVersion);
+			if (readPrevResult(config.prevResult, config.cniVersion) === undefined) {
+				throw missingPrevResult(MISSING_PREV_RESULT);
+			}
+			await withNetns(deps.openNetlink, request.netns, (nl) =>
+				assertMember(nl, config.vrfname, request.ifname),
+			);
+		},
+
+		async status(request) {
+			load(request);
+		},
+	};
+}
