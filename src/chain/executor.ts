@@ -1,0 +1,294 @@
+/**
+ * The chain executor: libcni's AddNetworkList / CheckNetworkList / DelNetworkList /
+ * GCNetworkList / GetStatusNetworkList, verb for verb. Delegates are in-process CniPlugins when
+ * registered under their `type`, otherwise binaries on CNI_PATH run through a PluginExec.
+ * One executor = one CNI_PATH, one cache dir; the meta-plugin runs one chain per attachment.
+ */
+import {dispatch} from '../cni/dispatch.ts';
+import {formatCniArgs, validateContainerId, validateIfname, validateNetworkName} from '../cni/env.ts';
+import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
+import type {CniCommand, CniPlugin} from '../cni/plugin.ts';
+import {type CniResult, parseResult} from '../cni/result.ts';
+import type {GcAttachment} from '../cni/spec.ts';
+import {versionAtLeast} from '../cni/versions.ts';
+import {type AttachmentKey, DEFAULT_CACHE_DIR, ResultCache} from './cache.ts';
+import {buildDelegateConf, buildGcConf, buildStatusConf, type DelegateConf} from './delegate-conf.ts';
+import type {NetworkList, PluginEntry} from './network-list.ts';
+import {ExecaPluginExec, type PluginExec, validatePluginType} from './plugin-exec.ts';
+
+/** The per-invocation arguments (libcni RuntimeConf). */
+export interface RuntimeConf {
+	containerId: string;
+	netns: string;
+	ifname: string;
+	/** CNI_ARGS pairs. */
+	args: readonly (readonly [string, string])[];
+	/** Capability arguments; each plugin gets the ones it declares, as `runtimeConfig`. */
+	capabilityArgs: Readonly<Record<string, unknown>>;
+}
+
+export interface GcArgs {
+	/** Attachments still in use; undefined (cnitool's GC) means none are, and no list is sent. */
+	validAttachments?: readonly GcAttachment[] | undefined;
+}
+
+export interface ChainOptions {
+	/** CNI_PATH directories searched for delegate binaries. */
+	path: readonly string[];
+	/** The result cache root (libcni's cacheDir, default /var/lib/cni). */
+	cacheDir?: string | undefined;
+	/** Runs binaries (default: ExecaPluginExec). */
+	exec?: PluginExec | undefined;
+	/** In-process delegates by `type`, consulted before CNI_PATH. */
+	inProcess?: ReadonlyMap<string, CniPlugin> | undefined;
+	/** The environment delegates inherit before the CNI_* overrides (default: process.env). */
+	env?: Readonly<Record<string, string | undefined>> | undefined;
+	/** Per-delegate timeout in ms (default: none). */
+	timeoutMs?: number | undefined;
+}
+
+/** `type="bridge" name="x"`, libcni's pluginDescription. */
+function describe(plugin: PluginEntry): string {
+	return plugin.name === undefined || plugin.name === ''
+		? `type="${plugin.type}"`
+		: `type="${plugin.type}" name="${plugin.name}"`;
+}
+
+/** Prefixes a delegate failure with its context, keeping the delegate's code and details. */
+function wrap(prefix: string, err: unknown): CniError {
+	const cause = toCniError(err);
+	return new CniError(cause.code, `${prefix}: ${cause.message}`, {details: cause.details, cause});
+}
+
+const EMPTY_RT: RuntimeConf = {containerId: '', netns: '', ifname: '', args: [], capabilityArgs: {}};
+
+export class ChainExecutor {
+	readonly cache: ResultCache;
+	readonly #path: readonly string[];
+	readonly #exec: PluginExec;
+	readonly #inProcess: ReadonlyMap<string, CniPlugin>;
+	readonly #env: Readonly<Record<string, string | undefined>>;
+	readonly #timeoutMs: number | undefined;
+
+	constructor(options: ChainOptions) {
+		this.#path = options.path;
+		this.cache = new ResultCache(options.cacheDir ?? DEFAULT_CACHE_DIR);
+		this.#exec = options.exec ?? new ExecaPluginExec();
+		this.#inProcess = options.inProcess ?? new Map();
+		this.#env = options.env ?? process.env;
+		this.#timeoutMs = options.timeoutMs;
+	}
+
+	/** The environment of one delegate run: caller env, then the six CNI_* variables (last wins). */
+	#envFor(command: CniCommand, rt: RuntimeConf): Record<string, string> {
+		const env: Record<string, string> = {};
+		for (const [k, v] of Object.entries(this.#env)) if (v !== undefined) env[k] = v;
+		return {
+			...env,
+			CNI_COMMAND: command,
+			CNI_CONTAINERID: rt.containerId,
+			CNI_NETNS: rt.netns,
+			CNI_ARGS: formatCniArgs(rt.args),
+			CNI_IFNAME: rt.ifname,
+			CNI_PATH: this.#path.join(':'),
+		};
+	}
+
+	/** Resolves where `type` runs: an in-process plugin, or the binary path (throws when missing). */
+	async #locate(type: string): Promise<CniPlugin | string> {
+		validatePluginType(type);
+		return this.#inProcess.get(type) ?? (await this.#exec.find(type, this.#path));
+	}
+
+	/** Runs one delegate and returns its stdout bytes; throws the CniError it reported. */
+	async #run(
+		target: CniPlugin | string,
+		command: CniCommand,
+		conf: DelegateConf,
+		rt: RuntimeConf,
+	): Promise<Uint8Array> {
+		const env = this.#envFor(command, rt);
+		if (typeof target === 'string') {
+			return this.#exec.exec({pluginPath: target, stdin: conf.stdin, env, timeoutMs: this.#timeoutMs});
+		}
+		const outcome = await dispatch(target, {getenv: (name) => env[name], stdin: conf.stdin, env});
+		if (!outcome.ok) throw outcome.error;
+		return Buffer.from(outcome.stdout, 'utf8');
+	}
+
+	/** The cache key of `rt` in `list`. */
+	#key(list: NetworkList, rt: RuntimeConf): AttachmentKey {
+		return {networkName: list.name, containerId: rt.containerId, ifname: rt.ifname};
+	}
+
+	/**
+	 * ADD: plugins in order, each getting the previous one's result as `prevResult`; stops at the
+	 * first failure (no rollback); caches and returns the final result once the whole chain succeeded.
+	 */
+	async addNetworkList(list: NetworkList, rt: RuntimeConf): Promise<CniResult> {
+		let result: CniResult | undefined;
+		for (const plugin of list.plugins) {
+			try {
+				const target = await this.#locate(plugin.type);
+				validateContainerId(rt.containerId);
+				validateNetworkName(list.name);
+				validateIfname(rt.ifname);
+				const conf = buildDelegateConf({
+					name: list.name,
+					cniVersion: list.cniVersion,
+					plugin: plugin.raw,
+					prevResult: result,
+					capabilityArgs: rt.capabilityArgs,
+				});
+				const stdout = await this.#run(target, 'ADD', conf, rt);
+				result = decodeResult(stdout, list.cniVersion);
+			} catch (err) {
+				throw wrap(`plugin ${describe(plugin)} failed (add)`, err);
+			}
+		}
+		if (result === undefined) {
+			throw new CniError(CniErrorCode.invalidConfig, `network "${list.name}" has no plugins`);
+		}
+		await this.cache.write({
+			...this.#key(list, rt),
+			config: list.bytes,
+			netns: rt.netns,
+			cniArgs: rt.args,
+			capabilityArgs: rt.capabilityArgs,
+			result,
+		});
+		return result;
+	}
+
+	/**
+	 * DEL: plugins in reverse order, each getting the cached ADD result as `prevResult` (conf ≥ 0.4.0;
+	 * an unusable cache file is removed and DEL goes on without it); halts at the first failure.
+	 * The cache file is removed once every plugin succeeded. (libcni keeps it for confs < 0.4.0,
+	 * where it never reads it; it is removed here too so GC does not DEL that attachment forever.)
+	 */
+	async delNetworkList(list: NetworkList, rt: RuntimeConf): Promise<void> {
+		const key = this.#key(list, rt);
+		let cached: CniResult | undefined;
+		if (versionAtLeast(list.cniVersion, '0.4.0')) {
+			try {
+				cached = await this.cache.getResult(key, list.cniVersion);
+			} catch {
+				await this.cache.remove(key).catch(() => undefined);
+				cached = undefined;
+			}
+		}
+		for (const plugin of [...list.plugins].reverse()) {
+			try {
+				const target = await this.#locate(plugin.type);
+				const conf = buildDelegateConf({
+					name: list.name,
+					cniVersion: list.cniVersion,
+					plugin: plugin.raw,
+					prevResult: cached,
+					capabilityArgs: rt.capabilityArgs,
+				});
+				await this.#run(target, 'DEL', conf, rt);
+			} catch (err) {
+				throw wrap(`plugin ${describe(plugin)} failed (delete)`, err);
+			}
+		}
+		if (key.containerId !== '' && key.ifname !== '') await this.cache.remove(key);
+	}
+
+	/** CHECK (≥ 0.4.0): every plugin in order with the cached result as `prevResult`; `disableCheck` skips. */
+	async checkNetworkList(list: NetworkList, rt: RuntimeConf): Promise<void> {
+		if (!versionAtLeast(list.cniVersion, '0.4.0')) {
+			throw new CniError(
+				CniErrorCode.incompatibleVersion,
+				`configuration version "${list.cniVersion}" does not support the CHECK command`,
+			);
+		}
+		if (list.disableCheck) return;
+		let cached: CniResult | undefined;
+		try {
+			cached = await this.cache.getResult(this.#key(list, rt), list.cniVersion);
+		} catch (err) {
+			throw wrap(`failed to get network "${list.name}" cached result`, err);
+		}
+		for (const plugin of list.plugins) {
+			const target = await this.#locate(plugin.type);
+			const conf = buildDelegateConf({
+				name: list.name,
+				cniVersion: list.cniVersion,
+				plugin: plugin.raw,
+				prevResult: cached,
+				capabilityArgs: rt.capabilityArgs,
+			});
+			await this.#run(target, 'CHECK', conf, rt);
+		}
+	}
+
+	/** STATUS (≥ 1.1.0, a no-op below): every plugin in order; the first failure is returned as is. */
+	async statusNetworkList(list: NetworkList): Promise<void> {
+		if (!versionAtLeast(list.cniVersion, '1.1.0')) return;
+		for (const plugin of list.plugins) {
+			const target = await this.#locate(plugin.type);
+			await this.#run(target, 'STATUS', buildStatusConf(list.name, list.cniVersion, plugin.raw), EMPTY_RT);
+		}
+	}
+
+	/**
+	 * GC: DEL for every cached attachment of this network that is not in `validAttachments` (with the
+	 * runtime args it was added with), then (≥ 1.1.0) GC to every plugin with the valid list.
+	 * Failures are collected and reported together. `disableGC` makes it a no-op.
+	 */
+	async gcNetworkList(list: NetworkList, args: GcArgs = {}): Promise<void> {
+		if (list.disableGC) return;
+		const valid = new Set((args.validAttachments ?? []).map((a) => `${a.containerID}\u0000${a.ifname}`));
+		const errors: CniError[] = [];
+		for (const cached of await this.cache.list(list.name)) {
+			if (valid.has(`${cached.containerId}\u0000${cached.ifname}`)) continue;
+			const rt: RuntimeConf = {
+				containerId: cached.containerId,
+				netns: cached.netns,
+				ifname: cached.ifname,
+				args: cached.cniArgs,
+				capabilityArgs: cached.capabilityArgs,
+			};
+			try {
+				await this.delNetworkList(list, rt);
+			} catch (err) {
+				errors.push(wrap(`failed to delete stale attachment ${rt.containerId} ${rt.ifname}`, err));
+			}
+		}
+		if (versionAtLeast(list.cniVersion, '1.1.0')) {
+			for (const plugin of list.plugins) {
+				try {
+					const target = await this.#locate(plugin.type);
+					const conf = buildGcConf(list.name, list.cniVersion, plugin.raw, args.validAttachments);
+					await this.#run(target, 'GC', conf, EMPTY_RT);
+				} catch (err) {
+					errors.push(wrap(`failed to GC plugin ${plugin.type}`, err));
+				}
+			}
+		}
+		if (errors.length === 1) throw errors[0];
+		if (errors.length > 1) {
+			throw new CniError(errors[0]?.code ?? CniErrorCode.internal, errors.map((e) => e.message).join('; '));
+		}
+	}
+
+	/** The cached final ADD result in the list's version, or undefined (libcni GetNetworkListCachedResult). */
+	getCachedResult(list: NetworkList, rt: RuntimeConf): Promise<CniResult | undefined> {
+		return this.cache.getResult(this.#key(list, rt), list.cniVersion);
+	}
+}
+
+/** Decodes an ADD stdout into a result; a result without cniVersion is read as the conf's version. */
+function decodeResult(stdout: Uint8Array, confVersion: string): CniResult {
+	let raw: unknown;
+	try {
+		raw = JSON.parse(Buffer.from(stdout).toString('utf8'));
+	} catch (err) {
+		throw new CniError(
+			CniErrorCode.decodeFailure,
+			`failed to decode plugin result: ${(err as Error).message}`,
+		);
+	}
+	return parseResult(raw, confVersion);
+}

@@ -1,0 +1,140 @@
+/**
+ * `plexus chain add|check|del|gc|status <network-name> [<netns>]`: cnitool's behaviour on the
+ * libcni-exact executor. Config from NETCONFPATH (default /etc/cni/net.d), delegates from
+ * CNI_PATH, CNI_ARGS and CAP_ARGS (JSON) from the environment, `-i`/CNI_IFNAME (default eth0),
+ * containerID "cnitool-" + hex of the first 10 bytes of sha512(absolute netns path).
+ */
+import {createHash} from 'node:crypto';
+import {resolve} from 'node:path';
+import {parseArgs} from 'node:util';
+import {DEFAULT_CACHE_DIR} from '../chain/cache.ts';
+import type {RuntimeConf} from '../chain/executor.ts';
+import type {PluginExec} from '../chain/plugin-exec.ts';
+import {parseCniArgs, splitPath} from '../cni/env.ts';
+import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {type CliOutcome, usageError} from './outcome.ts';
+
+export const CHAIN_USAGE = `Usage: plexus chain <add|check|del|gc|status> [options] <network-name> [<netns>]
+
+Runs the delegate chain of one CNI network against a network namespace, exactly as libcni
+(and cnitool) would, and prints the ADD result as JSON.
+
+Arguments:
+  network-name    the "name" of a .conflist/.conf in NETCONFPATH
+  netns           path of the network namespace (required for add, check, del)
+
+Options:
+  -i, --ifname <name>     interface name in the namespace (default: $CNI_IFNAME or eth0)
+      --cache-dir <dir>   result cache directory (default: ${DEFAULT_CACHE_DIR})
+  -h, --help              show this help
+
+Environment:
+  NETCONFPATH   config directory (default: /etc/cni/net.d)
+  CNI_PATH      ":"-separated directories searched for plugin binaries
+  CNI_ARGS      "K=V;K=V" arguments passed to every plugin
+  CAP_ARGS      JSON object of capability arguments (each plugin gets the ones it declares)
+`;
+
+export const CHAIN_VERBS = ['add', 'check', 'del', 'gc', 'status'] as const;
+export type ChainVerb = (typeof CHAIN_VERBS)[number];
+
+export interface ChainIo {
+	env: Readonly<Record<string, string | undefined>>;
+	/** Overrides the exec seam (tests). */
+	exec?: PluginExec | undefined;
+}
+
+/** cnitool's container ID for a netns path. */
+export function cnitoolContainerId(netnsPath: string): string {
+	const digest = createHash('sha512').update(resolve(netnsPath)).digest();
+	return `cnitool-${digest.subarray(0, 10).toString('hex')}`;
+}
+
+/** Parses CAP_ARGS (code 4 when it is not a JSON object). */
+function parseCapArgs(text: string | undefined): Record<string, unknown> {
+	if (text === undefined || text === '') return {};
+	let value: unknown;
+	try {
+		value = JSON.parse(text);
+	} catch (err) {
+		throw new CniError(CniErrorCode.invalidEnv, `invalid CAP_ARGS: ${(err as Error).message}`);
+	}
+	if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+		throw new CniError(CniErrorCode.invalidEnv, 'invalid CAP_ARGS: expected a JSON object');
+	}
+	return value as Record<string, unknown>;
+}
+
+/** Runs `plexus chain ...` (argv after "chain"). */
+export async function runChain(argv: readonly string[], io: ChainIo): Promise<CliOutcome> {
+	let parsed: ReturnType<typeof parse>;
+	try {
+		parsed = parse(argv);
+	} catch (err) {
+		return usageError((err as Error).message, CHAIN_USAGE);
+	}
+	const {values, positionals} = parsed;
+	if (values.help === true) return {stdout: CHAIN_USAGE, stderr: '', exitCode: 0};
+	const [verb, network, netnsArg, ...extra] = positionals;
+	if (verb === undefined) return usageError('missing command', CHAIN_USAGE);
+	if (!(CHAIN_VERBS as readonly string[]).includes(verb)) {
+		return usageError(`unknown command "${verb}": expected one of ${CHAIN_VERBS.join(', ')}`, CHAIN_USAGE);
+	}
+	if (network === undefined) return usageError('missing <network-name>', CHAIN_USAGE);
+	const needsNetns = verb === 'add' || verb === 'check' || verb === 'del';
+	if (needsNetns && netnsArg === undefined) return usageError('missing <netns>', CHAIN_USAGE);
+	if (extra.length > 0) return usageError(`unexpected argument "${extra[0]}"`, CHAIN_USAGE);
+
+	// The executor and loader are only needed past argument checks; import them lazily.
+	const [{ChainExecutor}, {loadNetworkConf}] = await Promise.all([
+		import('../chain/executor.ts'),
+		import('../chain/network-list.ts'),
+	]);
+	const list = await loadNetworkConf(io.env['NETCONFPATH'] || '/etc/cni/net.d', network);
+	const executor = new ChainExecutor({
+		path: splitPath(io.env['CNI_PATH']),
+		cacheDir: values['cache-dir'] ?? DEFAULT_CACHE_DIR,
+		exec: io.exec,
+		env: io.env,
+	});
+	const netns = netnsArg === undefined ? '' : resolve(netnsArg);
+	const rt: RuntimeConf = {
+		containerId: netns === '' ? '' : cnitoolContainerId(netns),
+		netns,
+		ifname: values.ifname ?? io.env['CNI_IFNAME'] ?? 'eth0',
+		args: parseCniArgs(io.env['CNI_ARGS'] ?? ''),
+		capabilityArgs: parseCapArgs(io.env['CAP_ARGS']),
+	};
+	switch (verb as ChainVerb) {
+		case 'add': {
+			const result = await executor.addNetworkList(list, rt);
+			return {stdout: `${JSON.stringify(result, null, 4)}\n`, stderr: '', exitCode: 0};
+		}
+		case 'check':
+			await executor.checkNetworkList(list, rt);
+			break;
+		case 'del':
+			await executor.delNetworkList(list, rt);
+			break;
+		case 'gc':
+			await executor.gcNetworkList(list);
+			break;
+		case 'status':
+			await executor.statusNetworkList(list);
+			break;
+	}
+	return {stdout: '', stderr: '', exitCode: 0};
+}
+
+function parse(argv: readonly string[]) {
+	return parseArgs({
+		args: [...argv],
+		allowPositionals: true,
+		strict: true,
+		options: {
+			ifname: {type: 'string', short: 'i'},
+			'cache-dir': {type: 'string'},
+			help: {type: 'boolean', short: 'h'},
+		},
+	});
+}

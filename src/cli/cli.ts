@@ -1,0 +1,62 @@
+/**
+ * The `plexus` command line as a function from (argv, env, stdin) to an outcome. With CNI_COMMAND
+ * set it is a CNI plugin (see ./plugins.ts); otherwise a tool with subcommands.
+ */
+import {dispatch} from '../cni/dispatch.ts';
+import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {type ChainIo, runChain} from './chain.ts';
+import {type CliOutcome, errorOutcome, usageError} from './outcome.ts';
+import {invocationName, PLUGINS, type PluginLoader} from './plugins.ts';
+
+export const USAGE = `Usage: plexus <command> [options]
+
+Plexus is a Multus-style CNI meta-plugin. Run by a container runtime (CNI_COMMAND set) it acts
+as a CNI plugin; run by hand it offers these commands:
+
+Commands:
+  chain <add|check|del|gc|status> <network-name> [<netns>]
+                run a CNI network's delegate chain like cnitool (see: plexus chain --help)
+
+Options:
+  -h, --help    show this help
+`;
+
+export interface CliIo extends ChainIo {
+	argv: readonly string[];
+	/** Reads all of stdin (only called in plugin mode). */
+	readStdin: () => Promise<Uint8Array>;
+	/** The plugin table (default: ./plugins.ts). */
+	plugins?: ReadonlyMap<string, PluginLoader> | undefined;
+}
+
+/** Runs one invocation; never throws. */
+export async function runCli(io: CliIo): Promise<CliOutcome> {
+	try {
+		if ((io.env['CNI_COMMAND'] ?? '') !== '') return await runPlugin(io);
+		const [command, ...rest] = io.argv;
+		if (command === undefined) return usageError('missing command', USAGE);
+		if (command === '-h' || command === '--help' || command === 'help')
+			return {stdout: USAGE, stderr: '', exitCode: 0};
+		if (command === 'chain') return await runChain(rest, io);
+		return usageError(`unknown command "${command}"`, USAGE);
+	} catch (err) {
+		return errorOutcome(err);
+	}
+}
+
+/** Plugin mode: the verb from CNI_COMMAND, config from stdin, result or error JSON on stdout. */
+async function runPlugin(io: CliIo): Promise<CliOutcome> {
+	const name = invocationName(io.env);
+	const load = (io.plugins ?? PLUGINS).get(name);
+	if (load === undefined) {
+		throw new CniError(
+			CniErrorCode.invalidConfig,
+			`no CNI plugin is registered as "${name}" in this build of plexus`,
+		);
+	}
+	const env: Record<string, string> = {};
+	for (const [k, v] of Object.entries(io.env)) if (v !== undefined) env[k] = v;
+	const outcome = await dispatch(await load(), {getenv: (k) => env[k], stdin: await io.readStdin(), env});
+	if (!outcome.ok) return errorOutcome(outcome.error, outcome.cniVersion);
+	return {stdout: outcome.stdout, stderr: '', exitCode: 0};
+}

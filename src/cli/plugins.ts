@@ -1,0 +1,17 @@
+/**
+ * How `plexus` is invoked as a CNI plugin (CNI_COMMAND set): which CniPlugin answers. Each entry
+ * loads its plugin lazily so one invocation only imports what it runs. The Kubernetes
+ * meta-plugin registers here as "plexus" when it lands; built-in delegates may register under
+ * their own type.
+ */
+import type {CniPlugin} from '../cni/plugin.ts';
+
+export type PluginLoader = () => Promise<CniPlugin>;
+
+/** Invocation name → plugin. */
+export const PLUGINS: ReadonlyMap<string, PluginLoader> = new Map<string, PluginLoader>();
+
+/** The name `plexus` was invoked as: $PLEXUS_PLUGIN, else "plexus". */
+export function invocationName(env: Readonly<Record<string, string | undefined>>): string {
+	return env['PLEXUS_PLUGIN'] || 'plexus';
+}
