@@ -1,0 +1,92 @@
+import {describe, expect, test} from 'vitest';
+import {DEFAULT_CNI_DIR, DEFAULT_CONF_DIR, parsePlexusConf} from './conf.ts';
+
+const base = {cniVersion: '1.0.0', name: 'plexus-cni-network', type: 'plexus'};
+
+describe('parsePlexusConf', () => {
+	test('applies Multus defaults', () => {
+		const conf = parsePlexusConf({...base, clusterNetwork: 'cbr0'});
+		expect(conf).toMatchObject({
+			confDir: DEFAULT_CONF_DIR,
+			cniDir: DEFAULT_CNI_DIR,
+			binDir: '/opt/cni/bin',
+			systemNamespaces: ['kube-system'],
+			multusNamespace: 'kube-system',
+			namespaceIsolation: false,
+			globalNamespaces: ['default'],
+			kubeconfig: '',
+			readinessIndicatorFile: '',
+			defaultNetworks: [],
+			retryDeleteOnError: false,
+		});
+	});
+
+	test('accepts a full Multus thin conf unchanged except for type', () => {
+		const multus = {
+			...base,
+			capabilities: {portMappings: true, bandwidth: true},
+			kubeconfig: '/etc/cni/net.d/multus.d/multus.kubeconfig',
+			confDir: '/etc/cni/multus/net.d',
+			cniDir: '/var/lib/cni/multus',
+			binDir: '/opt/cni/bin',
+			logFile: '/var/log/multus.log',
+			logLevel: 'verbose',
+			logToStderr: false,
+			logOptions: {maxAge: 5, maxSize: 100, maxBackups: 5, compress: true},
+			readinessindicatorfile: '/run/flannel/subnet.env',
+			systemNamespaces: ['kube-system', 'openshift-sdn'],
+			multusNamespace: 'multus',
+			namespaceIsolation: true,
+			globalNamespaces: 'default, shared ,',
+			retryDeleteOnError: true,
+			defaultNetworks: ['extra'],
+			delegates: [{cniVersion: '1.0.0', name: 'cbr0', plugins: [{type: 'bridge'}]}],
+			runtimeConfig: {portMappings: [{hostPort: 80, containerPort: 8080, protocol: 'tcp'}]},
+			'io.kubernetes.cri.pod-annotations': {a: 'b'},
+		};
+		const conf = parsePlexusConf(multus);
+		expect(conf.globalNamespaces).toEqual(['default', 'shared']);
+		expect(conf.logLevel).toBe('info');
+		expect(conf.delegates).toHaveLength(1);
+		expect(conf.raw).toBe(multus);
+		expect(conf.runtimeConfig).toEqual(multus.runtimeConfig);
+	});
+
+	test('reads GC valid attachments under either key', () => {
+		const valid = [{containerID: 'c1', ifname: 'eth0'}];
+		expect(
+			parsePlexusConf({...base, clusterNetwork: 'x', 'cni.dev/valid-attachments': valid}).validAttachments,
+		).toEqual(valid);
+		expect(
+			parsePlexusConf({...base, clusterNetwork: 'x', 'cni.dev/attachments': valid}).validAttachments,
+		).toEqual(valid);
+	});
+
+	test.each([
+		[{clusterNetwork: 'x', clusterNetwrok: 'y'}, 'invalid plexus config: unknown key "clusterNetwrok"'],
+		[{clusterNetwork: 'x', 'cni.dev/bogus': 1}, 'invalid plexus config: unknown key "cni.dev/bogus"'],
+		[{clusterNetwork: 'x', namespaceIsolation: 'yes'}, 'invalid plexus config: key "namespaceIsolation"'],
+		[{clusterNetwork: 'x', defaultNetworks: 'a,b'}, 'invalid plexus config: key "defaultNetworks"'],
+		[{clusterNetwork: 'x', logLevel: 'chatty'}, 'key "logLevel": unknown level "chatty"'],
+		[{}, 'key "clusterNetwork" or "delegates" is required'],
+		[{delegates: []}, 'key "clusterNetwork" or "delegates" is required'],
+		[
+			{clusterNetwork: 'x', delegates: [{type: 'bridge'}]},
+			'keys "clusterNetwork" and "delegates" contradict',
+		],
+		[
+			{clusterNetwork: 'cbr0', auxiliaryCNIChainName: 'aux'},
+			'key "auxiliaryCNIChainName" needs "clusterNetwork" to be a file path',
+		],
+		[{clusterNetwork: 'x', cniVersion: 1}, 'key "cniVersion"'],
+	])('%j is refused with code 7: %s', (extra, message) => {
+		let error: unknown;
+		try {
+			parsePlexusConf({...base, ...extra});
+		} catch (e) {
+			error = e;
+		}
+		expect(error).toMatchObject({code: 7});
+		expect((error as Error).message).toContain(message);
+	});
+});
