@@ -25,6 +25,7 @@ export function errnoName(errno: number): string {
 
 /** The C library's text for a positive errno (`17` → `'file already exists'`). */
 export function errnoText(errno: number): string {
+	if (errno === 95) return 'operation not supported'; // libuv says "... on socket", which misleads here
 	try {
 		return getSystemErrorMessage(-errno).toLowerCase();
 	} catch {

@@ -1,0 +1,112 @@
+/**
+ * The seam to the native addon (native/netns.c), and the only module that loads it. It opens a
+ * NETLINK_ROUTE socket or a file inside a netns (a short-lived thread does setns; the main
+ * thread never moves) and moves datagrams. Failures become typed errors here: a missing netns is a
+ * NetnsNotFoundError, anything else an Error with `errno` and `syscall`.
+ */
+import {createRequire} from 'node:module';
+import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {EINVAL, ENOENT, NetnsNotFoundError} from './errors.ts';
+import type {NetnsPath} from './netlink.ts';
+
+interface Addon {
+	openNetlink(nsPath: string | null, protocol: number, rcvTimeoutMs: number, rcvBufBytes: number): number;
+	openFile(nsPath: string | null, path: string, flags: number, mode: number): number;
+	send(fd: number, buf: Uint8Array): number;
+	recv(fd: number, buf: Uint8Array): number;
+	close(fd: number): void;
+}
+
+/** An Error from the addon: the failing syscall and its positive errno. */
+export interface SyscallError extends Error {
+	readonly errno: number;
+	readonly syscall: string;
+}
+
+export function isSyscallError(err: unknown): err is SyscallError {
+	return err instanceof Error && typeof (err as SyscallError).errno === 'number' && 'syscall' in err;
+}
+
+const ADDON_PATH = '../../native/build/Release/plexus_netns.node';
+let addon: Addon | undefined;
+
+function load(): Addon {
+	if (addon === undefined) {
+		try {
+			addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
+		} catch (err) {
+			throw new CniError(
+				CniErrorCode.internal,
+				`failed to load the netlink addon "native/build/Release/plexus_netns.node" (run "npm ci" to build it): ${String(err)}`,
+				{cause: err},
+			);
+		}
+	}
+	return addon;
+}
+
+export const NETLINK_ROUTE = 0;
+
+/** Default receive timeout: a kernel that does not answer within this fails the operation. */
+export const DEFAULT_RCV_TIMEOUT_MS = 5000;
+/** Socket receive buffer: large enough that a dump never overruns. */
+export const RCV_BUF_BYTES = 1 << 20;
+
+function netnsError(netns: NetnsPath, err: unknown): Error {
+	if (isSyscallError(err) && err.syscall === 'open netns' && err.errno === ENOENT) {
+		return new NetnsNotFoundError(netns, err);
+	}
+	if (isSyscallError(err) && err.syscall === 'setns' && err.errno === EINVAL) {
+		return new CniError(
+			CniErrorCode.invalidNetns,
+			`failed to open netns ${JSON.stringify(netns)}: not a network namespace`,
+			{cause: err},
+		);
+	}
+	if (isSyscallError(err) && (err.syscall === 'open netns' || err.syscall === 'setns')) {
+		return new CniError(
+			CniErrorCode.invalidNetns,
+			`failed to open netns ${JSON.stringify(netns)}: ${err.message}`,
+			{
+				cause: err,
+			},
+		);
+	}
+	return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * Opens a bound NETLINK_ROUTE socket (NETLINK_EXT_ACK and NETLINK_GET_STRICT_CHK on, 1 MiB
+ * receive buffer, SO_RCVTIMEO) inside `netns`, or in the caller's netns when undefined.
+ */
+export function openRouteSocket(netns: NetnsPath | undefined, rcvTimeoutMs = DEFAULT_RCV_TIMEOUT_MS): number {
+	try {
+		return load().openNetlink(netns ?? null, NETLINK_ROUTE, rcvTimeoutMs, RCV_BUF_BYTES);
+	} catch (err) {
+		throw netns === undefined ? err : netnsError(netns, err);
+	}
+}
+
+/** Opens `path` (e.g. /proc/sys/net/...) from inside `netns`; flags are fs.constants.O_*. */
+export function openFileInNetns(netns: NetnsPath | undefined, path: string, flags: number, mode = 0): number {
+	try {
+		return load().openFile(netns ?? null, path, flags, mode);
+	} catch (err) {
+		throw netns === undefined ? err : netnsError(netns, err);
+	}
+}
+
+/** Sends one datagram to the kernel. */
+export function sendDatagram(fd: number, buf: Uint8Array): void {
+	load().send(fd, buf);
+}
+
+/** Receives one datagram into `buf`; returns its length. EAGAIN when the receive timeout expires. */
+export function receiveDatagram(fd: number, buf: Uint8Array): number {
+	return load().recv(fd, buf);
+}
+
+/** Closes an fd opened here. */
+export function closeFd(fd: number): void {
+	load().close(fd);
+}
