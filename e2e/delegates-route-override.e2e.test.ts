@@ -180,7 +180,7 @@ describe('route-override on a real kernel', () => {
 				'ADD',
 				conf(prev, {args: {cni: {addroutes: [{dst: fx.added, gw: fx.gateway}]}}}),
 			);
-			expect((result?.['routes'] as unknown[]).at(-1)).toEqual({dst: fx.added, gw: fx.gateway});
+			expect(((result?.['routes'] ?? []) as unknown[]).at(-1)).toEqual({dst: fx.added, gw: fx.gateway});
 			expect(kernelRoutes(fx.family).filter((r) => r.dst === fx.added)).toEqual([
 				expect.objectContaining({gateway: fx.gateway}),
 			]);
@@ -267,7 +267,7 @@ describe('route-override on a real kernel', () => {
 			const prev = {...(await mainPlugin(V4)), cniVersion: '1.1.0'};
 			const route = {dst: '50.0.0.0/24', gw: V4.gateway, mtu: 1400, advmss: 1360, priority: 77, table: 100};
 			const result = await run('ADD', conf(prev, {addroutes: [route]}, '1.1.0'));
-			expect((result?.['routes'] as unknown[]).at(-1)).toEqual(route);
+			expect(((result?.['routes'] ?? []) as unknown[]).at(-1)).toEqual(route);
 			const nl = openNetlink(netns);
 			try {
 				expect(nl.listRoutes({table: 100})).toEqual([
