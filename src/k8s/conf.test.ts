@@ -52,6 +52,17 @@ describe('parsePlexusConf', () => {
 		expect(conf.runtimeConfig).toEqual(multus.runtimeConfig);
 	});
 
+	test('auxiliaryCNIChainName is refused with code 2 rather than ignored', () => {
+		expect(() =>
+			parsePlexusConf({...base, clusterNetwork: '/etc/cni/net.d/10-a.conf', auxiliaryCNIChainName: 'aux'}),
+		).toThrow(
+			expect.objectContaining({
+				code: 2,
+				message: 'invalid plexus config: key "auxiliaryCNIChainName" is not supported by plexus',
+			}),
+		);
+	});
+
 	test('reads GC valid attachments under either key', () => {
 		const valid = [{containerID: 'c1', ifname: 'eth0'}];
 		expect(
@@ -73,10 +84,6 @@ describe('parsePlexusConf', () => {
 		[
 			{clusterNetwork: 'x', delegates: [{type: 'bridge'}]},
 			'keys "clusterNetwork" and "delegates" contradict',
-		],
-		[
-			{clusterNetwork: 'cbr0', auxiliaryCNIChainName: 'aux'},
-			'key "auxiliaryCNIChainName" needs "clusterNetwork" to be a file path',
 		],
 		[{clusterNetwork: 'x', cniVersion: 1}, 'key "cniVersion"'],
 	])('%j is refused with code 7: %s', (extra, message) => {

@@ -159,11 +159,11 @@ export function parsePlexusConf(raw: Record<string, unknown>): PlexusConf {
 		}
 	}
 	if (conf.auxiliaryCNIChainName !== undefined && conf.auxiliaryCNIChainName !== '') {
-		if (conf.clusterNetwork === undefined || !conf.clusterNetwork.startsWith('/')) {
-			throw invalid(
-				'invalid plexus config: key "auxiliaryCNIChainName" needs "clusterNetwork" to be a file path (the chain lives in <dir of clusterNetwork>/<name>/)',
-			);
-		}
+		// Multus' auxiliary chain needs its passthru plugin; refusing beats silently not running it.
+		throw new CniError(
+			CniErrorCode.unsupportedField,
+			'invalid plexus config: key "auxiliaryCNIChainName" is not supported by plexus',
+		);
 	}
 	const globalNamespaces =
 		conf.globalNamespaces === undefined

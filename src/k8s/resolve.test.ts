@@ -1,0 +1,237 @@
+import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {afterEach, beforeEach, describe, expect, test} from 'vitest';
+import {parsePlexusConf} from './conf.ts';
+import {FakeKubeClient} from './fake-client.ts';
+import type {PodRef} from './k8s-args.ts';
+import {type ResolveContext, resolveAttachments} from './resolve.ts';
+
+let dir: string;
+let kube: FakeKubeClient;
+const podRef: PodRef = {namespace: 'ns1', name: 'web', infraContainerId: 'c1', uid: 'u1'};
+const cluster = {
+	cniVersion: '1.0.0',
+	name: 'cbr0',
+	plugins: [{type: 'bridge', capabilities: {portMappings: true}}],
+};
+const macvlan = (name: string, caps: Record<string, boolean> = {}) =>
+	JSON.stringify({
+		cniVersion: '1.0.0',
+		name,
+		plugins: [{type: 'macvlan', master: 'eth0', capabilities: caps}],
+	});
+
+beforeEach(async () => {
+	dir = await mkdtemp(join(tmpdir(), 'plexus-resolve-'));
+	kube = new FakeKubeClient();
+});
+
+afterEach(async () => {
+	await rm(dir, {recursive: true, force: true});
+});
+
+function context(
+	annotations: Record<string, string>,
+	confExtra: Record<string, unknown> = {},
+): ResolveContext {
+	const conf = parsePlexusConf({
+		cniVersion: '1.0.0',
+		name: 'plexus',
+		type: 'plexus',
+		confDir: dir,
+		...(confExtra['clusterNetwork'] === undefined ? {delegates: [cluster]} : {}),
+		...confExtra,
+	});
+	return {conf, ifname: 'eth0', podRef, pod: {name: 'web', namespace: 'ns1', uid: 'u1', annotations}, kube};
+}
+
+async function failure(ctx: ResolveContext): Promise<{code: number; message: string}> {
+	const error = await resolveAttachments(ctx).catch((e: unknown) => e);
+	if (!(error instanceof Error)) throw new Error('expected resolution to fail');
+	return error as unknown as {code: number; message: string};
+}
+
+describe('resolveAttachments', () => {
+	test('cluster network first, then annotation networks in order with net<position> names', async () => {
+		kube.addNad('ns1', 'a', macvlan('a'));
+		kube.addNad('ns2', 'b', macvlan('b'));
+		const attachments = await resolveAttachments(
+			context({'k8s.v1.cni.cncf.io/networks': 'a, ns2/b@eth9, a'}),
+		);
+		expect(attachments.map((a) => [a.network, a.ifname, a.isClusterNetwork])).toEqual([
+			['cbr0', 'eth0', true],
+			['ns1/a', 'net1', false],
+			['ns2/b', 'eth9', false],
+			['ns1/a', 'net3', false],
+		]);
+	});
+
+	test('the runtime runtimeConfig goes to the cluster network only (spec §7.5)', async () => {
+		kube.addNad('ns1', 'a', macvlan('a', {portMappings: true}));
+		const ctx = context(
+			{'k8s.v1.cni.cncf.io/networks': 'a'},
+			{runtimeConfig: {portMappings: [{hostPort: 80, containerPort: 80, protocol: 'tcp'}]}},
+		);
+		const [first, second] = await resolveAttachments(ctx);
+		expect(first?.capabilityArgs).toEqual({
+			portMappings: [{hostPort: 80, containerPort: 80, protocol: 'tcp'}],
+		});
+		expect(second?.capabilityArgs).toEqual({});
+	});
+
+	test('element fields become runtimeConfig and cni-args when the chain declares the capabilities', async () => {
+		kube.addNad('ns1', 'a', macvlan('a', {ips: true, mac: true}));
+		const [, second] = await resolveAttachments(
+			context({
+				'k8s.v1.cni.cncf.io/networks': JSON.stringify([
+					{
+						name: 'a',
+						ips: ['10.1.1.5/24'],
+						mac: 'c2:b0:57:49:47:f1',
+						'cni-args': {foo: 'bar'},
+						'default-route': ['10.1.1.1'],
+					},
+				]),
+			}),
+		);
+		expect(second?.capabilityArgs).toEqual({ips: ['10.1.1.5/24'], mac: 'c2:b0:57:49:47:f1'});
+		expect(second?.list.plugins[0]?.raw['args']).toEqual({cni: {foo: 'bar'}});
+		expect(second?.defaultRoute).toEqual(['10.1.1.1']);
+	});
+
+	test('the capability pre-check names the NAD and the capability', async () => {
+		kube.addNad('ns1', 'a', macvlan('a', {ips: true}));
+		const error = await failure(
+			context({'k8s.v1.cni.cncf.io/networks': '[{"name":"a","ips":["10.0.0.1"],"mac":"02:00:00:00:00:01"}]'}),
+		);
+		expect(error.code).toBe(7);
+		expect(error.message).toBe(
+			'network-attachment-definition "ns1/a" cannot honour "mac" requested by pod "ns1/web" (element 1 of annotation "k8s.v1.cni.cncf.io/networks"): no plugin in its chain declares the "mac" capability',
+		);
+	});
+
+	test('a missing NAD fails after telling onNetworkNotFound', async () => {
+		const missing: string[] = [];
+		const ctx = context({'k8s.v1.cni.cncf.io/networks': 'nope'});
+		ctx.onNetworkNotFound = async (nad, message) => {
+			missing.push(`${nad.namespace}/${nad.name}: ${message}`);
+		};
+		const error = await failure(ctx);
+		expect(error.message).toBe(
+			'failed to find network-attachment-definition "ns1/nope" (element 1 of annotation "k8s.v1.cni.cncf.io/networks") for pod "ns1/web"',
+		);
+		expect(missing).toEqual([`ns1/nope: ${error.message}`]);
+	});
+
+	test('duplicate interface names fail before anything runs', async () => {
+		kube.addNad('ns1', 'a', macvlan('a'));
+		kube.addNad('ns1', 'b', macvlan('b'));
+		const error = await failure(context({'k8s.v1.cni.cncf.io/networks': 'a, b@net1'}));
+		expect(error.message).toBe(
+			'interface "net1" of pod "ns1/web" is used twice: by element 1 of annotation "k8s.v1.cni.cncf.io/networks" ("ns1/a") and by element 2 of annotation "k8s.v1.cni.cncf.io/networks" ("ns1/b")',
+		);
+		const eth0 = await failure(context({'k8s.v1.cni.cncf.io/networks': 'a@eth0'}));
+		expect(eth0.message).toContain(
+			'interface "eth0" of pod "ns1/web" is used twice: by delegates[0] ("cbr0")',
+		);
+	});
+
+	describe('namespace isolation', () => {
+		test('refuses NADs of other namespaces except global ones', async () => {
+			kube.addNad('other', 'x', macvlan('x'));
+			kube.addNad('default', 'g', macvlan('g'));
+			kube.addNad('ns1', 'own', macvlan('own'));
+			const ok = await resolveAttachments(
+				context({'k8s.v1.cni.cncf.io/networks': 'own, default/g'}, {namespaceIsolation: true}),
+			);
+			expect(ok.map((a) => a.network)).toEqual(['cbr0', 'ns1/own', 'default/g']);
+			const error = await failure(
+				context({'k8s.v1.cni.cncf.io/networks': 'own, other/x'}, {namespaceIsolation: true}),
+			);
+			expect(error.message).toBe(
+				'namespace isolation forbids pod "ns1/web" to use network-attachment-definition "other/x" (element 2 of annotation "k8s.v1.cni.cncf.io/networks"): allowed namespaces are "ns1", "default"',
+			);
+			expect(kube.calls.filter((c) => c.method === 'getNad' && c.args[0] === 'other')).toHaveLength(0);
+		});
+
+		test('globalNamespaces replaces the implied default', async () => {
+			kube.addNad('default', 'g', macvlan('g'));
+			const error = await failure(
+				context(
+					{'k8s.v1.cni.cncf.io/networks': 'default/g'},
+					{namespaceIsolation: true, globalNamespaces: 'shared'},
+				),
+			);
+			expect(error.message).toContain('allowed namespaces are "ns1", "shared"');
+		});
+
+		test('applies to the default-network annotation too', async () => {
+			kube.addNad('kube-system', 'alt', macvlan('alt'));
+			kube.addNad('other', 'alt', macvlan('alt'));
+			const ok = await resolveAttachments(
+				context({'v1.multus-cni.io/default-network': 'alt'}, {namespaceIsolation: true}),
+			);
+			expect(ok.map((a) => [a.network, a.ifname, a.isClusterNetwork])).toEqual([
+				['kube-system/alt', 'eth0', true],
+			]);
+			const error = await failure(
+				context({'v1.multus-cni.io/default-network': 'other/alt'}, {namespaceIsolation: true}),
+			);
+			expect(error.message).toContain(
+				'namespace isolation forbids pod "ns1/web" to use network-attachment-definition "other/alt" (annotation "v1.multus-cni.io/default-network")',
+			);
+		});
+	});
+
+	test('the default-network annotation selects exactly one network', async () => {
+		const error = await failure(context({'v1.multus-cni.io/default-network': 'a,b'}));
+		expect(error.message).toBe(
+			'invalid annotation "v1.multus-cni.io/default-network" on pod "ns1/web": it must select exactly one network, got 2',
+		);
+	});
+
+	describe('cluster network and defaultNetworks by name', () => {
+		test('a NAD in multusNamespace, a conf name in confDir, a directory and a file', async () => {
+			kube.addNad('kube-system', 'nad-net', macvlan('nad-net'));
+			await writeFile(join(dir, '10-named.conflist'), macvlan('named'));
+			await mkdir(join(dir, 'sub'));
+			await writeFile(
+				join(dir, 'sub', '20-b.conf'),
+				JSON.stringify({cniVersion: '1.0.0', name: 'second', type: 'ptp'}),
+			);
+			await writeFile(join(dir, 'sub', '10-a.conflist'), macvlan('first-in-dir'));
+			const file = join(dir, 'file.conf');
+			await writeFile(file, JSON.stringify({cniVersion: '1.0.0', name: 'from-file', type: 'bridge'}));
+			const attachments = await resolveAttachments(
+				context({}, {clusterNetwork: 'nad-net', defaultNetworks: ['named', join(dir, 'sub'), file]}),
+			);
+			expect(attachments.map((a) => [a.network, a.ifname])).toEqual([
+				['kube-system/nad-net', 'eth0'],
+				['named', 'net1'],
+				['first-in-dir', 'net2'],
+				['from-file', 'net3'],
+			]);
+		});
+
+		test('defaultNetworks are skipped for pods in systemNamespaces', async () => {
+			await writeFile(join(dir, '10-named.conflist'), macvlan('named'));
+			const ctx = context({}, {defaultNetworks: ['named'], systemNamespaces: ['ns1']});
+			expect((await resolveAttachments(ctx)).map((a) => a.network)).toEqual(['cbr0']);
+		});
+
+		test('an unknown clusterNetwork names everything tried', async () => {
+			const error = await failure(context({}, {clusterNetwork: 'ghost'}));
+			expect(error.message).toContain(
+				'failed to find network "ghost" (clusterNetwork): no network-attachment-definition "kube-system/ghost" and no usable conf named "ghost" in confDir',
+			);
+		});
+	});
+
+	test('without a pod (no API) only the conf networks are attached', async () => {
+		const ctx = context({'k8s.v1.cni.cncf.io/networks': 'a'});
+		ctx.pod = undefined;
+		ctx.kube = undefined;
+		expect((await resolveAttachments(ctx)).map((a) => a.network)).toEqual(['cbr0']);
+	});
+});
