@@ -180,7 +180,7 @@ export class Daemon {
 		const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
 		const drained = await Promise.race([
 			this.queue.idle().then(() => true),
-			sleep(drainTimeoutMs).then(() => false),
+			sleep(drainTimeoutMs, undefined, {ref: false}).then(() => false),
 		]);
 		if (!drained) {
 			log('warning', 'plexus daemon drain timed out', {

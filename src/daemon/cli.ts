@@ -1,0 +1,195 @@
+/**
+ * `plexus daemon`: serve CNI requests from plexus-shim (or multus-shim) on a unix socket until
+ * SIGTERM/SIGINT, then stop gracefully (readyz fails, in-flight work drains, exit 0).
+ */
+import type {EventEmitter} from 'node:events';
+import type {Server} from 'node:http';
+import {parseArgs} from 'node:util';
+import type {CniPlugin} from '../cni/plugin.ts';
+import {configureLog, LOG_LEVELS, type LogLevel, log} from '../log.ts';
+import {DelegateRunner} from './delegate.ts';
+import {DaemonMetrics, parseListenAddress, serveMetrics} from './metrics.ts';
+import {DEFAULT_QUEUE_LIMITS} from './queue.ts';
+import {Daemon, DEFAULT_SOCKET_PATH} from './server.ts';
+
+export const DAEMON_USAGE = `Usage: plexus daemon [options]
+
+Serves CNI requests from plexus-shim (or a Multus multus-shim) over HTTP on a unix socket, so the
+host only needs the small shim binary. Stops gracefully on SIGTERM or SIGINT.
+
+Options:
+      --socket <path>            unix socket (default: $PLEXUS_SOCKET or ${DEFAULT_SOCKET_PATH})
+      --metrics-address <addr>   Prometheus /metrics on [host]:port, "off" to disable
+                                 (default: 127.0.0.1:9091)
+      --max-concurrent <n>       requests executed at once (default: ${DEFAULT_QUEUE_LIMITS.maxConcurrent})
+      --max-queued <n>           requests waiting beyond that; more are refused with code 11
+                                 (default: ${DEFAULT_QUEUE_LIMITS.maxQueued})
+      --max-wait-ms <ms>         longest wait for a slot before code 11 (default: ${DEFAULT_QUEUE_LIMITS.maxWaitMs})
+      --delegate-timeout-ms <ms> kill a delegate binary after this long on POST /delegate (default: none)
+      --cni-path <dirs>          ":"-separated CNI_PATH for requests without one (default: /opt/cni/bin)
+      --cache-dir <dir>          result cache of POST /delegate attachments (default: /var/lib/cni)
+      --grace-ms <ms>            on SIGTERM, how long /readyz fails before the socket closes (default: 2000)
+      --drain-timeout-ms <ms>    how long in-flight requests may finish after that (default: 30000)
+      --plugin <name>            the CNI plugin POST /cni runs (default: plexus, the meta-plugin)
+      --log-level <level>        ${LOG_LEVELS.join(', ')} (default: info)
+      --log-file <path>          also append JSON log lines to this file
+  -h, --help                     show this help
+`;
+
+/** What `plexus daemon` needs from its caller (src/cli): the environment, the plugin table, signals. */
+export interface DaemonCommandIo {
+	env: Readonly<Record<string, string | undefined>>;
+	/** Plugin loaders by name (src/cli/plugins.ts PLUGINS). */
+	plugins: ReadonlyMap<string, () => Promise<CniPlugin>>;
+	/** Where SIGTERM/SIGINT arrive (default: process). */
+	signals?: Pick<EventEmitter, 'once' | 'off'> | undefined;
+	/** Called once the daemon serves (tests use it to learn the metrics port). */
+	onListening?: ((info: {daemon: Daemon; metricsPort: number | undefined}) => void) | undefined;
+}
+
+/** The outcome shape of src/cli/outcome.ts. */
+export interface DaemonCommandOutcome {
+	stdout: string;
+	stderr: string;
+	exitCode: number;
+}
+
+function parse(argv: readonly string[]) {
+	return parseArgs({
+		args: [...argv],
+		allowPositionals: false,
+		strict: true,
+		options: {
+			socket: {type: 'string'},
+			'metrics-address': {type: 'string'},
+			'max-concurrent': {type: 'string'},
+			'max-queued': {type: 'string'},
+			'max-wait-ms': {type: 'string'},
+			'delegate-timeout-ms': {type: 'string'},
+			'cni-path': {type: 'string'},
+			'cache-dir': {type: 'string'},
+			'grace-ms': {type: 'string'},
+			'drain-timeout-ms': {type: 'string'},
+			plugin: {type: 'string'},
+			'log-level': {type: 'string'},
+			'log-file': {type: 'string'},
+			help: {type: 'boolean', short: 'h'},
+		},
+	});
+}
+
+/** A non-negative integer option, or its default; names the option when malformed. */
+function integer(values: Record<string, unknown>, name: string, fallback: number): number {
+	const text = values[name];
+	if (text === undefined) return fallback;
+	const value = Number(text);
+	if (typeof text !== 'string' || !/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
+		throw new TypeError(`expected --${name} to be a non-negative integer, got "${String(text)}"`);
+	}
+	return value;
+}
+
+const usage = (message: string): DaemonCommandOutcome => ({
+	stdout: '',
+	stderr: `plexus: ${message}\n\n${DAEMON_USAGE}`,
+	exitCode: 2,
+});
+
+/** Runs `plexus daemon …` (argv after "daemon"); resolves when the daemon has stopped. */
+export async function runDaemonCommand(
+	argv: readonly string[],
+	io: DaemonCommandIo,
+): Promise<DaemonCommandOutcome> {
+	let values: ReturnType<typeof parse>['values'];
+	let limits: {maxConcurrent: number; maxQueued: number; maxWaitMs: number};
+	let timings: {graceMs: number; drainTimeoutMs: number; delegateTimeoutMs: number | undefined};
+	try {
+		values = parse(argv).values;
+		if (values.help === true) return {stdout: DAEMON_USAGE, stderr: '', exitCode: 0};
+		limits = {
+			maxConcurrent: integer(values, 'max-concurrent', DEFAULT_QUEUE_LIMITS.maxConcurrent),
+			maxQueued: integer(values, 'max-queued', DEFAULT_QUEUE_LIMITS.maxQueued),
+			maxWaitMs: integer(values, 'max-wait-ms', DEFAULT_QUEUE_LIMITS.maxWaitMs),
+		};
+		timings = {
+			graceMs: integer(values, 'grace-ms', 2000),
+			drainTimeoutMs: integer(values, 'drain-timeout-ms', 30_000),
+			delegateTimeoutMs:
+				values['delegate-timeout-ms'] === undefined ? undefined : integer(values, 'delegate-timeout-ms', 0),
+		};
+		const level = values['log-level'];
+		if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
+			throw new TypeError(`expected --log-level to be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+		}
+		configureLog({logLevel: level as LogLevel | undefined, logFile: values['log-file']});
+	} catch (err) {
+		return usage((err as Error).message);
+	}
+
+	const pluginName = values.plugin ?? 'plexus';
+	const load = io.plugins.get(pluginName);
+	if (load === undefined) {
+		return {
+			stdout: '',
+			stderr: `plexus: failed to start daemon: no CNI plugin is registered as "${pluginName}" in this build of plexus\n`,
+			exitCode: 1,
+		};
+	}
+	const socketPath = values.socket ?? (io.env['PLEXUS_SOCKET'] || DEFAULT_SOCKET_PATH);
+	const defaultCniPath = (values['cni-path'] ?? '/opt/cni/bin').split(':').filter((dir) => dir !== '');
+	let daemon: Daemon | undefined;
+	let metricsServer: Server | undefined;
+	try {
+		const plugin = await load();
+		const metrics = new DaemonMetrics({
+			inFlight: () => daemon?.queue.inFlight ?? 0,
+			queued: () => daemon?.queue.queued ?? 0,
+		});
+		const delegatePlugin = new DelegateRunner({
+			cacheDir: values['cache-dir'],
+			timeoutMs: timings.delegateTimeoutMs,
+			observe: metrics.observeDelegate,
+		});
+		daemon = await Daemon.start({
+			socketPath,
+			plugin,
+			delegatePlugin,
+			limits,
+			defaultCniPath,
+			env: io.env,
+			metrics,
+		});
+		let metricsPort: number | undefined;
+		const address = values['metrics-address'] ?? '127.0.0.1:9091';
+		if (address !== 'off' && address !== '') {
+			const served = await serveMetrics(metrics.registry, parseListenAddress(address));
+			metricsServer = served.server;
+			metricsPort = served.port;
+			log('info', 'plexus metrics listening', {address, port: metricsPort});
+		}
+		io.onListening?.({daemon, metricsPort});
+	} catch (err) {
+		await daemon?.shutdown({drainTimeoutMs: 0});
+		metricsServer?.close();
+		return {stdout: '', stderr: `plexus: failed to start daemon: ${(err as Error).message}\n`, exitCode: 1};
+	}
+
+	const signals = io.signals ?? process;
+	const signal = await new Promise<string>((resolve) => {
+		const on = (name: string) => () => {
+			signals.off('SIGTERM', onTerm);
+			signals.off('SIGINT', onInt);
+			resolve(name);
+		};
+		const onTerm = on('SIGTERM');
+		const onInt = on('SIGINT');
+		signals.once('SIGTERM', onTerm);
+		signals.once('SIGINT', onInt);
+	});
+	log('info', 'plexus daemon received signal', {signal});
+	await daemon.shutdown({graceMs: timings.graceMs, drainTimeoutMs: timings.drainTimeoutMs});
+	await new Promise<void>((resolve) =>
+		metricsServer === undefined ? resolve() : metricsServer.close(() => resolve()),
+	);
+	return {stdout: '', stderr: '', exitCode: 0};
+}
