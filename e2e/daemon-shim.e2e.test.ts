@@ -9,7 +9,7 @@ import {type AddressInfo, createServer} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {execa, type ResultPromise} from 'execa';
+import {execa} from 'execa';
 import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
 import {SUPPORTED_VERSIONS} from '../src/cni/versions.ts';
 
@@ -38,10 +38,17 @@ async function freePort(): Promise<number> {
 	return port;
 }
 
+/** Runs the fixture daemon (stdout and stderr interleaved in `all`). */
+function spawnDaemon(args: readonly string[]) {
+	return execa(process.execPath, ['--disable-warning=ExperimentalWarning', FIXTURE, ...args], {
+		reject: false,
+		all: true,
+	});
+}
+
 interface RunningDaemon {
-	process: ResultPromise<{reject: false; all: true}>;
+	process: ReturnType<typeof spawnDaemon>;
 	socketPath: string;
-	metricsPort: number;
 }
 
 describe('plexus-shim ↔ plexus daemon', () => {
@@ -52,26 +59,20 @@ describe('plexus-shim ↔ plexus daemon', () => {
 
 	/** Starts the fixture daemon and waits until /readyz answers 200. */
 	async function startDaemon(args: string[] = []): Promise<RunningDaemon> {
-		const child = execa(
-			process.execPath,
-			[
-				'--disable-warning=ExperimentalWarning',
-				FIXTURE,
-				'--plugin',
-				'fake',
-				'--socket',
-				socketPath,
-				'--metrics-address',
-				'127.0.0.1:0',
-				'--log-level',
-				'debug',
-				'--grace-ms',
-				'0',
-				...args,
-			],
-			{reject: false, all: true},
-		);
-		const daemon = {process: child, socketPath, metricsPort: 0};
+		const child = spawnDaemon([
+			'--plugin',
+			'fake',
+			'--socket',
+			socketPath,
+			'--metrics-address',
+			'127.0.0.1:0',
+			'--log-level',
+			'debug',
+			'--grace-ms',
+			'0',
+			...args,
+		]);
+		const daemon = {process: child, socketPath};
 		daemons.push(daemon);
 		let exited = false;
 		void child.then(() => {
