@@ -76,6 +76,8 @@ const PlexusConfSchema = z.strictObject({
 	daemonSocketDir: z.string().optional(),
 	// Plexus: the bound of one Kubernetes API call (retries included), in milliseconds.
 	apiTimeoutMs: z.number().int().positive().max(60_000).optional(),
+	// Plexus: built-in delegate types to leave to the binary of that name on CNI_PATH.
+	disableBuiltins: StringList.optional(),
 });
 
 /** A validated Plexus conf with Multus' defaults applied. `raw` is the untouched stdin object. */
@@ -105,6 +107,7 @@ export interface PlexusConf {
 	retryDeleteOnError: boolean;
 	auxiliaryCNIChainName: string | undefined;
 	apiTimeoutMs: number | undefined;
+	disableBuiltins: readonly string[];
 	validAttachments: readonly {containerID: string; ifname: string}[] | undefined;
 	raw: Readonly<Record<string, unknown>>;
 }
@@ -198,6 +201,7 @@ export function parsePlexusConf(raw: Record<string, unknown>): PlexusConf {
 		retryDeleteOnError: conf.retryDeleteOnError ?? false,
 		auxiliaryCNIChainName: conf.auxiliaryCNIChainName === '' ? undefined : conf.auxiliaryCNIChainName,
 		apiTimeoutMs: conf.apiTimeoutMs,
+		disableBuiltins: conf.disableBuiltins ?? [],
 		validAttachments: valid?.map((a) => ({containerID: a.containerID, ifname: a.ifname})),
 		raw,
 	};

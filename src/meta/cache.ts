@@ -1,0 +1,202 @@
+/**
+ * The meta-plugin's own cache: what a pod's ADD resolved, written before any delegate runs, so DEL
+ * can undo exactly that even when the API server is down, the pod is gone or a NAD was edited
+ * (Multus issues #755, #1087, #1449: DEL with a stripped or recomputed config leaks IPs).
+ *
+ * One file per (containerID, CNI_IFNAME) at `<cniDir>/plexus/<containerID>-<ifname>.json`, mode 0600
+ * in a 0700 directory, written atomically (temp file, fsync, rename). The file is versioned
+ * (`kind: "plexusCacheV1"`) and checksummed: each attachment's exact config bytes carry a sha256,
+ * and the whole record carries one, so a torn or edited file is detected instead of half-trusted.
+ */
+import {createHash, randomBytes} from 'node:crypto';
+import {mkdir, readdir, readFile, rename, rm, writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {CniError, CniErrorCode} from '../cni/errors.ts';
+
+export const PLEXUS_CACHE_KIND = 'plexusCacheV1';
+
+/** One attachment as persisted. */
+export interface CachedAttachment {
+	network: string;
+	nad: {namespace: string; name: string} | null;
+	ifname: string;
+	isClusterNetwork: boolean;
+	/** The exact conflist bytes the chain ran with. */
+	config: Uint8Array;
+	capabilityArgs: Record<string, unknown>;
+	defaultRoute: string[] | null;
+}
+
+/** The record of one pod attachment set. */
+export interface PodCacheEntry {
+	containerId: string;
+	/** The runtime's CNI_IFNAME (the cluster network interface). */
+	ifname: string;
+	netns: string;
+	cniArgs: [string, string][];
+	pod: {namespace: string; name: string; uid: string} | null;
+	attachments: CachedAttachment[];
+}
+
+/** What reading a cache file found. */
+export type CacheRead =
+	| {state: 'ok'; entry: PodCacheEntry}
+	| {state: 'missing'}
+	| {state: 'corrupt'; reason: string};
+
+const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+function encode(entry: PodCacheEntry): string {
+	const body = {
+		kind: PLEXUS_CACHE_KIND,
+		containerId: entry.containerId,
+		ifname: entry.ifname,
+		netns: entry.netns,
+		cniArgs: entry.cniArgs,
+		pod: entry.pod,
+		attachments: entry.attachments.map((a) => ({
+			network: a.network,
+			nad: a.nad,
+			ifname: a.ifname,
+			isClusterNetwork: a.isClusterNetwork,
+			config: Buffer.from(a.config).toString('base64'),
+			sha256: sha256(a.config),
+			capabilityArgs: a.capabilityArgs,
+			defaultRoute: a.defaultRoute,
+		})),
+	};
+	const text = JSON.stringify(body);
+	return `${JSON.stringify({...body, checksum: sha256(text)})}\n`;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+	typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Decodes and verifies a cache file; any mismatch is a reason, never a partial entry. */
+export function decodeCache(text: string): CacheRead {
+	let raw: unknown;
+	try {
+		raw = JSON.parse(text);
+	} catch (error) {
+		return {state: 'corrupt', reason: `not JSON (${(error as Error).message})`};
+	}
+	if (!isRecord(raw)) return {state: 'corrupt', reason: 'not a JSON object'};
+	if (raw['kind'] !== PLEXUS_CACHE_KIND)
+		return {state: 'corrupt', reason: `unknown kind ${JSON.stringify(raw['kind'])}`};
+	const {checksum, ...body} = raw;
+	if (checksum !== sha256(JSON.stringify(body))) return {state: 'corrupt', reason: 'checksum mismatch'};
+	const attachments: CachedAttachment[] = [];
+	if (!Array.isArray(body['attachments'])) return {state: 'corrupt', reason: 'no attachment list'};
+	for (const [i, a] of (body['attachments'] as unknown[]).entries()) {
+		if (
+			!isRecord(a) ||
+			typeof a['config'] !== 'string' ||
+			typeof a['ifname'] !== 'string' ||
+			typeof a['network'] !== 'string'
+		) {
+			return {state: 'corrupt', reason: `attachment ${i} is malformed`};
+		}
+		const config = Buffer.from(a['config'], 'base64');
+		if (sha256(config) !== a['sha256'])
+			return {state: 'corrupt', reason: `attachment ${i} ("${a['network']}") config checksum mismatch`};
+		attachments.push({
+			network: a['network'],
+			nad: isRecord(a['nad'])
+				? {namespace: String(a['nad']['namespace']), name: String(a['nad']['name'])}
+				: null,
+			ifname: a['ifname'],
+			isClusterNetwork: a['isClusterNetwork'] === true,
+			config,
+			capabilityArgs: isRecord(a['capabilityArgs']) ? a['capabilityArgs'] : {},
+			defaultRoute: Array.isArray(a['defaultRoute']) ? a['defaultRoute'].map(String) : null,
+		});
+	}
+	const pod = isRecord(body['pod'])
+		? {
+				namespace: String(body['pod']['namespace']),
+				name: String(body['pod']['name']),
+				uid: String(body['pod']['uid']),
+			}
+		: null;
+	return {
+		state: 'ok',
+		entry: {
+			containerId: String(body['containerId']),
+			ifname: String(body['ifname']),
+			netns: String(body['netns'] ?? ''),
+			cniArgs: Array.isArray(body['cniArgs'])
+				? (body['cniArgs'] as unknown[])
+						.filter((p): p is unknown[] => Array.isArray(p) && p.length === 2)
+						.map((p) => [String(p[0]), String(p[1])])
+				: [],
+			pod,
+			attachments,
+		},
+	};
+}
+
+/** The cache files of one `cniDir`. */
+export class PlexusCache {
+	readonly dir: string;
+
+	constructor(cniDir: string) {
+		this.dir = join(cniDir, 'plexus');
+	}
+
+	path(containerId: string, ifname: string): string {
+		return join(this.dir, `${containerId}-${ifname}.json`);
+	}
+
+	/** Persists `entry` atomically with mode 0600. */
+	async write(entry: PodCacheEntry): Promise<void> {
+		const file = this.path(entry.containerId, entry.ifname);
+		const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+		try {
+			await mkdir(this.dir, {recursive: true, mode: 0o700});
+			await writeFile(tmp, encode(entry), {mode: 0o600, flush: true});
+			await rename(tmp, file);
+		} catch (error) {
+			await rm(tmp, {force: true});
+			throw new CniError(
+				CniErrorCode.ioFailure,
+				`failed to write plexus cache "${file}": ${(error as Error).message}`,
+				{cause: error},
+			);
+		}
+	}
+
+	async read(containerId: string, ifname: string): Promise<CacheRead> {
+		let text: string;
+		try {
+			text = await readFile(this.path(containerId, ifname), 'utf8');
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {state: 'missing'};
+			return {state: 'corrupt', reason: `unreadable (${(error as Error).message})`};
+		}
+		return decodeCache(text);
+	}
+
+	async remove(containerId: string, ifname: string): Promise<void> {
+		await rm(this.path(containerId, ifname), {force: true});
+	}
+
+	/** Every cache file with what reading it found, by file name. */
+	async list(): Promise<{file: string; read: CacheRead}[]> {
+		let names: string[];
+		try {
+			names = (await readdir(this.dir)).filter((n) => n.endsWith('.json')).sort();
+		} catch {
+			return [];
+		}
+		const out: {file: string; read: CacheRead}[] = [];
+		for (const name of names) {
+			const file = join(this.dir, name);
+			try {
+				out.push({file, read: decodeCache(await readFile(file, 'utf8'))});
+			} catch (error) {
+				out.push({file, read: {state: 'corrupt', reason: `unreadable (${(error as Error).message})`}});
+			}
+		}
+		return out;
+	}
+}
