@@ -9,7 +9,9 @@ import type {CniPlugin} from '../cni/plugin.ts';
 export type PluginLoader = () => Promise<CniPlugin>;
 
 /** Invocation name → plugin. */
-export const PLUGINS: ReadonlyMap<string, PluginLoader> = new Map<string, PluginLoader>();
+export const PLUGINS: ReadonlyMap<string, PluginLoader> = new Map<string, PluginLoader>([
+	['plexus', async () => (await import('../meta/index.ts')).createPlexusPlugin()],
+]);
 
 /** The name `plexus` was invoked as: $PLEXUS_PLUGIN, else "plexus". */
 export function invocationName(env: Readonly<Record<string, string | undefined>>): string {
