@@ -7,7 +7,6 @@
 import {createHash} from 'node:crypto';
 import {resolve} from 'node:path';
 import {parseArgs} from 'node:util';
-import {DEFAULT_CACHE_DIR} from '../chain/cache.ts';
 import type {RuntimeConf} from '../chain/executor.ts';
 import type {PluginExec} from '../chain/plugin-exec.ts';
 import {parseCniArgs, splitPath} from '../cni/env.ts';
@@ -25,7 +24,7 @@ Arguments:
 
 Options:
   -i, --ifname <name>     interface name in the namespace (default: $CNI_IFNAME or eth0)
-      --cache-dir <dir>   result cache directory (default: ${DEFAULT_CACHE_DIR})
+      --cache-dir <dir>   result cache directory (default: /var/lib/cni, as libcni)
   -h, --help              show this help
 
 Environment:
@@ -93,7 +92,7 @@ export async function runChain(argv: readonly string[], io: ChainIo): Promise<Cl
 	const list = await loadNetworkConf(io.env['NETCONFPATH'] || '/etc/cni/net.d', network);
 	const executor = new ChainExecutor({
 		path: splitPath(io.env['CNI_PATH']),
-		cacheDir: values['cache-dir'] ?? DEFAULT_CACHE_DIR,
+		cacheDir: values['cache-dir'],
 		exec: io.exec,
 		env: io.env,
 	});
