@@ -1,0 +1,148 @@
+// The plexus meta-plugin end to end: bin/plexus run as kubelet's runtime runs it, Debian's
+// plugins in /usr/lib/cni, the in-repo API server behind a kubeconfig, real network namespaces.
+// The seeds: 001 (two macvlan+route-override NADs), 002 (a pod on three networks), 003 (a
+// single-conf NAD as interface macvlan0).
+import {afterEach, beforeEach, describe, expect, test} from 'vitest';
+import {ipJson} from './helpers/netns.ts';
+import {MetaHarness, macvlanNad} from './kube/harness.ts';
+
+let h: MetaHarness;
+
+beforeEach(async () => {
+	h = await MetaHarness.create();
+});
+
+afterEach(async () => {
+	await h.close();
+});
+
+interface IpRoute {
+	dst: string;
+	gateway?: string;
+	dev: string;
+	protocol?: string;
+	prefsrc?: string;
+}
+
+interface IpLink {
+	ifname: string;
+	address: string;
+	promiscuity?: number;
+	linkinfo?: {info_kind?: string; info_data?: {mode?: string}};
+}
+
+type Status = {name: string; interface: string; ips?: string[]; mac?: string; default: boolean; dns?: unknown};
+
+function networkStatus(pod: {namespace: string; name: string}): Status[] {
+	const text = h.api.getPod(pod.namespace, pod.name)?.metadata.annotations?.['k8s.v1.cni.cncf.io/network-status'];
+	expect(text).toBeDefined();
+	return JSON.parse(text ?? '[]') as Status[];
+}
+
+describe('seed 001: route-override chaining', () => {
+	test('management-net and sip-net: the pod gets both interfaces, the added routes and the connected ones', async () => {
+		const chained = (dst: string, gw: string) => [{type: 'route-override', addroutes: [{dst, gw}]}];
+		h.api.createNad(
+			'chain-example',
+			'management-net',
+			JSON.stringify({
+				cniVersion: '1.0.0',
+				name: 'management-net',
+				plugins: [
+					{type: 'macvlan', master: h.master, vlan: 100, mode: 'bridge', ipam: {type: 'static', addresses: [{address: '192.168.100.10/24', gateway: '192.168.100.1'}]}},
+					...chained('10.0.0.0/8', '192.168.100.1'),
+				],
+			}),
+		);
+		h.api.createNad(
+			'chain-example',
+			'sip-net',
+			JSON.stringify({
+				cniVersion: '1.0.0',
+				name: 'sip-net',
+				plugins: [
+					{type: 'macvlan', master: h.master, vlan: 200, mode: 'bridge', ipam: {type: 'static', addresses: [{address: '192.168.200.10/24', gateway: '192.168.200.1'}]}},
+					...chained('172.16.0.0/12', '192.168.200.1'),
+				],
+			}),
+		);
+		const pod = await h.createPod(
+			'chain-test-pod',
+			{'k8s.v1.cni.cncf.io/networks': '[{ "name": "management-net", "interface": "eth1" }, { "name": "sip-net", "interface": "eth2" }]'},
+			'chain-example',
+		);
+		const add = await h.cni('ADD', pod);
+		expect(add.stderr).not.toContain('"level":"error"');
+		expect(add.exitCode).toBe(0);
+		expect(await h.links(pod)).toEqual(['eth0', 'eth1', 'eth2', 'lo']);
+
+		const routes = await ipJson<IpRoute[]>(pod.netns, 'route', 'show');
+		const view = routes.map((r) => `${r.dst}${r.gateway === undefined ? '' : ` via ${r.gateway}`} dev ${r.dev}`);
+		expect(view).toEqual(
+			expect.arrayContaining([
+				`default via ${h.subnet}.1 dev eth0`,
+				'10.0.0.0/8 via 192.168.100.1 dev eth1',
+				'172.16.0.0/12 via 192.168.200.1 dev eth2',
+				`${h.subnet}.0/24 dev eth0`,
+				'192.168.100.0/24 dev eth1',
+				'192.168.200.0/24 dev eth2',
+			]),
+		);
+		expect(routes.filter((r) => r.dst === '192.168.100.0/24')[0]).toMatchObject({protocol: 'kernel', prefsrc: '192.168.100.10'});
+
+		const del = await h.cni('DEL', pod);
+		expect(del.exitCode).toBe(0);
+		expect(await h.links(pod)).toEqual(['lo']);
+		expect(await h.cachedFiles()).toEqual([]);
+	});
+});
+
+describe('seed 002: a pod on three networks', () => {
+	test('network-status lists the cluster network and both secondaries with the kernel MACs', async () => {
+		h.api.createNad('ns1', 'vn-left-1', macvlanNad('vn-left-1', h.master, '10.10.10.5/24'));
+		h.api.createNad('ns1', 'vn-right-1', macvlanNad('vn-right-1', h.master, '10.20.20.5/24'));
+		const pod = await h.createPod('multi', {'k8s.v1.cni.cncf.io/networks': 'vn-left-1, vn-right-1'});
+		const add = await h.cni('ADD', pod);
+		expect(add.exitCode).toBe(0);
+		// The returned result is the cluster network's, in the conf's version.
+		expect(add.json).toMatchObject({cniVersion: '1.0.0', ips: [{address: `${h.subnet}.2/24`}]});
+
+		const links = await ipJson<IpLink[]>(pod.netns, 'link', 'show');
+		const mac = (name: string) => links.find((l) => l.ifname === name)?.address;
+		expect(networkStatus(pod)).toEqual([
+			{name: 'cluster-net', interface: 'eth0', ips: [`${h.subnet}.2`], mac: mac('eth0'), default: true, dns: {}},
+			{name: 'ns1/vn-left-1', interface: 'net1', ips: ['10.10.10.5'], mac: mac('net1'), default: false, dns: {}},
+			{name: 'ns1/vn-right-1', interface: 'net2', ips: ['10.20.20.5'], mac: mac('net2'), default: false, dns: {}},
+		]);
+		expect(h.api.events('ns1').map((e) => `${e['type']} ${e['reason']} ${e['message']}`)).toEqual([
+			`Normal AddedInterface Add eth0 [${h.subnet}.2/24] from cluster-net`,
+			'Normal AddedInterface Add net1 [10.10.10.5/24] from ns1/vn-left-1',
+			'Normal AddedInterface Add net2 [10.20.20.5/24] from ns1/vn-right-1',
+		]);
+
+		expect((await h.cni('CHECK', pod)).exitCode).toBe(0);
+		expect((await h.cni('DEL', pod)).exitCode).toBe(0);
+		expect(await h.links(pod)).toEqual(['lo']);
+		expect(await h.clusterBridgePorts()).toEqual([]);
+		expect(await h.cachedFiles()).toEqual([]);
+	});
+});
+
+describe('seed 003: a single-conf NAD as interface macvlan0', () => {
+	test('the pod gets macvlan0 in bridge mode, not promiscuous', async () => {
+		h.api.createNad(
+			'vpp-server',
+			'macvlan0',
+			`{\n"cniVersion": "0.3.1",\n"name": "macvlan0",\n"type": "macvlan",\n"master": "${h.master}",\n"linkInContainer": false,\n"mode": "bridge"\n}`,
+		);
+		const pod = await h.createPod('vpp-server', {'k8s.v1.cni.cncf.io/networks': '[{"name":"macvlan0","interface":"macvlan0"}]'}, 'vpp-server');
+		const add = await h.cni('ADD', pod);
+		expect(add.exitCode).toBe(0);
+		const [link] = await ipJson<IpLink[]>(pod.netns, '-d', 'link', 'show', 'dev', 'macvlan0');
+		expect(link?.linkinfo).toMatchObject({info_kind: 'macvlan', info_data: {mode: 'bridge'}});
+		expect(link?.promiscuity).toBe(0);
+		expect(networkStatus(pod)[1]).toEqual({name: 'vpp-server/macvlan0', interface: 'macvlan0', mac: link?.address, default: false, dns: {}});
+		expect((await h.cni('DEL', pod)).exitCode).toBe(0);
+		expect(await h.links(pod)).toEqual(['lo']);
+	});
+});
