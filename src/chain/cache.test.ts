@@ -117,6 +117,7 @@ describe('ResultCache', () => {
 		expect((await cache.getAttachment(key))?.cniArgs).toEqual([['K', 'V']]);
 		await cache.remove(key);
 		await cache.remove(key);
+		await cache.remove({...key, containerId: ''});
 		expect(await cache.getAttachment(key)).toBeUndefined();
 	});
 

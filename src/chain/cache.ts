@@ -106,8 +106,9 @@ export class ResultCache {
 		}
 	}
 
-	/** Removes one attachment's file (absent is fine). */
+	/** Removes one attachment's file; absent files and incomplete keys are ignored (libcni cacheDel). */
 	async remove(key: AttachmentKey): Promise<void> {
+		if (key.networkName === '' || key.containerId === '' || key.ifname === '') return;
 		await rm(this.path(key), {force: true});
 	}
 

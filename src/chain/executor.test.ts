@@ -224,6 +224,13 @@ describe('addNetworkList', () => {
 		expect(fake.calls).toHaveLength(0);
 	});
 
+	test('the per-delegate timeout reaches every exec', async () => {
+		const fake = new FakePluginExec({main: creates}, BIN);
+		const executor = new ChainExecutor({path: [BIN], cacheDir, exec: fake, env: {}, timeoutMs: 1500});
+		await executor.addNetworkList(list({cniVersion: '1.0.0', name: 'n', plugins: [{type: 'main'}]}), rt);
+		expect(fake.calls.map((c) => c.timeoutMs)).toEqual([1500]);
+	});
+
 	test('a plugin answering garbage fails with code 6', async () => {
 		const {executor} = setup({main: () => 'not a result'});
 		const conf = list({cniVersion: '1.0.0', name: 'n', plugins: [{type: 'main'}]});

@@ -173,7 +173,7 @@ export class ChainExecutor {
 			try {
 				cached = await this.cache.getResult(key, list.cniVersion);
 			} catch {
-				await this.cache.remove(key).catch(() => undefined);
+				await this.cache.remove(key);
 				cached = undefined;
 			}
 		}
@@ -192,7 +192,7 @@ export class ChainExecutor {
 				throw wrap(`plugin ${describe(plugin)} failed (delete)`, err);
 			}
 		}
-		if (key.containerId !== '' && key.ifname !== '') await this.cache.remove(key);
+		await this.cache.remove(key);
 	}
 
 	/** CHECK (≥ 0.4.0): every plugin in order with the cached result as `prevResult`; `disableCheck` skips. */

@@ -16,6 +16,7 @@ export interface FakeCall {
 	/** stdin decoded. */
 	readonly config: Record<string, unknown>;
 	readonly env: Readonly<Record<string, string>>;
+	readonly timeoutMs: number | undefined;
 }
 
 /**
@@ -52,6 +53,7 @@ export class FakePluginExec implements PluginExec {
 			stdin,
 			config: JSON.parse(stdin) as Record<string, unknown>,
 			env: request.env,
+			timeoutMs: request.timeoutMs,
 		};
 		this.calls.push(call);
 		const handler = this.#handlers.get(type);

@@ -114,6 +114,15 @@ describe('ExecaPluginExec', () => {
 		});
 	});
 
+	test('a plugin that cannot be started is code 999 naming its path', async () => {
+		const path = join(dir, 'not-executable');
+		await writeFile(path, '#!/bin/sh\n');
+		await expect(exec.exec({pluginPath: path, stdin: Buffer.from(''), env: {}})).rejects.toMatchObject({
+			code: 999,
+			message: expect.stringContaining(`failed to run plugin "${path}"`),
+		});
+	});
+
 	test('a plugin over its timeout is killed (code 11)', async () => {
 		const path = await script('slow', 'exec sleep 5');
 		const started = Date.now();
