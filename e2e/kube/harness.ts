@@ -114,9 +114,17 @@ export class MetaHarness {
 	}
 
 	/** Runs `bin/plexus` as the runtime does for `pod`. */
-	async cni(command: string, pod: TestPod, conf: Record<string, unknown> = this.conf(), ifname = 'eth0'): Promise<CniRun> {
+	async cni(
+		command: string,
+		pod: TestPod,
+		conf: Record<string, unknown> = this.conf(),
+		ifname = 'eth0',
+	): Promise<CniRun> {
 		// The cluster network gets a per-pod address through the runtime's `ips` capability.
-		const runtimeConfig = command === 'ADD' || command === 'DEL' || command === 'CHECK' ? {ips: [`${this.subnet}.${this.#addressOf(pod)}/24`]} : undefined;
+		const runtimeConfig =
+			command === 'ADD' || command === 'DEL' || command === 'CHECK'
+				? {ips: [`${this.subnet}.${this.#addressOf(pod)}/24`]}
+				: undefined;
 		const stdin = JSON.stringify(runtimeConfig === undefined ? conf : {...conf, runtimeConfig});
 		const run = await execa(PLEXUS, [], {
 			input: stdin,
@@ -193,7 +201,13 @@ export class MetaHarness {
 }
 
 /** A NAD config: macvlan on `master` with a static address, then optional chained plugins. */
-export function macvlanNad(name: string, master: string, address: string | undefined, extra: Record<string, unknown>[] = [], version = '1.0.0'): string {
+export function macvlanNad(
+	name: string,
+	master: string,
+	address: string | undefined,
+	extra: Record<string, unknown>[] = [],
+	version = '1.0.0',
+): string {
 	const macvlan: Record<string, unknown> = {type: 'macvlan', master, mode: 'bridge'};
 	if (address !== undefined) macvlan['ipam'] = {type: 'static', addresses: [{address}]};
 	return JSON.stringify({cniVersion: version, name, plugins: [macvlan, ...extra]});

@@ -1,0 +1,185 @@
+// The meta-plugin's failure paths on a real kernel: nothing is left behind by a failing ADD, DEL
+// works offline (API down, NAD deleted or edited) and replays the exact ADD configs, pods share a
+// NAD independently, and namespace isolation refuses before anything runs.
+import {readFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {afterEach, beforeEach, describe, expect, test} from 'vitest';
+import {ipJson} from './helpers/netns.ts';
+import {MetaHarness, macvlanNad, type TestPod} from './kube/harness.ts';
+
+let h: MetaHarness;
+
+beforeEach(async () => {
+	h = await MetaHarness.create();
+});
+
+afterEach(async () => {
+	await h.close();
+});
+
+const failingTuning = () => ({type: 'tuning', mac: 'not-a-mac', dataDir: join(h.dir, 'tuning')});
+
+async function expectNothingLeft(pod: TestPod): Promise<void> {
+	expect(await h.links(pod)).toEqual(['lo']);
+	expect(await h.clusterBridgePorts()).toEqual([]);
+	expect(await h.cachedFiles()).toEqual([]);
+}
+
+async function addresses(pod: TestPod, dev: string): Promise<string[]> {
+	const [link] = await ipJson<{addr_info: {family: string; local: string; prefixlen: number}[]}[]>(
+		pod.netns,
+		'addr',
+		'show',
+		'dev',
+		dev,
+	);
+	return (link?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
+}
+
+describe('a failing ADD leaves nothing behind', () => {
+	test.each([
+		[0, 'cluster-net', 'eth0', 'delegates[0]'],
+		[1, 'ns1/nad-a', 'net1', 'element 1 of annotation "k8s.v1.cni.cncf.io/networks"'],
+		[2, 'ns1/nad-b', 'net2', 'element 2 of annotation "k8s.v1.cni.cncf.io/networks"'],
+	])('failure at position %i (%s)', async (position, network, ifname, origin) => {
+		h.api.createNad(
+			'ns1',
+			'nad-a',
+			macvlanNad('nad-a', h.master, '10.30.1.5/24', position === 1 ? [failingTuning()] : []),
+		);
+		h.api.createNad(
+			'ns1',
+			'nad-b',
+			macvlanNad('nad-b', h.master, '10.30.2.5/24', position === 2 ? [failingTuning()] : []),
+		);
+		const cluster = h.clusterNetwork();
+		if (position === 0) (cluster['plugins'] as unknown[]).push(failingTuning());
+		const pod = await h.createPod('web', {'k8s.v1.cni.cncf.io/networks': 'nad-a, nad-b'});
+		const add = await h.cni('ADD', pod, h.conf({delegates: [cluster]}));
+		expect(add.exitCode).toBe(1);
+		const msg = String(add.json?.['msg']);
+		expect(
+			msg.startsWith(
+				`failed to add network "${network}" (${origin}) as interface "${ifname}" of pod "ns1/web": plugin type="tuning" failed (add):`,
+			),
+		).toBe(true);
+		await expectNothingLeft(pod);
+		expect(
+			h.api.getPod('ns1', 'web')?.metadata.annotations?.['k8s.v1.cni.cncf.io/network-status'],
+		).toBeUndefined();
+		// The runtime still calls DEL after a failed ADD: it must succeed with nothing to do.
+		expect((await h.cni('DEL', pod)).exitCode).toBe(0);
+	});
+});
+
+describe('DEL offline', () => {
+	test('with the API server down: success, nothing left, no API needed', async () => {
+		h.api.createNad('ns1', 'nad-a', macvlanNad('nad-a', h.master, '10.30.1.5/24'));
+		h.api.createNad('ns1', 'nad-b', macvlanNad('nad-b', h.master, '10.30.2.5/24'));
+		const pod = await h.createPod('web', {'k8s.v1.cni.cncf.io/networks': 'nad-a, nad-b'});
+		expect((await h.cni('ADD', pod)).exitCode).toBe(0);
+		expect(await h.links(pod)).toEqual(['eth0', 'lo', 'net1', 'net2']);
+		await h.api.down();
+		const requestsBefore = h.api.requests.length;
+		const del = await h.cni('DEL', pod);
+		expect(del.exitCode).toBe(0);
+		await expectNothingLeft(pod);
+		expect(h.api.requests.length).toBe(requestsBefore);
+		// And again, now without a cache: the pod cannot be read, DEL still succeeds, bounded.
+		const started = performance.now();
+		const again = await h.cni('DEL', pod);
+		expect(again.exitCode).toBe(0);
+		expect(again.stderr).toContain('cannot properly delete');
+		expect(performance.now() - started).toBeLessThan(20_000);
+	});
+
+	test.each(['deleted', 'edited'])(
+		'with the NAD %s between ADD and DEL: the same configs are replayed',
+		async (change) => {
+			const calls = await h.recordCalls('macvlan');
+			h.api.createNad('ns1', 'nad-a', macvlanNad('nad-a', h.master, '10.30.1.5/24'));
+			const pod = await h.createPod('web', {'k8s.v1.cni.cncf.io/networks': 'nad-a'});
+			expect((await h.cni('ADD', pod)).exitCode).toBe(0);
+			h.api.deleteNad('ns1', 'nad-a');
+			if (change === 'edited')
+				h.api.createNad('ns1', 'nad-a', macvlanNad('nad-a', 'elsewhere0', '10.99.9.9/24'));
+			expect((await h.cni('DEL', pod)).exitCode).toBe(0);
+			await expectNothingLeft(pod);
+			const lines = (await readFile(calls, 'utf8')).trim().split('\n');
+			const parsed = lines.map(
+				(l) => [l.slice(0, l.indexOf(' ')), JSON.parse(l.slice(l.indexOf(' ') + 1))] as const,
+			);
+			expect(parsed.map(([verb]) => verb)).toEqual(['ADD', 'DEL']);
+			const {prevResult, ...delConf} = parsed[1]![1] as Record<string, unknown>;
+			expect(delConf).toEqual(parsed[0]![1]);
+			expect(prevResult).toMatchObject({interfaces: [{name: 'net1'}], ips: [{address: '10.30.1.5/24'}]});
+		},
+	);
+
+	test('with the pod deleted from the API: DEL replays the cache', async () => {
+		h.api.createNad('ns1', 'nad-a', macvlanNad('nad-a', h.master, '10.30.1.5/24'));
+		const pod = await h.createPod('web', {'k8s.v1.cni.cncf.io/networks': 'nad-a'});
+		expect((await h.cni('ADD', pod)).exitCode).toBe(0);
+		h.api.deletePod('ns1', 'web');
+		expect((await h.cni('DEL', pod)).exitCode).toBe(0);
+		await expectNothingLeft(pod);
+	});
+});
+
+test('two pods with the same NAD get their own attachments', async () => {
+	h.api.createNad(
+		'ns1',
+		'shared',
+		JSON.stringify({
+			cniVersion: '1.0.0',
+			name: 'shared',
+			plugins: [
+				{
+					type: 'macvlan',
+					master: h.master,
+					mode: 'bridge',
+					capabilities: {ips: true},
+					ipam: {type: 'static'},
+				},
+			],
+		}),
+	);
+	const one = await h.createPod('one', {
+		'k8s.v1.cni.cncf.io/networks': '[{"name":"shared","ips":["10.40.0.11/24"]}]',
+	});
+	const two = await h.createPod('two', {
+		'k8s.v1.cni.cncf.io/networks': '[{"name":"shared","ips":["10.40.0.12/24"]}]',
+	});
+	expect((await h.cni('ADD', one)).exitCode).toBe(0);
+	expect((await h.cni('ADD', two)).exitCode).toBe(0);
+	expect(await addresses(one, 'net1')).toEqual(['10.40.0.11/24']);
+	expect(await addresses(two, 'net1')).toEqual(['10.40.0.12/24']);
+	expect((await h.cni('DEL', one)).exitCode).toBe(0);
+	expect(await h.links(one)).toEqual(['lo']);
+	expect(await addresses(two, 'net1')).toEqual(['10.40.0.12/24']);
+	expect((await h.cni('CHECK', two)).exitCode).toBe(0);
+	expect((await h.cni('DEL', two)).exitCode).toBe(0);
+	await expectNothingLeft(two);
+});
+
+describe('namespace isolation', () => {
+	test.each([
+		[
+			{'k8s.v1.cni.cncf.io/networks': 'other/nad-x'},
+			'network-attachment-definition "other/nad-x" (element 1 of annotation "k8s.v1.cni.cncf.io/networks"): allowed namespaces are "ns1", "default"',
+		],
+		[
+			{'v1.multus-cni.io/default-network': 'other/nad-x'},
+			'network-attachment-definition "other/nad-x" (annotation "v1.multus-cni.io/default-network"): allowed namespaces are "ns1", "default", "kube-system"',
+		],
+	])('%j is refused before anything runs', async (annotations, what) => {
+		h.api.createNad('other', 'nad-x', macvlanNad('nad-x', h.master, '10.50.0.5/24'));
+		const pod = await h.createPod('web', annotations);
+		const add = await h.cni('ADD', pod, h.conf({namespaceIsolation: true}));
+		expect(add.exitCode).toBe(1);
+		expect(add.json).toMatchObject({code: 7});
+		expect(add.json?.['msg']).toBe(`namespace isolation forbids pod "ns1/web" to use ${what}`);
+		await expectNothingLeft(pod);
+		expect(h.api.requestsTo('GET', /network-attachment-definitions/)).toEqual([]);
+	});
+});
