@@ -164,6 +164,20 @@ describe('plexus chain (acceptance)', () => {
 		expect(await filesUnder(scratch.dataDir)).toEqual([]);
 	});
 
+	test('gc DELs every cached attachment of the network, as cnitool gc does; status is a no-op below 1.1.0', async () => {
+		const list = JSON.parse(await installConf(scratch, 'bridge-static-tuning.conflist')) as Json;
+		const env = {NETCONFPATH: scratch.confDir, CNI_PATH: CNI_BIN, CAP_ARGS: JSON.stringify(CAP_ARGS)};
+		const cacheArgs = ['--cache-dir', scratch.cacheDir];
+		const add = await plexus(['chain', 'add', ...cacheArgs, String(list['name']), netns.path], env);
+		expect(add.exitCode).toBe(0);
+		const status = await plexus(['chain', 'status', String(list['name'])], env);
+		expect({exitCode: status.exitCode, stdout: status.stdout}).toEqual({exitCode: 0, stdout: ''});
+		const gc = await plexus(['chain', 'gc', ...cacheArgs, String(list['name'])], env);
+		expect({exitCode: gc.exitCode, stdout: gc.stdout}).toEqual({exitCode: 0, stdout: ''});
+		await expectNothingLeft({netns, bridge, scratch});
+		expect(await filesUnder(scratch.dataDir)).toEqual([]);
+	});
+
 	test('failures are one CNI error JSON on stdout with a non-zero exit', async () => {
 		const name = scratch.vars['NETWORK']!;
 		const env = {NETCONFPATH: scratch.confDir, CNI_PATH: `/nonexistent:${CNI_BIN}`};
