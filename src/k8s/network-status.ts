@@ -70,7 +70,12 @@ export function networkStatusEntry(outcome: AttachmentOutcome): NetworkStatus {
 	}
 	if (outcome.deviceInfo !== undefined) entry['device-info'] = outcome.deviceInfo;
 	if (outcome.defaultRoute !== undefined) entry['default-route'] = [...outcome.defaultRoute];
-	return entry;
+	// Keys in the spec's order (§5.3), so the annotation reads the way the spec lists them.
+	const ordered: NetworkStatus = {name: entry.name, default: entry.default};
+	for (const key of ['interface', 'ips', 'mac', 'default', 'dns', 'device-info', 'default-route'] as const) {
+		if (entry[key] !== undefined) Object.assign(ordered, {[key]: entry[key]});
+	}
+	return ordered;
 }
 
 /** The annotation value: the entries as a JSON list, in attachment order. */
