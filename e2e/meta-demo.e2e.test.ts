@@ -10,7 +10,8 @@ test('the demo attaches a pod to three networks, shows its status and cleans up'
 	const before = (await execa('ip', ['netns', 'list'])).stdout;
 	const run = await execa(process.execPath, ['--disable-warning=ExperimentalWarning', DEMO], {reject: false});
 	expect(run.exitCode).toBe(0);
-	const status = /network-status written to the pod\x1b\[0m\n(\[[\s\S]*?\n\])\n/.exec(run.stdout)?.[1];
+	const plain = run.stdout.replaceAll('\u001b[1m', '').replaceAll('\u001b[0m', '');
+	const status = /network-status written to the pod\n(\[[\s\S]*?\n\])\n/.exec(plain)?.[1];
 	expect(JSON.parse(status ?? '[]')).toEqual([
 		expect.objectContaining({name: 'cluster-net', interface: 'eth0', default: true}),
 		expect.objectContaining({name: 'demo/blue', interface: 'blue0', ips: ['192.168.10.10'], default: false}),
