@@ -4,52 +4,19 @@
  * restarts, kill -9 mid-ADD, graceful SIGTERM, socket permissions and metrics.
  */
 import {existsSync, mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs';
-import {request as httpRequest} from 'node:http';
-import {type AddressInfo, createServer} from 'node:net';
 import {tmpdir} from 'node:os';
-import {join, resolve} from 'node:path';
+import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {execa} from 'execa';
 import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
 import {SUPPORTED_VERSIONS} from '../src/cni/versions.ts';
-
-const root = resolve(import.meta.dirname, '..');
-const SHIM = join(root, 'shim/build/Release/plexus-shim');
-const FIXTURE = join(root, 'e2e/daemon-fixture.ts');
-
-/** GET/POST on the daemon socket; status 0 when it cannot connect. */
-function probe(socketPath: string, path: string): Promise<number> {
-	return new Promise((done) => {
-		const req = httpRequest({socketPath, path, method: 'GET'}, (res) => {
-			res.resume();
-			res.on('end', () => done(res.statusCode ?? 0));
-		});
-		req.on('error', () => done(0));
-		req.end();
-	});
-}
-
-/** A TCP port that was free a moment ago. */
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-	const {port} = server.address() as AddressInfo;
-	await new Promise((done) => server.close(done));
-	return port;
-}
-
-/** Runs the fixture daemon (stdout and stderr interleaved in `all`). */
-function spawnDaemon(args: readonly string[]) {
-	return execa(process.execPath, ['--disable-warning=ExperimentalWarning', FIXTURE, ...args], {
-		reject: false,
-		all: true,
-	});
-}
-
-interface RunningDaemon {
-	process: ReturnType<typeof spawnDaemon>;
-	socketPath: string;
-}
+import {
+	freePort,
+	probe,
+	type RunningDaemon,
+	requireShim,
+	runShim,
+	startDaemon as start,
+} from './daemon-helpers.ts';
 
 describe('plexus-shim ↔ plexus daemon', () => {
 	let dir: string;
@@ -57,56 +24,23 @@ describe('plexus-shim ↔ plexus daemon', () => {
 	let stateDir: string;
 	const daemons: RunningDaemon[] = [];
 
-	/** Starts the fixture daemon and waits until /readyz answers 200. */
+	/** Starts the fixture daemon with the fake plugin; killed in afterEach. */
 	async function startDaemon(args: string[] = []): Promise<RunningDaemon> {
-		const child = spawnDaemon([
-			'--plugin',
-			'fake',
-			'--socket',
-			socketPath,
-			'--metrics-address',
-			'127.0.0.1:0',
-			'--log-level',
-			'debug',
-			'--grace-ms',
-			'0',
-			...args,
-		]);
-		const daemon = {process: child, socketPath};
+		const daemon = await start(socketPath, ['--plugin', 'fake', ...args]);
 		daemons.push(daemon);
-		let exited = false;
-		void child.then(() => {
-			exited = true;
-		});
-		for (let i = 0; i < 200; i++) {
-			if ((await probe(socketPath, '/readyz')) === 200) break;
-			if (exited) break;
-			await sleep(25);
-		}
-		if ((await probe(socketPath, '/readyz')) !== 200) {
-			child.kill('SIGKILL');
-			throw new Error(`daemon did not become ready: ${(await child).all}`);
-		}
 		return daemon;
 	}
 
 	/** Runs the shim binary as a runtime would. */
 	function shim(command: string, config: Record<string, unknown>, env: Record<string, string> = {}) {
-		return execa(SHIM, [], {
-			input: JSON.stringify(config),
-			reject: false,
-			extendEnv: false,
-			env: {
-				PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-				CNI_COMMAND: command,
-				CNI_CONTAINERID: 'c0ffee01',
-				CNI_NETNS: '/var/run/netns/fake',
-				CNI_IFNAME: 'eth0',
-				CNI_ARGS: 'K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod1;EXTRA=yes',
-				CNI_PATH: '/runtime/cni/bin:/more/bin',
-				PLEXUS_SOCKET: socketPath,
-				...env,
-			},
+		return runShim(command, config, {
+			CNI_CONTAINERID: 'c0ffee01',
+			CNI_NETNS: '/var/run/netns/fake',
+			CNI_IFNAME: 'eth0',
+			CNI_ARGS: 'K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod1;EXTRA=yes',
+			CNI_PATH: '/runtime/cni/bin:/more/bin',
+			PLEXUS_SOCKET: socketPath,
+			...env,
 		});
 	}
 
@@ -118,11 +52,7 @@ describe('plexus-shim ↔ plexus daemon', () => {
 	});
 	const stateFile = () => join(stateDir, 'c0ffee01-eth0');
 
-	beforeAll(() => {
-		if (!existsSync(SHIM)) {
-			throw new Error(`${SHIM} is missing: "npm ci" builds it (node-gyp rebuild --directory shim)`);
-		}
-	});
+	beforeAll(requireShim);
 
 	beforeEach(() => {
 		dir = mkdtempSync(join(tmpdir(), 'plexus-shim-'));
