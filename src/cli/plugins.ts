@@ -11,6 +11,10 @@ export type PluginLoader = () => Promise<CniPlugin>;
 /** Invocation name → plugin. */
 export const PLUGINS: ReadonlyMap<string, PluginLoader> = new Map<string, PluginLoader>([
 	['plexus', async () => (await import('../meta/index.ts')).createPlexusPlugin()],
+	// The built-in delegates as standalone binaries (bin/plexus-<type> sets PLEXUS_PLUGIN).
+	...(['vrf', 'vlan', 'route-override'] as const).map(
+		(type) => [type, async () => (await import('../../delegates/standalone.ts')).loadBuiltin(type)] as const,
+	),
 ]);
 
 /** The name `plexus` was invoked as: $PLEXUS_PLUGIN, else "plexus". */
