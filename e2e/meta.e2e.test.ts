@@ -31,10 +31,19 @@ interface IpLink {
 	linkinfo?: {info_kind?: string; info_data?: {mode?: string}};
 }
 
-type Status = {name: string; interface: string; ips?: string[]; mac?: string; default: boolean; dns?: unknown};
+type Status = {
+	name: string;
+	interface: string;
+	ips?: string[];
+	mac?: string;
+	default: boolean;
+	dns?: unknown;
+};
 
 function networkStatus(pod: {namespace: string; name: string}): Status[] {
-	const text = h.api.getPod(pod.namespace, pod.name)?.metadata.annotations?.['k8s.v1.cni.cncf.io/network-status'];
+	const text = h.api.getPod(pod.namespace, pod.name)?.metadata.annotations?.[
+		'k8s.v1.cni.cncf.io/network-status'
+	];
 	expect(text).toBeDefined();
 	return JSON.parse(text ?? '[]') as Status[];
 }
@@ -49,7 +58,13 @@ describe('seed 001: route-override chaining', () => {
 				cniVersion: '1.0.0',
 				name: 'management-net',
 				plugins: [
-					{type: 'macvlan', master: h.master, vlan: 100, mode: 'bridge', ipam: {type: 'static', addresses: [{address: '192.168.100.10/24', gateway: '192.168.100.1'}]}},
+					{
+						type: 'macvlan',
+						master: h.master,
+						vlan: 100,
+						mode: 'bridge',
+						ipam: {type: 'static', addresses: [{address: '192.168.100.10/24', gateway: '192.168.100.1'}]},
+					},
 					...chained('10.0.0.0/8', '192.168.100.1'),
 				],
 			}),
@@ -61,14 +76,23 @@ describe('seed 001: route-override chaining', () => {
 				cniVersion: '1.0.0',
 				name: 'sip-net',
 				plugins: [
-					{type: 'macvlan', master: h.master, vlan: 200, mode: 'bridge', ipam: {type: 'static', addresses: [{address: '192.168.200.10/24', gateway: '192.168.200.1'}]}},
+					{
+						type: 'macvlan',
+						master: h.master,
+						vlan: 200,
+						mode: 'bridge',
+						ipam: {type: 'static', addresses: [{address: '192.168.200.10/24', gateway: '192.168.200.1'}]},
+					},
 					...chained('172.16.0.0/12', '192.168.200.1'),
 				],
 			}),
 		);
 		const pod = await h.createPod(
 			'chain-test-pod',
-			{'k8s.v1.cni.cncf.io/networks': '[{ "name": "management-net", "interface": "eth1" }, { "name": "sip-net", "interface": "eth2" }]'},
+			{
+				'k8s.v1.cni.cncf.io/networks':
+					'[{ "name": "management-net", "interface": "eth1" }, { "name": "sip-net", "interface": "eth2" }]',
+			},
 			'chain-example',
 		);
 		const add = await h.cni('ADD', pod);
@@ -77,7 +101,9 @@ describe('seed 001: route-override chaining', () => {
 		expect(await h.links(pod)).toEqual(['eth0', 'eth1', 'eth2', 'lo']);
 
 		const routes = await ipJson<IpRoute[]>(pod.netns, 'route', 'show');
-		const view = routes.map((r) => `${r.dst}${r.gateway === undefined ? '' : ` via ${r.gateway}`} dev ${r.dev}`);
+		const view = routes.map(
+			(r) => `${r.dst}${r.gateway === undefined ? '' : ` via ${r.gateway}`} dev ${r.dev}`,
+		);
 		expect(view).toEqual(
 			expect.arrayContaining([
 				`default via ${h.subnet}.1 dev eth0`,
@@ -88,7 +114,10 @@ describe('seed 001: route-override chaining', () => {
 				'192.168.200.0/24 dev eth2',
 			]),
 		);
-		expect(routes.filter((r) => r.dst === '192.168.100.0/24')[0]).toMatchObject({protocol: 'kernel', prefsrc: '192.168.100.10'});
+		expect(routes.filter((r) => r.dst === '192.168.100.0/24')[0]).toMatchObject({
+			protocol: 'kernel',
+			prefsrc: '192.168.100.10',
+		});
 
 		const del = await h.cni('DEL', pod);
 		expect(del.exitCode).toBe(0);
@@ -110,9 +139,30 @@ describe('seed 002: a pod on three networks', () => {
 		const links = await ipJson<IpLink[]>(pod.netns, 'link', 'show');
 		const mac = (name: string) => links.find((l) => l.ifname === name)?.address;
 		expect(networkStatus(pod)).toEqual([
-			{name: 'cluster-net', interface: 'eth0', ips: [`${h.subnet}.2`], mac: mac('eth0'), default: true, dns: {}},
-			{name: 'ns1/vn-left-1', interface: 'net1', ips: ['10.10.10.5'], mac: mac('net1'), default: false, dns: {}},
-			{name: 'ns1/vn-right-1', interface: 'net2', ips: ['10.20.20.5'], mac: mac('net2'), default: false, dns: {}},
+			{
+				name: 'cluster-net',
+				interface: 'eth0',
+				ips: [`${h.subnet}.2`],
+				mac: mac('eth0'),
+				default: true,
+				dns: {},
+			},
+			{
+				name: 'ns1/vn-left-1',
+				interface: 'net1',
+				ips: ['10.10.10.5'],
+				mac: mac('net1'),
+				default: false,
+				dns: {},
+			},
+			{
+				name: 'ns1/vn-right-1',
+				interface: 'net2',
+				ips: ['10.20.20.5'],
+				mac: mac('net2'),
+				default: false,
+				dns: {},
+			},
 		]);
 		expect(h.api.events('ns1').map((e) => `${e['type']} ${e['reason']} ${e['message']}`)).toEqual([
 			`Normal AddedInterface Add eth0 [${h.subnet}.2/24] from cluster-net`,
@@ -135,13 +185,65 @@ describe('seed 003: a single-conf NAD as interface macvlan0', () => {
 			'macvlan0',
 			`{\n"cniVersion": "0.3.1",\n"name": "macvlan0",\n"type": "macvlan",\n"master": "${h.master}",\n"linkInContainer": false,\n"mode": "bridge"\n}`,
 		);
-		const pod = await h.createPod('vpp-server', {'k8s.v1.cni.cncf.io/networks': '[{"name":"macvlan0","interface":"macvlan0"}]'}, 'vpp-server');
+		const pod = await h.createPod(
+			'vpp-server',
+			{'k8s.v1.cni.cncf.io/networks': '[{"name":"macvlan0","interface":"macvlan0"}]'},
+			'vpp-server',
+		);
 		const add = await h.cni('ADD', pod);
 		expect(add.exitCode).toBe(0);
 		const [link] = await ipJson<IpLink[]>(pod.netns, '-d', 'link', 'show', 'dev', 'macvlan0');
 		expect(link?.linkinfo).toMatchObject({info_kind: 'macvlan', info_data: {mode: 'bridge'}});
 		expect(link?.promiscuity).toBe(0);
-		expect(networkStatus(pod)[1]).toEqual({name: 'vpp-server/macvlan0', interface: 'macvlan0', mac: link?.address, default: false, dns: {}});
+		expect(networkStatus(pod)[1]).toEqual({
+			name: 'vpp-server/macvlan0',
+			interface: 'macvlan0',
+			mac: link?.address,
+			default: false,
+			dns: {},
+		});
+		expect((await h.cni('DEL', pod)).exitCode).toBe(0);
+		expect(await h.links(pod)).toEqual(['lo']);
+	});
+});
+
+describe('default-route (spec v1.3 §4.1.2.1.9)', () => {
+	test('moves the pod default route off the cluster network onto the element interface; CHECK still passes', async () => {
+		h.api.createNad(
+			'ns1',
+			'uplink',
+			JSON.stringify({
+				cniVersion: '1.0.0',
+				name: 'uplink',
+				plugins: [
+					{
+						type: 'macvlan',
+						master: h.master,
+						mode: 'bridge',
+						ipam: {type: 'static', addresses: [{address: '192.168.77.10/24', gateway: '192.168.77.1'}]},
+					},
+				],
+			}),
+		);
+		const pod = await h.createPod('router', {
+			'k8s.v1.cni.cncf.io/networks': '[{"name":"uplink","default-route":["192.168.77.1"]}]',
+		});
+		const add = await h.cni('ADD', pod);
+		expect(add.exitCode).toBe(0);
+		const defaults = (await ipJson<IpRoute[]>(pod.netns, 'route', 'show', 'default')).map(
+			(r) => `${r.gateway} dev ${r.dev}`,
+		);
+		expect(defaults).toEqual(['192.168.77.1 dev net1']);
+		// The runtime's result (the cluster network's) no longer claims the default route.
+		expect(add.json?.['routes'] ?? []).toEqual([]);
+		expect(networkStatus(pod)[1]).toMatchObject({
+			name: 'ns1/uplink',
+			interface: 'net1',
+			'default-route': ['192.168.77.1'],
+		});
+		const check = await h.cni('CHECK', pod);
+		expect(check.stdout).toBe('');
+		expect(check.exitCode).toBe(0);
 		expect((await h.cni('DEL', pod)).exitCode).toBe(0);
 		expect(await h.links(pod)).toEqual(['lo']);
 	});

@@ -22,7 +22,9 @@ import {delegateArgs, type PodRef, podRefFromArgs} from '../k8s/k8s-args.ts';
 import {type AttachmentOutcome, formatNetworkStatus} from '../k8s/network-status.ts';
 import {type Attachment, resolveAttachments, resolveConfClusterNetwork} from '../k8s/resolve.ts';
 import {configureLog, log} from '../log.ts';
+import type {OpenNetlink} from '../netlink/netlink.ts';
 import {type CachedAttachment, PlexusCache, type PodCacheEntry} from './cache.ts';
+import {defaultGateways, familiesOf, moveDefaultRoute, rewriteDefaultRoutes} from './default-route.ts';
 
 /** Pods whose `kubernetes.io/config.source` is not "api" are static: their UID differs by design. */
 const CONFIG_SOURCE_ANNOTATION = 'kubernetes.io/config.source';
@@ -49,6 +51,8 @@ export interface PlexusDeps {
 		| undefined;
 	readinessTimeoutMs?: number | undefined;
 	readinessPollMs?: number | undefined;
+	/** Opens Netlink in the pod's netns for `default-route` (default: the kernel implementation). */
+	openNetlink?: OpenNetlink | undefined;
 }
 
 function defaultKube(
@@ -203,6 +207,47 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 		};
 	}
 
+	/** Applies `default-route` in the pod and rewrites every attachment's cached result to match. */
+	async function moveDefaultRouteTo(
+		chosen: number,
+		attachments: readonly Attachment[],
+		outcomes: AttachmentOutcome[],
+		executor: ChainExecutor,
+		request: PluginRequest,
+		pairs: readonly (readonly [string, string])[],
+	): Promise<void> {
+		const a = attachments[chosen]!;
+		const chosenResult = outcomes[chosen]?.result;
+		if (chosenResult === undefined)
+			throw new CniError(CniErrorCode.internal, `network "${a.network}" returned no result`);
+		const gateways = defaultGateways(a.defaultRoute ?? [], chosenResult);
+		const open = deps.openNetlink ?? (await import('../netlink/kernel.ts')).openNetlink;
+		const nl = open(request.netns);
+		try {
+			moveDefaultRoute(nl, a.ifname, gateways, a.network);
+		} finally {
+			nl.close();
+		}
+		const families = familiesOf(gateways);
+		for (const [j, other] of attachments.entries()) {
+			const outcome = outcomes[j];
+			if (outcome?.result === undefined) continue;
+			const result = rewriteDefaultRoutes(outcome.result, families, j === chosen ? gateways : undefined);
+			outcome.result = result;
+			const rt = runtimeConf(request, pairs, other);
+			await executor.cache.write({
+				networkName: other.list.name,
+				containerId: rt.containerId,
+				ifname: rt.ifname,
+				config: other.list.bytes,
+				netns: rt.netns,
+				cniArgs: rt.args,
+				capabilityArgs: rt.capabilityArgs,
+				result,
+			});
+		}
+	}
+
 	async function event(
 		kube: KubeClient | undefined,
 		pod: Pod | undefined,
@@ -303,6 +348,23 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 					'AddedInterface',
 					`Add ${a.ifname} [${ipsOf(result).join(',')}] from ${a.network}`,
 				);
+			}
+			const chosen = attachments.findIndex((a) => a.defaultRoute !== undefined);
+			if (chosen !== -1) {
+				try {
+					await moveDefaultRouteTo(chosen, attachments, outcomes, executor, request, pairs);
+				} catch (error) {
+					const cause = toCniError(error);
+					const rollback = await delAttachments(executor, request, pairs, entry.attachments);
+					if (rollback.length === 0) await cache.remove(request.containerId, request.ifname);
+					const a = attachments[chosen]!;
+					throw new CniError(
+						cause.code,
+						`failed to move the default route of ${podText(podRef, request.containerId)} to interface "${a.ifname}" (network "${a.network}"): ${cause.message}`,
+						{cause},
+					);
+				}
+				clusterResult = outcomes.find((o) => o.isClusterNetwork)?.result ?? clusterResult;
 			}
 			if (kube !== undefined && pod !== undefined && podRef !== undefined) {
 				try {
