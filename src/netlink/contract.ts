@@ -549,8 +549,18 @@ function l3Tests(ctx: Ctx): void {
 			const vlan = ctx.nlb.getLink('tmp0');
 			expect(vlan).toMatchObject({kind: 'vlan', vlan: {id: 42}, parentIndex: ctx.nl.getLink('eth9').index});
 			expect(vlan.linkNetnsId).toBeTypeOf('number');
+			// A vlan cannot come up while its lower device is down.
+			expect(netlinkError(() => ctx.nlb.setLink('tmp0', {up: true}))).toMatchObject({errnoName: 'ENETDOWN'});
+			// Bringing the lower device up brings its vlans up (the kernel's NETDEV_UP handling for vlans).
+			ctx.nl.setLink('eth9', {up: true});
+			expect(ctx.nlb.getLink('tmp0').up).toBe(true);
+			// An up link cannot be renamed before Linux 6.2 (the test bed's 6.1, and the model).
+			expect(netlinkError(() => ctx.nlb.setLink('tmp0', {name: 'net1'}))).toMatchObject({errnoName: 'EBUSY'});
+			ctx.nlb.setLink('tmp0', {up: false});
 			ctx.nlb.setLink('tmp0', {name: 'net1', up: true});
 			expect(ctx.nlb.getLink('net1').up).toBe(true);
+			ctx.nl.setLink('eth9', {up: false});
+			expect(ctx.nlb.getLink('net1').up).toBe(false);
 			ctx.nl.deleteLink('eth9');
 			expect(ctx.nlb.findLink('net1')).toBeUndefined();
 		});

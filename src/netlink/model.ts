@@ -60,6 +60,8 @@ import {
 } from './netlink.ts';
 import {sysctlName, sysctlPath} from './sysctl.ts';
 
+const EBUSY = 16;
+const ENETDOWN = 100;
 const ENETUNREACH = 101;
 const EHOSTUNREACH = 113;
 const EACCES = 13;
@@ -147,8 +149,12 @@ class Namespace {
 	/** IFLA_LINK_NETNSID values this netns assigned to others. */
 	readonly netnsIds = new Map<Namespace, number>();
 
-	constructor(path: NetnsPath | undefined) {
+	/** Every namespace of the model this one belongs to (for effects that cross namespaces). */
+	readonly world: () => Iterable<Namespace>;
+
+	constructor(path: NetnsPath | undefined, world: () => Iterable<Namespace>) {
 		this.path = path;
+		this.world = world;
 		const defaults = (family: IpFamily): Map<string, string> =>
 			new Map(Object.entries(CONF_DEFAULTS[family]));
 		this.conf = {4: {all: defaults(4), default: defaults(4)}, 6: {all: defaults(6), default: defaults(6)}};
@@ -262,14 +268,14 @@ export class NetlinkModel {
 
 	constructor(options: {readonly kinds?: readonly string[]} = {}) {
 		this.kinds = new Set(options.kinds ?? MODEL_KINDS);
-		this.namespaces.set(undefined, new Namespace(undefined));
+		this.namespaces.set(undefined, new Namespace(undefined, () => this.namespaces.values()));
 	}
 
 	/** Creates a netns at `path` (with a down `lo`), as `ip netns add` does. */
 	addNetns(path: NetnsPath): void {
 		if (this.namespaces.has(path))
 			throw new Error(`netns ${JSON.stringify(path)} already exists in the model`);
-		this.namespaces.set(path, new Namespace(path));
+		this.namespaces.set(path, new Namespace(path, () => this.namespaces.values()));
 	}
 
 	/** Removes a netns: its veth ends take their peers along, as when the last reference goes away. */
@@ -412,10 +418,22 @@ function derivedRoutes(ns: Namespace): Route[] {
 	return out;
 }
 
-/** Link goes down: static routes through it are flushed, IPv6 addresses go unless kept. */
+/** The vlans stacked on `lower`, in any netns. */
+function vlansOn(ns: Namespace, lower: LinkState, all: Iterable<Namespace>): [Namespace, LinkState][] {
+	const out: [Namespace, LinkState][] = [];
+	for (const other of all) {
+		for (const l of other.links.values()) {
+			if (l.kind === 'vlan' && l.parent?.ns === ns && l.parent.index === lower.index) out.push([other, l]);
+		}
+	}
+	return out;
+}
+
+/** Link goes down: static routes through it are flushed, IPv6 addresses go unless kept; its vlans follow. */
 function linkDown(ns: Namespace, link: LinkState): void {
 	if (!link.up) return;
 	link.up = false;
+	for (const [vns, vlan] of vlansOn(ns, link, ns.world())) linkDown(vns, vlan);
 	ns.routes = ns.routes.filter((r) => r.oif !== link.index);
 	const keep =
 		Number(ns.conf[6].all.get('keep_addr_on_down') ?? '0') ||
@@ -428,10 +446,11 @@ function linkDown(ns: Namespace, link: LinkState): void {
 	}
 }
 
-/** Link comes up: IPv6 gets its EUI-64 link-local address. */
+/** Link comes up: IPv6 gets its EUI-64 link-local address; its vlans come up too. */
 function linkUp(ns: Namespace, link: LinkState): void {
 	if (link.up) return;
 	link.up = true;
+	for (const [vns, vlan] of vlansOn(ns, link, ns.world())) linkUp(vns, vlan);
 	if (link.name === 'lo' && link.kind === undefined) {
 		addAddrState(ns, link, '127.0.0.1/8', 'host', 0);
 		addAddrState(ns, link, '::1/128', 'host', 0);
@@ -570,6 +589,12 @@ function toAddress(a: AddrState): Address {
 	};
 }
 
+/** vlan_dev_open: a vlan cannot come up on a down lower device. */
+function checkLowerUp(link: LinkState, operation: string): void {
+	if (link.kind !== 'vlan' || link.parent === undefined) return;
+	if (link.parent.ns.links.get(link.parent.index)?.up !== true) throw new NetlinkError(operation, ENETDOWN);
+}
+
 function checkName(name: string, operation: string): void {
 	if (name.length >= IFNAMSIZ)
 		throw new NetlinkError(operation, ERANGE, 'Attribute failed policy validation');
@@ -696,7 +721,15 @@ class ModelNetlink implements Netlink {
 			peer.parent = {ns: target, index: link.index};
 			link.parent = {ns: peerNs, index: peer.index};
 		}
-		if (spec.up === true) linkUp(target, link);
+		if (spec.up === true) {
+			try {
+				checkLowerUp(link, operation);
+			} catch (err) {
+				removeLink(this.model, target, link); // the kernel unwinds a creation whose open fails
+				throw err;
+			}
+			linkUp(target, link);
+		}
 	}
 
 	private *allUppers(ns: Namespace, lower: LinkState): Iterable<LinkState> {
@@ -748,6 +781,7 @@ class ModelNetlink implements Netlink {
 		}
 		if (changes.name !== undefined && changes.name !== link.name) {
 			checkName(changes.name, operation);
+			if (link.up) throw new NetlinkError(operation, EBUSY);
 			if (ns.byName(changes.name) !== undefined) throw new NetlinkError(operation, EEXIST);
 			link.name = changes.name;
 			for (const a of ns.addrs) if (a.index === link.index && a.family === 4) a.label = changes.name;
@@ -770,7 +804,10 @@ class ModelNetlink implements Netlink {
 				if (master?.kind === 'bridge') adjustBridge(ns, master);
 			}
 		}
-		if (changes.up === true) linkUp(ns, link);
+		if (changes.up === true) {
+			checkLowerUp(link, operation);
+			linkUp(ns, link);
+		}
 		if (changes.up === false) linkDown(ns, link);
 		if (changes.master !== undefined) {
 			let master: LinkState | undefined;

@@ -158,7 +158,7 @@ export function decodeLink(payload: Uint8Array): Link {
 		flags,
 		operState: OPER_STATES[operState] ?? 'unknown',
 		masterIndex: master === undefined || master === 0 ? undefined : master,
-		parentIndex: parent === undefined || parent === 0 || parent === index ? undefined : parent,
+		parentIndex: parent === undefined || parent === 0 ? undefined : parent,
 		linkNetnsId: readU32(attrs.get(IFLA.linkNetnsid)),
 	};
 	if (data !== undefined && kind === 'vrf') {
