@@ -96,6 +96,13 @@ describe('plexus-shim ↔ plexus daemon', () => {
 		expect(existsSync(stateFile())).toBe(false);
 	});
 
+	it('finds the daemon through the config key daemonSocketDir when PLEXUS_SOCKET is unset', async () => {
+		await startDaemon();
+		const add = await shim('ADD', {...conf(), daemonSocketDir: join(dir, 'run')}, {PLEXUS_SOCKET: ''});
+		expect(add.exitCode).toBe(0);
+		expect(JSON.parse(add.stdout)).toMatchObject({cniVersion: '1.0.0'});
+	});
+
 	it('creates the socket dir 0700 and the socket 0600', async () => {
 		await startDaemon();
 		expect(statSync(join(dir, 'run')).mode & 0o777).toBe(0o700);

@@ -15,9 +15,8 @@
  * - ADD prints the daemon's result verbatim: the daemon already answers in the config's cniVersion.
  *
  * Knobs (all optional):
- *   socket path   --socket PATH, else $PLEXUS_SOCKET, else the config's "daemonSocket" (a path) or
- *                 "socketDir" (Multus's key; the socket is <dir>/plexus.sock), else
- *                 /run/plexus/plexus.sock
+ *   socket path   --socket PATH, else $PLEXUS_SOCKET, else <dir>/plexus.sock with <dir> the config's
+ *                 "daemonSocketDir" (or "socketDir", multus-shim's key), else /run/plexus/plexus.sock
  *   $PLEXUS_SHIM_READY_TIMEOUT_MS  ADD/CHECK/STATUS/GC wait for GET /readyz (default 60000)
  *   $PLEXUS_SHIM_DEL_TIMEOUT_MS    DEL retries while the daemon is unreachable (default 10000)
  *   $PLEXUS_SHIM_TIMEOUT_MS        deadline for the daemon's answer to POST /cni (default 300000)
@@ -528,8 +527,8 @@ int main(int argc, char **argv) {
 	if (socket_flag != NULL) snprintf(socket_path, sizeof socket_path, "%s", socket_flag);
 	else if (getenv("PLEXUS_SOCKET") != NULL && *getenv("PLEXUS_SOCKET") != '\0')
 		snprintf(socket_path, sizeof socket_path, "%s", getenv("PLEXUS_SOCKET"));
-	else if (config_string(&conf, "daemonSocket", socket_path, sizeof socket_path) && socket_path[0] != '\0') {
-	} else if (config_string(&conf, "socketDir", dir, sizeof dir) && dir[0] != '\0') {
+	else if ((config_string(&conf, "daemonSocketDir", dir, sizeof dir) && dir[0] != '\0') ||
+		 (config_string(&conf, "socketDir", dir, sizeof dir) && dir[0] != '\0')) {
 		size_t n = strlen(dir);
 		snprintf(socket_path, sizeof socket_path, "%s%s%s", dir, dir[n - 1] == '/' ? "" : "/", SOCKET_NAME);
 	} else snprintf(socket_path, sizeof socket_path, "%s", DEFAULT_SOCKET);
