@@ -74,7 +74,7 @@ export interface NlError {
 export function decodeError(message: NlMessage): NlError {
 	const p = message.payload;
 	if (p.length < 4 + NLMSG_HDRLEN) throw new RangeError('short NLMSG_ERROR message');
-	const errno = -reader(p).getInt32(0, true);
+	const errno = -reader(p).getInt32(0, true) || 0;
 	if ((message.flags & NLM_F.ackTlvs) === 0) return {errno, extack: undefined, offset: undefined};
 	// The echoed request: its header only when capped, else the whole request.
 	const echoedLen = message.flags & NLM_F.capped ? NLMSG_HDRLEN : reader(p).getUint32(4, true);
@@ -88,7 +88,7 @@ export function decodeError(message: NlMessage): NlError {
 export function decodeDone(message: NlMessage): NlError {
 	const p = message.payload;
 	if (p.length < 4) return {errno: 0, extack: undefined, offset: undefined};
-	const errno = -reader(p).getInt32(0, true);
+	const errno = -reader(p).getInt32(0, true) || 0;
 	if ((message.flags & NLM_F.ackTlvs) === 0) return {errno, extack: undefined, offset: undefined};
 	const attrs = parseAttrs(p, 4);
 	const text = readStr(attrs.get(NLMSGERR_ATTR.msg));
