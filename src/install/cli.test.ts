@@ -1,0 +1,70 @@
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+import {INSTALL_USAGE, runInstallCommand} from './cli.ts';
+
+describe('plexus install / uninstall command', () => {
+	let root: string;
+
+	beforeEach(() => {
+		root = mkdtempSync(join(tmpdir(), 'plexus-install-cli-'));
+		mkdirSync(join(root, 'net.d'));
+		mkdirSync(join(root, 'bin'));
+		writeFileSync(join(root, 'shim'), 'shim');
+	});
+
+	afterEach(() => {
+		rmSync(root, {recursive: true, force: true});
+	});
+
+	it('installs and uninstalls with the given dirs', async () => {
+		writeFileSync(
+			join(root, 'net.d/10-a.conflist'),
+			'{"cniVersion":"1.0.0","name":"a","plugins":[{"type":"ptp"}]}',
+		);
+		const args = [
+			'--conf-dir',
+			join(root, 'net.d'),
+			'--bin-dir',
+			join(root, 'bin'),
+			'--shim',
+			join(root, 'shim'),
+		];
+		const installed = await runInstallCommand('install', [...args, '--kubeconfig', '/k']);
+		expect(installed).toEqual({
+			stdout: '',
+			stderr: `plexus: wrote ${join(root, 'net.d/00-plexus.conflist')} (cniVersion 1.0.0) wrapping ${join(root, 'net.d/10-a.conflist')}; installed ${join(root, 'bin/plexus-shim')}\n`,
+			exitCode: 0,
+		});
+		expect(existsSync(join(root, 'bin/plexus-shim'))).toBe(true);
+		const removed = await runInstallCommand('uninstall', ['--conf-dir', join(root, 'net.d')]);
+		expect(removed.exitCode).toBe(0);
+		expect(readdirSync(join(root, 'net.d'))).toEqual(['10-a.conflist']);
+		expect(readdirSync(join(root, 'bin'))).toEqual([]);
+	});
+
+	it('reports a failure naming the cause, exit 1', async () => {
+		const failed = await runInstallCommand('install', [
+			'--conf-dir',
+			join(root, 'net.d'),
+			'--shim',
+			join(root, 'shim'),
+		]);
+		expect(failed.exitCode).toBe(1);
+		expect(failed.stderr).toBe(
+			`plexus: failed to install: no CNI network conf to wrap in "${join(root, 'net.d')}": install the cluster network first\n`,
+		);
+	});
+
+	it('prints usage on --help and a usage error on an unknown option', async () => {
+		expect(await runInstallCommand('install', ['--help'])).toEqual({
+			stdout: INSTALL_USAGE,
+			stderr: '',
+			exitCode: 0,
+		});
+		const bad = await runInstallCommand('install', ['--bogus']);
+		expect(bad.exitCode).toBe(2);
+		expect(bad.stderr).toContain("Unknown option '--bogus'");
+	});
+});

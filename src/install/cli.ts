@@ -1,0 +1,101 @@
+/**
+ * `plexus install` / `plexus uninstall` (also `scripts/install [--uninstall]`): put the shim and
+ * 00-plexus.conflist on a host, or take them away again.
+ */
+import {resolve} from 'node:path';
+import {parseArgs} from 'node:util';
+import {toCniError} from '../cni/errors.ts';
+import {install, uninstall} from './install.ts';
+
+/** The shim `npm ci` builds, relative to this file. */
+export const BUILT_SHIM = resolve(import.meta.dirname, '../../shim/build/Release/plexus-shim');
+
+export const INSTALL_USAGE = `Usage: plexus install [options]
+       plexus uninstall [--conf-dir <dir>]
+
+install copies plexus-shim (and any --delegate binaries) into the CNI bin dir and writes
+00-plexus.conflist wrapping the first network conf of the conf dir (Multus auto-config: the
+master is the clusterNetwork, capabilities are unioned, cniVersion must match). Files are
+written atomically; uninstall removes them and restores anything they replaced.
+
+Options:
+      --conf-dir <dir>       CNI conf dir (default: /etc/cni/net.d)
+      --bin-dir <dir>        CNI bin dir (default: /opt/cni/bin)
+      --shim <path>          the shim binary (default: the one npm ci built)
+      --delegate <path>      a standalone delegate binary to install too (repeatable)
+      --socket-dir <dir>     where the daemon socket lives (default: /run/plexus)
+      --master <file>        the conf to wrap (default: the first by name)
+      --network-name <name>  the network name (default: plexus-cni-network)
+      --cni-version <v>      the cniVersion to write (must equal the master's)
+      --force-cni-version    write --cni-version even when the master's differs
+      --kubeconfig <path>    kubeconfig for the Plexus conf
+  -h, --help                 show this help
+`;
+
+export interface InstallOutcome {
+	stdout: string;
+	stderr: string;
+	exitCode: number;
+}
+
+function parse(argv: readonly string[]) {
+	return parseArgs({
+		args: [...argv],
+		allowPositionals: false,
+		strict: true,
+		options: {
+			'conf-dir': {type: 'string'},
+			'bin-dir': {type: 'string'},
+			shim: {type: 'string'},
+			delegate: {type: 'string', multiple: true},
+			'socket-dir': {type: 'string'},
+			master: {type: 'string'},
+			'network-name': {type: 'string'},
+			'cni-version': {type: 'string'},
+			'force-cni-version': {type: 'boolean'},
+			kubeconfig: {type: 'string'},
+			help: {type: 'boolean', short: 'h'},
+		},
+	});
+}
+
+/** Runs `plexus install …` or `plexus uninstall …` (argv after the verb). */
+export async function runInstallCommand(
+	verb: 'install' | 'uninstall',
+	argv: readonly string[],
+): Promise<InstallOutcome> {
+	let values: ReturnType<typeof parse>['values'];
+	try {
+		values = parse(argv).values;
+	} catch (err) {
+		return {stdout: '', stderr: `plexus: ${(err as Error).message}\n\n${INSTALL_USAGE}`, exitCode: 2};
+	}
+	if (values.help === true) return {stdout: INSTALL_USAGE, stderr: '', exitCode: 0};
+	const confDir = values['conf-dir'] ?? '/etc/cni/net.d';
+	try {
+		if (verb === 'uninstall') {
+			const undone = await uninstall({confDir});
+			const report = undone.length === 0 ? 'nothing to uninstall' : `restored ${undone.join(', ')}`;
+			return {stdout: '', stderr: `plexus: ${report}\n`, exitCode: 0};
+		}
+		const result = await install({
+			confDir,
+			binDir: values['bin-dir'] ?? '/opt/cni/bin',
+			shimPath: values.shim ?? BUILT_SHIM,
+			delegates: values.delegate,
+			socketDir: values['socket-dir'] ?? '/run/plexus',
+			master: values.master,
+			networkName: values['network-name'],
+			cniVersion: values['cni-version'],
+			forceCniVersion: values['force-cni-version'],
+			extraConf: values.kubeconfig === undefined ? undefined : {kubeconfig: values.kubeconfig},
+		});
+		return {
+			stdout: '',
+			stderr: `plexus: wrote ${result.confPath} (cniVersion ${result.cniVersion}) wrapping ${result.masterPath}; installed ${result.written.slice(0, -1).join(', ')}\n`,
+			exitCode: 0,
+		};
+	} catch (err) {
+		return {stdout: '', stderr: `plexus: failed to ${verb}: ${toCniError(err).message}\n`, exitCode: 1};
+	}
+}

@@ -1,0 +1,139 @@
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+import {type InstallOptions, install, listConfs, PLEXUS_CONF_NAME, STATE_NAME, uninstall} from './install.ts';
+
+/** Every file under `dir` with its bytes and mode, for before/after comparisons. */
+function snapshot(dir: string): Record<string, {data: string; mode: number}> {
+	const out: Record<string, {data: string; mode: number}> = {};
+	for (const name of readdirSync(dir, {recursive: true}) as string[]) {
+		const path = join(dir, name);
+		if (statSync(path).isFile())
+			out[name] = {data: readFileSync(path, 'utf8'), mode: statSync(path).mode & 0o777};
+	}
+	return out;
+}
+
+describe('install / uninstall', () => {
+	let root: string;
+	let options: InstallOptions;
+
+	const writeConf = (name: string, conf: unknown) =>
+		writeFileSync(join(options.confDir, name), JSON.stringify(conf), {mode: 0o644});
+
+	beforeEach(() => {
+		root = mkdtempSync(join(tmpdir(), 'plexus-install-'));
+		const confDir = join(root, 'etc/cni/net.d');
+		const binDir = join(root, 'opt/cni/bin');
+		mkdirSync(confDir, {recursive: true});
+		mkdirSync(binDir, {recursive: true});
+		mkdirSync(join(root, 'build'));
+		writeFileSync(join(root, 'build/plexus-shim'), 'shim-binary');
+		writeFileSync(join(root, 'build/route-override'), 'delegate-binary');
+		options = {
+			confDir,
+			binDir,
+			shimPath: join(root, 'build/plexus-shim'),
+			delegates: [join(root, 'build/route-override')],
+			socketDir: '/run/plexus',
+		};
+	});
+
+	afterEach(() => {
+		rmSync(root, {recursive: true, force: true});
+	});
+
+	it('wraps the first conf by name: clusterNetwork path, capabilities union, its cniVersion', async () => {
+		writeConf('20-other.conf', {cniVersion: '0.4.0', name: 'other', type: 'bridge'});
+		writeConf('10-flannel.conflist', {
+			cniVersion: '1.0.0',
+			name: 'cbr0',
+			plugins: [
+				{type: 'flannel', capabilities: {portMappings: false}},
+				{type: 'portmap', capabilities: {portMappings: true}},
+				{type: 'bandwidth', capabilities: {bandwidth: true}},
+			],
+		});
+		writeFileSync(join(options.confDir, 'README'), 'not a conf');
+		const result = await install({...options, extraConf: {kubeconfig: '/etc/cni/net.d/plexus.d/kubeconfig'}});
+		expect(result.masterPath).toBe(join(options.confDir, '10-flannel.conflist'));
+		const written = JSON.parse(readFileSync(join(options.confDir, PLEXUS_CONF_NAME), 'utf8'));
+		expect(written).toEqual({
+			cniVersion: '1.0.0',
+			name: 'plexus-cni-network',
+			plugins: [
+				{
+					type: 'plexus-shim',
+					capabilities: {portMappings: true, bandwidth: true},
+					daemonSocketDir: '/run/plexus',
+					clusterNetwork: join(options.confDir, '10-flannel.conflist'),
+					kubeconfig: '/etc/cni/net.d/plexus.d/kubeconfig',
+				},
+			],
+		});
+		expect(statSync(join(options.confDir, PLEXUS_CONF_NAME)).mode & 0o777).toBe(0o600);
+		expect(readFileSync(join(options.binDir, 'plexus-shim'), 'utf8')).toBe('shim-binary');
+		expect(statSync(join(options.binDir, 'plexus-shim')).mode & 0o777).toBe(0o755);
+		expect(readFileSync(join(options.binDir, 'route-override'), 'utf8')).toBe('delegate-binary');
+		expect(await listConfs(options.confDir)).toEqual(['10-flannel.conflist', '20-other.conf']);
+		expect(readdirSync(options.confDir).filter((n) => n.includes('.tmp-'))).toEqual([]);
+	});
+
+	it('reads a single .conf master and a cniVersions list (highest supported wins)', async () => {
+		writeConf('05-single.conf', {
+			cniVersion: '0.4.0',
+			cniVersions: ['0.4.0', '1.0.0', '9.9.9'],
+			name: 'single',
+			type: 'bridge',
+			capabilities: {ips: true},
+		});
+		const result = await install(options);
+		expect(result.cniVersion).toBe('1.0.0');
+		expect(result.capabilities).toEqual({ips: true});
+	});
+
+	it('uses the named master when given', async () => {
+		writeConf('10-a.conflist', {cniVersion: '1.0.0', name: 'a', plugins: [{type: 'bridge'}]});
+		writeConf('20-b.conflist', {cniVersion: '0.4.0', name: 'b', plugins: [{type: 'ptp'}]});
+		const result = await install({...options, master: '20-b.conflist'});
+		expect(result.masterPath).toBe(join(options.confDir, '20-b.conflist'));
+		expect(result.cniVersion).toBe('0.4.0');
+	});
+
+	it('refuses a cniVersion that differs from the master unless forced', async () => {
+		writeConf('10-a.conflist', {cniVersion: '0.4.0', name: 'a', plugins: [{type: 'bridge'}]});
+		await expect(install({...options, cniVersion: '1.0.0'})).rejects.toThrow(
+			'plexus cni version is 1.0.0 while master plugin cni version is 0.4.0',
+		);
+		expect(readdirSync(options.binDir)).toEqual([]);
+		const forced = await install({...options, cniVersion: '1.0.0', forceCniVersion: true});
+		expect(forced.cniVersion).toBe('1.0.0');
+	});
+
+	it('refuses a master older than conflists, an empty conf dir and a missing shim', async () => {
+		await expect(install(options)).rejects.toThrow('no CNI network conf to wrap in');
+		writeConf('10-old.conf', {cniVersion: '0.2.0', name: 'old', type: 'bridge'});
+		await expect(install(options)).rejects.toThrow('predates conflists');
+		writeConf('01-new.conf', {cniVersion: '1.0.0', name: 'new', type: 'bridge'});
+		await expect(install({...options, shimPath: join(root, 'nope')})).rejects.toThrow(
+			`failed to install "${join(root, 'nope')}": no such file`,
+		);
+		await expect(install({...options, master: 'missing.conf'})).rejects.toMatchObject({code: 7});
+	});
+
+	it('uninstall restores the host exactly, including files it replaced; both are idempotent', async () => {
+		writeConf('10-flannel.conflist', {cniVersion: '1.0.0', name: 'cbr0', plugins: [{type: 'flannel'}]});
+		writeFileSync(join(options.binDir, 'plexus-shim'), 'old-shim', {mode: 0o700});
+		writeFileSync(join(options.binDir, 'bridge'), 'bridge-binary', {mode: 0o755});
+		const before = snapshot(root);
+		await install(options);
+		await install(options);
+		expect(readFileSync(join(options.binDir, 'plexus-shim'), 'utf8')).toBe('shim-binary');
+		expect(readdirSync(options.confDir)).toContain(STATE_NAME);
+		const undone = await uninstall({confDir: options.confDir});
+		expect(undone).toContain(join(options.confDir, PLEXUS_CONF_NAME));
+		expect(snapshot(root)).toEqual(before);
+		expect(await uninstall({confDir: options.confDir})).toEqual([]);
+	});
+});

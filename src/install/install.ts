@@ -1,0 +1,247 @@
+/**
+ * Host installation for daemon mode: copy plexus-shim (and any standalone delegate binaries) into
+ * the CNI bin dir, and write `00-plexus.conflist` in the CNI conf dir wrapping the first existing
+ * network conf, as Multus's auto-config does: the master conf is referenced as `clusterNetwork`,
+ * its capabilities are unioned onto the shim's entry, and the cniVersion must match. Every file is
+ * written to a temp name and renamed, so the runtime never reads half a file. What was replaced is
+ * kept, and `uninstall` puts the host back exactly as it was.
+ * @see https://github.com/k8snetworkplumbingwg/multus-cni/blob/master/pkg/server/config/generator.go
+ */
+import {chmod, copyFile, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises';
+import {basename, extname, join} from 'node:path';
+import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {compareVersions, isSupportedVersion, negotiateVersion} from '../cni/versions.ts';
+
+/** The conf Plexus writes; sorts first so the runtime picks it. */
+export const PLEXUS_CONF_NAME = '00-plexus.conflist';
+/** The shim's binary name in the CNI bin dir (also the conf's plugin `type`). */
+export const SHIM_NAME = 'plexus-shim';
+/** What libcni reads as network configs (libcni ConfFiles). */
+export const CONF_EXTENSIONS = ['.conf', '.conflist', '.json'];
+/** Where install records what it wrote; not a conf extension, so libcni ignores it. */
+export const STATE_NAME = '.plexus-install.state';
+const BACKUP_SUFFIX = '.plexus-backup';
+
+export interface InstallOptions {
+	/** CNI conf dir (default on a host: /etc/cni/net.d). */
+	confDir: string;
+	/** CNI bin dir (default on a host: /opt/cni/bin). */
+	binDir: string;
+	/** The built shim binary to copy. */
+	shimPath: string;
+	/** Standalone delegate binaries to copy as well (installed under their file name). */
+	delegates?: readonly string[] | undefined;
+	/** Written as `daemonSocketDir` (where the shim finds plexus.sock). */
+	socketDir: string;
+	/** The master conf's file name in confDir (default: the first conf by name, as Multus). */
+	master?: string | undefined;
+	/** The network name (default: "plexus-cni-network"). */
+	networkName?: string | undefined;
+	/** The cniVersion to write; must equal the master's unless `forceCniVersion`. */
+	cniVersion?: string | undefined;
+	forceCniVersion?: boolean | undefined;
+	/** More keys for the Plexus conf (kubeconfig, logLevel, …). */
+	extraConf?: Readonly<Record<string, unknown>> | undefined;
+}
+
+export interface InstallResult {
+	confPath: string;
+	masterPath: string;
+	cniVersion: string;
+	capabilities: Record<string, boolean>;
+	/** Every file written, in order. */
+	written: string[];
+}
+
+/** What install leaves in STATE_NAME: each file it wrote and, if it replaced one, the backup. */
+interface InstallState {
+	files: {path: string; backup?: string}[];
+}
+
+/** An install failure naming the file (code 7: a config problem on the host). */
+function fail(msg: string): CniError {
+	return new CniError(CniErrorCode.invalidConfig, msg);
+}
+
+const exists = (path: string) =>
+	stat(path).then(
+		() => true,
+		() => false,
+	);
+
+/** The network confs in `dir` sorted by name, without Plexus's own. */
+export async function listConfs(dir: string): Promise<string[]> {
+	let names: string[];
+	try {
+		names = await readdir(dir);
+	} catch (err) {
+		throw fail(`failed to read CNI conf dir "${dir}": ${(err as Error).message}`);
+	}
+	return names.filter((name) => CONF_EXTENSIONS.includes(extname(name)) && name !== PLEXUS_CONF_NAME).sort();
+}
+
+interface MasterConf {
+	path: string;
+	cniVersion: string;
+	capabilities: Record<string, boolean>;
+}
+
+/** Reads the master conf: its version (cniVersion ∪ cniVersions) and the union of its plugins' capabilities. */
+export async function readMaster(path: string): Promise<MasterConf> {
+	let conf: unknown;
+	try {
+		conf = JSON.parse(await readFile(path, 'utf8'));
+	} catch (err) {
+		throw fail(`failed to load master CNI conf "${path}": ${(err as Error).message}`);
+	}
+	if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) {
+		throw fail(`failed to load master CNI conf "${path}": expected a JSON object`);
+	}
+	const record = conf as Record<string, unknown>;
+	const versions = Array.isArray(record['cniVersions'])
+		? record['cniVersions'].filter((v): v is string => typeof v === 'string')
+		: undefined;
+	const declared = typeof record['cniVersion'] === 'string' ? record['cniVersion'] : undefined;
+	const cniVersion = negotiateVersion(declared, versions);
+	if (cniVersion === '') throw fail(`failed to load master CNI conf "${path}": no "cniVersion"`);
+	const plugins = Array.isArray(record['plugins']) ? (record['plugins'] as unknown[]) : [record];
+	const capabilities: Record<string, boolean> = {};
+	for (const plugin of plugins) {
+		const caps = (plugin as Record<string, unknown> | null)?.['capabilities'];
+		if (typeof caps !== 'object' || caps === null) continue;
+		for (const [name, enabled] of Object.entries(caps)) if (enabled === true) capabilities[name] = true;
+	}
+	return {path, cniVersion, capabilities};
+}
+
+/** Checks the version to write against the master's, as Multus's auto-config does. */
+function chooseVersion(master: MasterConf, options: InstallOptions): string {
+	const wanted = options.cniVersion ?? master.cniVersion;
+	if (
+		options.cniVersion !== undefined &&
+		options.cniVersion !== master.cniVersion &&
+		!options.forceCniVersion
+	) {
+		throw fail(
+			`plexus cni version is ${options.cniVersion} while master plugin cni version is ${master.cniVersion} (in "${master.path}"); set it to match or force it`,
+		);
+	}
+	if (!isSupportedVersion(wanted)) throw fail(`unsupported cniVersion "${wanted}" for ${PLEXUS_CONF_NAME}`);
+	if (compareVersions(wanted, '0.3.0') < 0) {
+		throw fail(
+			`cniVersion "${wanted}" predates conflists (0.3.0); the master conf "${master.path}" is too old`,
+		);
+	}
+	return wanted;
+}
+
+/** The conflist that routes every pod through the shim to the daemon. */
+export function plexusConflist(
+	master: MasterConf,
+	cniVersion: string,
+	options: InstallOptions,
+): Record<string, unknown> {
+	const plugin: Record<string, unknown> = {
+		type: SHIM_NAME,
+		...(Object.keys(master.capabilities).length > 0 ? {capabilities: master.capabilities} : {}),
+		daemonSocketDir: options.socketDir,
+		clusterNetwork: master.path,
+		...options.extraConf,
+	};
+	return {cniVersion, name: options.networkName ?? 'plexus-cni-network', plugins: [plugin]};
+}
+
+/** Writes `data` to `path` through a temp file and rename; keeps a backup of what was there. */
+async function place(
+	path: string,
+	data: {copyFrom: string} | {text: string},
+	mode: number,
+	state: InstallState,
+): Promise<void> {
+	const temp = join(path, '..', `.${basename(path)}.tmp-${process.pid}`);
+	if ('copyFrom' in data) await copyFile(data.copyFrom, temp);
+	else await writeFile(temp, data.text);
+	await chmod(temp, mode);
+	const entry: {path: string; backup?: string} = {path};
+	if (await exists(path)) {
+		entry.backup = `${path}${BACKUP_SUFFIX}`;
+		await rename(path, entry.backup);
+	}
+	state.files.push(entry);
+	await rename(temp, path);
+}
+
+async function readState(confDir: string): Promise<InstallState | undefined> {
+	try {
+		return JSON.parse(await readFile(join(confDir, STATE_NAME), 'utf8')) as InstallState;
+	} catch (err) {
+		if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+		throw fail(`failed to read install state "${join(confDir, STATE_NAME)}": ${(err as Error).message}`);
+	}
+}
+
+async function writeState(confDir: string, state: InstallState): Promise<void> {
+	const path = join(confDir, STATE_NAME);
+	await writeFile(`${path}.tmp-${process.pid}`, JSON.stringify(state, null, 2), {mode: 0o600});
+	await rename(`${path}.tmp-${process.pid}`, path);
+}
+
+/** Installs the shim, the delegates and the conf; a previous Plexus install is undone first. */
+export async function install(options: InstallOptions): Promise<InstallResult> {
+	await uninstall({confDir: options.confDir});
+	const names = await listConfs(options.confDir);
+	const masterName = options.master ?? names[0];
+	if (masterName === undefined) {
+		throw fail(`no CNI network conf to wrap in "${options.confDir}": install the cluster network first`);
+	}
+	if (!names.includes(masterName))
+		throw fail(`master CNI conf "${masterName}" not found in "${options.confDir}"`);
+	const master = await readMaster(join(options.confDir, masterName));
+	const cniVersion = chooseVersion(master, options);
+	const binaries = [options.shimPath, ...(options.delegates ?? [])];
+	for (const binary of binaries) {
+		if (!(await exists(binary))) throw fail(`failed to install "${binary}": no such file (was it built?)`);
+	}
+
+	const state: InstallState = {files: []};
+	try {
+		for (const binary of binaries) {
+			const name = binary === options.shimPath ? SHIM_NAME : basename(binary);
+			await place(join(options.binDir, name), {copyFrom: binary}, 0o755, state);
+		}
+		const confPath = join(options.confDir, PLEXUS_CONF_NAME);
+		const text = `${JSON.stringify(plexusConflist(master, cniVersion, options), null, 2)}\n`;
+		await place(confPath, {text}, 0o600, state);
+		await writeState(options.confDir, state);
+		return {
+			confPath,
+			masterPath: master.path,
+			cniVersion,
+			capabilities: master.capabilities,
+			written: state.files.map((f) => f.path),
+		};
+	} catch (err) {
+		await restore(state);
+		throw err;
+	}
+}
+
+/** Undoes the files of `state` in reverse: restores backups, removes the rest. */
+async function restore(state: InstallState): Promise<string[]> {
+	const undone: string[] = [];
+	for (const file of [...state.files].reverse()) {
+		if (file.backup !== undefined && (await exists(file.backup))) await rename(file.backup, file.path);
+		else await rm(file.path, {force: true});
+		undone.push(file.path);
+	}
+	return undone;
+}
+
+/** Removes what `install` wrote and puts back what it replaced; a no-op when nothing is installed. */
+export async function uninstall(options: {confDir: string}): Promise<string[]> {
+	const state = await readState(options.confDir);
+	if (state === undefined) return [];
+	const undone = await restore(state);
+	await rm(join(options.confDir, STATE_NAME), {force: true});
+	return undone;
+}
