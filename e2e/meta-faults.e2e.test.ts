@@ -1,8 +1,9 @@
 // The meta-plugin's failure paths on a real kernel: nothing is left behind by a failing ADD, DEL
 // works offline (API down, NAD deleted or edited) and replays the exact ADD configs, pods share a
 // NAD independently, and namespace isolation refuses before anything runs.
-import {readFile} from 'node:fs/promises';
+import {readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
+import {fileURLToPath} from 'node:url';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {ipJson} from './helpers/netns.ts';
 import {MetaHarness, macvlanNad, type TestPod} from './kube/harness.ts';
@@ -91,6 +92,20 @@ describe('DEL offline', () => {
 		expect(again.exitCode).toBe(0);
 		expect(again.stderr).toContain('cannot properly delete');
 		expect(performance.now() - started).toBeLessThan(20_000);
+	});
+
+	test('DEL from the cache never loads the Kubernetes client (one-shot start-up cost)', async () => {
+		h.api.createNad('ns1', 'nad-a', macvlanNad('nad-a', h.master, '10.30.1.5/24'));
+		const pod = await h.createPod('web', {'k8s.v1.cni.cncf.io/networks': 'nad-a'});
+		const probe = fileURLToPath(new URL('./kube/module-probe.ts', import.meta.url));
+		const modules = join(h.dir, 'modules.log');
+		const env = {NODE_OPTIONS: `--import=${probe}`, PLEXUS_MODULE_LOG: modules};
+		expect((await h.cni('ADD', pod, h.conf(), 'eth0', env)).exitCode).toBe(0);
+		expect(await readFile(modules, 'utf8')).toContain('@kubernetes/client-node');
+		await writeFile(modules, '');
+		expect((await h.cni('DEL', pod, h.conf(), 'eth0', env)).exitCode).toBe(0);
+		expect(await readFile(modules, 'utf8')).toBe('');
+		await expectNothingLeft(pod);
 	});
 
 	test.each(['deleted', 'edited'])(

@@ -2,6 +2,8 @@
 // plugins in /usr/lib/cni, the in-repo API server behind a kubeconfig, real network namespaces.
 // The seeds: 001 (two macvlan+route-override NADs), 002 (a pod on three networks), 003 (a
 // single-conf NAD as interface macvlan0).
+import {writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {ipJson} from './helpers/netns.ts';
 import {MetaHarness, macvlanNad} from './kube/harness.ts';
@@ -246,5 +248,41 @@ describe('default-route (spec v1.3 §4.1.2.1.9)', () => {
 		expect(check.exitCode).toBe(0);
 		expect((await h.cni('DEL', pod)).exitCode).toBe(0);
 		expect(await h.links(pod)).toEqual(['lo']);
+	});
+});
+
+describe('STATUS and GC', () => {
+	test('STATUS is code 50 until the readiness indicator file exists', async () => {
+		const ready = join(h.dir, 'ready');
+		const pod = await h.createPod('any', {});
+		const conf = h.conf({cniVersion: '1.1.0', readinessindicatorfile: ready});
+		const notReady = await h.cni('STATUS', pod, conf);
+		expect(notReady.exitCode).toBe(1);
+		expect(notReady.json).toMatchObject({code: 50});
+		await writeFile(ready, '');
+		expect((await h.cni('STATUS', pod, conf)).exitCode).toBe(0);
+	});
+
+	test('GC removes every attachment of containers the runtime no longer lists, and only those', async () => {
+		h.api.createNad('ns1', 'nad-a', macvlanNad('nad-a', h.master, '10.60.0.5/24'));
+		const stale = await h.createPod('stale', {'k8s.v1.cni.cncf.io/networks': 'nad-a'});
+		const live = await h.createPod('live', {'k8s.v1.cni.cncf.io/networks': 'nad-a'});
+		expect((await h.cni('ADD', stale)).exitCode).toBe(0);
+		expect((await h.cni('ADD', live)).exitCode).toBe(0);
+		const gc = await h.cni(
+			'GC',
+			live,
+			h.conf({
+				cniVersion: '1.1.0',
+				'cni.dev/valid-attachments': [{containerID: live.containerId, ifname: 'eth0'}],
+			}),
+		);
+		expect(gc.exitCode).toBe(0);
+		expect(await h.links(stale)).toEqual(['lo']);
+		expect(await h.links(live)).toEqual(['eth0', 'lo', 'net1']);
+		expect((await h.cachedFiles()).filter((f) => f.includes(stale.containerId))).toEqual([]);
+		expect((await h.cni('CHECK', live)).exitCode).toBe(0);
+		expect((await h.cni('DEL', live)).exitCode).toBe(0);
+		expect(await h.cachedFiles()).toEqual([]);
 	});
 });

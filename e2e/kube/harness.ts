@@ -119,6 +119,7 @@ export class MetaHarness {
 		pod: TestPod,
 		conf: Record<string, unknown> = this.conf(),
 		ifname = 'eth0',
+		extraEnv: Record<string, string> = {},
 	): Promise<CniRun> {
 		// The cluster network gets a per-pod address through the runtime's `ips` capability.
 		const runtimeConfig =
@@ -136,6 +137,7 @@ export class MetaHarness {
 				CNI_IFNAME: ifname,
 				CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name};K8S_POD_INFRA_CONTAINER_ID=${pod.containerId};K8S_POD_UID=${pod.uid}`,
 				CNI_PATH: CNI_BIN,
+				...extraEnv,
 			},
 			extendEnv: false,
 			reject: false,
