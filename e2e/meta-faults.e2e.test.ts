@@ -131,6 +131,18 @@ describe('DEL offline', () => {
 		},
 	);
 
+	test('a corrupt cache is reported and DEL falls back to the API', async () => {
+		h.api.createNad('ns1', 'nad-a', macvlanNad('nad-a', h.master, '10.30.1.5/24'));
+		const pod = await h.createPod('web', {'k8s.v1.cni.cncf.io/networks': 'nad-a'});
+		expect((await h.cni('ADD', pod)).exitCode).toBe(0);
+		const file = join(h.cniDir, 'plexus', `${pod.containerId}-eth0.json`);
+		await writeFile(file, (await readFile(file, 'utf8')).slice(0, 100));
+		const del = await h.cni('DEL', pod);
+		expect(del.exitCode).toBe(0);
+		expect(del.stderr).toContain('plexus cache is corrupt; falling back to the API');
+		await expectNothingLeft(pod);
+	});
+
 	test('with the pod deleted from the API: DEL replays the cache', async () => {
 		h.api.createNad('ns1', 'nad-a', macvlanNad('nad-a', h.master, '10.30.1.5/24'));
 		const pod = await h.createPod('web', {'k8s.v1.cni.cncf.io/networks': 'nad-a'});

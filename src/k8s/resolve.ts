@@ -12,6 +12,7 @@ import {readdir, readFile, stat} from 'node:fs/promises';
 import {extname, join} from 'node:path';
 import {loadNetworkConf, type NetworkList} from '../chain/network-list.ts';
 import {CniError, CniErrorCode, isCniError} from '../cni/errors.ts';
+import {log} from '../log.ts';
 import {
 	type AnnotationSource,
 	DEFAULT_NETWORK_ANNOTATION,
@@ -204,7 +205,15 @@ async function fetchNad(
 		await ctx.onNetworkNotFound?.({namespace: selection.namespace, name: selection.name}, message);
 		throw invalid(message);
 	}
-	return nadNetworkList(nad, ctx.conf.confDir);
+	const list = await nadNetworkList(nad, ctx.conf.confDir);
+	// Spec v1.3 §3.4.3: the NAD name should equal the CNI network name; a mismatch is legal but confusing.
+	if (list.name !== selection.name) {
+		log('warning', 'network-attachment-definition name differs from its CNI network name', {
+			nad: ref,
+			network: list.name,
+		});
+	}
+	return list;
 }
 
 /** The runtimeConfig an element asks for (spec v1.3 §4.1.2.1). */
