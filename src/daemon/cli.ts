@@ -95,48 +95,79 @@ const usage = (message: string): DaemonCommandOutcome => ({
 	exitCode: 2,
 });
 
+/** The validated options of `plexus daemon`. */
+export interface DaemonCommandOptions {
+	help: boolean;
+	socketPath: string;
+	/** "off" disables the metrics listener. */
+	metricsAddress: string;
+	limits: {maxConcurrent: number; maxQueued: number; maxWaitMs: number};
+	graceMs: number;
+	drainTimeoutMs: number;
+	delegateTimeoutMs: number | undefined;
+	defaultCniPath: string[];
+	cacheDir: string | undefined;
+	plugin: string;
+	logLevel: LogLevel | undefined;
+	logFile: string | undefined;
+}
+
+/** Parses and validates `plexus daemon` arguments; throws a TypeError naming the bad option. */
+export function parseDaemonOptions(
+	argv: readonly string[],
+	env: Readonly<Record<string, string | undefined>> = {},
+): DaemonCommandOptions {
+	const {values} = parse(argv);
+	const level = values['log-level'];
+	if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
+		throw new TypeError(`expected --log-level to be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+	}
+	const metricsAddress = values['metrics-address'] ?? '127.0.0.1:9091';
+	if (metricsAddress !== 'off' && metricsAddress !== '') parseListenAddress(metricsAddress);
+	return {
+		help: values.help === true,
+		socketPath: values.socket ?? (env['PLEXUS_SOCKET'] || DEFAULT_SOCKET_PATH),
+		metricsAddress: metricsAddress === '' ? 'off' : metricsAddress,
+		limits: {
+			maxConcurrent: integer(values, 'max-concurrent', DEFAULT_QUEUE_LIMITS.maxConcurrent),
+			maxQueued: integer(values, 'max-queued', DEFAULT_QUEUE_LIMITS.maxQueued),
+			maxWaitMs: integer(values, 'max-wait-ms', DEFAULT_QUEUE_LIMITS.maxWaitMs),
+		},
+		graceMs: integer(values, 'grace-ms', 2000),
+		drainTimeoutMs: integer(values, 'drain-timeout-ms', 30_000),
+		delegateTimeoutMs:
+			values['delegate-timeout-ms'] === undefined ? undefined : integer(values, 'delegate-timeout-ms', 0),
+		defaultCniPath: (values['cni-path'] ?? '/opt/cni/bin').split(':').filter((dir) => dir !== ''),
+		cacheDir: values['cache-dir'],
+		plugin: values.plugin ?? 'plexus',
+		logLevel: level as LogLevel | undefined,
+		logFile: values['log-file'],
+	};
+}
+
 /** Runs `plexus daemon …` (argv after "daemon"); resolves when the daemon has stopped. */
 export async function runDaemonCommand(
 	argv: readonly string[],
 	io: DaemonCommandIo,
 ): Promise<DaemonCommandOutcome> {
-	let values: ReturnType<typeof parse>['values'];
-	let limits: {maxConcurrent: number; maxQueued: number; maxWaitMs: number};
-	let timings: {graceMs: number; drainTimeoutMs: number; delegateTimeoutMs: number | undefined};
+	let options: DaemonCommandOptions;
 	try {
-		values = parse(argv).values;
-		if (values.help === true) return {stdout: DAEMON_USAGE, stderr: '', exitCode: 0};
-		limits = {
-			maxConcurrent: integer(values, 'max-concurrent', DEFAULT_QUEUE_LIMITS.maxConcurrent),
-			maxQueued: integer(values, 'max-queued', DEFAULT_QUEUE_LIMITS.maxQueued),
-			maxWaitMs: integer(values, 'max-wait-ms', DEFAULT_QUEUE_LIMITS.maxWaitMs),
-		};
-		timings = {
-			graceMs: integer(values, 'grace-ms', 2000),
-			drainTimeoutMs: integer(values, 'drain-timeout-ms', 30_000),
-			delegateTimeoutMs:
-				values['delegate-timeout-ms'] === undefined ? undefined : integer(values, 'delegate-timeout-ms', 0),
-		};
-		const level = values['log-level'];
-		if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
-			throw new TypeError(`expected --log-level to be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
-		}
-		configureLog({logLevel: level as LogLevel | undefined, logFile: values['log-file']});
+		options = parseDaemonOptions(argv, io.env);
 	} catch (err) {
 		return usage((err as Error).message);
 	}
+	if (options.help) return {stdout: DAEMON_USAGE, stderr: '', exitCode: 0};
+	configureLog({logLevel: options.logLevel, logFile: options.logFile});
 
-	const pluginName = values.plugin ?? 'plexus';
-	const load = io.plugins.get(pluginName);
+	const load = io.plugins.get(options.plugin);
 	if (load === undefined) {
 		return {
 			stdout: '',
-			stderr: `plexus: failed to start daemon: no CNI plugin is registered as "${pluginName}" in this build of plexus\n`,
+			stderr: `plexus: failed to start daemon: no CNI plugin is registered as "${options.plugin}" in this build of plexus\n`,
 			exitCode: 1,
 		};
 	}
-	const socketPath = values.socket ?? (io.env['PLEXUS_SOCKET'] || DEFAULT_SOCKET_PATH);
-	const defaultCniPath = (values['cni-path'] ?? '/opt/cni/bin').split(':').filter((dir) => dir !== '');
+	const {socketPath, limits, defaultCniPath} = options;
 	let daemon: Daemon | undefined;
 	let metricsServer: Server | undefined;
 	try {
@@ -146,8 +177,8 @@ export async function runDaemonCommand(
 			queued: () => daemon?.queue.queued ?? 0,
 		});
 		const delegatePlugin = new DelegateRunner({
-			cacheDir: values['cache-dir'],
-			timeoutMs: timings.delegateTimeoutMs,
+			cacheDir: options.cacheDir,
+			timeoutMs: options.delegateTimeoutMs,
 			observe: metrics.observeDelegate,
 		});
 		daemon = await Daemon.start({
@@ -160,8 +191,8 @@ export async function runDaemonCommand(
 			metrics,
 		});
 		let metricsPort: number | undefined;
-		const address = values['metrics-address'] ?? '127.0.0.1:9091';
-		if (address !== 'off' && address !== '') {
+		const address = options.metricsAddress;
+		if (address !== 'off') {
 			const served = await serveMetrics(metrics.registry, parseListenAddress(address));
 			metricsServer = served.server;
 			metricsPort = served.port;
@@ -187,7 +218,7 @@ export async function runDaemonCommand(
 		signals.once('SIGINT', onInt);
 	});
 	log('info', 'plexus daemon received signal', {signal});
-	await daemon.shutdown({graceMs: timings.graceMs, drainTimeoutMs: timings.drainTimeoutMs});
+	await daemon.shutdown({graceMs: options.graceMs, drainTimeoutMs: options.drainTimeoutMs});
 	await new Promise<void>((resolve) =>
 		metricsServer === undefined ? resolve() : metricsServer.close(() => resolve()),
 	);
