@@ -23,9 +23,26 @@ const RECV_BYTES = 128 * 1024;
 /** One received reply, copied out of the receive buffer. */
 export type Reply = NlMessage;
 
+/** How datagrams move; the default is the native socket (./socket.ts). Tests inject a fake. */
+export interface RtnlTransport {
+	open(netns: NetnsPath | undefined, rcvTimeoutMs: number): number;
+	send(fd: number, buf: Uint8Array): void;
+	/** Fills `buf` with one datagram and returns its length; throws errno EAGAIN on timeout. */
+	recv(fd: number, buf: Uint8Array): number;
+	close(fd: number): void;
+}
+
+const nativeTransport: RtnlTransport = {
+	open: openRouteSocket,
+	send: sendDatagram,
+	recv: receiveDatagram,
+	close: closeFd,
+};
+
 export interface RtnlOptions {
 	/** SO_RCVTIMEO for every reply. Default 5000 ms. */
 	readonly rcvTimeoutMs?: number;
+	readonly transport?: RtnlTransport;
 }
 
 /** A NETLINK_ROUTE socket bound to one netns. */
@@ -35,11 +52,13 @@ export class RtnlSocket {
 	private seq: number;
 	private readonly buf = new Uint8Array(RECV_BYTES);
 	private readonly timeoutMs: number;
+	private readonly transport: RtnlTransport;
 
 	constructor(netns?: NetnsPath, options: RtnlOptions = {}) {
 		this.netns = netns;
 		this.timeoutMs = options.rcvTimeoutMs ?? 5000;
-		this.fd = openRouteSocket(netns, this.timeoutMs);
+		this.transport = options.transport ?? nativeTransport;
+		this.fd = this.transport.open(netns, this.timeoutMs);
 		this.seq = Math.floor(Math.random() * 0x7fffffff);
 	}
 
@@ -51,7 +70,7 @@ export class RtnlSocket {
 		if (this.fd === undefined) return;
 		const fd = this.fd;
 		this.fd = undefined;
-		closeFd(fd);
+		this.transport.close(fd);
 	}
 
 	/**
@@ -92,7 +111,7 @@ export class RtnlSocket {
 		this.seq = (this.seq + 1) >>> 0 || 1;
 		const seq = this.seq;
 		try {
-			sendDatagram(fd, encodeMessage(type, flags, seq, [body]));
+			this.transport.send(fd, encodeMessage(type, flags, seq, [body]));
 		} catch (err) {
 			throw this.syscallFailure(operation, err);
 		}
@@ -101,7 +120,7 @@ export class RtnlSocket {
 		for (;;) {
 			let n: number;
 			try {
-				n = receiveDatagram(fd, this.buf);
+				n = this.transport.recv(fd, this.buf);
 			} catch (err) {
 				throw this.syscallFailure(operation, err);
 			}
