@@ -38,7 +38,8 @@ export interface InstallOutcome {
 	exitCode: number;
 }
 
-function parse(argv: readonly string[]) {
+/** Parses `plexus install` arguments (throws on an unknown or malformed option). */
+export function parseInstallArgs(argv: readonly string[]) {
 	return parseArgs({
 		args: [...argv],
 		allowPositionals: false,
@@ -64,9 +65,9 @@ export async function runInstallCommand(
 	verb: 'install' | 'uninstall',
 	argv: readonly string[],
 ): Promise<InstallOutcome> {
-	let values: ReturnType<typeof parse>['values'];
+	let values: ReturnType<typeof parseInstallArgs>['values'];
 	try {
-		values = parse(argv).values;
+		values = parseInstallArgs(argv).values;
 	} catch (err) {
 		return {stdout: '', stderr: `plexus: ${(err as Error).message}\n\n${INSTALL_USAGE}`, exitCode: 2};
 	}

@@ -1,0 +1,153 @@
+/**
+ * conf/deploy validated offline: every manifest parses, has the kinds and fields a cluster needs,
+ * the DaemonSet's arguments are accepted by the real option parsers, its mounts match its
+ * volumes, and the Dockerfile copies paths that exist.
+ */
+import {existsSync, readFileSync} from 'node:fs';
+import {join, resolve} from 'node:path';
+import {describe, expect, it} from 'vitest';
+import {parseAllDocuments} from 'yaml';
+import {parseDaemonOptions} from '../src/daemon/cli.ts';
+import {parseInstallArgs} from '../src/install/cli.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const deploy = join(root, 'conf/deploy');
+
+type Doc = Record<string, unknown> & {kind: string; metadata: {name: string; namespace?: string}};
+
+/** All YAML documents of a manifest file; any parse error fails. */
+function load(file: string): Doc[] {
+	const docs = parseAllDocuments(readFileSync(join(deploy, file), 'utf8'));
+	if (!Array.isArray(docs)) throw new Error(`${file}: empty`);
+	for (const doc of docs) {
+		if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+	}
+	return docs.map((doc) => doc.toJS() as Doc);
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: walking untyped manifests
+const manifest = (docs: Doc[], kind: string): any => {
+	const found = docs.find((doc) => doc.kind === kind);
+	if (found === undefined) throw new Error(`no ${kind}`);
+	return found;
+};
+
+describe('conf/deploy', () => {
+	const all = ['crd.yaml', 'rbac.yaml', 'daemonset.yaml'].flatMap(load);
+
+	it('has every object a cluster needs, each with apiVersion, kind and name', () => {
+		expect(all.map((doc) => `${doc['apiVersion']} ${doc.kind}`).sort()).toEqual([
+			'apiextensions.k8s.io/v1 CustomResourceDefinition',
+			'apps/v1 DaemonSet',
+			'rbac.authorization.k8s.io/v1 ClusterRole',
+			'rbac.authorization.k8s.io/v1 ClusterRoleBinding',
+			'v1 ServiceAccount',
+		]);
+		for (const doc of all) expect(doc.metadata.name).toMatch(/^[a-z0-9.-]+$/);
+	});
+
+	it('defines the NPWG NetworkAttachmentDefinition CRD', () => {
+		const crd = manifest(all, 'CustomResourceDefinition');
+		expect(crd.metadata.name).toBe('network-attachment-definitions.k8s.cni.cncf.io');
+		expect(crd.spec.group).toBe('k8s.cni.cncf.io');
+		expect(crd.spec.scope).toBe('Namespaced');
+		expect(crd.spec.names).toMatchObject({
+			plural: 'network-attachment-definitions',
+			kind: 'NetworkAttachmentDefinition',
+			shortNames: ['net-attach-def'],
+		});
+		const [v1] = crd.spec.versions;
+		expect(v1).toMatchObject({name: 'v1', served: true, storage: true});
+		expect(v1.schema.openAPIV3Schema.properties.spec.properties.config.type).toBe('string');
+	});
+
+	it('grants what the daemon uses, bound to its service account', () => {
+		const role = manifest(all, 'ClusterRole');
+		type Rule = {apiGroups: string[]; resources: string[]; verbs: string[]};
+		const allows = (group: string, resource: string, verb: string) =>
+			role.rules.some(
+				(rule: Rule) =>
+					rule.apiGroups.includes(group) && rule.resources.includes(resource) && rule.verbs.includes(verb),
+			);
+		for (const verb of ['get', 'list', 'watch']) {
+			expect(allows('k8s.cni.cncf.io', 'network-attachment-definitions', verb)).toBe(true);
+			expect(allows('', 'pods', verb)).toBe(true);
+		}
+		expect(allows('', 'pods/status', 'update')).toBe(true);
+		expect(allows('', 'events', 'create')).toBe(true);
+		expect(allows('', 'secrets', 'get')).toBe(false);
+		const account = manifest(all, 'ServiceAccount');
+		const binding = manifest(all, 'ClusterRoleBinding');
+		expect(binding.roleRef).toEqual({
+			apiGroup: 'rbac.authorization.k8s.io',
+			kind: 'ClusterRole',
+			name: role.metadata.name,
+		});
+		expect(binding.subjects).toEqual([
+			{kind: 'ServiceAccount', name: account.metadata.name, namespace: account.metadata.namespace},
+		]);
+	});
+
+	it('runs the daemon privileged on the host network with arguments the daemon accepts', () => {
+		const ds = manifest(all, 'DaemonSet');
+		const pod = ds.spec.template.spec;
+		expect(ds.spec.selector.matchLabels).toEqual(ds.spec.template.metadata.labels);
+		expect(pod.serviceAccountName).toBe(manifest(all, 'ServiceAccount').metadata.name);
+		expect(pod.hostNetwork).toBe(true);
+		const daemon = pod.containers.find((c: {name: string}) => c.name === 'daemon');
+		expect(daemon.command).toEqual(['/app/bin/plexus']);
+		expect(daemon.args[0]).toBe('daemon');
+		expect(daemon.securityContext.privileged).toBe(true);
+		const options = parseDaemonOptions(daemon.args.slice(1));
+		expect(options.socketPath).toBe('/run/plexus/plexus.sock');
+		const metricsPort = Number(options.metricsAddress.split(':').at(-1));
+		expect(daemon.ports).toContainEqual({name: 'metrics', containerPort: metricsPort, protocol: 'TCP'});
+		expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(
+			options.graceMs + options.drainTimeoutMs,
+		);
+		const mounts = Object.fromEntries(daemon.volumeMounts.map((m: {mountPath: string}) => [m.mountPath, m]));
+		expect(mounts['/run/plexus']).toBeDefined();
+		expect(mounts['/run/netns'].mountPropagation).toBe('HostToContainer');
+		expect(mounts['/var/lib/cni']).toBeDefined();
+		expect(options.defaultCniPath.every((dir) => mounts[dir] !== undefined)).toBe(true);
+	});
+
+	it('installs the shim from an init container whose arguments the installer accepts', () => {
+		const pod = manifest(all, 'DaemonSet').spec.template.spec;
+		const [init] = pod.initContainers;
+		expect(init.command).toEqual(['/app/scripts/install']);
+		const {values} = parseInstallArgs(init.args);
+		expect(values['conf-dir']).toBe('/etc/cni/net.d');
+		const mounts = init.volumeMounts.map((m: {mountPath: string}) => m.mountPath);
+		expect(mounts).toContain(values['conf-dir']);
+		expect(mounts).toContain(values['bin-dir']);
+		expect(values['socket-dir']).toBe('/run/plexus');
+		const hostPaths = Object.fromEntries(
+			pod.volumes.map((v: {name: string; hostPath: {path: string}}) => [v.name, v.hostPath.path]),
+		);
+		const runMount = pod.containers[0].volumeMounts.find(
+			(m: {mountPath: string}) => m.mountPath === '/run/plexus',
+		);
+		expect(hostPaths[runMount.name]).toBe(values['socket-dir']);
+		expect(hostPaths[init.volumeMounts[0].name]).toBe('/etc/cni/net.d');
+	});
+
+	it('mounts only volumes the pod defines', () => {
+		const pod = manifest(all, 'DaemonSet').spec.template.spec;
+		const names = new Set(pod.volumes.map((v: {name: string}) => v.name));
+		for (const container of [...pod.initContainers, ...pod.containers]) {
+			for (const mount of container.volumeMounts) expect(names.has(mount.name)).toBe(true);
+		}
+	});
+
+	it('has a Dockerfile that builds with npm ci and copies only paths that exist', () => {
+		const dockerfile = readFileSync(join(deploy, 'Dockerfile'), 'utf8');
+		expect(dockerfile).toMatch(/^RUN npm ci$/m);
+		expect(dockerfile).toMatch(/^ENTRYPOINT \["\/app\/bin\/plexus"\]$/m);
+		const copies = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) =>
+			(m[1] ?? '').split(' '),
+		);
+		expect(copies.length).toBeGreaterThan(5);
+		for (const path of copies) expect(existsSync(join(root, path)), path).toBe(true);
+	});
+});
