@@ -567,7 +567,8 @@ function l3Tests(ctx: Ctx): void {
 
 		it('refuses a vlan on an absent parent with ENODEV', () => {
 			const err = netlinkError(() => ctx.nl.addLink({kind: 'vlan', name: 'v0', parent: 99999, id: 5}));
-			expect(err).toMatchObject({errnoName: 'ENODEV', notFound: true});
+			expect(err).toMatchObject({errnoName: 'ENODEV', notFound: true, extack: '8021q: link does not exist'});
+			expect(ctx.nl.findLink('a-name-too-long-for-linux')).toBeUndefined();
 		});
 	});
 }

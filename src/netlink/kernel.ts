@@ -100,6 +100,9 @@ class KernelNetlink implements Netlink {
 	}
 
 	findLink(ref: LinkRef): Link | undefined {
+		// No link can have such a name; the kernel would refuse the attribute (ERANGE/EINVAL).
+		if (typeof ref === 'string' && (ref === '' || new TextEncoder().encode(ref).length >= 16))
+			return undefined;
 		const body =
 			typeof ref === 'number'
 				? encodeLinkQuery({index: ref, extMask: RTEXT_FILTER_SKIP_STATS})

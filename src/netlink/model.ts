@@ -676,7 +676,7 @@ class ModelNetlink implements Netlink {
 				throw new NetlinkError(
 					operation,
 					ENODEV,
-					spec.kind === 'vlan' ? 'vlan: link does not exist' : undefined,
+					spec.kind === 'vlan' ? '8021q: link does not exist' : undefined,
 				);
 			}
 			parent = p;
