@@ -5,6 +5,7 @@
  *   state file is written), `failCode`/`failMsg` (fail ADD), `stateDir` (ADD writes
  *   <stateDir>/<containerId>-<ifname> holding what the plugin saw; DEL removes it).
  * - "chain": the daemon's DelegateRunner, running the config as a conf/conflist of real delegates.
+ * - "plexus": the real meta-plugin, as `plexus daemon` serves it.
  * Usage: node e2e/daemon-fixture.ts [plexus daemon options]
  */
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs';
@@ -13,7 +14,7 @@ import {setTimeout as sleep} from 'node:timers/promises';
 import {CniError} from '../src/cni/errors.ts';
 import type {CniPlugin, PluginRequest} from '../src/cni/plugin.ts';
 import {SUPPORTED_VERSIONS} from '../src/cni/versions.ts';
-import {runDaemonCommand} from '../src/daemon/cli.ts';
+import {DAEMON_PLUGINS, runDaemonCommand} from '../src/daemon/cli.ts';
 import {DelegateRunner} from '../src/daemon/delegate.ts';
 
 interface FakeConf {
@@ -63,6 +64,7 @@ const fake: CniPlugin = {
 const outcome = await runDaemonCommand(process.argv.slice(2), {
 	env: process.env,
 	plugins: new Map([
+		...DAEMON_PLUGINS,
 		['fake', async () => fake],
 		['chain', async () => new DelegateRunner({cacheDir: process.env['PLEXUS_TEST_CACHE_DIR']})],
 	]),

@@ -8,6 +8,7 @@ import {parseArgs} from 'node:util';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {configureLog, LOG_LEVELS, type LogLevel, log} from '../log.ts';
 import {DelegateRunner} from './delegate.ts';
+import type {DaemonPluginContext} from './meta.ts';
 import {DaemonMetrics, parseListenAddress, serveMetrics} from './metrics.ts';
 import {DEFAULT_QUEUE_LIMITS} from './queue.ts';
 import {Daemon, DEFAULT_SOCKET_PATH} from './server.ts';
@@ -36,11 +37,22 @@ Options:
   -h, --help                     show this help
 `;
 
+/** Loads the plugin POST /cni runs; gets the daemon's per-delegate metrics hook. */
+export type DaemonPluginLoader = (context: DaemonPluginContext) => Promise<CniPlugin>;
+
+/** The plugins `plexus daemon --plugin <name>` can serve. */
+export const DAEMON_PLUGINS: ReadonlyMap<string, DaemonPluginLoader> = new Map([
+	[
+		'plexus',
+		async (context: DaemonPluginContext) => (await import('./meta.ts')).createDaemonMetaPlugin(context),
+	],
+]);
+
 /** What `plexus daemon` needs from its caller (src/cli): the environment, the plugin table, signals. */
 export interface DaemonCommandIo {
 	env: Readonly<Record<string, string | undefined>>;
-	/** Plugin loaders by name (src/cli/plugins.ts PLUGINS). */
-	plugins: ReadonlyMap<string, () => Promise<CniPlugin>>;
+	/** Plugin loaders by name (default: DAEMON_PLUGINS, the meta-plugin as "plexus"). */
+	plugins?: ReadonlyMap<string, DaemonPluginLoader> | undefined;
 	/** Where SIGTERM/SIGINT arrive (default: process). */
 	signals?: Pick<EventEmitter, 'once' | 'off'> | undefined;
 	/** Called once the daemon serves (tests use it to learn the metrics port). */
@@ -159,7 +171,7 @@ export async function runDaemonCommand(
 	if (options.help) return {stdout: DAEMON_USAGE, stderr: '', exitCode: 0};
 	configureLog({logLevel: options.logLevel, logFile: options.logFile});
 
-	const load = io.plugins.get(options.plugin);
+	const load = (io.plugins ?? DAEMON_PLUGINS).get(options.plugin);
 	if (load === undefined) {
 		return {
 			stdout: '',
@@ -171,11 +183,11 @@ export async function runDaemonCommand(
 	let daemon: Daemon | undefined;
 	let metricsServer: Server | undefined;
 	try {
-		const plugin = await load();
 		const metrics = new DaemonMetrics({
 			inFlight: () => daemon?.queue.inFlight ?? 0,
 			queued: () => daemon?.queue.queued ?? 0,
 		});
+		const plugin = await load({observeDelegate: metrics.observeDelegate});
 		const delegatePlugin = new DelegateRunner({
 			cacheDir: options.cacheDir,
 			timeoutMs: options.delegateTimeoutMs,

@@ -15,16 +15,28 @@ import type {CniPlugin, PluginRequest} from '../cni/plugin.ts';
 import {SUPPORTED_VERSIONS} from '../cni/versions.ts';
 import type {DelegateObserver} from './metrics.ts';
 
+/** The `name` of a delegate conf (the network: the NAD's CNI network name), '' when unreadable. */
+function networkName(stdin: Uint8Array): string {
+	try {
+		const name = (JSON.parse(Buffer.from(stdin).toString('utf8')) as Record<string, unknown> | null)?.[
+			'name'
+		];
+		return typeof name === 'string' ? name : '';
+	} catch {
+		return '';
+	}
+}
+
 /**
  * A PluginExec that reports each binary delegate's duration and outcome to `observe`, labelled
- * with the binary's name and the network `nad(request)` names.
+ * with the binary's name and the network (`nad`, else the `name` of the conf it was given).
  */
 export class TimedPluginExec implements PluginExec {
 	readonly #inner: PluginExec;
 	readonly #observe: DelegateObserver;
-	readonly #nad: string;
+	readonly #nad: string | undefined;
 
-	constructor(inner: PluginExec, observe: DelegateObserver, nad: string) {
+	constructor(inner: PluginExec, observe: DelegateObserver, nad?: string) {
 		this.#inner = inner;
 		this.#observe = observe;
 		this.#nad = nad;
@@ -37,7 +49,7 @@ export class TimedPluginExec implements PluginExec {
 	async exec(request: ExecRequest): Promise<Uint8Array> {
 		const started = performance.now();
 		const sample = {
-			nad: this.#nad,
+			nad: this.#nad ?? networkName(request.stdin),
 			plugin: basename(request.pluginPath),
 			command: request.env['CNI_COMMAND'] ?? '',
 		};
