@@ -16,6 +16,9 @@ as a CNI plugin; run by hand it offers these commands:
 Commands:
   chain <add|check|del|gc|status> <network-name> [<netns>]
                 run a CNI network's delegate chain like cnitool (see: plexus chain --help)
+  daemon        serve plexus-shim requests on a unix socket (see: plexus daemon --help)
+  install       put plexus-shim and 00-plexus.conflist on this host (see: plexus install --help)
+  uninstall     remove them again, restoring what they replaced
 
 Options:
   -h, --help    show this help
@@ -38,6 +41,11 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
 		if (command === '-h' || command === '--help' || command === 'help')
 			return {stdout: USAGE, stderr: '', exitCode: 0};
 		if (command === 'chain') return await runChain(rest, io);
+		if (command === 'daemon')
+			return await (await import('../daemon/cli.ts')).runDaemonCommand(rest, {env: io.env});
+		if (command === 'install' || command === 'uninstall') {
+			return await (await import('../install/cli.ts')).runInstallCommand(command, rest);
+		}
 		return usageError(`unknown command "${command}"`, USAGE);
 	} catch (err) {
 		return errorOutcome(err);
