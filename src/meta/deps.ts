@@ -1,0 +1,104 @@
+/**
+ * What the meta-plugin talks to (the Kubernetes client, delegate exec, in-process built-ins,
+ * Netlink for `default-route`), with the production defaults, and the readiness indicator wait.
+ * Everything heavy is imported on first use: a DEL served from the cache loads none of it.
+ */
+import {access} from 'node:fs/promises';
+import {setTimeout as sleep} from 'node:timers/promises';
+import type {PluginExec} from '../chain/plugin-exec.ts';
+import {CniError, CniErrorCode} from '../cni/errors.ts';
+import type {CniPlugin} from '../cni/plugin.ts';
+import {hasKubeConfig, type KubeClient, NodeKubeClient} from '../k8s/client.ts';
+import type {PlexusConf} from '../k8s/conf.ts';
+import type {OpenNetlink} from '../netlink/netlink.ts';
+
+/** Multus waits this long for the readiness indicator file on ADD and GC. */
+export const READINESS_TIMEOUT_MS = 45_000;
+export const READINESS_POLL_MS = 1000;
+/** API bound on DEL: shorter than ADD's, DEL must not stall a pod's removal. */
+export const DEL_API_TIMEOUT_MS = 2000;
+
+/** What the plugin talks to; tests replace any of it. */
+export interface PlexusDeps {
+	/** The Kubernetes client for a conf, or undefined when no API server is configured. */
+	kube?:
+		| ((
+				conf: PlexusConf,
+				env: Readonly<Record<string, string>>,
+				verb: 'ADD' | 'DEL',
+		  ) => KubeClient | undefined)
+		| undefined;
+	/** Runs delegate binaries (default: execa). */
+	exec?: PluginExec | undefined;
+	/** In-process delegates by type (default: the built-ins minus `disableBuiltins`). */
+	inProcess?:
+		| ((conf: PlexusConf, exec: PluginExec | undefined) => Promise<ReadonlyMap<string, CniPlugin>>)
+		| undefined;
+	readinessTimeoutMs?: number | undefined;
+	readinessPollMs?: number | undefined;
+	/** Opens Netlink in the pod's netns for `default-route` (default: the kernel implementation). */
+	openNetlink?: OpenNetlink | undefined;
+}
+
+/** The client-node KubeClient when a kubeconfig or the in-cluster variables exist. */
+export function defaultKube(
+	conf: PlexusConf,
+	env: Readonly<Record<string, string>>,
+	verb: 'ADD' | 'DEL',
+): KubeClient | undefined {
+	if (!hasKubeConfig(conf.kubeconfig, env)) return undefined;
+	const callTimeoutMs =
+		verb === 'DEL'
+			? Math.min(conf.apiTimeoutMs ?? DEL_API_TIMEOUT_MS, DEL_API_TIMEOUT_MS)
+			: conf.apiTimeoutMs;
+	return new NodeKubeClient({
+		kubeconfig: conf.kubeconfig,
+		...(callTimeoutMs === undefined ? {} : {callTimeoutMs, requestTimeoutMs: Math.min(callTimeoutMs, 2000)}),
+	});
+}
+
+/** The built-in delegates (vrf, vlan, route-override) minus the conf's `disableBuiltins`. */
+export async function defaultBuiltins(
+	conf: PlexusConf,
+	exec: PluginExec | undefined,
+): Promise<ReadonlyMap<string, CniPlugin>> {
+	const [{createBuiltins}, {openNetlink}, {ExecaPluginExec}] = await Promise.all([
+		import('../../delegates/index.ts'),
+		import('../netlink/kernel.ts'),
+		import('../chain/plugin-exec.ts'),
+	]);
+	return createBuiltins(
+		{openNetlink: (netns) => openNetlink(netns), exec: exec ?? new ExecaPluginExec()},
+		{disable: conf.disableBuiltins},
+	);
+}
+
+/** The kernel Netlink opener, loaded on first use. */
+export async function defaultOpenNetlink(): Promise<OpenNetlink> {
+	return (await import('../netlink/kernel.ts')).openNetlink;
+}
+
+/**
+ * Waits up to `timeoutMs` for the readiness indicator file (spec §6.1.2: block while the cluster
+ * network is not ready). An empty path means no wait.
+ *
+ * @throws CniError code 50 (not available) when the file does not appear in time.
+ */
+export async function waitReadiness(file: string, timeoutMs: number, pollMs: number): Promise<void> {
+	if (file === '') return;
+	const deadline = performance.now() + timeoutMs;
+	for (;;) {
+		try {
+			await access(file);
+			return;
+		} catch {
+			if (performance.now() >= deadline) {
+				throw new CniError(
+					CniErrorCode.notAvailable,
+					`plexus is not ready: readiness indicator file "${file}" does not exist (the cluster network is not up yet)`,
+				);
+			}
+		}
+		await sleep(pollMs);
+	}
+}

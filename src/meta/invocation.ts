@@ -1,0 +1,218 @@
+/**
+ * One invocation of the meta-plugin: the parsed conf, the chain executor (one per invocation: one
+ * CNI_PATH, the cniDir result cache), the pod named by CNI_ARGS, and the operations every verb
+ * shares: DEL of a set of attachments (reverse order, going on after failures), the runtime
+ * arguments of one attachment, `default-route`, and pod events.
+ */
+import {ChainExecutor, type RuntimeConf} from '../chain/executor.ts';
+import {parseNetworkList} from '../chain/network-list.ts';
+import {parseCniArgs} from '../cni/env.ts';
+import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
+import type {PluginRequest} from '../cni/plugin.ts';
+import {type CniResult, convertResult} from '../cni/result.ts';
+import type {KubeClient, Pod} from '../k8s/client.ts';
+import {type PlexusConf, parsePlexusConf} from '../k8s/conf.ts';
+import {delegateArgs, type PodRef, podRefFromArgs} from '../k8s/k8s-args.ts';
+import type {AttachmentOutcome} from '../k8s/network-status.ts';
+import type {Attachment} from '../k8s/resolve.ts';
+import {configureLog, log} from '../log.ts';
+import type {OpenNetlink} from '../netlink/netlink.ts';
+import {type CachedAttachment, PlexusCache} from './cache.ts';
+import {defaultGateways, familiesOf, moveDefaultRoute, rewriteDefaultRoutes} from './default-route.ts';
+import {defaultBuiltins, type PlexusDeps} from './deps.ts';
+
+/** Pods whose `kubernetes.io/config.source` is not "api" are static: their UID differs by design. */
+const CONFIG_SOURCE_ANNOTATION = 'kubernetes.io/config.source';
+
+export function isStaticPod(pod: Pod): boolean {
+	const source = pod.annotations[CONFIG_SOURCE_ANNOTATION];
+	return source !== undefined && source !== 'api';
+}
+
+/** `pod "ns/name"`, or `container "<id>"` outside Kubernetes. */
+export function podText(ref: PodRef | undefined, containerId: string): string {
+	return ref === undefined ? `container "${containerId}"` : `pod "${ref.namespace}/${ref.name}"`;
+}
+
+/** The addresses of a result, for the AddedInterface event. */
+export function ipsOf(result: CniResult): string[] {
+	const r = convertResult(result, '1.1.0') as {ips?: {address: string}[]};
+	return (r.ips ?? []).map((ip) => ip.address);
+}
+
+/** Joins several failures into one error keeping the first one's code. */
+export function aggregate(prefix: string, errors: readonly CniError[]): CniError {
+	return new CniError(
+		errors[0]?.code ?? CniErrorCode.internal,
+		`${prefix}: ${errors.map((e) => e.message).join('; ')}`,
+		{
+			cause: errors[0],
+		},
+	);
+}
+
+/** The persisted form of a resolved attachment. */
+export function toCached(a: Attachment): CachedAttachment {
+	return {
+		network: a.network,
+		nad: a.nad ?? null,
+		ifname: a.ifname,
+		isClusterNetwork: a.isClusterNetwork,
+		config: a.list.bytes,
+		capabilityArgs: a.capabilityArgs,
+		defaultRoute: a.defaultRoute ?? null,
+	};
+}
+
+/** Posts a pod event; a failure is logged, never fatal. */
+export async function postEvent(
+	kube: KubeClient | undefined,
+	pod: Pod | undefined,
+	type: 'Normal' | 'Warning',
+	reason: string,
+	message: string,
+): Promise<void> {
+	if (kube === undefined || pod === undefined) return;
+	try {
+		await kube.createEvent({
+			namespace: pod.namespace,
+			podName: pod.name,
+			podUid: pod.uid,
+			type,
+			reason,
+			message,
+		});
+	} catch (error) {
+		log('warning', 'failed to post a pod event', {reason, error: toCniError(error).message});
+	}
+}
+
+/** Which container an attachment set belongs to (the request's, or a stale one in GC). */
+export interface ContainerRef {
+	containerId: string;
+	netns: string;
+	/** The runtime's CNI_ARGS pairs. */
+	pairs: readonly (readonly [string, string])[];
+}
+
+export class Invocation {
+	readonly request: PluginRequest;
+	readonly conf: PlexusConf;
+	readonly executor: ChainExecutor;
+	readonly container: ContainerRef;
+	readonly podRef: PodRef | undefined;
+	readonly cache: PlexusCache;
+
+	private constructor(
+		request: PluginRequest,
+		conf: PlexusConf,
+		executor: ChainExecutor,
+		pairs: [string, string][],
+	) {
+		this.request = request;
+		this.conf = conf;
+		this.executor = executor;
+		this.container = {containerId: request.containerId, netns: request.netns, pairs};
+		this.podRef = podRefFromArgs(pairs);
+		this.cache = new PlexusCache(conf.cniDir);
+	}
+
+	/** Parses the conf, points the logger, and builds the executor (binDir first on the path). */
+	static async open(request: PluginRequest, deps: PlexusDeps): Promise<Invocation> {
+		const conf = parsePlexusConf(request.config);
+		configureLog({logFile: conf.logFile, logLevel: conf.logLevel, logToStderr: conf.logToStderr});
+		const executor = new ChainExecutor({
+			path: [conf.binDir, ...request.path.filter((dir) => dir !== conf.binDir)],
+			cacheDir: conf.cniDir,
+			exec: deps.exec,
+			inProcess: await (deps.inProcess ?? defaultBuiltins)(conf, deps.exec),
+			env: request.env,
+		});
+		return new Invocation(request, conf, executor, parseCniArgs(request.args));
+	}
+
+	get pod(): string {
+		return podText(this.podRef, this.request.containerId);
+	}
+
+	/** The libcni RuntimeConf of one attachment. */
+	runtimeConf(
+		a: {ifname: string; capabilityArgs: Record<string, unknown>},
+		container: ContainerRef = this.container,
+	): RuntimeConf {
+		return {
+			containerId: container.containerId,
+			netns: container.netns,
+			ifname: a.ifname,
+			args: delegateArgs(container.pairs),
+			capabilityArgs: a.capabilityArgs,
+		};
+	}
+
+	/** DELs attachments in reverse order from their cached bytes, going on after failures; returns the failures. */
+	async delAttachments(
+		attachments: readonly CachedAttachment[],
+		container: ContainerRef = this.container,
+	): Promise<CniError[]> {
+		const errors: CniError[] = [];
+		for (const a of [...attachments].reverse()) {
+			try {
+				await this.executor.delNetworkList(
+					parseNetworkList(a.config, a.network),
+					this.runtimeConf(a, container),
+				);
+			} catch (error) {
+				const cause = toCniError(error);
+				errors.push(
+					new CniError(
+						cause.code,
+						`failed to delete network "${a.network}" (interface "${a.ifname}"): ${cause.message}`,
+						{cause},
+					),
+				);
+			}
+		}
+		return errors;
+	}
+
+	/**
+	 * Applies `default-route` of attachment `chosen` in the pod, then rewrites every attachment's
+	 * result (in `outcomes` and in the libcni cache) to match the kernel.
+	 */
+	async moveDefaultRoute(
+		chosen: number,
+		attachments: readonly Attachment[],
+		outcomes: AttachmentOutcome[],
+		open: OpenNetlink,
+	): Promise<void> {
+		const a = attachments[chosen]!;
+		const chosenResult = outcomes[chosen]?.result;
+		if (chosenResult === undefined)
+			throw new CniError(CniErrorCode.internal, `network "${a.network}" returned no result`);
+		const gateways = defaultGateways(a.defaultRoute ?? [], chosenResult);
+		const nl = open(this.request.netns);
+		try {
+			moveDefaultRoute(nl, a.ifname, gateways, a.network);
+		} finally {
+			nl.close();
+		}
+		const families = familiesOf(gateways);
+		for (const [j, other] of attachments.entries()) {
+			const outcome = outcomes[j];
+			if (outcome?.result === undefined) continue;
+			const result = rewriteDefaultRoutes(outcome.result, families, j === chosen ? gateways : undefined);
+			outcome.result = result;
+			const rt = this.runtimeConf(other);
+			await this.executor.cache.write({
+				networkName: other.list.name,
+				containerId: rt.containerId,
+				ifname: rt.ifname,
+				config: other.list.bytes,
+				netns: rt.netns,
+				cniArgs: rt.args,
+				capabilityArgs: rt.capabilityArgs,
+				result,
+			});
+		}
+	}
+}
