@@ -108,6 +108,19 @@ describe('DEL offline', () => {
 		await expectNothingLeft(pod);
 	});
 
+	test('a hanging API server does not stall DEL: the call bound cuts it off', async () => {
+		const pod = await h.createPod('web', {'k8s.v1.cni.cncf.io/networks': 'nad-a'});
+		h.api.latencyMs = 60_000;
+		const started = performance.now();
+		const del = await h.cni('DEL', pod);
+		const elapsed = performance.now() - started;
+		expect(del.exitCode).toBe(0);
+		expect(del.stderr).toContain('timed out');
+		expect(del.stderr).toContain('cannot properly delete');
+		// 2 s API bound plus process start-up on a busy machine; far below the 60 s the server would take.
+		expect(elapsed).toBeLessThan(15_000);
+	});
+
 	test.each(['deleted', 'edited'])(
 		'with the NAD %s between ADD and DEL: the same configs are replayed',
 		async (change) => {
@@ -187,6 +200,17 @@ test('two pods with the same NAD get their own attachments', async () => {
 	expect((await h.cni('CHECK', two)).exitCode).toBe(0);
 	expect((await h.cni('DEL', two)).exitCode).toBe(0);
 	await expectNothingLeft(two);
+});
+
+test('rejected credentials fail ADD with a message saying so, and leave nothing', async () => {
+	const pod = await h.createPod('web', {});
+	h.api.token = 'rotated-token';
+	const add = await h.cni('ADD', pod);
+	expect(add.exitCode).toBe(1);
+	expect(add.json?.['msg']).toBe(
+		'failed to get pod "ns1/web": unauthorized (401): the kubeconfig credentials were rejected (expired or rotated token?)',
+	);
+	await expectNothingLeft(pod);
 });
 
 describe('namespace isolation', () => {
