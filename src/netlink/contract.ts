@@ -47,6 +47,37 @@ function netlinkError(fn: () => unknown): NetlinkError {
 	return err as NetlinkError;
 }
 
+const IFF_LOWER_UP = 0x10000;
+
+/**
+ * Waits until both ends of a veth report carrier. The kernel raises carrier asynchronously
+ * (linkwatch), and IPv6 installs an address's local route only once the link is ready.
+ */
+async function untilCarrier(nl: Netlink, ...names: string[]): Promise<void> {
+	const deadline = Date.now() + 5000;
+	while (!names.every((n) => (nl.getLink(n).flags & IFF_LOWER_UP) !== 0)) {
+		if (Date.now() > deadline) throw new Error(`no carrier on ${names.join(', ')} after 5 s`);
+		await new Promise((resolve) => setTimeout(resolve, 10));
+	}
+}
+
+/**
+ * Retries an assertion for up to 3 s. The kernel installs an IPv6 address's local route from a
+ * workqueue (addrconf), a little after the RTM_NEWADDR request returns; the model does it at once.
+ */
+async function eventually(assertion: () => void): Promise<void> {
+	const deadline = Date.now() + 3000;
+	for (;;) {
+		try {
+			assertion();
+			return;
+		} catch (err) {
+			if (Date.now() > deadline) throw err;
+			await new Promise((resolve) => setTimeout(resolve, 10));
+		}
+	}
+}
+
 const routeKey = (r: Route): string =>
 	`${r.table} ${r.type} ${r.dst} via ${r.gateway ?? '-'} dev ${r.oif ?? '-'}`;
 
@@ -233,9 +264,10 @@ function coreTests(harness: ContractHarness, ctx: Ctx): void {
 			expect(ctx.nl.listAddresses({link: 'va'})).toEqual([]);
 		});
 
-		it('installs the connected routes of an address on an up link, none with noprefixroute', () => {
+		it('installs the connected routes of an address on an up link, none with noprefixroute', async () => {
 			ctx.nl.addLink({kind: 'veth', name: 'va', peer: {name: 'vb'}, up: true});
 			ctx.nl.setLink('vb', {up: true});
+			await untilCarrier(ctx.nl, 'va', 'vb');
 			const va = ctx.nl.getLink('va').index;
 			ctx.nl.addAddress('va', '10.31.0.2/24');
 			ctx.nl.addAddress('va', 'fd00:31::2/64', {nodad: true});
@@ -250,14 +282,16 @@ function coreTests(harness: ContractHarness, ctx: Ctx): void {
 					oif: va,
 				}),
 			]);
-			const main6 = ctx.nl.listRoutes({family: 6, oif: 'va'}).map((r) => `${r.dst} ${r.metric}`);
-			expect(main6).toContain('fd00:31::/64 256');
-			const local = ctx.nl.listRoutes({table: 255, oif: va, type: 'local'}).map((r) => r.dst);
-			expect(local.filter((dst) => !dst.startsWith('fe80:')).sort()).toEqual([
-				'10.31.0.2/32',
-				'10.32.0.2/32',
-				'fd00:31::2/128',
-			]);
+			await eventually(() => {
+				const main6 = ctx.nl.listRoutes({family: 6, oif: 'va'}).map((r) => `${r.dst} ${r.metric}`);
+				expect(main6).toContain('fd00:31::/64 256');
+				const local = ctx.nl.listRoutes({table: 255, oif: va, type: 'local'}).map((r) => r.dst);
+				expect(local.filter((dst) => !dst.startsWith('fe80:')).sort()).toEqual([
+					'10.31.0.2/32',
+					'10.32.0.2/32',
+					'fd00:31::2/128',
+				]);
+			});
 		});
 
 		it('refuses a duplicate address with EEXIST and the kernel text', () => {
@@ -292,9 +326,10 @@ function coreTests(harness: ContractHarness, ctx: Ctx): void {
 			});
 		});
 
-		it('drops IPv6 addresses and static routes when the link goes down, keeping v6 with keep_addr_on_down', () => {
+		it('drops IPv6 addresses and static routes when the link goes down, keeping v6 with keep_addr_on_down', async () => {
 			ctx.nl.addLink({kind: 'veth', name: 'va', peer: {name: 'vb'}, up: true});
 			ctx.nl.setLink('vb', {up: true});
+			await untilCarrier(ctx.nl, 'va', 'vb');
 			ctx.nl.addAddress('va', '10.36.0.2/24');
 			ctx.nl.addAddress('va', 'fd00:36::2/64', {nodad: true});
 			ctx.nl.addRoute({dst: '10.37.0.0/16', gateway: '10.36.0.1'});
@@ -312,16 +347,17 @@ function coreTests(harness: ContractHarness, ctx: Ctx): void {
 	});
 
 	describe('routes', () => {
-		const setup = (): number => {
+		const setup = async (): Promise<number> => {
 			ctx.nl.addLink({kind: 'veth', name: 'va', peer: {name: 'vb'}, up: true});
 			ctx.nl.setLink('vb', {up: true});
+			await untilCarrier(ctx.nl, 'va', 'vb');
 			ctx.nl.addAddress('va', '10.40.0.2/24');
 			ctx.nl.addAddress('va', 'fd00:40::2/64', {nodad: true});
 			return ctx.nl.getLink('va').index;
 		};
 
 		it('adds routes with table, metric and gateway, and lists them through kernel-side filters', async () => {
-			const va = setup();
+			const va = await setup();
 			ctx.nl.addRoute({dst: '10.41.0.0/16', gateway: '10.40.0.1', table: 1000, metric: 7});
 			ctx.nl.addRoute({dst: '10.42.0.0/16', gateway: '10.40.0.1'});
 			ctx.nl.addRoute({dst: 'fd00:41::/64', gateway: 'fd00:40::1', table: 1000});
@@ -350,8 +386,8 @@ function coreTests(harness: ContractHarness, ctx: Ctx): void {
 			}
 		});
 
-		it('replaces a route in place and deletes it; a missing route is ESRCH, a duplicate EEXIST', () => {
-			setup();
+		it('replaces a route in place and deletes it; a missing route is ESRCH, a duplicate EEXIST', async () => {
+			await setup();
 			ctx.nl.addLink({kind: 'veth', name: 'vc', peer: {name: 'vd'}, up: true});
 			ctx.nl.addAddress('vc', '10.43.0.2/24');
 			ctx.nl.addRoute({dst: '10.44.0.0/16', gateway: '10.40.0.1', table: 1001});
@@ -376,8 +412,8 @@ function coreTests(harness: ContractHarness, ctx: Ctx): void {
 			expect(missing).toMatchObject({errnoName: 'ESRCH', notFound: true});
 		});
 
-		it('adds onlink, blackhole and unreachable routes', () => {
-			setup();
+		it('adds onlink, blackhole and unreachable routes', async () => {
+			await setup();
 			ctx.nl.addRoute({dst: '10.46.0.0/16', gateway: '192.0.2.1', oif: 'va', onlink: true});
 			ctx.nl.addRoute({dst: '10.47.0.0/16', type: 'blackhole'});
 			ctx.nl.addRoute({dst: 'fd00:47::/64', type: 'unreachable'});
@@ -386,8 +422,8 @@ function coreTests(harness: ContractHarness, ctx: Ctx): void {
 			expect(ctx.nl.listRoutes({family: 6, type: 'unreachable'}).map((r) => r.dst)).toEqual(['fd00:47::/64']);
 		});
 
-		it('rejects host bits and unreachable gateways with the kernel text', () => {
-			setup();
+		it('rejects host bits and unreachable gateways with the kernel text', async () => {
+			await setup();
 			const bits = netlinkError(() => ctx.nl.addRoute({dst: '10.48.0.1/16', oif: 'va'}));
 			expect(bits).toMatchObject({errnoName: 'EINVAL', extack: 'Invalid prefix for given prefix length'});
 			const gw = netlinkError(() => ctx.nl.addRoute({dst: '10.49.0.0/16', gateway: '192.0.2.1'}));
@@ -504,7 +540,7 @@ function l3Tests(ctx: Ctx): void {
 			expect(ctx.nl.listRoutes({table: 10, family: 4, oif: d0, type: 'unicast'})).toEqual([]);
 		});
 
-		it('loses the global IPv6 address on enslave without keep_addr_on_down, keeps it with', () => {
+		it('loses the global IPv6 address on enslave without keep_addr_on_down, keeps it with', async () => {
 			addressedDummy();
 			ctx.nl.addLink({kind: 'vrf', name: 'blue', table: 10, up: true});
 			ctx.nl.setLink('d0', {master: 'blue'});
@@ -520,7 +556,9 @@ function l3Tests(ctx: Ctx): void {
 			ctx.nl.addAddress('d0', 'fd00:60::2/64', {nodad: true});
 			ctx.nl.setLink('d0', {master: 'blue'});
 			expect(globals()).toEqual(['fd00:60::2/64']);
-			expect(ctx.nl.listRoutes({table: 10, family: 6, dst: 'fd00:60::/64'})).toHaveLength(1);
+			await eventually(() =>
+				expect(ctx.nl.listRoutes({table: 10, family: 6, dst: 'fd00:60::/64'})).toHaveLength(1),
+			);
 		});
 
 		it('releases the ports of a deleted VRF', () => {
