@@ -95,7 +95,10 @@ export async function nadNetworkList(nad: Nad, confDir: string): Promise<Network
 		} catch (error) {
 			const cause = toCniError(error);
 			if (cause.message.startsWith(`invalid config of ${source}`)) throw cause;
-			throw new CniError(CniErrorCode.invalidConfig, `invalid config of ${source}: ${cause.message}`, {
+			const reason = cause.message.startsWith(`${source}: `)
+				? cause.message.slice(source.length + 2)
+				: cause.message;
+			throw new CniError(CniErrorCode.invalidConfig, `invalid config of ${source}: ${reason}`, {
 				cause,
 			});
 		}

@@ -124,6 +124,15 @@ describe('resolveAttachments', () => {
 		expect(missing).toEqual([`ns1/nope: ${error.message}`]);
 	});
 
+	test('a broken NAD config names the NAD, the key, the element and the pod', async () => {
+		kube.addNad('ns1', 'a', JSON.stringify({cniVersion: '1.0.0', name: 'a', plugins: [{master: 'x'}]}));
+		const error = await failure(context({'k8s.v1.cni.cncf.io/networks': 'a'}));
+		expect(error.code).toBe(7);
+		expect(error.message).toMatch(
+			/^invalid config of network-attachment-definition "ns1\/a": failed to parse plugin config 0: "type": .* \(element 1 of annotation "k8s.v1.cni.cncf.io\/networks" of pod "ns1\/web"\)$/,
+		);
+	});
+
 	test('duplicate interface names fail before anything runs', async () => {
 		kube.addNad('ns1', 'a', macvlan('a'));
 		kube.addNad('ns1', 'b', macvlan('b'));

@@ -205,7 +205,17 @@ async function fetchNad(
 		await ctx.onNetworkNotFound?.({namespace: selection.namespace, name: selection.name}, message);
 		throw invalid(message);
 	}
-	const list = await nadNetworkList(nad, ctx.conf.confDir);
+	let list: NetworkList;
+	try {
+		list = await nadNetworkList(nad, ctx.conf.confDir);
+	} catch (error) {
+		if (!isCniError(error)) throw error;
+		// Say which pod and which element pulled the broken NAD in.
+		throw new CniError(error.code, `${error.message} (${origin} of ${podText(ctx.podRef)})`, {
+			details: error.details,
+			cause: error,
+		});
+	}
 	// Spec v1.3 §3.4.3: the NAD name should equal the CNI network name; a mismatch is legal but confusing.
 	if (list.name !== selection.name) {
 		log('warning', 'network-attachment-definition name differs from its CNI network name', {
