@@ -202,6 +202,34 @@ test('two pods with the same NAD get their own attachments', async () => {
 	await expectNothingLeft(two);
 });
 
+test('a missing NAD posts a NoNetworkFound event and ADD fails before anything runs', async () => {
+	const pod = await h.createPod('web', {'k8s.v1.cni.cncf.io/networks': 'ghost'});
+	const add = await h.cni('ADD', pod);
+	expect(add.exitCode).toBe(1);
+	expect(add.json).toMatchObject({
+		code: 7,
+		msg: 'failed to find network-attachment-definition "ns1/ghost" (element 1 of annotation "k8s.v1.cni.cncf.io/networks") for pod "ns1/web"',
+	});
+	expect(h.api.events('ns1').map((e) => [e['type'], e['reason'], e['message']])).toEqual([
+		['Warning', 'NoNetworkFound', add.json?.['msg']],
+	]);
+	await expectNothingLeft(pod);
+});
+
+test('network-status survives conflicting writes (409 retried against a fresh resourceVersion)', async () => {
+	const pod = await h.createPod('web', {});
+	h.api.inject({method: 'PUT', path: '/api/v1/namespaces/ns1/pods/web/status', status: 409, times: 2});
+	expect((await h.cni('ADD', pod)).exitCode).toBe(0);
+	expect(h.api.requestsTo('PUT', '/api/v1/namespaces/ns1/pods/web/status').map((r) => r.status)).toEqual([
+		409, 409, 200,
+	]);
+	expect(h.api.getPod('ns1', 'web')?.metadata.annotations?.['k8s.v1.cni.cncf.io/network-status']).toContain(
+		'"default": true',
+	);
+	expect((await h.cni('DEL', pod)).exitCode).toBe(0);
+	await expectNothingLeft(pod);
+});
+
 test('rejected credentials fail ADD with a message saying so, and leave nothing', async () => {
 	const pod = await h.createPod('web', {});
 	h.api.token = 'rotated-token';
