@@ -18,8 +18,8 @@ let socketPath: string;
 const daemons: RunningDaemon[] = [];
 
 /** Starts `plexus daemon` (the fixture, serving the real meta-plugin) on the test socket. */
-async function daemon(): Promise<RunningDaemon> {
-	const started = await startDaemon(socketPath, ['--plugin', 'plexus', '--cni-path', CNI_BIN]);
+async function daemon(...args: string[]): Promise<RunningDaemon> {
+	const started = await startDaemon(socketPath, ['--plugin', 'plexus', '--cni-path', CNI_BIN, ...args]);
 	daemons.push(started);
 	return started;
 }
@@ -157,6 +157,21 @@ describe('seeds through plexus-shim and the daemon', () => {
 		const del = await shim('DEL', pod, 4);
 		expect(del).toMatchObject({exitCode: 0, stdout: ''});
 		await sleep(2500);
+		await expectNothingLeft(pod);
+	});
+
+	it('kills a delegate that outlives --delegate-timeout-ms: ADD fails with code 11, DEL cleans up', async () => {
+		// ADD hangs (the shell becomes the sleep, so the kill ends it); DEL runs the real macvlan.
+		const script = `#!/bin/sh\n[ "$CNI_COMMAND" = ADD ] && exec sleep 30\nexec '${CNI_BIN}/macvlan'\n`;
+		await writeFile(join(h.binDir, 'macvlan'), script, {mode: 0o755});
+		h.api.createNad('ns1', 'vn-left-1', macvlanNad('vn-left-1', h.master, '10.10.10.5/24'));
+		const pod = await h.createPod('slow', {'k8s.v1.cni.cncf.io/networks': 'vn-left-1'});
+		await daemon('--delegate-timeout-ms', '500');
+		const add = await shim('ADD', pod, 5);
+		expect(add.exitCode).toBe(1);
+		expect(add.json).toMatchObject({code: 11});
+		expect(String(add.json?.['msg'])).toContain('timed out after 500ms');
+		expect((await shim('DEL', pod, 5)).exitCode).toBe(0);
 		await expectNothingLeft(pod);
 	});
 });

@@ -26,7 +26,8 @@ Options:
       --max-queued <n>           requests waiting beyond that; more are refused with code 11
                                  (default: ${DEFAULT_QUEUE_LIMITS.maxQueued})
       --max-wait-ms <ms>         longest wait for a slot before code 11 (default: ${DEFAULT_QUEUE_LIMITS.maxWaitMs})
-      --delegate-timeout-ms <ms> kill a delegate binary after this long on POST /delegate (default: none)
+      --delegate-timeout-ms <ms> kill a delegate binary after this long; it fails with code 11
+                                 (default: none)
       --cni-path <dirs>          ":"-separated CNI_PATH for requests without one (default: /opt/cni/bin)
       --cache-dir <dir>          result cache of POST /delegate attachments (default: /var/lib/cni)
       --grace-ms <ms>            on SIGTERM, how long /readyz fails before the socket closes (default: 2000)
@@ -187,7 +188,10 @@ export async function runDaemonCommand(
 			inFlight: () => daemon?.queue.inFlight ?? 0,
 			queued: () => daemon?.queue.queued ?? 0,
 		});
-		const plugin = await load({observeDelegate: metrics.observeDelegate});
+		const plugin = await load({
+			observeDelegate: metrics.observeDelegate,
+			delegateTimeoutMs: options.delegateTimeoutMs,
+		});
 		const delegatePlugin = new DelegateRunner({
 			cacheDir: options.cacheDir,
 			timeoutMs: options.delegateTimeoutMs,

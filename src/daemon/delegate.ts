@@ -29,17 +29,24 @@ function networkName(stdin: Uint8Array): string {
 
 /**
  * A PluginExec that reports each binary delegate's duration and outcome to `observe`, labelled
- * with the binary's name and the network (`nad`, else the `name` of the conf it was given).
+ * with the binary's name and the network (`nad`, else the `name` of the conf it was given), and
+ * kills a delegate that runs longer than `timeoutMs` (the run then fails with code 11).
  */
 export class TimedPluginExec implements PluginExec {
 	readonly #inner: PluginExec;
 	readonly #observe: DelegateObserver;
 	readonly #nad: string | undefined;
+	readonly #timeoutMs: number | undefined;
 
-	constructor(inner: PluginExec, observe: DelegateObserver, nad?: string) {
+	constructor(
+		inner: PluginExec,
+		observe: DelegateObserver,
+		options: {nad?: string; timeoutMs?: number | undefined} = {},
+	) {
 		this.#inner = inner;
 		this.#observe = observe;
-		this.#nad = nad;
+		this.#nad = options.nad;
+		this.#timeoutMs = options.timeoutMs;
 	}
 
 	find(type: string, path: readonly string[]): Promise<string> {
@@ -54,7 +61,8 @@ export class TimedPluginExec implements PluginExec {
 			command: request.env['CNI_COMMAND'] ?? '',
 		};
 		try {
-			const out = await this.#inner.exec(request);
+			const timeoutMs = request.timeoutMs ?? this.#timeoutMs;
+			const out = await this.#inner.exec(timeoutMs === undefined ? request : {...request, timeoutMs});
 			this.#observe({...sample, seconds: (performance.now() - started) / 1000});
 			return out;
 		} catch (err) {
@@ -95,7 +103,7 @@ export class DelegateRunner implements CniPlugin {
 			: confListFromConf(request.stdin);
 		let exec: PluginExec = this.#options.exec ?? new ExecaPluginExec();
 		if (this.#options.observe !== undefined)
-			exec = new TimedPluginExec(exec, this.#options.observe, list.name);
+			exec = new TimedPluginExec(exec, this.#options.observe, {nad: list.name});
 		const executor = new ChainExecutor({
 			path: request.path,
 			cacheDir: this.#options.cacheDir,

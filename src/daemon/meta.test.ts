@@ -60,11 +60,26 @@ describe('TimedPluginExec', () => {
 		]);
 	});
 
+	it('passes its timeout to each run unless the run has its own', async () => {
+		const seen: (number | undefined)[] = [];
+		const inner: PluginExec = {
+			find: async () => '',
+			exec: async (r) => {
+				seen.push(r.timeoutMs);
+				return new Uint8Array();
+			},
+		};
+		const timed = new TimedPluginExec(inner, () => undefined, {timeoutMs: 1500});
+		await timed.exec(request({name: 'n'}));
+		await timed.exec({...request({name: 'n'}), timeoutMs: 10});
+		expect(seen).toEqual([1500, 10]);
+	});
+
 	it('reports a failure with its CNI code and rethrows it unchanged', async () => {
 		const samples: DelegateSample[] = [];
 		const failure = new CniError(11, 'busy');
 		const inner: PluginExec = {find: async () => '', exec: async () => Promise.reject(failure)};
-		const timed = new TimedPluginExec(inner, (s) => samples.push(s), 'fixed');
+		const timed = new TimedPluginExec(inner, (s) => samples.push(s), {nad: 'fixed'});
 		await expect(timed.exec(request('not an object'))).rejects.toBe(failure);
 		expect(samples).toMatchObject([{nad: 'fixed', plugin: 'macvlan', errorCode: 11}]);
 	});

@@ -66,12 +66,16 @@ export class KubeClients {
 /** What a daemon plugin loader receives. */
 export interface DaemonPluginContext {
 	observeDelegate: DelegateObserver;
+	/** Kill a delegate binary after this long (its run fails with code 11); undefined: no limit. */
+	delegateTimeoutMs?: number | undefined;
 }
 
-/** The meta-plugin for the daemon: shared Kubernetes clients, timed delegate binaries. */
+/** The meta-plugin for the daemon: shared Kubernetes clients, timed (and time-limited) delegate binaries. */
 export function createDaemonMetaPlugin(context: DaemonPluginContext, clients = new KubeClients()): CniPlugin {
 	return createPlexusPlugin({
 		kube: (conf, env, verb) => clients.get(conf, env, verb),
-		exec: new TimedPluginExec(new ExecaPluginExec(), context.observeDelegate),
+		exec: new TimedPluginExec(new ExecaPluginExec(), context.observeDelegate, {
+			timeoutMs: context.delegateTimeoutMs,
+		}),
 	});
 }
