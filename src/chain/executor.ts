@@ -48,7 +48,7 @@ export interface ChainOptions {
 }
 
 /** `type="bridge" name="x"`, libcni's pluginDescription. */
-function describe(plugin: PluginEntry): string {
+function pluginDescription(plugin: PluginEntry): string {
 	return plugin.name === undefined || plugin.name === ''
 		? `type="${plugin.type}"`
 		: `type="${plugin.type}" name="${plugin.name}"`;
@@ -143,7 +143,7 @@ export class ChainExecutor {
 				const stdout = await this.#run(target, 'ADD', conf, rt);
 				result = decodeResult(stdout, list.cniVersion);
 			} catch (err) {
-				throw wrap(`plugin ${describe(plugin)} failed (add)`, err);
+				throw wrap(`plugin ${pluginDescription(plugin)} failed (add)`, err);
 			}
 		}
 		if (result === undefined) {
@@ -189,7 +189,7 @@ export class ChainExecutor {
 				});
 				await this.#run(target, 'DEL', conf, rt);
 			} catch (err) {
-				throw wrap(`plugin ${describe(plugin)} failed (delete)`, err);
+				throw wrap(`plugin ${pluginDescription(plugin)} failed (delete)`, err);
 			}
 		}
 		await this.cache.remove(key);

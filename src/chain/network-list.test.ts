@@ -24,6 +24,11 @@ describe('parseNetworkList', () => {
 		[{name: 'n', plugins: [{type: 'a'}, {bridge: 'x'}]}, 7, 'plugin config 1'],
 		[{name: 'n', loadOnlyInlinedPlugins: true}, 7, 'no "plugins" key'],
 		[{name: 'n', disableCheck: 'maybe', plugins: [{type: 'a'}]}, 7, '"disableCheck"'],
+		[
+			{name: 'n', cniVersion: '1.0.0', cniVersions: ['1.0'], plugins: [{type: 'a'}]},
+			7,
+			'invalid cniVersion "1.0"',
+		],
 	])('%j fails with code %d (%s), naming the source', (conf, code, text) => {
 		expect(() => parseNetworkList(bytes(conf), '/etc/cni/net.d/x.conflist')).toThrow(
 			expect.objectContaining({

@@ -100,9 +100,18 @@ export function parseNetworkList(bytes: Uint8Array, source?: string): NetworkLis
 			where(source, 'error parsing configuration list: no plugins in list'),
 		);
 	}
-	const negotiated = negotiateVersion(conf.cniVersion, conf.cniVersions);
+	let negotiated: string;
+	try {
+		negotiated = negotiateVersion(conf.cniVersion, conf.cniVersions);
+	} catch (err) {
+		throw new CniError(
+			CniErrorCode.invalidConfig,
+			where(source, `error parsing configuration list: ${(err as Error).message}`),
+		);
+	}
 	return {
 		name: conf.name,
+		// libcni injects "" here; plugins read "" as 0.1.0, and the executor needs a comparable version.
 		cniVersion: negotiated === '' ? DEFAULT_VERSION : negotiated,
 		disableCheck: asBool(conf.disableCheck),
 		disableGC: asBool(conf.disableGC),
