@@ -561,6 +561,28 @@ function l3Tests(ctx: Ctx): void {
 			);
 		});
 
+		it('puts the local /128 route of an IPv6 address re-added after enslaving into the VRF table', async () => {
+			const d0 = addressedDummy();
+			ctx.nl.addLink({kind: 'vrf', name: 'blue', table: 10, up: true});
+			ctx.nl.setLink('d0', {master: 'blue'});
+			ctx.nl.addAddress('d0', 'fd00:60::2/64', {nodad: true});
+			await eventually(() =>
+				expect(ctx.nl.listRoutes({table: 10, oif: d0, dst: 'fd00:60::2/128'})).toEqual([
+					expect.objectContaining({type: 'local', family: 6}),
+				]),
+			);
+			expect(ctx.nl.listRoutes({table: 255, family: 6, dst: 'fd00:60::2/128'})).toEqual([]);
+		});
+
+		it('allows two VRFs with the same table', () => {
+			ctx.nl.addLink({kind: 'vrf', name: 'blue', table: 10});
+			ctx.nl.addLink({kind: 'vrf', name: 'red', table: 10});
+			expect(ctx.nl.listLinks({kind: 'vrf'}).map((l) => [l.name, l.vrf?.table])).toEqual([
+				['blue', 10],
+				['red', 10],
+			]);
+		});
+
 		it('releases the ports of a deleted VRF', () => {
 			addressedDummy();
 			ctx.nl.addLink({kind: 'vrf', name: 'blue', table: 10, up: true});
@@ -578,6 +600,12 @@ function l3Tests(ctx: Ctx): void {
 			expect(vlan.mac).toBe(ctx.nl.getLink('d0').mac);
 			const dup = netlinkError(() => ctx.nl.addLink({kind: 'vlan', name: 'other', parent: 'd0', id: 100}));
 			expect(dup).toMatchObject({errnoName: 'EEXIST'});
+			const big = netlinkError(() =>
+				ctx.nl.addLink({kind: 'vlan', name: 'big', parent: 'd0', id: 101, mtu: 1601}),
+			);
+			expect(big).toMatchObject({errnoName: 'EINVAL'});
+			ctx.nl.addLink({kind: 'vlan', name: 'small', parent: 'd0', id: 102, mtu: 1500});
+			expect(ctx.nl.getLink('small').mtu).toBe(1500);
 		});
 
 		it('creates a vlan from the host straight into another netns (IFLA_NET_NS_FD)', () => {
