@@ -12,6 +12,7 @@ import type {LogLevel} from '../log.ts';
 export const DEFAULT_CONF_DIR = '/etc/cni/multus/net.d';
 export const DEFAULT_CNI_DIR = '/var/lib/cni/multus';
 export const DEFAULT_BIN_DIR = '/opt/cni/bin';
+export const DEFAULT_DEVICE_INFO_DIR = '/var/run/k8s.cni.cncf.io/devinfo/cni';
 export const DEFAULT_SYSTEM_NAMESPACES = ['kube-system'] as const;
 export const DEFAULT_MULTUS_NAMESPACE = 'kube-system';
 /** With `namespaceIsolation` and no `globalNamespaces`, this namespace is still referenceable. */
@@ -76,6 +77,8 @@ const PlexusConfSchema = z.strictObject({
 	daemonSocketDir: z.string().optional(),
 	// Plexus: the bound of one Kubernetes API call (retries included), in milliseconds.
 	apiTimeoutMs: z.number().int().positive().max(60_000).optional(),
+	// Plexus: where CNIDeviceInfoFile files go (device-info spec; Multus' fixed path by default).
+	deviceInfoDir: z.string().min(1).optional(),
 	// Plexus: built-in delegate types to leave to the binary of that name on CNI_PATH.
 	disableBuiltins: StringList.optional(),
 });
@@ -108,6 +111,7 @@ export interface PlexusConf {
 	auxiliaryCNIChainName: string | undefined;
 	apiTimeoutMs: number | undefined;
 	disableBuiltins: readonly string[];
+	deviceInfoDir: string;
 	validAttachments: readonly {containerID: string; ifname: string}[] | undefined;
 	raw: Readonly<Record<string, unknown>>;
 }
@@ -202,6 +206,7 @@ export function parsePlexusConf(raw: Record<string, unknown>): PlexusConf {
 		auxiliaryCNIChainName: conf.auxiliaryCNIChainName === '' ? undefined : conf.auxiliaryCNIChainName,
 		apiTimeoutMs: conf.apiTimeoutMs,
 		disableBuiltins: conf.disableBuiltins ?? [],
+		deviceInfoDir: conf.deviceInfoDir ?? DEFAULT_DEVICE_INFO_DIR,
 		validAttachments: valid?.map((a) => ({containerID: a.containerID, ifname: a.ifname})),
 		raw,
 	};

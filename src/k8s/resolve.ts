@@ -58,6 +58,8 @@ export interface ResolveContext {
 	/** The pod from the API; undefined without an API server or when the pod is gone. */
 	pod: Pod | undefined;
 	kube: KubeClient | undefined;
+	/** CNI_CONTAINERID, for per-attachment file names (device information). */
+	containerId?: string | undefined;
 	/** Told about a missing NAD before the error is thrown (Warning event `NoNetworkFound`). */
 	onNetworkNotFound?:
 		| ((nad: {namespace: string; name: string}, message: string) => Promise<void>)
@@ -65,6 +67,9 @@ export interface ResolveContext {
 }
 
 /** The capability each runtimeConfig key needs; the spec's keys plus Multus' deviceID. */
+/** The device-info spec's capability: where a plugin writes the device it attached. */
+export const DEVICE_INFO_CAPABILITY = 'CNIDeviceInfoFile';
+
 export const ELEMENT_CAPABILITIES = [
 	'ips',
 	'mac',
@@ -242,6 +247,16 @@ export function elementCapabilityArgs(selection: NetworkSelection): Record<strin
  * The spec's capability pre-check: an attachment requesting `ips`, `mac`, ... fails unless some
  * plugin of its list declares that capability (otherwise the request would be silently dropped).
  */
+/** True when some plugin of the list declares `capability`. */
+function declares(list: NetworkList, capability: string): boolean {
+	return list.plugins.some((p) => {
+		const caps = p.raw['capabilities'];
+		return (
+			typeof caps === 'object' && caps !== null && (caps as Record<string, unknown>)[capability] === true
+		);
+	});
+}
+
 export function checkCapabilities(
 	list: NetworkList,
 	requested: Readonly<Record<string, unknown>>,
@@ -388,6 +403,19 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 			);
 		}
 		owners.set(attachment.ifname, attachment);
+	}
+
+	// 5. Device information (device-info spec v1.1.0 §4.2.1, §5.1.1): a chain that declares the
+	// CNIDeviceInfoFile capability gets a path unique to this attachment to write its device to.
+	for (const attachment of attachments) {
+		if (!declares(attachment.list, DEVICE_INFO_CAPABILITY)) continue;
+		const owner = (
+			attachment.nad === undefined ? attachment.network : `${attachment.nad.namespace}-${attachment.nad.name}`
+		).replaceAll('/', '-');
+		attachment.capabilityArgs[DEVICE_INFO_CAPABILITY] = join(
+			conf.deviceInfoDir,
+			`${owner}-${ctx.containerId ?? ''}_${attachment.ifname}.json`,
+		);
 	}
 	return attachments;
 }

@@ -4,6 +4,7 @@
  * shares: DEL of a set of attachments (reverse order, going on after failures), the runtime
  * arguments of one attachment, `default-route`, and pod events.
  */
+import {readFile, rm} from 'node:fs/promises';
 import {ChainExecutor, type RuntimeConf} from '../chain/executor.ts';
 import {parseNetworkList} from '../chain/network-list.ts';
 import {parseCniArgs} from '../cni/env.ts';
@@ -14,7 +15,7 @@ import type {KubeClient, Pod} from '../k8s/client.ts';
 import {type PlexusConf, parsePlexusConf} from '../k8s/conf.ts';
 import {delegateArgs, type PodRef, podRefFromArgs} from '../k8s/k8s-args.ts';
 import type {AttachmentOutcome} from '../k8s/network-status.ts';
-import type {Attachment} from '../k8s/resolve.ts';
+import {type Attachment, DEVICE_INFO_CAPABILITY} from '../k8s/resolve.ts';
 import {configureLog, log} from '../log.ts';
 import type {OpenNetlink} from '../netlink/netlink.ts';
 import {type CachedAttachment, PlexusCache} from './cache.ts';
@@ -84,6 +85,27 @@ export async function postEvent(
 		});
 	} catch (error) {
 		log('warning', 'failed to post a pod event', {reason, error: toCniError(error).message});
+	}
+}
+
+/**
+ * The device a plugin reported in its CNIDeviceInfoFile (device-info spec §6.1.1), for the
+ * network-status `device-info`; undefined when there is none or it is not a JSON object.
+ */
+export async function readDeviceInfo(
+	capabilityArgs: Readonly<Record<string, unknown>>,
+): Promise<Record<string, unknown> | undefined> {
+	const file = capabilityArgs[DEVICE_INFO_CAPABILITY];
+	if (typeof file !== 'string') return undefined;
+	try {
+		const info: unknown = JSON.parse(await readFile(file, 'utf8'));
+		return typeof info === 'object' && info !== null && !Array.isArray(info)
+			? (info as Record<string, unknown>)
+			: undefined;
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+			log('warning', 'unreadable device information file', {file, error: String(error)});
+		return undefined;
 	}
 }
 
@@ -161,6 +183,9 @@ export class Invocation {
 					parseNetworkList(a.config, a.network),
 					this.runtimeConf(a, container),
 				);
+				// device-info spec §4.2.1: the attachment's device file goes with it.
+				const deviceInfo = a.capabilityArgs[DEVICE_INFO_CAPABILITY];
+				if (typeof deviceInfo === 'string') await rm(deviceInfo, {force: true});
 			} catch (error) {
 				const cause = toCniError(error);
 				errors.push(

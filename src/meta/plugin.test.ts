@@ -1,6 +1,6 @@
 // The meta-plugin against fakes: FakePluginExec for delegates (calls recorded as data) and
 // FakeKubeClient for the API. Real kernels and the real API client are proven in e2e/meta*.
-import {mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises';
+import {mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
@@ -251,6 +251,53 @@ describe('ADD', () => {
 		const outcome = await run(plugin({kube: undefined}), 'ADD', conf());
 		expect(outcome.ok).toBe(true);
 		expect(calls()).toEqual(['ADD bridge eth0']);
+	});
+});
+
+describe('device information (device-info spec v1.1.0)', () => {
+	test('a chain declaring CNIDeviceInfoFile gets a per-attachment path; its content lands in network-status; DEL removes it', async () => {
+		const info = {type: 'pci', version: '1.1.0', pci: {'pci-address': '0000:18:02.5'}};
+		exec = new FakePluginExec({
+			bridge: (call) => ({
+				cniVersion: call.config['cniVersion'],
+				interfaces: [{name: 'eth0', sandbox: '/p'}],
+			}),
+			devplug: async (call) => {
+				if (call.command !== 'ADD') return undefined;
+				const file = (call.config['runtimeConfig'] as {CNIDeviceInfoFile: string}).CNIDeviceInfoFile;
+				await mkdir(join(dir, 'devinfo'), {recursive: true});
+				await writeFile(file, JSON.stringify(info));
+				return {cniVersion: call.config['cniVersion'], interfaces: [{name: 'net1', sandbox: '/p'}]};
+			},
+		});
+		kube.addPod({
+			namespace: 'ns1',
+			name: 'web',
+			uid: 'u1',
+			annotations: {'k8s.v1.cni.cncf.io/networks': 'dev'},
+		});
+		kube.addNad(
+			'ns1',
+			'dev',
+			JSON.stringify({
+				cniVersion: '1.0.0',
+				name: 'dev',
+				plugins: [{type: 'devplug', capabilities: {CNIDeviceInfoFile: true}}],
+			}),
+		);
+		const config = conf({deviceInfoDir: join(dir, 'devinfo')});
+		expect((await run(plugin(), 'ADD', config)).ok).toBe(true);
+		const file = join(dir, 'devinfo', 'ns1-dev-c1_net1.json');
+		expect(exec.callsOf('ADD')[1]?.config['runtimeConfig']).toEqual({CNIDeviceInfoFile: file});
+		const status = JSON.parse(
+			kube.pods.get('ns1/web')?.annotations['k8s.v1.cni.cncf.io/network-status'] ?? '[]',
+		) as {
+			'device-info'?: unknown;
+		}[];
+		expect(status[1]?.['device-info']).toEqual(info);
+		expect(status[0]?.['device-info']).toBeUndefined();
+		expect((await run(plugin(), 'DEL', config)).ok).toBe(true);
+		await expect(stat(file)).rejects.toThrow('ENOENT');
 	});
 });
 

@@ -24,7 +24,15 @@ import {
 	READINESS_TIMEOUT_MS,
 	waitReadiness,
 } from './deps.ts';
-import {aggregate, Invocation, ipsOf, isStaticPod, postEvent, toCached} from './invocation.ts';
+import {
+	aggregate,
+	Invocation,
+	ipsOf,
+	isStaticPod,
+	postEvent,
+	readDeviceInfo,
+	toCached,
+} from './invocation.ts';
 
 export type {PlexusDeps} from './deps.ts';
 
@@ -64,6 +72,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 		const attachments = await resolveAttachments({
 			conf,
 			ifname: request.ifname,
+			containerId: request.containerId,
 			podRef,
 			pod,
 			kube,
@@ -110,6 +119,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 				isClusterNetwork: a.isClusterNetwork,
 				result,
 				defaultRoute: a.defaultRoute,
+				deviceInfo: await readDeviceInfo(a.capabilityArgs),
 			});
 			await postEvent(
 				kube,
@@ -200,7 +210,14 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 			);
 			return;
 		}
-		const attachments = await resolveAttachments({conf, ifname: request.ifname, podRef, pod, kube});
+		const attachments = await resolveAttachments({
+			conf,
+			ifname: request.ifname,
+			containerId: request.containerId,
+			podRef,
+			pod,
+			kube,
+		});
 		const errors = await inv.delAttachments(attachments.map(toCached));
 		if (errors.length > 0) throw aggregate(`failed to delete ${inv.pod}`, errors);
 		await cache.remove(request.containerId, request.ifname);
