@@ -4,7 +4,7 @@
  * `plexus` binary, and the "nothing left behind" assertions.
  */
 import {randomInt} from 'node:crypto';
-import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises';
+import {mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -40,7 +40,8 @@ export async function createScratch(vars: Record<string, string>): Promise<Scrat
 		dataDir: join(dir, 'data'),
 		vars: {...vars, DATADIR: join(dir, 'data')},
 	};
-	await execa('mkdir', ['-p', scratch.confDir, scratch.dataDir]);
+	await mkdir(scratch.confDir, {recursive: true});
+	await mkdir(scratch.dataDir, {recursive: true});
 	return scratch;
 }
 
