@@ -7,6 +7,7 @@
  * network plus the two NADs). It prints the network-status annotation Plexus wrote and the pod's
  * `ip` view, then runs DEL and removes everything it created. Needs root (network namespaces).
  */
+import {fileURLToPath} from 'node:url';
 import {execa} from 'execa';
 import {MetaHarness, macvlanNad} from '../e2e/kube/harness.ts';
 
@@ -25,6 +26,12 @@ async function main(): Promise<number> {
 		);
 		return 1;
 	}
+	// iproute2 and Debian's CNI plugins (the demo's NADs use macvlan, bridge, static).
+	const prereqs = await execa('bash', [fileURLToPath(new URL('./prereqs.sh', import.meta.url))], {
+		stdio: 'inherit',
+		reject: false,
+	});
+	if (prereqs.exitCode !== 0) return 1;
 	const h = await MetaHarness.create();
 	try {
 		step(`test API server on ${h.api.url}; kubeconfig ${h.kubeconfig}`);
