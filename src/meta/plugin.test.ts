@@ -123,6 +123,30 @@ describe('ADD', () => {
 		);
 	});
 
+	test('the runtime runtimeConfig reaches the cluster network only, even when a secondary declares it (spec §7.5)', async () => {
+		kube.addNad(
+			'ns1',
+			'a',
+			JSON.stringify({
+				cniVersion: '1.0.0',
+				name: 'a',
+				plugins: [{type: 'macvlan', capabilities: {portMappings: true}}],
+			}),
+		);
+		const mappings = [{hostPort: 8080, containerPort: 80, protocol: 'tcp'}];
+		const config = conf({
+			capabilities: {portMappings: true},
+			runtimeConfig: {portMappings: mappings},
+			delegates: [
+				{cniVersion: '1.0.0', name: 'cbr0', plugins: [{type: 'bridge', capabilities: {portMappings: true}}]},
+			],
+		});
+		expect((await run(plugin(), 'ADD', config)).ok).toBe(true);
+		const [cluster, secondary] = exec.callsOf('ADD');
+		expect(cluster?.config['runtimeConfig']).toEqual({portMappings: mappings});
+		expect(secondary?.config['runtimeConfig']).toBeUndefined();
+	});
+
 	test('writes network-status and AddedInterface events', async () => {
 		await run(plugin(), 'ADD', conf());
 		const status = JSON.parse(
