@@ -85,7 +85,10 @@ describe('ExecaPluginExec', () => {
 	const exec = new ExecaPluginExec({busyRetries: 20, busyDelayMs: 50});
 
 	test('passes stdin and exactly the given env, returns stdout bytes', async () => {
-		const path = await script('echoer', '[ -n "$HOME" ] && h=set || h=unset; printf "%s|%s|%s|" "$CNI_COMMAND" "$FOO" "$h"; cat');
+		const path = await script(
+			'echoer',
+			'[ -n "$HOME" ] && h=set || h=unset; printf "%s|%s|%s|" "$CNI_COMMAND" "$FOO" "$h"; cat',
+		);
 		const out = await exec.exec({
 			pluginPath: path,
 			stdin: Buffer.from('{"a":1}'),
