@@ -5,6 +5,7 @@
  */
 import {existsSync, readFileSync} from 'node:fs';
 import {join, resolve} from 'node:path';
+import {execa} from 'execa';
 import {describe, expect, it} from 'vitest';
 import {parseAllDocuments} from 'yaml';
 import {parseDaemonOptions} from '../src/daemon/cli.ts';
@@ -110,6 +111,15 @@ describe('conf/deploy', () => {
 		expect(mounts['/run/netns'].mountPropagation).toBe('HostToContainer');
 		expect(mounts['/var/lib/cni']).toBeDefined();
 		expect(options.defaultCniPath.every((dir) => mounts[dir] !== undefined)).toBe(true);
+	});
+
+	it('runs the daemon with NODE_OPTIONS that Node accepts', async () => {
+		const daemon = manifest(all, 'DaemonSet').spec.template.spec.containers[0];
+		const options = daemon.env.find((e: {name: string}) => e.name === 'NODE_OPTIONS')?.value as string;
+		expect(options).toContain('--max-semi-space-size=');
+		const check = await execa(process.execPath, [...options.split(' '), '-e', '0'], {reject: false});
+		expect(check.stderr).toBe('');
+		expect(check.exitCode).toBe(0);
 	});
 
 	it('installs the shim from an init container whose arguments the installer accepts', () => {

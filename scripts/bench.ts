@@ -10,6 +10,8 @@
  * The Plexus conf lists the three networks as `delegates` and has no kubeconfig (Multus semantics:
  * no API server, only the delegates run), so the numbers compare CNI execution, not an API server.
  * Root; works only in network namespaces and links it creates and removes.
+ * The daemon runs with the DaemonSet's NODE_OPTIONS (conf/deploy/daemonset.yaml), or
+ * $BENCH_NODE_OPTIONS when set.
  *   scripts/bench [--iterations N] [--pods N]   (defaults 20 and 100)
  */
 import {type ChildProcess, spawn, spawnSync} from 'node:child_process';
@@ -216,7 +218,7 @@ async function startDaemon(socketPath: string): Promise<ChildProcess> {
 		],
 		{
 			stdio: ['ignore', 'ignore', 'inherit'],
-			env: {...process.env, PLEXUS_SOCKET: socketPath},
+			env: {...process.env, PLEXUS_SOCKET: socketPath, NODE_OPTIONS: daemonNodeOptions()},
 		},
 	);
 	for (let i = 0; i < 400; i++) {
@@ -226,6 +228,14 @@ async function startDaemon(socketPath: string): Promise<ChildProcess> {
 	}
 	child.kill('SIGKILL');
 	throw new Error('plexus daemon did not become ready');
+}
+
+/** NODE_OPTIONS of the daemon: $BENCH_NODE_OPTIONS, else the DaemonSet's, so the bench measures what is deployed. */
+function daemonNodeOptions(): string {
+	const override = process.env['BENCH_NODE_OPTIONS'];
+	if (override !== undefined) return override;
+	const manifest = readFileSync(join(REPO, 'conf/deploy/daemonset.yaml'), 'utf8');
+	return /- name: NODE_OPTIONS\n\s+value: (.+)\n/.exec(manifest)?.[1]?.trim() ?? '';
 }
 
 /** Resident set size of `pid` in bytes, from /proc. */
@@ -359,7 +369,7 @@ async function main(argv: readonly string[]): Promise<void> {
 			]),
 		];
 		process.stdout.write(
-			`pod with 3 attachments (bridge+static→route-override, macvlan+static→tuning, bridge+static), ${iterations} rounds\n\n${table(rows)}\n\n${table(burstRows)}\n`,
+			`pod with 3 attachments (bridge+static→route-override, macvlan+static→tuning, bridge+static), ${iterations} rounds; daemon NODE_OPTIONS="${daemonNodeOptions()}"\n\n${table(rows)}\n\n${table(burstRows)}\n`,
 		);
 		const failure = burstAdd.failures[0] ?? burstDel.failures[0];
 		if (failure !== undefined) process.stdout.write(`first burst failure: ${failure.stdout}\n`);
