@@ -422,6 +422,46 @@ function coreTests(harness: ContractHarness, ctx: Ctx): void {
 			expect(ctx.nl.listRoutes({family: 6, type: 'unreachable'}).map((r) => r.dst)).toEqual(['fd00:47::/64']);
 		});
 
+		it('looks up the route to an address through rules and longest prefix (fibmatch)', async () => {
+			const va = await setup();
+			ctx.nl.addRoute({dst: '10.51.0.0/16', gateway: '10.40.0.1'});
+			ctx.nl.addRoute({dst: '10.51.7.0/24', gateway: '10.40.0.3', metric: 20});
+			ctx.nl.addRoute({dst: '10.52.0.0/16', gateway: '10.40.0.4', table: 1003});
+			ctx.nl.addRule({family: 4, priority: 100, dst: '10.52.0.0/16', table: 1003});
+			ctx.nl.addRoute({dst: 'fd00:51::/64', gateway: 'fd00:40::1'});
+			expect(ctx.nl.getRoute('10.51.9.9')).toMatchObject({
+				dst: '10.51.0.0/16',
+				gateway: '10.40.0.1',
+				oif: va,
+				table: 254,
+			});
+			expect(ctx.nl.getRoute('10.51.7.7')).toMatchObject({
+				dst: '10.51.7.0/24',
+				gateway: '10.40.0.3',
+				metric: 20,
+			});
+			expect(ctx.nl.getRoute('10.52.1.1')).toMatchObject({
+				dst: '10.52.0.0/16',
+				gateway: '10.40.0.4',
+				table: 1003,
+			});
+			expect(ctx.nl.getRoute('10.40.0.9')).toMatchObject({
+				dst: '10.40.0.0/24',
+				scope: 'link',
+				gateway: undefined,
+			});
+			expect(ctx.nl.getRoute('10.40.0.2')).toMatchObject({dst: '10.40.0.2/32', type: 'local', table: 255});
+			expect(ctx.nl.getRoute('fd00:51::1')).toMatchObject({
+				dst: 'fd00:51::/64',
+				gateway: 'fd00:40::1',
+				family: 6,
+			});
+			expect(ctx.nl.getRoute('192.0.2.9')).toBeUndefined();
+			expect(ctx.nl.getRoute('2001:db8::9')).toBeUndefined();
+			ctx.nl.addRoute({dst: '0.0.0.0/0', gateway: '10.40.0.1'});
+			expect(ctx.nl.getRoute('192.0.2.9')).toMatchObject({dst: '0.0.0.0/0', gateway: '10.40.0.1'});
+		});
+
 		it('rejects host bits and unreachable gateways with the kernel text', async () => {
 			await setup();
 			const bits = netlinkError(() => ctx.nl.addRoute({dst: '10.48.0.1/16', oif: 'va'}));
@@ -535,6 +575,9 @@ function l3Tests(ctx: Ctx): void {
 			// The main table lost both the connected route and the static route through d0.
 			expect(ctx.nl.listRoutes({family: 4, oif: d0})).toEqual([]);
 			expect(ctx.nl.listLinks({master: 'blue'}).map((l) => l.name)).toEqual(['d0']);
+			// A lookup through the VRF port goes through the l3mdev rule into the VRF table.
+			expect(ctx.nl.getRoute('10.60.0.9', {oif: 'd0'})).toMatchObject({dst: '10.60.0.0/24', table: 10});
+			expect(ctx.nl.getRoute('10.60.0.9')).toBeUndefined();
 			ctx.nl.setLink('d0', {master: null});
 			expect(ctx.nl.listRoutes({family: 4, oif: d0}).map((r) => r.dst)).toEqual(['10.60.0.0/24']);
 			expect(ctx.nl.listRoutes({table: 10, family: 4, oif: d0, type: 'unicast'})).toEqual([]);

@@ -6,7 +6,7 @@
 import {closeSync, constants as fsConstants, openSync, readSync, writeSync} from 'node:fs';
 import {decodeAddress, encodeAddressBody, encodeAddressQuery} from './codec/addr.ts';
 import {NLM_F, RTEXT_FILTER_SKIP_STATS, RTM} from './codec/constants.ts';
-import {canonicalPrefix as canonicalPrefixOf, familyOf} from './codec/ip.ts';
+import {canonicalAddress, canonicalPrefix as canonicalPrefixOf, familyOf} from './codec/ip.ts';
 import {
 	decodeLink,
 	encodeLinkBody,
@@ -17,7 +17,13 @@ import {
 	vlanData,
 	vrfData,
 } from './codec/link.ts';
-import {decodeRoute, encodeRouteBody, encodeRouteQuery, type RouteMessage} from './codec/route.ts';
+import {
+	decodeRoute,
+	encodeRouteBody,
+	encodeRouteLookup,
+	encodeRouteQuery,
+	type RouteMessage,
+} from './codec/route.ts';
 import {decodeRule, encodeRuleBody, encodeRuleQuery} from './codec/rule.ts';
 import {ENODEV, ENOENT, LinkNotFoundError, NetlinkError, NetnsNotFoundError} from './errors.ts';
 import type {
@@ -45,6 +51,9 @@ import {sysctlName, sysctlPath} from './sysctl.ts';
 export function openNetlink(netns?: NetnsPath, options: RtnlOptions = {}): Netlink {
 	return new KernelNetlink(netns, options);
 }
+
+const ENETUNREACH = 101;
+const EHOSTUNREACH = 113;
 
 function describe(ref: LinkRef): string {
 	return typeof ref === 'number' ? `#${ref}` : JSON.stringify(ref);
@@ -277,6 +286,24 @@ class KernelNetlink implements Netlink {
 			out.push(r);
 		}
 		return out;
+	}
+
+	getRoute(address: string, options: {readonly oif?: LinkRef} = {}): Route | undefined {
+		const operation = `look up route to ${address}`;
+		const oif = options.oif === undefined ? undefined : this.index(options.oif, operation);
+		try {
+			const [reply] = this.socket.request(
+				RTM.getRoute,
+				0,
+				encodeRouteLookup(canonicalAddress(address), oif),
+				operation,
+			);
+			return reply === undefined ? undefined : decodeRoute(reply.payload);
+		} catch (err) {
+			if (err instanceof NetlinkError && (err.errno === ENETUNREACH || err.errno === EHOSTUNREACH))
+				return undefined;
+			throw err;
+		}
 	}
 
 	addRoute(route: RouteSpec): void {

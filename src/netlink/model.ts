@@ -952,6 +952,50 @@ class ModelNetlink implements Netlink {
 		);
 	}
 
+	getRoute(address: string, options: {readonly oif?: LinkRef} = {}): Route | undefined {
+		const operation = `look up route to ${address}`;
+		const ns = this.ns(operation);
+		const target = parseAddress(address);
+		const oif = options.oif === undefined ? undefined : this.link(ns, options.oif, operation).index;
+		const routes = this.allRoutes(ns).filter((r) => r.family === target.family);
+		const oifLink = oif === undefined ? undefined : ns.links.get(oif);
+		const vrf =
+			oifLink?.kind === 'vrf'
+				? oifLink
+				: oifLink?.master === undefined
+					? undefined
+					: ns.links.get(oifLink.master);
+		const rules = ns.rules.filter((r) => r.family === target.family).sort((a, b) => a.priority - b.priority);
+		for (const rule of rules) {
+			if (rule.invert || rule.src !== undefined || rule.iif !== undefined || rule.fwmark !== undefined)
+				continue;
+			if (rule.oif !== undefined && rule.oif !== oifLink?.name) continue;
+			if (rule.dst !== undefined && !prefixContains(parsePrefix(rule.dst), target.bytes)) continue;
+			if (rule.action === 'nop' || rule.action === 'goto') continue;
+			if (rule.action !== 'lookup') return undefined;
+			const table = rule.l3mdev ? vrf?.vrfTable : rule.table;
+			if (table === undefined) continue;
+			const candidates = routes
+				.filter(
+					(r) =>
+						r.table === table &&
+						r.type !== 'multicast' &&
+						(oif === undefined || r.oif === undefined || r.oif === oif),
+				)
+				.filter((r) => prefixContains(parsePrefix(r.dst), target.bytes))
+				.sort(
+					(a, b) =>
+						parsePrefix(b.dst).length - parsePrefix(a.dst).length || (a.metric ?? 0) - (b.metric ?? 0),
+				);
+			const best = candidates[0];
+			if (best === undefined || best.type === 'throw') continue;
+			if (best.type === 'unreachable' || best.type === 'prohibit' || best.type === 'blackhole')
+				return undefined;
+			return best;
+		}
+		return undefined;
+	}
+
 	/** Validates a route request and resolves it to a record, as fib_create_info/ip6_route_info_create do. */
 	private resolveRoute(ns: Namespace, spec: RouteSpec, operation: string): Route {
 		const dst = parsePrefix(spec.dst);

@@ -299,6 +299,12 @@ export interface Netlink {
 
 	/** Routes matching the filter; by default the main table of both families. */
 	listRoutes(filter?: RouteFilter): Route[];
+	/**
+	 * The route the kernel would use to reach `address` (policy rules, then longest prefix, as
+	 * `ip route get fibmatch`): the matching table entry itself, or undefined when the address is
+	 * unreachable. `oif` restricts the lookup to routes through that link.
+	 */
+	getRoute(address: string, options?: {readonly oif?: LinkRef}): Route | undefined;
 	/** Adds a route (NLM_F_CREATE|NLM_F_EXCL); EEXIST when an equal one exists. */
 	addRoute(route: RouteSpec): void;
 	/** Adds or replaces a route (NLM_F_CREATE|NLM_F_REPLACE). */

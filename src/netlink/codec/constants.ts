@@ -136,6 +136,11 @@ export const RTA = {
 
 export const RTAX = {mtu: 2, advmss: 8} as const;
 
+/** rtm_flags of a GETROUTE lookup: answer with the matching FIB entry, not a cloned result. */
+export const RTM_F_FIB_MATCH = 0x2000;
+/** rtm_flags of a GETROUTE lookup: report the table the entry was found in (else IPv4 says main). */
+export const RTM_F_LOOKUP_TABLE = 0x1000;
+
 export const RTNH_F_ONLINK = 0x4;
 
 /** rtm_scope values by name. */

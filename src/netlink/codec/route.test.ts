@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest';
 import {concat, u32Attr} from './attrs.ts';
 import {RTA} from './constants.ts';
 import {bytes, hex} from './hex.ts';
-import {decodeRoute, encodeRouteBody, encodeRouteQuery} from './route.ts';
+import {decodeRoute, encodeRouteBody, encodeRouteLookup, encodeRouteQuery} from './route.ts';
 
 // rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, u32 flags (linux/rtnetlink.h).
 describe('route codec (golden bytes)', () => {
@@ -47,6 +47,15 @@ describe('route codec (golden bytes)', () => {
 	it('encodes a strict-check dump filter on table and oif', () => {
 		expect(hex(encodeRouteQuery({family: 4, table: 1000, oif: 7}))).toBe(
 			hex(bytes('02 00 00 00 00 00 00 00 00000000 | 0800 0f00 e8030000 | 0800 0400 07000000')),
+		);
+	});
+
+	it('encodes a fibmatch lookup (IPv4 also asks for the lookup table; IPv6 refuses that flag)', () => {
+		expect(hex(encodeRouteLookup('10.52.1.1', 3))).toBe(
+			hex(bytes('02 20 00 00 00 00 00 00 00300000 | 0800 0100 0a340101 | 0800 0400 03000000')),
+		);
+		expect(hex(encodeRouteLookup('fd00::1').subarray(0, 12))).toBe(
+			hex(bytes('0a 80 00 00 00 00 00 00 00200000')),
 		);
 	});
 

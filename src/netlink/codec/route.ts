@@ -10,7 +10,16 @@ import {
 	RT_TABLE,
 } from '../netlink.ts';
 import {attr, concat, nestAttr, parseAttrs, reader, readU32, Struct, u32Attr} from './attrs.ts';
-import {AF_INET, AF_INET6, RT_SCOPE, RTA, RTAX, RTNH_F_ONLINK} from './constants.ts';
+import {
+	AF_INET,
+	AF_INET6,
+	RT_SCOPE,
+	RTA,
+	RTAX,
+	RTM_F_FIB_MATCH,
+	RTM_F_LOOKUP_TABLE,
+	RTNH_F_ONLINK,
+} from './constants.ts';
 import {formatAddress, parseAddress, parsePrefix} from './ip.ts';
 
 export const RTMSG_LEN = 12;
@@ -111,6 +120,19 @@ export function encodeRouteQuery(filter: {
 	const parts = [header];
 	if (filter.table !== undefined) parts.push(u32Attr(RTA.table, filter.table));
 	if (filter.oif !== undefined) parts.push(u32Attr(RTA.oif, filter.oif));
+	return concat(parts);
+}
+
+/** The body of a (non-dump) RTM_GETROUTE lookup of one address, answered with the FIB entry. */
+export function encodeRouteLookup(address: string, oif?: number): Uint8Array {
+	const {family, bytes} = parseAddress(address);
+	const header = new Struct(RTMSG_LEN)
+		.u8(0, family === 4 ? AF_INET : AF_INET6)
+		.u8(1, family === 4 ? 32 : 128)
+		// IPv4 reports the main table unless asked for the lookup table; IPv6 refuses that flag.
+		.u32(8, family === 4 ? RTM_F_FIB_MATCH | RTM_F_LOOKUP_TABLE : RTM_F_FIB_MATCH).bytes;
+	const parts = [header, attr(RTA.dst, bytes)];
+	if (oif !== undefined) parts.push(u32Attr(RTA.oif, oif));
 	return concat(parts);
 }
 
