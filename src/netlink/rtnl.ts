@@ -45,6 +45,15 @@ export interface RtnlOptions {
 	readonly transport?: RtnlTransport;
 }
 
+/** Closes the fd of a socket that was dropped without close() (a leak guard, not the normal path). */
+const leaked = new FinalizationRegistry<{transport: RtnlTransport; fd: number}>(({transport, fd}) => {
+	try {
+		transport.close(fd);
+	} catch {
+		// Nothing to report to: the handle is long gone.
+	}
+});
+
 /** A NETLINK_ROUTE socket bound to one netns. */
 export class RtnlSocket {
 	readonly netns: NetnsPath | undefined;
@@ -59,6 +68,7 @@ export class RtnlSocket {
 		this.timeoutMs = options.rcvTimeoutMs ?? 5000;
 		this.transport = options.transport ?? nativeTransport;
 		this.fd = this.transport.open(netns, this.timeoutMs);
+		leaked.register(this, {transport: this.transport, fd: this.fd}, this);
 		this.seq = Math.floor(Math.random() * 0x7fffffff);
 	}
 
@@ -70,6 +80,7 @@ export class RtnlSocket {
 		if (this.fd === undefined) return;
 		const fd = this.fd;
 		this.fd = undefined;
+		leaked.unregister(this);
 		this.transport.close(fd);
 	}
 
