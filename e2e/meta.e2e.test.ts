@@ -2,7 +2,7 @@
 // plugins in /usr/lib/cni, the in-repo API server behind a kubeconfig, real network namespaces.
 // The seeds: 001 (two macvlan+route-override NADs), 002 (a pod on three networks), 003 (a
 // single-conf NAD as interface macvlan0).
-import {writeFile} from 'node:fs/promises';
+import {mkdir, readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {ipJson} from './helpers/netns.ts';
@@ -284,5 +284,50 @@ describe('STATUS and GC', () => {
 		expect((await h.cni('CHECK', live)).exitCode).toBe(0);
 		expect((await h.cni('DEL', live)).exitCode).toBe(0);
 		expect(await h.cachedFiles()).toEqual([]);
+	});
+});
+
+describe('device plugin resources (k8s.v1.cni.cncf.io/resourceName)', () => {
+	test('the delegate gets the pod device as deviceID/pciBusID and network-status its device-info', async () => {
+		const calls = await h.recordCalls('macvlan');
+		const checkpoint = join(h.dir, 'kubelet_internal_checkpoint');
+		const dp = join(h.dir, 'dp');
+		const pod = await h.createPod('vf-user', {'k8s.v1.cni.cncf.io/networks': 'vf-net'});
+		await writeFile(
+			checkpoint,
+			JSON.stringify({
+				Data: {
+					PodDeviceEntries: [
+						{
+							PodUID: pod.uid,
+							ContainerName: 'c',
+							ResourceName: 'example.com/vf',
+							DeviceIDs: {'0': ['0000:3b:00.2']},
+						},
+					],
+				},
+			}),
+		);
+		const info = {type: 'pci', version: '1.1.0', pci: {'pci-address': '0000:3b:00.2'}};
+		await mkdir(dp);
+		await writeFile(join(dp, 'example.com-vf-0000:3b:00.2-device.json'), JSON.stringify(info));
+		h.api.createNad('ns1', 'vf-net', macvlanNad('vf-net', h.master, '10.70.0.5/24'), {
+			'k8s.v1.cni.cncf.io/resourceName': 'example.com/vf',
+		});
+		const conf = h.conf({
+			deviceCheckpointFile: checkpoint,
+			devicePluginInfoDir: dp,
+			deviceInfoDir: join(h.dir, 'devinfo'),
+		});
+		expect((await h.cni('ADD', pod, conf)).exitCode).toBe(0);
+		const [add] = (await readFile(calls, 'utf8')).trim().split('\n');
+		expect(JSON.parse(add?.slice(4) ?? '{}')).toMatchObject({
+			type: 'macvlan',
+			deviceID: '0000:3b:00.2',
+			pciBusID: '0000:3b:00.2',
+		});
+		expect(networkStatus(pod)[1]).toMatchObject({name: 'ns1/vf-net', interface: 'net1', 'device-info': info});
+		expect((await h.cni('DEL', pod, conf)).exitCode).toBe(0);
+		expect(await h.links(pod)).toEqual(['lo']);
 	});
 });

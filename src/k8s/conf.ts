@@ -7,6 +7,7 @@
 import {z} from 'zod';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import type {LogLevel} from '../log.ts';
+import {DEFAULT_DEVICE_CHECKPOINT, DEFAULT_DP_DEVICE_INFO_DIR} from './device-plugin.ts';
 
 /** Multus' defaults, so an existing conf means the same thing. */
 export const DEFAULT_CONF_DIR = '/etc/cni/multus/net.d';
@@ -79,6 +80,9 @@ const PlexusConfSchema = z.strictObject({
 	apiTimeoutMs: z.number().int().positive().max(60_000).optional(),
 	// Plexus: where CNIDeviceInfoFile files go (device-info spec; Multus' fixed path by default).
 	deviceInfoDir: z.string().min(1).optional(),
+	// Plexus: kubelet's device-manager checkpoint and the device plugins' device-info directory.
+	deviceCheckpointFile: z.string().min(1).optional(),
+	devicePluginInfoDir: z.string().min(1).optional(),
 	// Plexus: built-in delegate types to leave to the binary of that name on CNI_PATH.
 	disableBuiltins: StringList.optional(),
 });
@@ -112,6 +116,8 @@ export interface PlexusConf {
 	apiTimeoutMs: number | undefined;
 	disableBuiltins: readonly string[];
 	deviceInfoDir: string;
+	deviceCheckpointFile: string;
+	devicePluginInfoDir: string;
 	validAttachments: readonly {containerID: string; ifname: string}[] | undefined;
 	raw: Readonly<Record<string, unknown>>;
 }
@@ -207,6 +213,8 @@ export function parsePlexusConf(raw: Record<string, unknown>): PlexusConf {
 		apiTimeoutMs: conf.apiTimeoutMs,
 		disableBuiltins: conf.disableBuiltins ?? [],
 		deviceInfoDir: conf.deviceInfoDir ?? DEFAULT_DEVICE_INFO_DIR,
+		deviceCheckpointFile: conf.deviceCheckpointFile ?? DEFAULT_DEVICE_CHECKPOINT,
+		devicePluginInfoDir: conf.devicePluginInfoDir ?? DEFAULT_DP_DEVICE_INFO_DIR,
 		validAttachments: valid?.map((a) => ({containerID: a.containerID, ifname: a.ifname})),
 		raw,
 	};

@@ -76,6 +76,15 @@ export function withCniArgs(
 	return parseNetworkList(Buffer.from(JSON.stringify({...list.raw, plugins})), list.name);
 }
 
+/**
+ * Injects a device plugin's device as `deviceID` and `pciBusID` into every plugin of the list, as
+ * Multus does for NADs with a `k8s.v1.cni.cncf.io/resourceName` (SR-IOV reads one or the other).
+ */
+export function withDeviceId(list: NetworkList, deviceId: string): NetworkList {
+	const plugins = list.plugins.map((p) => ({...p.raw, deviceID: deviceId, pciBusID: deviceId}));
+	return parseNetworkList(Buffer.from(JSON.stringify({...list.raw, plugins})), list.name);
+}
+
 /** `namespace/name`, how Plexus names a NAD in messages and in network-status. */
 export function nadRef(nad: {namespace: string; name: string}): string {
 	return `${nad.namespace}/${nad.name}`;

@@ -133,6 +133,54 @@ describe('resolveAttachments', () => {
 		);
 	});
 
+	describe('device plugin resources', () => {
+		async function withCheckpoint(ids: string[]): Promise<Record<string, unknown>> {
+			const file = join(dir, 'kubelet_internal_checkpoint');
+			await writeFile(
+				file,
+				JSON.stringify({
+					Data: {
+						PodDeviceEntries: [
+							{PodUID: 'u1', ContainerName: 'c', ResourceName: 'intel.com/sriov', DeviceIDs: {'0': ids}},
+						],
+					},
+				}),
+			);
+			return {
+				deviceCheckpointFile: file,
+				devicePluginInfoDir: join(dir, 'dp'),
+				deviceInfoDir: join(dir, 'cni'),
+			};
+		}
+
+		test('each attachment of a NAD with a resourceName takes the next device: deviceID and pciBusID injected', async () => {
+			kube.addNad('ns1', 'vf', macvlan('vf', {deviceID: true}), {
+				'k8s.v1.cni.cncf.io/resourceName': 'intel.com/sriov',
+			});
+			const extra = await withCheckpoint(['0000:18:02.6', '0000:18:02.5']);
+			const [, first, second] = await resolveAttachments(
+				context({'k8s.v1.cni.cncf.io/networks': '[{"name":"vf","deviceID":"ignored"},{"name":"vf"}]'}, extra),
+			);
+			expect(first?.list.plugins[0]?.raw).toMatchObject({deviceID: '0000:18:02.5', pciBusID: '0000:18:02.5'});
+			expect(first?.capabilityArgs).toEqual({
+				deviceID: '0000:18:02.5',
+				CNIDeviceInfoFile: join(dir, 'cni', 'ns1-vf-_net1.json'),
+			});
+			expect(first?.devicePluginInfo).toBe(join(dir, 'dp', 'intel.com-sriov-0000:18:02.5-device.json'));
+			expect(second?.list.plugins[0]?.raw).toMatchObject({deviceID: '0000:18:02.6'});
+		});
+
+		test('no device left is an error naming the NAD, the resource and the pod', async () => {
+			kube.addNad('ns1', 'vf', macvlan('vf'), {'k8s.v1.cni.cncf.io/resourceName': 'intel.com/sriov'});
+			const error = await failure(
+				context({'k8s.v1.cni.cncf.io/networks': 'vf, vf'}, await withCheckpoint(['0000:18:02.5'])),
+			);
+			expect(error.message).toBe(
+				'network-attachment-definition "ns1/vf" (element 2 of annotation "k8s.v1.cni.cncf.io/networks") needs a "intel.com/sriov" device, but pod "ns1/web" has no unused one allocated by kubelet',
+			);
+		});
+	});
+
 	test('duplicate interface names fail before anything runs', async () => {
 		kube.addNad('ns1', 'a', macvlan('a'));
 		kube.addNad('ns1', 'b', macvlan('b'));

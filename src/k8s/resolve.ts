@@ -21,8 +21,14 @@ import {
 	type NetworkSelection,
 	parseNetworkSelections,
 } from './annotations.ts';
-import type {KubeClient, Pod} from './client.ts';
+import type {KubeClient, Nad, Pod} from './client.ts';
 import type {PlexusConf} from './conf.ts';
+import {
+	DeviceAllocator,
+	devicePluginInfoFile,
+	RESOURCE_NAME_ANNOTATION,
+	readCheckpoint,
+} from './device-plugin.ts';
 import type {PodRef} from './k8s-args.ts';
 import {
 	nadNetworkList,
@@ -31,6 +37,7 @@ import {
 	networkListFromText,
 	selfContained,
 	withCniArgs,
+	withDeviceId,
 } from './nad.ts';
 
 /** One attachment of the pod: one network list run on one interface. */
@@ -46,6 +53,8 @@ export interface Attachment {
 	capabilityArgs: Record<string, unknown>;
 	/** The element's `default-route` gateways, when it set the key. */
 	defaultRoute: string[] | undefined;
+	/** The device plugin's device-info file to copy to CNIDeviceInfoFile before ADD (NADs with a resourceName). */
+	devicePluginInfo?: string;
 	/** Where the attachment came from, for messages ("element 2 of k8s.v1.cni.cncf.io/networks"). */
 	origin: string;
 }
@@ -201,7 +210,7 @@ async function fetchNad(
 	ctx: ResolveContext,
 	selection: NetworkSelection,
 	origin: string,
-): Promise<NetworkList> {
+): Promise<{list: NetworkList; nad: Nad}> {
 	const kube = ctx.kube;
 	const ref = `${selection.namespace}/${selection.name}`;
 	const nad = kube === undefined ? undefined : await kube.getNad(selection.namespace, selection.name);
@@ -228,7 +237,13 @@ async function fetchNad(
 			network: list.name,
 		});
 	}
-	return list;
+	return {list, nad};
+}
+
+/** The pod's device-plugin devices (kubelet's checkpoint), by its UID. */
+async function podDevices(ctx: ResolveContext): Promise<DeviceAllocator> {
+	const uid = ctx.pod?.uid ?? ctx.podRef?.uid ?? '';
+	return new DeviceAllocator(uid === '' ? [] : await readCheckpoint(ctx.conf.deviceCheckpointFile), uid);
 }
 
 /** The runtimeConfig an element asks for (spec v1.3 §4.1.2.1). */
@@ -320,7 +335,7 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 			nad: {namespace: selection.namespace, name: selection.name},
 			ifname: ctx.ifname,
 			isClusterNetwork: true,
-			list: await fetchNad(ctx, selection, origin),
+			list: (await fetchNad(ctx, selection, origin)).list,
 			capabilityArgs: {...conf.runtimeConfig},
 			defaultRoute: undefined,
 			origin,
@@ -368,6 +383,7 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 	}
 
 	// 3. The pod's networks annotation, in order.
+	let devices: DeviceAllocator | undefined;
 	const value = pod?.annotations[NETWORKS_ANNOTATION];
 	if (value !== undefined) {
 		const elements = parseNetworkSelections(value, source(NETWORKS_ANNOTATION));
@@ -375,9 +391,25 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 			const origin = `element ${i + 1} of annotation "${NETWORKS_ANNOTATION}"`;
 			checkIsolation(ctx, selection.namespace, selection.name, origin, []);
 			const network = `${selection.namespace}/${selection.name}`;
-			const list = withCniArgs(await fetchNad(ctx, selection, origin), selection.cniArgs);
+			const fetched = await fetchNad(ctx, selection, origin);
+			let list = withCniArgs(fetched.list, selection.cniArgs);
 			const capabilityArgs = elementCapabilityArgs(selection);
 			checkCapabilities(list, capabilityArgs, network, origin, podRef);
+			let devicePluginInfo: string | undefined;
+			const resource = fetched.nad.annotations[RESOURCE_NAME_ANNOTATION];
+			if (resource !== undefined && resource !== '') {
+				// The device plugin's device wins over an element's deviceID (Multus' rule).
+				devices ??= await podDevices(ctx);
+				const deviceId = devices.take(resource);
+				if (deviceId === undefined) {
+					throw invalid(
+						`network-attachment-definition "${network}" (${origin}) needs a "${resource}" device, but ${podText(podRef)} has no unused one allocated by kubelet`,
+					);
+				}
+				list = withDeviceId(list, deviceId);
+				if (declares(list, 'deviceID')) capabilityArgs['deviceID'] = deviceId;
+				devicePluginInfo = devicePluginInfoFile(conf.devicePluginInfoDir, resource, deviceId);
+			}
 			attachments.push({
 				network,
 				nad: {namespace: selection.namespace, name: selection.name},
@@ -387,6 +419,7 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 				capabilityArgs,
 				defaultRoute: selection.defaultRoute,
 				origin,
+				...(devicePluginInfo === undefined ? {} : {devicePluginInfo}),
 			});
 		}
 	}
@@ -408,7 +441,8 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 	// 5. Device information (device-info spec v1.1.0 §4.2.1, §5.1.1): a chain that declares the
 	// CNIDeviceInfoFile capability gets a path unique to this attachment to write its device to.
 	for (const attachment of attachments) {
-		if (!declares(attachment.list, DEVICE_INFO_CAPABILITY)) continue;
+		if (!declares(attachment.list, DEVICE_INFO_CAPABILITY) && attachment.devicePluginInfo === undefined)
+			continue;
 		const owner = (
 			attachment.nad === undefined ? attachment.network : `${attachment.nad.namespace}-${attachment.nad.name}`
 		).replaceAll('/', '-');

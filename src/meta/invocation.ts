@@ -4,7 +4,8 @@
  * shares: DEL of a set of attachments (reverse order, going on after failures), the runtime
  * arguments of one attachment, `default-route`, and pod events.
  */
-import {readFile, rm} from 'node:fs/promises';
+import {copyFile, mkdir, readFile, rm} from 'node:fs/promises';
+import {dirname} from 'node:path';
 import {ChainExecutor, type RuntimeConf} from '../chain/executor.ts';
 import {parseNetworkList} from '../chain/network-list.ts';
 import {parseCniArgs} from '../cni/env.ts';
@@ -106,6 +107,29 @@ export async function readDeviceInfo(
 		if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
 			log('warning', 'unreadable device information file', {file, error: String(error)});
 		return undefined;
+	}
+}
+
+/**
+ * Prepares an attachment's CNIDeviceInfoFile: creates its directory and, for a NAD with a
+ * resourceName, copies the device plugin's device-info file there first (device-info spec §4.2.1).
+ */
+export async function prepareDeviceInfo(a: Attachment): Promise<void> {
+	const target = a.capabilityArgs[DEVICE_INFO_CAPABILITY];
+	if (typeof target !== 'string') return;
+	await mkdir(dirname(target), {recursive: true, mode: 0o755});
+	if (a.devicePluginInfo === undefined) return;
+	try {
+		await copyFile(a.devicePluginInfo, target);
+	} catch (error) {
+		// Not every device plugin writes device information; the spec makes it optional.
+		if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+			log('warning', 'failed to copy device plugin information', {
+				from: a.devicePluginInfo,
+				to: target,
+				error: String(error),
+			});
+		}
 	}
 }
 

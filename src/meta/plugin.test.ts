@@ -325,6 +325,57 @@ describe('device information (device-info spec v1.1.0)', () => {
 	});
 });
 
+describe('device plugin resources', () => {
+	test('the device plugin device-info file is copied for the attachment and reported in network-status', async () => {
+		const checkpoint = join(dir, 'checkpoint');
+		await writeFile(
+			checkpoint,
+			JSON.stringify({
+				Data: {
+					PodDeviceEntries: [
+						{PodUID: 'u1', ContainerName: 'c', ResourceName: 'intel.com/sriov', DeviceIDs: ['0000:18:02.5']},
+					],
+				},
+			}),
+		);
+		const info = {type: 'pci', version: '1.1.0', pci: {'pci-address': '0000:18:02.5'}};
+		await mkdir(join(dir, 'dp'));
+		await writeFile(join(dir, 'dp', 'intel.com-sriov-0000:18:02.5-device.json'), JSON.stringify(info));
+		kube.addPod({
+			namespace: 'ns1',
+			name: 'web',
+			uid: 'u1',
+			annotations: {'k8s.v1.cni.cncf.io/networks': 'vf'},
+		});
+		kube.addNad(
+			'ns1',
+			'vf',
+			JSON.stringify({cniVersion: '1.0.0', name: 'vf', plugins: [{type: 'macvlan'}]}),
+			{
+				'k8s.v1.cni.cncf.io/resourceName': 'intel.com/sriov',
+			},
+		);
+		const config = conf({
+			deviceCheckpointFile: checkpoint,
+			devicePluginInfoDir: join(dir, 'dp'),
+			deviceInfoDir: join(dir, 'cni-devinfo'),
+		});
+		expect((await run(plugin(), 'ADD', config)).ok).toBe(true);
+		expect(exec.callsOf('ADD')[1]?.config).toMatchObject({
+			deviceID: '0000:18:02.5',
+			pciBusID: '0000:18:02.5',
+		});
+		const status = JSON.parse(
+			kube.pods.get('ns1/web')?.annotations['k8s.v1.cni.cncf.io/network-status'] ?? '[]',
+		) as {
+			'device-info'?: unknown;
+		}[];
+		expect(status[1]?.['device-info']).toEqual(info);
+		expect((await run(plugin(), 'DEL', config)).ok).toBe(true);
+		await expect(stat(join(dir, 'cni-devinfo', 'ns1-vf-c1_net1.json'))).rejects.toThrow('ENOENT');
+	});
+});
+
 describe('DEL', () => {
 	test('replays the cached configs in reverse with the API down and the NAD changed', async () => {
 		await run(plugin(), 'ADD', conf());

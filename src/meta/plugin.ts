@@ -30,6 +30,7 @@ import {
 	ipsOf,
 	isStaticPod,
 	postEvent,
+	prepareDeviceInfo,
 	readDeviceInfo,
 	toCached,
 } from './invocation.ts';
@@ -105,6 +106,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 		for (const [i, a] of attachments.entries()) {
 			let result: CniResult;
 			try {
+				await prepareDeviceInfo(a);
 				result = await executor.addNetworkList(a.list, inv.runtimeConf(a));
 			} catch (error) {
 				throw await rollback(

@@ -1,0 +1,98 @@
+/**
+ * Devices kubelet's device plugins allocated to a pod, for NADs annotated with
+ * `k8s.v1.cni.cncf.io/resourceName` (SR-IOV and friends), read from kubelet's device-manager
+ * checkpoint file as Multus does when the PodResources API is not used. Each attachment of a NAD
+ * with that resource consumes the next device ID of the pod, IDs sorted.
+ * @see https://github.com/k8snetworkplumbingwg/multus-cni/blob/95a0932350f0060cd232096876e24672a1de83fa/pkg/checkpoint/checkpoint.go
+ */
+import {readFile} from 'node:fs/promises';
+import {CniError, CniErrorCode} from '../cni/errors.ts';
+
+export const RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName';
+export const DEFAULT_DEVICE_CHECKPOINT = '/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint';
+/** Where device plugins leave device-info files (device-info spec §4.1). */
+export const DEFAULT_DP_DEVICE_INFO_DIR = '/var/run/k8s.cni.cncf.io/devinfo/dp';
+
+/** One allocation of the checkpoint: a container's devices of one resource. */
+export interface DeviceAllocation {
+	podUid: string;
+	containerName: string;
+	resourceName: string;
+	deviceIds: string[];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Decodes checkpoint JSON. `DeviceIDs` is a list in old kubelets and a map of NUMA node → list
+ * since 1.20; both are read.
+ */
+export function parseCheckpoint(text: string, source: string): DeviceAllocation[] {
+	let raw: unknown;
+	try {
+		raw = JSON.parse(text);
+	} catch (error) {
+		throw new CniError(
+			CniErrorCode.ioFailure,
+			`failed to read device checkpoint "${source}": ${(error as Error).message}`,
+		);
+	}
+	const data = isRecord(raw) && isRecord(raw['Data']) ? raw['Data'] : undefined;
+	const entries = data?.['PodDeviceEntries'];
+	if (!Array.isArray(entries)) return [];
+	return entries.filter(isRecord).map((entry) => {
+		const ids = entry['DeviceIDs'];
+		const deviceIds = Array.isArray(ids) ? ids : isRecord(ids) ? Object.values(ids).flat() : [];
+		return {
+			podUid: String(entry['PodUID'] ?? ''),
+			containerName: String(entry['ContainerName'] ?? ''),
+			resourceName: String(entry['ResourceName'] ?? ''),
+			deviceIds: deviceIds.filter((id): id is string => typeof id === 'string'),
+		};
+	});
+}
+
+/** Reads the checkpoint file; a missing file means no allocations. */
+export async function readCheckpoint(path: string): Promise<DeviceAllocation[]> {
+	let text: string;
+	try {
+		text = await readFile(path, 'utf8');
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+		throw new CniError(
+			CniErrorCode.ioFailure,
+			`failed to read device checkpoint "${path}": ${(error as Error).message}`,
+		);
+	}
+	return parseCheckpoint(text, path);
+}
+
+/**
+ * Hands out a pod's device IDs per resource, in sorted order, one per call (Multus: each NAD with
+ * the same resource takes the next ID).
+ */
+export class DeviceAllocator {
+	readonly #byResource = new Map<string, string[]>();
+
+	constructor(allocations: readonly DeviceAllocation[], podUid: string) {
+		for (const a of allocations) {
+			if (a.podUid !== podUid) continue;
+			const ids = this.#byResource.get(a.resourceName) ?? [];
+			ids.push(...a.deviceIds);
+			this.#byResource.set(a.resourceName, ids);
+		}
+		for (const ids of this.#byResource.values()) ids.sort();
+	}
+
+	/** The next unused device of `resourceName`, or undefined when none is left. */
+	take(resourceName: string): string | undefined {
+		return this.#byResource.get(resourceName)?.shift();
+	}
+}
+
+/** The device plugin's device-info file of one device (device-info spec §4.1 naming). */
+export function devicePluginInfoFile(dir: string, resourceName: string, deviceId: string): string {
+	return `${dir}/${resourceName.replaceAll('/', '-')}-${deviceId}-device.json`;
+}
