@@ -75,18 +75,8 @@ export interface ResolveContext {
 		| undefined;
 }
 
-/** The capability each runtimeConfig key needs; the spec's keys plus Multus' deviceID. */
 /** The device-info spec's capability: where a plugin writes the device it attached. */
 export const DEVICE_INFO_CAPABILITY = 'CNIDeviceInfoFile';
-
-export const ELEMENT_CAPABILITIES = [
-	'ips',
-	'mac',
-	'infinibandGUID',
-	'portMappings',
-	'bandwidth',
-	'deviceID',
-] as const;
 
 function invalid(msg: string): CniError {
 	return new CniError(CniErrorCode.invalidConfig, msg);
