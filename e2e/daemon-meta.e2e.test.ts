@@ -10,7 +10,7 @@ import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
-import {type RunningDaemon, requireShim, runShim, startDaemon} from './daemon-helpers.ts';
+import {freePort, type RunningDaemon, requireShim, runShim, startDaemon} from './daemon-helpers.ts';
 import {CNI_BIN, MetaHarness, macvlanNad, type TestPod} from './kube/harness.ts';
 
 let h: MetaHarness;
@@ -96,7 +96,8 @@ describe('seeds through plexus-shim and the daemon', () => {
 			},
 			'chain-example',
 		);
-		await daemon();
+		const port = await freePort();
+		await daemon('--metrics-address', `127.0.0.1:${port}`);
 		const add = await shim('ADD', pod, 2);
 		expect(add).toMatchObject({
 			exitCode: 0,
@@ -113,6 +114,18 @@ describe('seeds through plexus-shim and the daemon', () => {
 			'chain-example/management-net eth1',
 			'chain-example/sip-net eth2',
 		]);
+		const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+		for (const [nad, plugin] of [
+			['sip-net', 'macvlan'],
+			['sip-net', 'route-override'],
+			['management-net', 'route-override'],
+			['cluster-net', 'bridge'],
+		]) {
+			expect(metrics).toContain(
+				`plexus_delegate_duration_seconds_count{nad="${nad}",plugin="${plugin}",command="ADD",result="success"} 1`,
+			);
+		}
+		expect(metrics).toContain('plexus_cni_request_duration_seconds_count{command="ADD",result="success"} 1');
 		expect((await shim('CHECK', pod, 2)).exitCode).toBe(0);
 		expect(await shim('DEL', pod, 2)).toMatchObject({exitCode: 0, stdout: ''});
 		await expectNothingLeft(pod);

@@ -73,6 +73,43 @@ export class TimedPluginExec implements PluginExec {
 	}
 }
 
+/**
+ * Wraps an in-process delegate so each verb reports its duration and outcome to `observe`,
+ * labelled with the network (`name` of the conf it was given) and the delegate's type.
+ */
+export function timedPlugin(plugin: CniPlugin, observe: DelegateObserver): CniPlugin {
+	const timed =
+		<T>(verb: (request: PluginRequest) => Promise<T>) =>
+		async (request: PluginRequest): Promise<T> => {
+			const started = performance.now();
+			const name = request.config['name'];
+			const sample = {
+				nad: typeof name === 'string' ? name : '',
+				plugin: plugin.type,
+				command: request.command,
+			};
+			try {
+				const out = await verb(request);
+				observe({...sample, seconds: (performance.now() - started) / 1000});
+				return out;
+			} catch (err) {
+				observe({...sample, seconds: (performance.now() - started) / 1000, errorCode: toCniError(err).code});
+				throw err;
+			}
+		};
+	const status = plugin.status;
+	const gc = plugin.gc;
+	return {
+		type: plugin.type,
+		supportedVersions: plugin.supportedVersions,
+		add: timed((r) => plugin.add(r)),
+		del: timed((r) => plugin.del(r)),
+		check: timed((r) => plugin.check(r)),
+		...(status === undefined ? {} : {status: timed((r) => status.call(plugin, r))}),
+		...(gc === undefined ? {} : {gc: timed((r) => gc.call(plugin, r))}),
+	};
+}
+
 export interface DelegateRunnerOptions {
 	/** The result cache root for delegate attachments (libcni's cacheDir). */
 	cacheDir?: string | undefined;

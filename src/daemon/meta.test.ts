@@ -3,7 +3,7 @@ import type {ExecRequest, PluginExec} from '../chain/plugin-exec.ts';
 import {CniError} from '../cni/errors.ts';
 import {parsePlexusConf} from '../k8s/conf.ts';
 import {FakeKubeClient} from '../k8s/fake-client.ts';
-import {TimedPluginExec} from './delegate.ts';
+import {TimedPluginExec, timedPlugin} from './delegate.ts';
 import {KubeClients} from './meta.ts';
 import type {DelegateSample} from './metrics.ts';
 
@@ -82,5 +82,42 @@ describe('TimedPluginExec', () => {
 		const timed = new TimedPluginExec(inner, (s) => samples.push(s), {nad: 'fixed'});
 		await expect(timed.exec(request('not an object'))).rejects.toBe(failure);
 		expect(samples).toMatchObject([{nad: 'fixed', plugin: 'macvlan', errorCode: 11}]);
+	});
+});
+
+describe('timedPlugin', () => {
+	it('reports every verb of an in-process delegate by network name and type, failures with their code', async () => {
+		const samples: DelegateSample[] = [];
+		const failure = new CniError(7, 'bad');
+		const inner = {
+			type: 'route-override',
+			supportedVersions: ['1.0.0'],
+			add: async () => ({cniVersion: '1.0.0'}),
+			del: async () => Promise.reject(failure),
+			check: async () => undefined,
+			status: async () => undefined,
+		};
+		const plugin = timedPlugin(inner, (s) => samples.push(s));
+		const request = (command: 'ADD' | 'DEL' | 'STATUS') => ({
+			command,
+			containerId: 'c',
+			netns: '',
+			ifname: 'net1',
+			args: '',
+			path: [],
+			stdin: new Uint8Array(),
+			config: {name: 'sip-net', type: 'route-override'},
+			env: {},
+		});
+		expect(await plugin.add(request('ADD'))).toEqual({cniVersion: '1.0.0'});
+		await expect(plugin.del(request('DEL'))).rejects.toBe(failure);
+		await plugin.status?.(request('STATUS'));
+		expect(plugin.gc).toBeUndefined();
+		expect(plugin.supportedVersions).toEqual(['1.0.0']);
+		expect(samples.map((s) => [s.nad, s.plugin, s.command, s.errorCode])).toEqual([
+			['sip-net', 'route-override', 'ADD', undefined],
+			['sip-net', 'route-override', 'DEL', 7],
+			['sip-net', 'route-override', 'STATUS', undefined],
+		]);
 	});
 });

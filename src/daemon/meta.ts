@@ -7,8 +7,9 @@ import {ExecaPluginExec} from '../chain/plugin-exec.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {hasKubeConfig, type KubeClient, NodeKubeClient} from '../k8s/client.ts';
 import type {PlexusConf} from '../k8s/conf.ts';
+import {defaultBuiltins} from '../meta/deps.ts';
 import {createPlexusPlugin} from '../meta/plugin.ts';
-import {TimedPluginExec} from './delegate.ts';
+import {TimedPluginExec, timedPlugin} from './delegate.ts';
 import type {DelegateObserver} from './metrics.ts';
 
 /** The bound of a Kubernetes call during DEL, as the one-shot meta-plugin uses it. */
@@ -70,12 +71,21 @@ export interface DaemonPluginContext {
 	delegateTimeoutMs?: number | undefined;
 }
 
-/** The meta-plugin for the daemon: shared Kubernetes clients, timed (and time-limited) delegate binaries. */
+/**
+ * The meta-plugin for the daemon: shared Kubernetes clients, timed (and time-limited) delegate
+ * binaries, timed built-in delegates.
+ */
 export function createDaemonMetaPlugin(context: DaemonPluginContext, clients = new KubeClients()): CniPlugin {
 	return createPlexusPlugin({
 		kube: (conf, env, verb) => clients.get(conf, env, verb),
 		exec: new TimedPluginExec(new ExecaPluginExec(), context.observeDelegate, {
 			timeoutMs: context.delegateTimeoutMs,
 		}),
+		inProcess: async (conf, exec) => {
+			const builtins = await defaultBuiltins(conf, exec);
+			return new Map(
+				[...builtins].map(([type, plugin]) => [type, timedPlugin(plugin, context.observeDelegate)]),
+			);
+		},
 	});
 }
