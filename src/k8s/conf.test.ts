@@ -63,6 +63,33 @@ describe('parsePlexusConf', () => {
 		);
 	});
 
+	test("accepts the conf Multus' thin entrypoint generates (with its dead cniConf key)", () => {
+		const generated = {
+			cniVersion: '0.3.1',
+			name: 'multus-cni-network',
+			type: 'plexus',
+			capabilities: {portMappings: true},
+			logLevel: 'verbose',
+			cniConf: '/host/etc/cni/multus/net.d',
+			kubeconfig: '/etc/cni/net.d/multus.d/multus.kubeconfig',
+			delegates: [
+				{
+					name: 'cbr0',
+					cniVersion: '0.3.1',
+					plugins: [
+						{type: 'flannel', delegate: {hairpinMode: true, isDefaultGateway: true}},
+						{type: 'portmap', capabilities: {portMappings: true}},
+					],
+				},
+			],
+		};
+		expect(parsePlexusConf(generated)).toMatchObject({
+			confDir: DEFAULT_CONF_DIR,
+			delegates: generated.delegates,
+			logLevel: 'info',
+		});
+	});
+
 	test('reads GC valid attachments under either key', () => {
 		const valid = [{containerID: 'c1', ifname: 'eth0'}];
 		expect(

@@ -76,6 +76,9 @@ const PlexusConfSchema = z.strictObject({
 	auxiliaryCNIChainName: z.string().optional(),
 	// The thick shim's key; harmless when the same file is read by the one-shot plugin.
 	daemonSocketDir: z.string().optional(),
+	// Written by Multus' thin entrypoint into every auto-generated conf, read by no Multus code
+	// (reference §1.2 errata); accepted so such a conf works by changing `type`, and ignored.
+	cniConf: z.string().optional(),
 	// Plexus: the bound of one Kubernetes API call (retries included), in milliseconds.
 	apiTimeoutMs: z.number().int().positive().max(60_000).optional(),
 	// Plexus: where CNIDeviceInfoFile files go (device-info spec; Multus' fixed path by default).
