@@ -331,3 +331,25 @@ describe('device plugin resources (k8s.v1.cni.cncf.io/resourceName)', () => {
 		expect(await h.links(pod)).toEqual(['lo']);
 	});
 });
+
+describe('v1.multus-cni.io/default-network', () => {
+	test('replaces the cluster network for one pod; network-status names the NAD as default', async () => {
+		h.api.createNad('kube-system', 'alt-net', macvlanNad('alt-net', h.master, '10.80.0.5/24'));
+		const pod = await h.createPod('alt', {'v1.multus-cni.io/default-network': 'alt-net'});
+		const add = await h.cni('ADD', pod);
+		expect(add.exitCode).toBe(0);
+		expect(add.json).toMatchObject({ips: [{address: '10.80.0.5/24'}]});
+		expect(await h.links(pod)).toEqual(['eth0', 'lo']);
+		expect(await h.clusterBridgePorts()).toEqual([]);
+		expect(networkStatus(pod)).toEqual([
+			expect.objectContaining({
+				name: 'kube-system/alt-net',
+				interface: 'eth0',
+				ips: ['10.80.0.5'],
+				default: true,
+			}),
+		]);
+		expect((await h.cni('DEL', pod)).exitCode).toBe(0);
+		expect(await h.links(pod)).toEqual(['lo']);
+	});
+});
