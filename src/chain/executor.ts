@@ -60,6 +60,17 @@ function wrap(prefix: string, err: unknown): CniError {
 	return new CniError(cause.code, `${prefix}: ${cause.message}`, {details: cause.details, cause});
 }
 
+/** One plugin's ADD before it runs (ChainExecutor.prepareAdd). */
+export type AddStep = {
+	/** The exact stdin bytes and their object. */
+	conf: DelegateConf;
+	/** The delegate's complete environment (caller env + CNI_* overrides). */
+	env: Record<string, string>;
+} & (
+	| {/** The in-process plugin, or the binary's path. */ target: CniPlugin | string}
+	| {target: undefined /** Why ADD would fail before running it. */; failure: CniError}
+);
+
 const EMPTY_RT: RuntimeConf = {containerId: '', netns: '', ifname: '', args: [], capabilityArgs: {}};
 
 export class ChainExecutor {
@@ -122,25 +133,52 @@ export class ChainExecutor {
 	}
 
 	/**
+	 * One plugin's ADD exactly as addNetworkList performs it, short of running it: the exact stdin
+	 * (with `prevResult`), the environment, and where it runs (an in-process plugin or a binary
+	 * path), or the failure addNetworkList would report before running it. `plexus dry-run` shows
+	 * these, so what it prints is what ADD sends.
+	 */
+	async prepareAdd(
+		list: NetworkList,
+		plugin: PluginEntry,
+		rt: RuntimeConf,
+		prevResult: CniResult | undefined,
+	): Promise<AddStep> {
+		const conf = buildDelegateConf({
+			name: list.name,
+			cniVersion: list.cniVersion,
+			plugin: plugin.raw,
+			prevResult,
+			capabilityArgs: rt.capabilityArgs,
+		});
+		const env = this.#envFor('ADD', rt);
+		try {
+			const target = await this.#locate(plugin.type);
+			validateContainerId(rt.containerId);
+			validateNetworkName(list.name);
+			validateIfname(rt.ifname);
+			return {target, conf, env};
+		} catch (err) {
+			return {
+				target: undefined,
+				failure: wrap(`plugin ${pluginDescription(plugin)} failed (add)`, err),
+				conf,
+				env,
+			};
+		}
+	}
+
+	/**
 	 * ADD: plugins in order, each getting the previous one's result as `prevResult`; stops at the
 	 * first failure (no rollback); caches and returns the final result once the whole chain succeeded.
 	 */
 	async addNetworkList(list: NetworkList, rt: RuntimeConf): Promise<CniResult> {
 		let result: CniResult | undefined;
 		for (const plugin of list.plugins) {
+			const step = await this.prepareAdd(list, plugin, rt, result);
+			if (step.target === undefined) throw step.failure;
 			try {
-				const target = await this.#locate(plugin.type);
-				validateContainerId(rt.containerId);
-				validateNetworkName(list.name);
-				validateIfname(rt.ifname);
-				const conf = buildDelegateConf({
-					name: list.name,
-					cniVersion: list.cniVersion,
-					plugin: plugin.raw,
-					prevResult: result,
-					capabilityArgs: rt.capabilityArgs,
-				});
-				const stdout = await this.#run(target, 'ADD', conf, rt);
+				const stdout = await this.#run(step.target, 'ADD', step.conf, rt);
 				result = decodeResult(stdout, list.cniVersion);
 			} catch (err) {
 				throw wrap(`plugin ${pluginDescription(plugin)} failed (add)`, err);

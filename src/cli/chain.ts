@@ -50,7 +50,7 @@ export function cnitoolContainerId(netnsPath: string): string {
 }
 
 /** Parses CAP_ARGS (code 4 when it is not a JSON object). */
-function parseCapArgs(text: string | undefined): Record<string, unknown> {
+export function parseCapArgs(text: string | undefined): Record<string, unknown> {
 	if (text === undefined || text === '') return {};
 	let value: unknown;
 	try {

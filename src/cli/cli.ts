@@ -16,6 +16,8 @@ as a CNI plugin; run by hand it offers these commands:
 Commands:
   chain <add|check|del|gc|status> <network-name> [<netns>]
                 run a CNI network's delegate chain like cnitool (see: plexus chain --help)
+  dry-run       show what ADD would do for a pod or a conflist (see: plexus dry-run --help)
+  doctor        check this node's Plexus installation (see: plexus doctor --help)
   daemon        serve plexus-shim requests on a unix socket (see: plexus daemon --help)
   install       put plexus-shim and 00-plexus.conflist on this host (see: plexus install --help)
   uninstall     remove them again, restoring what they replaced
@@ -30,6 +32,8 @@ export interface CliIo extends ChainIo {
 	readStdin: () => Promise<Uint8Array>;
 	/** The plugin table (default: ./plugins.ts). */
 	plugins?: ReadonlyMap<string, PluginLoader> | undefined;
+	/** stdout is a terminal (tables may use colour, unless NO_COLOR is set). */
+	stdoutIsTTY?: boolean | undefined;
 }
 
 /** Runs one invocation; never throws. */
@@ -41,6 +45,16 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
 		if (command === '-h' || command === '--help' || command === 'help')
 			return {stdout: USAGE, stderr: '', exitCode: 0};
 		if (command === 'chain') return await runChain(rest, io);
+		if (command === 'dry-run') {
+			const color = io.stdoutIsTTY === true && (io.env['NO_COLOR'] ?? '') === '';
+			return await (await import('./dry-run/command.ts')).runDryRun(rest, {
+				env: io.env,
+				color,
+				exec: io.exec,
+			});
+		}
+		if (command === 'doctor')
+			return await (await import('./doctor/command.ts')).runDoctor(rest, {env: io.env});
 		if (command === 'daemon')
 			return await (await import('../daemon/cli.ts')).runDaemonCommand(rest, {env: io.env});
 		if (command === 'install' || command === 'uninstall') {

@@ -11,7 +11,12 @@ async function readStdin(): Promise<Uint8Array> {
 	return Buffer.concat(chunks);
 }
 
-const outcome = await runCli({argv: process.argv.slice(2), env: process.env, readStdin});
+const outcome = await runCli({
+	argv: process.argv.slice(2),
+	env: process.env,
+	readStdin,
+	stdoutIsTTY: process.stdout.isTTY === true,
+});
 if (outcome.stderr !== '') process.stderr.write(outcome.stderr);
 if (outcome.stdout !== '') process.stdout.write(outcome.stdout);
 process.exitCode = outcome.exitCode;

@@ -1,0 +1,393 @@
+/**
+ * `plexus doctor`: checks a node's Plexus installation and prints each problem with its fix.
+ * The conf (valid, first in the runtime's conf dir), the cluster network's delegates (on the
+ * path, and their VERSION), the kubeconfig (reachable, and the RBAC Plexus needs), the readiness
+ * indicator file and the cache directory. Exit 0: no problem; 1: problems; 2: usage error.
+ */
+import {constants} from 'node:fs';
+import {access, readdir, readFile, stat} from 'node:fs/promises';
+import {extname, join} from 'node:path';
+import {parseArgs} from 'node:util';
+import {ExecaPluginExec, findInPath, type PluginExec} from '../../chain/plugin-exec.ts';
+import {splitPath} from '../../cni/env.ts';
+import {toCniError} from '../../cni/errors.ts';
+import {KubeApiError, type KubeClient, NodeKubeClient} from '../../k8s/client.ts';
+import {type PlexusConf, parsePlexusConf} from '../../k8s/conf.ts';
+import {networkListFromText} from '../../k8s/nad.ts';
+import {resolveConfClusterNetwork} from '../../k8s/resolve.ts';
+import {type CliOutcome, usageError} from '../outcome.ts';
+
+export const DOCTOR_USAGE = `Usage: plexus doctor [options]
+
+Checks this node's Plexus installation and prints every problem with its fix:
+the Plexus conf (valid, and the first conf file the runtime reads), the cluster network's
+delegates (found on binDir/CNI_PATH, and supporting the network's cniVersion per VERSION), the
+kubeconfig (API reachable; get pods, update pods/status, get and list NADs, create events), the
+readiness indicator file, and the cache directory (cniDir) permissions.
+
+Options:
+      --conf-dir <dir>      the runtime's conf directory (default: /etc/cni/net.d)
+      --conf <file>         check this Plexus conf instead of the first one in --conf-dir
+      --kubeconfig <file>   use this kubeconfig instead of the conf's
+  -o, --output <format>     table (default) or json
+  -h, --help                show this help
+
+Environment:
+  CNI_PATH   ":"-separated plugin directories, searched after the conf's binDir
+
+Exit status: 0 when everything is fine, 1 when a check found a problem, 2 on a usage error.
+`;
+
+export interface Check {
+	check: string;
+	status: 'ok' | 'problem' | 'warning';
+	detail: string;
+	/** What to do about it (problems and warnings). */
+	fix?: string;
+}
+
+export interface DoctorIo {
+	env: Readonly<Record<string, string | undefined>>;
+	exec?: PluginExec | undefined;
+	/** Overrides the Kubernetes client (tests). */
+	kube?: KubeClient | undefined;
+}
+
+const BUILTINS = ['vrf', 'vlan', 'route-override'];
+const PROBE_NAME = 'plexus-doctor-probe-does-not-exist';
+
+async function firstConf(dir: string): Promise<string | undefined> {
+	const names = (await readdir(dir))
+		.filter((n) => ['.conf', '.conflist', '.json'].includes(extname(n)))
+		.sort();
+	return names[0] === undefined ? undefined : join(dir, names[0]);
+}
+
+/** The Plexus plugin of a conf file (a .conflist's plexus entry, or a .conf), with name/cniVersion. */
+async function readConf(file: string): Promise<{conf: PlexusConf | undefined; type: string}> {
+	const list = networkListFromText(await readFile(file, 'utf8'), undefined, `file "${file}"`);
+	const plugin = list.plugins.find((p) => p.type === 'plexus') ?? list.plugins[0];
+	if (plugin === undefined) return {conf: undefined, type: ''};
+	if (plugin.type !== 'plexus') return {conf: undefined, type: plugin.type};
+	return {
+		conf: parsePlexusConf({...plugin.raw, name: list.name, cniVersion: list.cniVersion}),
+		type: 'plexus',
+	};
+}
+
+async function checkConf(
+	values: {conf?: string | undefined; 'conf-dir'?: string | undefined},
+	checks: Check[],
+): Promise<PlexusConf | undefined> {
+	const dir = values['conf-dir'] ?? '/etc/cni/net.d';
+	let first: string | undefined;
+	try {
+		first = await firstConf(dir);
+	} catch (error) {
+		checks.push({
+			check: 'conf',
+			status: 'problem',
+			detail: `cannot read the conf directory "${dir}": ${(error as NodeJS.ErrnoException).code ?? error}`,
+			fix: `create "${dir}" and install Plexus into it: plexus install`,
+		});
+	}
+	const file = values.conf ?? first;
+	if (file === undefined) {
+		if (first === undefined && values.conf === undefined && checks.length === 0) {
+			checks.push({
+				check: 'conf',
+				status: 'problem',
+				detail: `no conf file in "${dir}": the runtime has no network to run`,
+				fix: 'install Plexus: plexus install (or copy conf/00-plexus.conf there)',
+			});
+		}
+		return undefined;
+	}
+	let read: Awaited<ReturnType<typeof readConf>>;
+	try {
+		read = await readConf(file);
+	} catch (error) {
+		checks.push({
+			check: 'conf',
+			status: 'problem',
+			detail: `"${file}" is not a valid Plexus conf: ${toCniError(error).message}`,
+			fix: `correct the key it names in "${file}" (README.md, "The Kubernetes meta-plugin")`,
+		});
+		return undefined;
+	}
+	if (read.conf === undefined) {
+		checks.push({
+			check: 'conf',
+			status: 'problem',
+			detail: `"${file}" runs plugin type "${read.type}", not plexus`,
+			fix: `give the Plexus conf a name that sorts first in "${dir}" (e.g. 00-plexus.conf), or run plexus install`,
+		});
+		return undefined;
+	}
+	checks.push({check: 'conf', status: 'ok', detail: `"${file}" is a valid Plexus conf`});
+	if (values.conf !== undefined && first !== undefined && first !== values.conf) {
+		checks.push({
+			check: 'conf order',
+			status: 'problem',
+			detail: `the runtime reads "${first}" first, not "${values.conf}"`,
+			fix: `rename the Plexus conf so that it sorts before "${first}" (e.g. 00-plexus.conf)`,
+		});
+	} else if (first !== undefined) {
+		checks.push({check: 'conf order', status: 'ok', detail: `"${first}" is the first conf file in "${dir}"`});
+	}
+	return read.conf;
+}
+
+async function versionsOf(exec: PluginExec, path: string, cniVersion: string): Promise<string[]> {
+	const out = await exec.exec({
+		pluginPath: path,
+		stdin: Buffer.from(JSON.stringify({cniVersion})),
+		env: {CNI_COMMAND: 'VERSION'},
+		timeoutMs: 10_000,
+	});
+	const answer = JSON.parse(Buffer.from(out).toString('utf8')) as {supportedVersions?: unknown};
+	if (!Array.isArray(answer.supportedVersions)) throw new Error('no "supportedVersions" in the answer');
+	return answer.supportedVersions.map(String);
+}
+
+async function checkDelegates(
+	conf: PlexusConf,
+	kube: KubeClient | undefined,
+	path: readonly string[],
+	exec: PluginExec,
+	checks: Check[],
+): Promise<void> {
+	let cluster: Awaited<ReturnType<typeof resolveConfClusterNetwork>>;
+	try {
+		cluster = await resolveConfClusterNetwork(conf, kube);
+	} catch (error) {
+		checks.push({
+			check: 'cluster network',
+			status: 'problem',
+			detail: toCniError(error).message,
+			fix: 'point clusterNetwork at the cluster network conf (a file, or a NAD in multusNamespace), or set delegates',
+		});
+		return;
+	}
+	const searched = [conf.binDir, ...path.filter((d) => d !== conf.binDir)];
+	const builtins = BUILTINS.filter((t) => !conf.disableBuiltins.includes(t));
+	for (const plugin of cluster.list.plugins) {
+		const what = `delegate "${plugin.type}" of network "${cluster.network}"`;
+		if (builtins.includes(plugin.type)) {
+			checks.push({check: 'delegates', status: 'ok', detail: `${what} is built in`});
+			continue;
+		}
+		let found: string;
+		try {
+			found = await findInPath(plugin.type, searched);
+		} catch (error) {
+			checks.push({
+				check: 'delegates',
+				status: 'problem',
+				detail: `${what}: ${toCniError(error).message}`,
+				fix: `install the "${plugin.type}" CNI plugin into binDir "${conf.binDir}" (e.g. the containernetworking-plugins package)`,
+			});
+			continue;
+		}
+		try {
+			const versions = await versionsOf(exec, found, cluster.list.cniVersion);
+			if (versions.includes(cluster.list.cniVersion)) {
+				checks.push({
+					check: 'delegates',
+					status: 'ok',
+					detail: `${what} is "${found}" and supports cniVersion ${cluster.list.cniVersion}`,
+				});
+			} else {
+				checks.push({
+					check: 'delegates',
+					status: 'problem',
+					detail: `${what} ("${found}") supports [${versions.join(' ')}], not the network's cniVersion ${cluster.list.cniVersion}`,
+					fix: `upgrade "${found}", or lower the network's cniVersion to one it supports`,
+				});
+			}
+		} catch (error) {
+			checks.push({
+				check: 'delegates',
+				status: 'problem',
+				detail: `${what} ("${found}") does not answer VERSION: ${toCniError(error).message}`,
+				fix: `replace "${found}" with a working CNI plugin binary`,
+			});
+		}
+	}
+}
+
+/** Probes a read: "not found" proves both reachability and permission. */
+async function probe(
+	what: string,
+	verb: string,
+	call: () => Promise<unknown>,
+	checks: Check[],
+): Promise<boolean> {
+	try {
+		await call();
+		checks.push({check: 'kubernetes', status: 'ok', detail: `may ${verb}`});
+		return true;
+	} catch (error) {
+		const status = error instanceof KubeApiError ? error.status : undefined;
+		if (status === 401) {
+			checks.push({
+				check: 'kubernetes',
+				status: 'problem',
+				detail: `the API server rejects the kubeconfig's credentials (${what})`,
+				fix: 'renew the token or certificate in the kubeconfig (plexus install writes it from the service account)',
+			});
+		} else if (status === 403) {
+			checks.push({
+				check: 'kubernetes',
+				status: 'problem',
+				detail: `the kubeconfig's user may not ${verb}`,
+				fix: 'apply conf/deploy/rbac.yaml (the plexus ClusterRole and its binding)',
+			});
+		} else {
+			checks.push({
+				check: 'kubernetes',
+				status: 'problem',
+				detail: `the API server is not reachable: ${toCniError(error).message}`,
+				fix: 'check the server address in the kubeconfig and that the node can reach it',
+			});
+		}
+		return false;
+	}
+}
+
+async function checkKube(conf: PlexusConf, kube: KubeClient | undefined, checks: Check[]): Promise<void> {
+	if (kube === undefined) {
+		checks.push({
+			check: 'kubernetes',
+			status: 'warning',
+			detail: 'no kubeconfig and no in-cluster variables: pod annotations will be ignored',
+			fix: 'set "kubeconfig" in the Plexus conf (plexus install writes one)',
+		});
+		return;
+	}
+	const ns = conf.multusNamespace;
+	if (!(await probe('get pods', 'get pods', () => kube.getPod(ns, PROBE_NAME), checks))) return;
+	await probe(
+		'get network-attachment-definitions',
+		'get network-attachment-definitions',
+		() => kube.getNad(ns, PROBE_NAME),
+		checks,
+	);
+	checks.push({
+		check: 'kubernetes',
+		status: 'warning',
+		detail:
+			'update pods/status, list network-attachment-definitions and create events were not verified (a check would write)',
+		fix: 'compare the ClusterRole bound to the kubeconfig user with conf/deploy/rbac.yaml',
+	});
+}
+
+async function checkFiles(conf: PlexusConf, checks: Check[]): Promise<void> {
+	const file = conf.readinessIndicatorFile;
+	if (file !== '') {
+		try {
+			await access(file);
+			checks.push({check: 'readiness', status: 'ok', detail: `readiness indicator file "${file}" exists`});
+		} catch {
+			checks.push({
+				check: 'readiness',
+				status: 'problem',
+				detail: `readiness indicator file "${file}" does not exist: every ADD waits 45 s and fails`,
+				fix: 'start the cluster network (it writes that file), or correct readinessindicatorfile',
+			});
+		}
+	}
+	const dir = conf.cniDir;
+	try {
+		const info = await stat(dir);
+		if (!info.isDirectory()) throw Object.assign(new Error('not a directory'), {code: 'ENOTDIR'});
+		await access(dir, constants.W_OK);
+		if ((info.mode & 0o002) !== 0) {
+			checks.push({
+				check: 'cache dir',
+				status: 'problem',
+				detail: `cache directory "${dir}" is world-writable: anyone could plant the configs DEL replays`,
+				fix: `chmod o-w "${dir}"`,
+			});
+		} else {
+			checks.push({
+				check: 'cache dir',
+				status: 'ok',
+				detail: `cache directory "${dir}" is writable and private`,
+			});
+		}
+	} catch (error) {
+		const code = (error as NodeJS.ErrnoException).code;
+		if (code === 'ENOENT') {
+			checks.push({
+				check: 'cache dir',
+				status: 'ok',
+				detail: `cache directory "${dir}" does not exist yet (the first ADD creates it)`,
+			});
+		} else {
+			checks.push({
+				check: 'cache dir',
+				status: 'problem',
+				detail: `cache directory "${dir}" is not usable: ${code ?? String(error)}`,
+				fix: `make "${dir}" a directory writable by the user plexus runs as (root): mkdir -p -m 0700 "${dir}"`,
+			});
+		}
+	}
+}
+
+function render(checks: readonly Check[]): string {
+	const lines = checks.map((c) => {
+		const mark = c.status === 'ok' ? 'ok     ' : c.status === 'warning' ? 'warning' : 'PROBLEM';
+		return `${mark}  ${c.check}: ${c.detail}${c.fix === undefined ? '' : `\n         fix: ${c.fix}`}`;
+	});
+	const problems = checks.filter((c) => c.status === 'problem').length;
+	lines.push('', problems === 0 ? 'No problems found.' : `${problems} problem(s) found.`);
+	return `${lines.join('\n')}\n`;
+}
+
+/** Runs `plexus doctor ...` (argv after "doctor"). */
+export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<CliOutcome> {
+	let values: ReturnType<typeof parseArgs<{options: typeof OPTIONS}>>['values'];
+	try {
+		({values} = parseArgs({args: [...argv], options: OPTIONS, strict: true}));
+	} catch (err) {
+		return usageError((err as Error).message, DOCTOR_USAGE);
+	}
+	if (values.help === true) return {stdout: DOCTOR_USAGE, stderr: '', exitCode: 0};
+	const output = values.output ?? 'table';
+	if (output !== 'table' && output !== 'json')
+		return usageError(`invalid --output "${output}": expected table or json`, DOCTOR_USAGE);
+	const checks: Check[] = [];
+	const conf = await checkConf(values, checks);
+	if (conf !== undefined) {
+		const kubeconfig = values.kubeconfig ?? conf.kubeconfig;
+		const env = io.env;
+		const hasApi =
+			kubeconfig !== '' ||
+			((env['KUBERNETES_SERVICE_HOST'] ?? '') !== '' && (env['KUBERNETES_SERVICE_PORT'] ?? '') !== '');
+		const kube = io.kube ?? (hasApi ? new NodeKubeClient({kubeconfig, callTimeoutMs: 3000}) : undefined);
+		await checkKube(conf, kube, checks);
+		await checkDelegates(
+			conf,
+			kube,
+			splitPath(env['CNI_PATH']),
+			io.exec ?? new ExecaPluginExec({busyRetries: 0}),
+			checks,
+		);
+		await checkFiles(conf, checks);
+	}
+	const problems = checks.some((c) => c.status === 'problem');
+	return {
+		stdout: output === 'json' ? `${JSON.stringify({checks}, null, 2)}\n` : render(checks),
+		stderr: '',
+		exitCode: problems ? 1 : 0,
+	};
+}
+
+const OPTIONS = {
+	'conf-dir': {type: 'string'},
+	conf: {type: 'string'},
+	kubeconfig: {type: 'string'},
+	output: {type: 'string', short: 'o'},
+	help: {type: 'boolean', short: 'h'},
+} as const;

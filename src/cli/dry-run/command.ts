@@ -1,0 +1,249 @@
+/**
+ * `plexus dry-run`: argument handling and input loading (Plexus conf, pod, NADs, CNI_PATH) around
+ * ./plan.ts, rendered by ./render.ts. Exit 0: ADD would run as shown; 1: findings; 2: usage error.
+ */
+import {readdir, readFile, stat} from 'node:fs/promises';
+import {extname, join, resolve} from 'node:path';
+import {parseArgs} from 'node:util';
+import {buildDelegateConf} from '../../chain/delegate-conf.ts';
+import {ExecaPluginExec, type PluginExec} from '../../chain/plugin-exec.ts';
+import {parseCniArgs, splitPath} from '../../cni/env.ts';
+import {toCniError} from '../../cni/errors.ts';
+import type {KubeClient, Pod} from '../../k8s/client.ts';
+import {networkListFromText} from '../../k8s/nad.ts';
+import {parseCapArgs} from '../chain.ts';
+import {type CliOutcome, usageError} from '../outcome.ts';
+import {loadManifests, ManifestKubeClient, type Manifests} from './manifests.ts';
+import {type DryRunReport, dryRunNetwork, dryRunPod} from './plan.ts';
+import {renderJson, renderTable} from './render.ts';
+
+export const DRY_RUN_USAGE = `Usage: plexus dry-run [options] --pod <pod.yaml | namespace/name> [--nads <file|dir>]...
+       plexus dry-run [options] <network.conflist | network.conf>
+
+Shows what the plexus meta-plugin's ADD would do, without doing it: per attachment the NAD, the
+interface, and every delegate in order with its exact stdin (a later plugin's prevResult shown as
+"from <previous plugin>"), its CNI_* environment, whether it runs built-in or as a binary (its
+path, or "not found on CNI_PATH") and the versions it supports (a binary's VERSION answer).
+Everything ADD would fail on is reported with ADD's own message. A bare conflist or conf is one
+chain without Kubernetes, run as the meta-plugin runs a delegate chain (built-ins in-process).
+
+Inputs:
+      --pod <file|ns/name>   the pod: a YAML file (its NADs may be in the same file), or a pod
+                             read from the cluster through the kubeconfig
+      --nads <file|dir>      NAD YAML files or directories (repeatable); NADs not found there are
+                             read from the cluster when a kubeconfig is given
+      --conf <file>          the Plexus conf (default: the first conf file in --conf-dir)
+      --conf-dir <dir>       where the runtime finds it (default: /etc/cni/net.d)
+      --kubeconfig <file>    kubeconfig for the cluster (default: $KUBECONFIG; none: files only)
+      --bin-dir <dir>        use this instead of the conf's binDir (searched before CNI_PATH)
+
+Options:
+  -i, --ifname <name>        CNI_IFNAME (default: eth0)
+      --container-id <id>    CNI_CONTAINERID (default: plexus-dry-run)
+      --netns <path>         CNI_NETNS (default: /var/run/netns/plexus-dry-run)
+      --no-versions          do not run binaries to ask for their VERSION
+  -o, --output <format>      table (default) or json (schema: README.md, "plexus dry-run")
+  -h, --help                 show this help
+
+Environment:
+  CNI_PATH   ":"-separated plugin directories
+  CNI_ARGS, CAP_ARGS   (bare conflist only) as for plexus chain
+
+Exit status: 0 when ADD would run as shown, 1 when there are findings, 2 on a usage error.
+`;
+
+export interface DryRunIo {
+	env: Readonly<Record<string, string | undefined>>;
+	/** Colour the table (stdout is a terminal). */
+	color?: boolean | undefined;
+	/** Overrides the exec seam (tests). */
+	exec?: PluginExec | undefined;
+	/** Overrides the Kubernetes client used for cluster reads (tests). */
+	kube?: KubeClient | undefined;
+}
+
+class UsageError extends Error {}
+
+function parse(argv: readonly string[]) {
+	return parseArgs({
+		args: [...argv],
+		allowPositionals: true,
+		strict: true,
+		options: {
+			pod: {type: 'string'},
+			nads: {type: 'string', multiple: true},
+			conf: {type: 'string'},
+			'conf-dir': {type: 'string'},
+			kubeconfig: {type: 'string'},
+			'bin-dir': {type: 'string'},
+			ifname: {type: 'string', short: 'i'},
+			'container-id': {type: 'string'},
+			netns: {type: 'string'},
+			'no-versions': {type: 'boolean'},
+			output: {type: 'string', short: 'o'},
+			help: {type: 'boolean', short: 'h'},
+		},
+	});
+}
+
+async function readText(file: string, what: string): Promise<string> {
+	try {
+		return await readFile(file, 'utf8');
+	} catch (error) {
+		throw new UsageError(`cannot read ${what} "${file}": ${(error as NodeJS.ErrnoException).code ?? error}`);
+	}
+}
+
+/** The conf file the runtime would pick: the first .conf/.conflist/.json of the directory by name. */
+async function firstConf(dir: string): Promise<string> {
+	let names: string[];
+	try {
+		names = await readdir(dir);
+	} catch (error) {
+		throw new UsageError(
+			`cannot read conf directory "${dir}": ${(error as NodeJS.ErrnoException).code ?? error}`,
+		);
+	}
+	const first = names.filter((n) => ['.conf', '.conflist', '.json'].includes(extname(n))).sort()[0];
+	if (first === undefined) throw new UsageError(`no .conf/.conflist/.json file in "${dir}"; pass --conf`);
+	return join(dir, first);
+}
+
+/**
+ * The Plexus conf as the runtime hands it to plexus: libcni's stdin for the conf file's plexus
+ * plugin (name and cniVersion injected), whether the file is a .conf or a .conflist.
+ */
+async function plexusStdin(file: string, binDir: string | undefined): Promise<Uint8Array> {
+	const list = networkListFromText(await readText(file, 'Plexus conf'), undefined, `file "${file}"`);
+	const plugin = list.plugins.find((p) => p.type === 'plexus') ?? list.plugins[0];
+	if (plugin === undefined) throw new UsageError(`"${file}" has no plugin`);
+	// A dry run logs to stderr, never to the node's log file.
+	const raw: Record<string, unknown> = {...plugin.raw, logFile: '', logToStderr: true, logLevel: 'warning'};
+	if (binDir !== undefined) raw['binDir'] = resolve(binDir);
+	return buildDelegateConf({name: list.name, cniVersion: list.cniVersion, plugin: raw}).stdin;
+}
+
+async function kubeFor(kubeconfig: string | undefined, io: DryRunIo): Promise<KubeClient | undefined> {
+	if (io.kube !== undefined) return io.kube;
+	if (kubeconfig === undefined || kubeconfig === '') return undefined;
+	const {NodeKubeClient} = await import('../../k8s/client.ts');
+	return new NodeKubeClient({kubeconfig});
+}
+
+async function isFile(path: string): Promise<boolean> {
+	try {
+		return (await stat(path)).isFile();
+	} catch {
+		return false;
+	}
+}
+
+/** Runs `plexus dry-run ...` (argv after "dry-run"). */
+export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<CliOutcome> {
+	let parsed: ReturnType<typeof parse>;
+	try {
+		parsed = parse(argv);
+	} catch (err) {
+		return usageError((err as Error).message, DRY_RUN_USAGE);
+	}
+	const {values, positionals} = parsed;
+	if (values.help === true) return {stdout: DRY_RUN_USAGE, stderr: '', exitCode: 0};
+	const output = values.output ?? 'table';
+	if (output !== 'table' && output !== 'json')
+		return usageError(`invalid --output "${output}": expected table or json`, DRY_RUN_USAGE);
+	if (positionals.length > 1) return usageError(`unexpected argument "${positionals[1]}"`, DRY_RUN_USAGE);
+	const networkFile = positionals[0];
+	if (networkFile === undefined && values.pod === undefined)
+		return usageError('missing --pod or a conflist file', DRY_RUN_USAGE);
+	if (networkFile !== undefined && values.pod !== undefined)
+		return usageError('give either --pod or a conflist file, not both', DRY_RUN_USAGE);
+
+	const env: Record<string, string> = {};
+	for (const [k, v] of Object.entries(io.env)) if (v !== undefined) env[k] = v;
+	const common = {
+		path: splitPath(io.env['CNI_PATH']),
+		env,
+		containerId: values['container-id'] ?? 'plexus-dry-run',
+		netns: values.netns ?? '/var/run/netns/plexus-dry-run',
+		ifname: values.ifname ?? 'eth0',
+		exec: io.exec ?? new ExecaPluginExec({busyRetries: 0}),
+		queryVersions: values['no-versions'] !== true,
+	};
+
+	let report: DryRunReport;
+	try {
+		if (networkFile !== undefined) {
+			const text = await readText(networkFile, 'network config');
+			let list: ReturnType<typeof networkListFromText>;
+			try {
+				list = networkListFromText(text, undefined, `file "${networkFile}"`);
+			} catch (error) {
+				return findingsOnly(toCniError(error).message, output, io);
+			}
+			report = await dryRunNetwork({
+				...common,
+				list,
+				args: parseCniArgs(io.env['CNI_ARGS'] ?? ''),
+				capabilityArgs: parseCapArgs(io.env['CAP_ARGS']),
+			});
+		} else {
+			const podArg = values.pod ?? '';
+			const kubeconfig = values.kubeconfig ?? io.env['KUBECONFIG'];
+			const cluster = await kubeFor(kubeconfig, io);
+			const manifests: Manifests = {pods: [], nads: []};
+			let pod: Pod | undefined;
+			if (await isFile(podArg)) {
+				const fromFile = await loadManifests([podArg]);
+				pod = fromFile.pods[0];
+				if (pod === undefined) throw new UsageError(`"${podArg}" has no Pod`);
+				manifests.nads.push(...fromFile.nads);
+			} else {
+				const [namespace, name, ...rest] = podArg.split('/');
+				if (
+					namespace === undefined ||
+					name === undefined ||
+					rest.length > 0 ||
+					namespace === '' ||
+					name === ''
+				)
+					throw new UsageError(`--pod "${podArg}" is neither a file nor namespace/name`);
+				if (cluster === undefined)
+					throw new UsageError(`--pod "${podArg}" names a pod in the cluster, but no kubeconfig is given`);
+				pod = await cluster.getPod(namespace, name);
+				if (pod === undefined) throw new UsageError(`pod "${podArg}" does not exist in the cluster`);
+			}
+			manifests.nads.push(...(await loadManifests(values.nads ?? [])).nads);
+			const confFile = values.conf ?? (await firstConf(values['conf-dir'] ?? '/etc/cni/net.d'));
+			report = await dryRunPod({
+				...common,
+				confStdin: await plexusStdin(confFile, values['bin-dir']),
+				pod,
+				kube: new ManifestKubeClient(manifests, cluster),
+			});
+		}
+	} catch (error) {
+		if (error instanceof UsageError) return usageError(error.message, DRY_RUN_USAGE);
+		throw error;
+	}
+	return {
+		stdout: output === 'json' ? renderJson(report) : renderTable(report, {color: io.color === true}),
+		stderr: '',
+		exitCode: report.findings.length > 0 ? 1 : 0,
+	};
+}
+
+/** A report with a single error finding (an input that does not even parse). */
+function findingsOnly(message: string, output: 'table' | 'json', io: DryRunIo): CliOutcome {
+	const report: DryRunReport = {
+		schemaVersion: 1,
+		mode: 'network',
+		pod: null,
+		attachments: [],
+		findings: [{severity: 'error', message}],
+	};
+	return {
+		stdout: output === 'json' ? renderJson(report) : renderTable(report, {color: io.color === true}),
+		stderr: '',
+		exitCode: 1,
+	};
+}

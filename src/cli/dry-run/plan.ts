@@ -1,0 +1,364 @@
+/**
+ * `plexus dry-run`: what the meta-plugin's ADD would do for a pod, without doing it. Every step
+ * goes through the code the real ADD runs: Invocation.open (conf parsing, the executor with
+ * binDir first on CNI_PATH and the in-process built-ins), resolveAttachments (annotations, NADs,
+ * isolation, capabilities, interface names), Invocation.runtimeConf and
+ * ChainExecutor.prepareAdd (the exact stdin and environment of each delegate). What ADD would
+ * fail on becomes a finding carrying ADD's own message.
+ */
+import {marshalLikeGo} from '../../chain/delegate-conf.ts';
+import {ChainExecutor, type RuntimeConf} from '../../chain/executor.ts';
+import type {NetworkList} from '../../chain/network-list.ts';
+import type {PluginExec} from '../../chain/plugin-exec.ts';
+import {formatCniArgs} from '../../cni/env.ts';
+import {toCniError} from '../../cni/errors.ts';
+import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
+import type {CniResult} from '../../cni/result.ts';
+import type {KubeClient, Pod} from '../../k8s/client.ts';
+import {resolveAttachments} from '../../k8s/resolve.ts';
+import {defaultBuiltins} from '../../meta/deps.ts';
+import {Invocation} from '../../meta/invocation.ts';
+
+/** Version of the JSON document `--output json` prints (see README, "plexus dry-run"). */
+export const DRY_RUN_SCHEMA_VERSION = 1;
+
+/** The CNI_* variables shown per plugin (the rest of the environment is the caller's own). */
+const CNI_VARS = ['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_ARGS', 'CNI_PATH'];
+
+export interface Finding {
+	severity: 'error' | 'warning';
+	/** The message the meta-plugin's ADD would fail with (errors), or the tool's own (warnings). */
+	message: string;
+	/** The attachment (its network) the finding is about, when it is about one. */
+	network?: string;
+	/** The plugin's position in the attachment's chain (1-based), when it is about one. */
+	plugin?: number;
+}
+
+export interface PluginPlan {
+	/** 1-based position in the chain. */
+	index: number;
+	type: string;
+	/** How it runs: in-process built-in, a binary found on the path, or missing. */
+	runsAs: 'builtin' | 'binary' | 'missing';
+	/** The binary's resolved path (binaries only). */
+	path: string | null;
+	/** The versions the plugin supports: its VERSION answer, or the built-in's list; null when unknown. */
+	supportedVersions: string[] | null;
+	/** The type of the plugin whose result this one gets as `prevResult` (null for the first). */
+	prevResultFrom: string | null;
+	/** The exact stdin; `prevResult` (known only when the previous plugin has run) is the string "from <type>". */
+	stdin: string;
+	/** The CNI_* environment variables it gets. */
+	env: Record<string, string>;
+}
+
+export interface AttachmentPlan {
+	network: string;
+	/** "namespace/name" of the NAD, null for networks from the conf or a file. */
+	nad: string | null;
+	ifname: string;
+	isClusterNetwork: boolean;
+	/** Where it came from ("clusterNetwork", "element 1 of annotation ..."). */
+	origin: string;
+	cniVersion: string;
+	/** The network list's exact bytes (what the Plexus cache persists and DEL replays). */
+	config: string;
+	plugins: PluginPlan[];
+	/** The element's `default-route` gateways, null when it did not ask for the default route. */
+	defaultRoute: string[] | null;
+}
+
+export interface DryRunReport {
+	schemaVersion: number;
+	mode: 'pod' | 'network';
+	/** "namespace/name" of the pod (pod mode). */
+	pod: string | null;
+	attachments: AttachmentPlan[];
+	findings: Finding[];
+}
+
+interface Common {
+	/** CNI_PATH directories. */
+	path: readonly string[];
+	/** The environment delegates would inherit. */
+	env: Readonly<Record<string, string>>;
+	containerId: string;
+	netns: string;
+	/** CNI_IFNAME (the cluster network's interface in pod mode). */
+	ifname: string;
+	/** Finds and runs binaries (VERSION only). */
+	exec: PluginExec;
+	/** The in-process delegates (default: the built-ins, as ADD has them). */
+	inProcess?: ((exec: PluginExec) => Promise<ReadonlyMap<string, CniPlugin>>) | undefined;
+	/** Ask each binary for its versions (default true). */
+	queryVersions?: boolean | undefined;
+}
+
+export interface PodDryRun extends Common {
+	/** The Plexus conf exactly as the runtime passes it on stdin. */
+	confStdin: Uint8Array;
+	pod: Pod;
+	/** Where NADs (and cluster-network NADs) come from. */
+	kube: KubeClient;
+}
+
+export interface NetworkDryRun extends Common {
+	list: NetworkList;
+	/** CNI_ARGS pairs. */
+	args: readonly (readonly [string, string])[];
+	capabilityArgs: Readonly<Record<string, unknown>>;
+}
+
+/** The CNI_ARGS a Kubernetes runtime sends for `pod` (containerd's and CRI-O's keys). */
+export function podCniArgs(pod: Pod, containerId: string): string {
+	return formatCniArgs([
+		['IgnoreUnknown', '1'],
+		['K8S_POD_NAMESPACE', pod.namespace],
+		['K8S_POD_NAME', pod.name],
+		['K8S_POD_INFRA_CONTAINER_ID', containerId],
+		...(pod.uid === '' ? [] : ([['K8S_POD_UID', pod.uid]] as const)),
+	]);
+}
+
+/** The placeholder a later plugin's `prevResult` is shown as. */
+export function prevResultPlaceholder(previousType: string): string {
+	return `from ${previousType}`;
+}
+
+/**
+ * Re-renders real delegate stdin with its `prevResult` replaced by the dry-run placeholder, so a
+ * test can compare what ADD sent with what dry-run printed byte for byte.
+ */
+export function withPlaceholder(stdin: Uint8Array, previousType: string | null): string {
+	const text = Buffer.from(stdin).toString('utf8');
+	if (previousType === null) return text;
+	const config = JSON.parse(text) as Record<string, unknown>;
+	config['prevResult'] = prevResultPlaceholder(previousType);
+	return marshalLikeGo(config);
+}
+
+function cniEnv(env: Readonly<Record<string, string>>): Record<string, string> {
+	const out: Record<string, string> = {};
+	for (const key of CNI_VARS) out[key] = env[key] ?? '';
+	return out;
+}
+
+/** The versions a binary reports through VERSION (run through the exec seam). */
+async function binaryVersions(exec: PluginExec, path: string, cniVersion: string): Promise<string[]> {
+	const stdout = await exec.exec({
+		pluginPath: path,
+		stdin: Buffer.from(JSON.stringify({cniVersion})),
+		env: {CNI_COMMAND: 'VERSION'},
+		timeoutMs: 10_000,
+	});
+	const answer = JSON.parse(Buffer.from(stdout).toString('utf8')) as {supportedVersions?: unknown};
+	const versions = answer.supportedVersions;
+	if (!Array.isArray(versions) || !versions.every((v) => typeof v === 'string'))
+		throw new Error('the VERSION answer has no "supportedVersions" list');
+	return versions;
+}
+
+/** Plans one network list on one interface through the executor's own ADD preparation. */
+async function planList(
+	executor: ChainExecutor,
+	list: NetworkList,
+	rt: RuntimeConf,
+	network: string,
+	common: Common,
+	versionCache: Map<string, Promise<string[]>>,
+	findings: Finding[],
+): Promise<PluginPlan[]> {
+	const plugins: PluginPlan[] = [];
+	for (const [i, plugin] of list.plugins.entries()) {
+		const previous = i === 0 ? null : (list.plugins[i - 1]?.type ?? null);
+		const prevResult =
+			previous === null ? undefined : (prevResultPlaceholder(previous) as unknown as CniResult);
+		const step = await executor.prepareAdd(list, plugin, rt, prevResult);
+		const at = {network, plugin: i + 1};
+		let runsAs: PluginPlan['runsAs'] = 'missing';
+		let path: string | null = null;
+		let supportedVersions: string[] | null = null;
+		if (step.target === undefined) {
+			findings.push({severity: 'error', message: step.failure.message, ...at});
+		} else if (typeof step.target === 'string') {
+			runsAs = 'binary';
+			path = step.target;
+			if (common.queryVersions !== false) {
+				const key = `${path}\u0000${list.cniVersion}`;
+				let pending = versionCache.get(key);
+				if (pending === undefined) {
+					pending = binaryVersions(common.exec, path, list.cniVersion);
+					versionCache.set(key, pending);
+				}
+				try {
+					supportedVersions = await pending;
+				} catch (error) {
+					findings.push({
+						severity: 'warning',
+						message: `cannot tell which versions plugin "${path}" supports: VERSION failed: ${toCniError(error).message}`,
+						...at,
+					});
+				}
+			}
+		} else {
+			runsAs = 'builtin';
+			supportedVersions = [...step.target.supportedVersions];
+		}
+		if (supportedVersions !== null && !supportedVersions.includes(list.cniVersion)) {
+			// What the delegate answers ADD with (skel's check), as the executor wraps it.
+			findings.push({
+				severity: 'error',
+				message: `plugin type="${plugin.type}"${plugin.name ? ` name="${plugin.name}"` : ''} failed (add): incompatible CNI versions: config is "${list.cniVersion}", plugin supports [${supportedVersions.join(' ')}]`,
+				...at,
+			});
+		}
+		plugins.push({
+			index: i + 1,
+			type: plugin.type,
+			runsAs,
+			path,
+			supportedVersions,
+			prevResultFrom: previous,
+			stdin: Buffer.from(step.conf.stdin).toString('utf8'),
+			env: cniEnv(step.env),
+		});
+	}
+	return plugins;
+}
+
+function errorFinding(error: unknown): Finding {
+	return {severity: 'error', message: toCniError(error).message};
+}
+
+const builtinsFor =
+	(common: Common) => (conf: {disableBuiltins: readonly string[]}, exec: PluginExec | undefined) =>
+		common.inProcess !== undefined
+			? common.inProcess(exec ?? common.exec)
+			: defaultBuiltins(conf as Parameters<typeof defaultBuiltins>[0], exec);
+
+/** Dry-runs the meta-plugin's ADD for a pod. */
+export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
+	const report: DryRunReport = {
+		schemaVersion: DRY_RUN_SCHEMA_VERSION,
+		mode: 'pod',
+		pod: `${input.pod.namespace}/${input.pod.name}`,
+		attachments: [],
+		findings: [],
+	};
+	const args = podCniArgs(input.pod, input.containerId);
+	let config: Record<string, unknown>;
+	try {
+		config = JSON.parse(Buffer.from(input.confStdin).toString('utf8')) as Record<string, unknown>;
+	} catch (error) {
+		report.findings.push({severity: 'error', message: `invalid plexus conf: ${(error as Error).message}`});
+		return report;
+	}
+	const env: Record<string, string> = {...input.env};
+	const request: PluginRequest = {
+		command: 'ADD',
+		containerId: input.containerId,
+		netns: input.netns,
+		ifname: input.ifname,
+		args,
+		path: input.path,
+		stdin: input.confStdin,
+		config,
+		env,
+	};
+	let inv: Invocation;
+	try {
+		inv = await Invocation.open(request, {exec: input.exec, inProcess: builtinsFor(input)});
+	} catch (error) {
+		report.findings.push(errorFinding(error));
+		return report;
+	}
+	let attachments: Awaited<ReturnType<typeof resolveAttachments>>;
+	try {
+		attachments = await resolveAttachments({
+			conf: inv.conf,
+			ifname: request.ifname,
+			containerId: request.containerId,
+			podRef: inv.podRef,
+			pod: input.pod,
+			kube: input.kube,
+		});
+	} catch (error) {
+		report.findings.push(errorFinding(error));
+		return report;
+	}
+	const versions = new Map<string, Promise<string[]>>();
+	for (const a of attachments) {
+		const plugins = await planList(
+			inv.executor,
+			a.list,
+			inv.runtimeConf(a),
+			a.network,
+			input,
+			versions,
+			report.findings,
+		);
+		report.attachments.push({
+			network: a.network,
+			nad: a.nad === undefined ? null : `${a.nad.namespace}/${a.nad.name}`,
+			ifname: a.ifname,
+			isClusterNetwork: a.isClusterNetwork,
+			origin: a.origin,
+			cniVersion: a.list.cniVersion,
+			config: Buffer.from(a.list.bytes).toString('utf8'),
+			plugins,
+			defaultRoute: a.defaultRoute ?? null,
+		});
+	}
+	return report;
+}
+
+/** Dry-runs one network list (a bare conflist or conf) with the built-ins in-process, as a delegate chain of the meta-plugin runs. */
+export async function dryRunNetwork(input: NetworkDryRun): Promise<DryRunReport> {
+	const report: DryRunReport = {
+		schemaVersion: DRY_RUN_SCHEMA_VERSION,
+		mode: 'network',
+		pod: null,
+		attachments: [],
+		findings: [],
+	};
+	const executor = new ChainExecutor({
+		path: input.path,
+		exec: input.exec,
+		inProcess: await builtinsFor(input)({disableBuiltins: []}, input.exec),
+		env: input.env,
+	});
+	const rt: RuntimeConf = {
+		containerId: input.containerId,
+		netns: input.netns,
+		ifname: input.ifname,
+		args: input.args,
+		capabilityArgs: input.capabilityArgs,
+	};
+	const plugins = await planList(
+		executor,
+		input.list,
+		rt,
+		input.list.name,
+		input,
+		new Map(),
+		report.findings,
+	);
+	report.attachments.push({
+		network: input.list.name,
+		nad: null,
+		ifname: input.ifname,
+		isClusterNetwork: false,
+		origin: 'file',
+		cniVersion: input.list.cniVersion,
+		config: Buffer.from(input.list.bytes).toString('utf8'),
+		plugins,
+		defaultRoute: null,
+	});
+	return report;
+}
+
+/** True when a report has findings at error severity. */
+export function hasErrors(report: DryRunReport): boolean {
+	return report.findings.some((f) => f.severity === 'error');
+}
