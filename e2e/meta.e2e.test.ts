@@ -353,3 +353,34 @@ describe('v1.multus-cni.io/default-network', () => {
 		expect(await h.links(pod)).toEqual(['lo']);
 	});
 });
+
+describe('auxiliaryCNIChainName (Multus)', () => {
+	test('runs <dir of clusterNetwork>/<name>/*.conf for every pod, after passthru, without a network-status entry', async () => {
+		const netDir = join(h.dir, 'cluster-net.d');
+		await mkdir(join(netDir, 'vendor-cni-chain'), {recursive: true});
+		const cluster = join(netDir, '10-cluster.conflist');
+		await writeFile(cluster, JSON.stringify(h.clusterNetwork()));
+		// A vendor plugin as OpenShift drops one in: logs what it is asked, passes the result on.
+		const log = join(h.dir, 'vendor.log');
+		await writeFile(
+			join(h.binDir, 'vendor-hook'),
+			`#!/bin/sh\nprintf '%s %s\\n' "$CNI_COMMAND" "$CNI_IFNAME" >> '${log}'\ncat > /dev/null\n[ "$CNI_COMMAND" = ADD ] && printf '{"cniVersion":"1.0.0"}'\nexit 0\n`,
+			{mode: 0o755},
+		);
+		await writeFile(join(netDir, 'vendor-cni-chain', '10-hook.conf'), JSON.stringify({type: 'vendor-hook'}));
+		h.api.createNad('ns1', 'nad-a', macvlanNad('nad-a', h.master, '10.90.0.5/24'));
+		const pod = await h.createPod('aux', {'k8s.v1.cni.cncf.io/networks': 'nad-a'});
+		const conf = h.conf({
+			delegates: undefined,
+			clusterNetwork: cluster,
+			auxiliaryCNIChainName: 'vendor-cni-chain',
+		});
+		const add = await h.cni('ADD', pod, conf);
+		expect(add.stdout).toContain('"cniVersion"');
+		expect(add.exitCode).toBe(0);
+		expect(networkStatus(pod).map((s) => s.name)).toEqual(['cluster-net', 'ns1/nad-a']);
+		expect((await h.cni('DEL', pod, conf)).exitCode).toBe(0);
+		expect((await readFile(log, 'utf8')).trim().split('\n')).toEqual(['ADD net2', 'DEL net2']);
+		expect(await h.links(pod)).toEqual(['lo']);
+	});
+});

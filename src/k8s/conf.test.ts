@@ -52,15 +52,20 @@ describe('parsePlexusConf', () => {
 		expect(conf.runtimeConfig).toEqual(multus.runtimeConfig);
 	});
 
-	test('auxiliaryCNIChainName is refused with code 2 rather than ignored', () => {
-		expect(() =>
-			parsePlexusConf({...base, clusterNetwork: '/etc/cni/net.d/10-a.conf', auxiliaryCNIChainName: 'aux'}),
-		).toThrow(
-			expect.objectContaining({
-				code: 2,
-				message: 'invalid plexus config: key "auxiliaryCNIChainName" is not supported by plexus',
-			}),
+	test('auxiliaryCNIChainName needs clusterNetwork as a path and a valid network name', () => {
+		expect(
+			parsePlexusConf({
+				...base,
+				clusterNetwork: '/etc/cni/net.d/10-a.conf',
+				auxiliaryCNIChainName: 'vendor-cni-chain',
+			}).auxiliaryCNIChainName,
+		).toBe('vendor-cni-chain');
+		expect(() => parsePlexusConf({...base, clusterNetwork: 'cbr0', auxiliaryCNIChainName: 'aux'})).toThrow(
+			'key "auxiliaryCNIChainName" needs "clusterNetwork" to be a file path',
 		);
+		expect(() =>
+			parsePlexusConf({...base, clusterNetwork: '/a.conf', auxiliaryCNIChainName: '../x'}),
+		).toThrow('key "auxiliaryCNIChainName": "../x" is not a valid network name');
 	});
 
 	test("accepts the conf Multus' thin entrypoint generates (with its dead cniConf key)", () => {

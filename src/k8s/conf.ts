@@ -175,11 +175,17 @@ export function parsePlexusConf(raw: Record<string, unknown>): PlexusConf {
 		}
 	}
 	if (conf.auxiliaryCNIChainName !== undefined && conf.auxiliaryCNIChainName !== '') {
-		// Multus' auxiliary chain needs its passthru plugin; refusing beats silently not running it.
-		throw new CniError(
-			CniErrorCode.unsupportedField,
-			'invalid plexus config: key "auxiliaryCNIChainName" is not supported by plexus',
-		);
+		// Multus reads the auxiliary chain from <dir of clusterNetwork>/<name>/, so it needs a path.
+		if (conf.clusterNetwork === undefined || !conf.clusterNetwork.startsWith('/')) {
+			throw invalid(
+				'invalid plexus config: key "auxiliaryCNIChainName" needs "clusterNetwork" to be a file path (the chain is read from <dir of clusterNetwork>/<name>/)',
+			);
+		}
+		if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(conf.auxiliaryCNIChainName)) {
+			throw invalid(
+				`invalid plexus config: key "auxiliaryCNIChainName": "${conf.auxiliaryCNIChainName}" is not a valid network name`,
+			);
+		}
 	}
 	const globalNamespaces =
 		conf.globalNamespaces === undefined

@@ -285,6 +285,44 @@ describe('resolveAttachments', () => {
 		});
 	});
 
+	describe('auxiliaryCNIChainName', () => {
+		test('the .conf files of <dir of clusterNetwork>/<name>/ run after passthru as the last attachment', async () => {
+			kube.addNad('ns1', 'a', macvlan('a'));
+			const cluster = join(dir, '10-cluster.conflist');
+			await writeFile(cluster, macvlan('cluster'));
+			await mkdir(join(dir, 'vendor-chain'));
+			await writeFile(join(dir, 'vendor-chain', '20-b.conf'), JSON.stringify({type: 'second'}));
+			await writeFile(join(dir, 'vendor-chain', '10-a.conf'), JSON.stringify({type: 'first', key: 1}));
+			await writeFile(join(dir, 'vendor-chain', 'ignored.json'), JSON.stringify({type: 'nope'}));
+			const attachments = await resolveAttachments(
+				context(
+					{'k8s.v1.cni.cncf.io/networks': 'a'},
+					{clusterNetwork: cluster, auxiliaryCNIChainName: 'vendor-chain'},
+				),
+			);
+			expect(attachments.map((a) => [a.network, a.ifname, a.auxiliary ?? false])).toEqual([
+				['cluster', 'eth0', false],
+				['ns1/a', 'net1', false],
+				['vendor-chain', 'net2', true],
+			]);
+			expect(attachments[2]?.list.plugins.map((p) => p.raw)).toEqual([
+				{type: 'passthru'},
+				{type: 'first', key: 1},
+				{type: 'second'},
+			]);
+			expect(attachments[2]?.list.cniVersion).toBe('1.0.0');
+		});
+
+		test('an empty or missing chain directory adds nothing', async () => {
+			const cluster = join(dir, '10-cluster.conflist');
+			await writeFile(cluster, macvlan('cluster'));
+			const attachments = await resolveAttachments(
+				context({}, {clusterNetwork: cluster, auxiliaryCNIChainName: 'absent'}),
+			);
+			expect(attachments.map((a) => a.network)).toEqual(['cluster']);
+		});
+	});
+
 	test('without a pod (no API) only the conf networks are attached', async () => {
 		const ctx = context({'k8s.v1.cni.cncf.io/networks': 'a'});
 		ctx.pod = undefined;

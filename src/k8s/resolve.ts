@@ -9,7 +9,7 @@
  * elements in annotation order.
  */
 import {readdir, readFile, stat} from 'node:fs/promises';
-import {extname, join} from 'node:path';
+import {dirname, extname, join} from 'node:path';
 import {loadNetworkConf, type NetworkList} from '../chain/network-list.ts';
 import {CniError, CniErrorCode, isCniError} from '../cni/errors.ts';
 import {log} from '../log.ts';
@@ -55,6 +55,8 @@ export interface Attachment {
 	defaultRoute: string[] | undefined;
 	/** The device plugin's device-info file to copy to CNIDeviceInfoFile before ADD (NADs with a resourceName). */
 	devicePluginInfo?: string;
+	/** Multus' auxiliary chain: runs like an attachment, but is not a network of the pod (no status). */
+	auxiliary?: true;
 	/** Where the attachment came from, for messages ("element 2 of k8s.v1.cni.cncf.io/networks"). */
 	origin: string;
 }
@@ -228,6 +230,39 @@ async function fetchNad(
 		});
 	}
 	return {list, nad};
+}
+
+/** The auxiliary chain list, or undefined when its directory holds no .conf file. */
+async function auxiliaryChain(
+	name: string,
+	dir: string,
+	cniVersion: string,
+): Promise<NetworkList | undefined> {
+	let files: string[];
+	try {
+		files = (await readdir(dir)).filter((f) => extname(f) === '.conf').sort();
+	} catch {
+		files = [];
+	}
+	if (files.length === 0) {
+		log('debug', 'auxiliary CNI chain has no plugin; skipped', {dir});
+		return undefined;
+	}
+	const plugins: Record<string, unknown>[] = [{type: 'passthru'}];
+	for (const file of files) {
+		const path = join(dir, file);
+		let plugin: unknown;
+		try {
+			plugin = JSON.parse(await readFile(path, 'utf8'));
+		} catch (error) {
+			throw invalid(`failed to read auxiliary chain plugin "${path}": ${(error as Error).message}`);
+		}
+		if (typeof plugin !== 'object' || plugin === null || Array.isArray(plugin)) {
+			throw invalid(`failed to read auxiliary chain plugin "${path}": not a JSON object`);
+		}
+		plugins.push(plugin as Record<string, unknown>);
+	}
+	return networkListFromObject({cniVersion, name, plugins}, name, `auxiliary chain "${dir}"`);
 }
 
 /** The pod's device-plugin devices (kubelet's checkpoint), by its UID. */
@@ -410,6 +445,29 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 				defaultRoute: selection.defaultRoute,
 				origin,
 				...(devicePluginInfo === undefined ? {} : {devicePluginInfo}),
+			});
+		}
+	}
+
+	// 3b. Multus' auxiliary chain: every *.conf of <dir of clusterNetwork>/<name>/ after a no-op
+	// passthru, as the last attachment of every pod (skipped when the directory has none).
+	if (conf.auxiliaryCNIChainName !== undefined && conf.clusterNetwork !== undefined) {
+		const auxiliary = await auxiliaryChain(
+			conf.auxiliaryCNIChainName,
+			join(dirname(conf.clusterNetwork), conf.auxiliaryCNIChainName),
+			conf.cniVersion,
+		);
+		if (auxiliary !== undefined) {
+			attachments.push({
+				network: auxiliary.name,
+				nad: undefined,
+				ifname: '',
+				isClusterNetwork: false,
+				list: auxiliary,
+				capabilityArgs: {},
+				defaultRoute: undefined,
+				origin: 'auxiliaryCNIChainName',
+				auxiliary: true,
 			});
 		}
 	}

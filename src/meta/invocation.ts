@@ -10,7 +10,7 @@ import {ChainExecutor, type RuntimeConf} from '../chain/executor.ts';
 import {parseNetworkList} from '../chain/network-list.ts';
 import {parseCniArgs} from '../cni/env.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
-import type {PluginRequest} from '../cni/plugin.ts';
+import type {CniPlugin, PluginRequest} from '../cni/plugin.ts';
 import {type CniResult, convertResult} from '../cni/result.ts';
 import type {KubeClient, Pod} from '../k8s/client.ts';
 import {type PlexusConf, parsePlexusConf} from '../k8s/conf.ts';
@@ -22,6 +22,7 @@ import type {OpenNetlink} from '../netlink/netlink.ts';
 import {type CachedAttachment, PlexusCache} from './cache.ts';
 import {defaultGateways, familiesOf, moveDefaultRoute, rewriteDefaultRoutes} from './default-route.ts';
 import {defaultBuiltins, type PlexusDeps} from './deps.ts';
+import {PASSTHRU_TYPE, passthruPlugin} from './passthru.ts';
 
 /** Pods whose `kubernetes.io/config.source` is not "api" are static: their UID differs by design. */
 const CONFIG_SOURCE_ANNOTATION = 'kubernetes.io/config.source';
@@ -141,6 +142,15 @@ export interface ContainerRef {
 	pairs: readonly (readonly [string, string])[];
 }
 
+/** Adds the in-process passthru (the auxiliary chain's first plugin) unless one is registered. */
+function withPassthru(
+	inProcess: ReadonlyMap<string, CniPlugin>,
+	conf: PlexusConf,
+): ReadonlyMap<string, CniPlugin> {
+	if (inProcess.has(PASSTHRU_TYPE) || conf.disableBuiltins.includes(PASSTHRU_TYPE)) return inProcess;
+	return new Map([...inProcess, [PASSTHRU_TYPE, passthruPlugin]]);
+}
+
 export class Invocation {
 	readonly request: PluginRequest;
 	readonly conf: PlexusConf;
@@ -171,7 +181,7 @@ export class Invocation {
 			path: [conf.binDir, ...request.path.filter((dir) => dir !== conf.binDir)],
 			cacheDir: conf.cniDir,
 			exec: deps.exec,
-			inProcess: await (deps.inProcess ?? defaultBuiltins)(conf, deps.exec),
+			inProcess: withPassthru(await (deps.inProcess ?? defaultBuiltins)(conf, deps.exec), conf),
 			env: request.env,
 		});
 		return new Invocation(request, conf, executor, parseCniArgs(request.args));

@@ -123,6 +123,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 				defaultRoute: a.defaultRoute,
 				deviceInfo: await readDeviceInfo(a.capabilityArgs),
 			});
+			if (a.auxiliary === true) continue;
 			await postEvent(
 				kube,
 				pod,
@@ -158,7 +159,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 					pod.name,
 					pod.uid,
 					NETWORK_STATUS_ANNOTATION,
-					formatNetworkStatus(outcomes),
+					formatNetworkStatus(outcomes.filter((_, i) => attachments[i]?.auxiliary !== true)),
 				);
 				if (outcome !== 'written') log('warning', 'network-status not written', {pod: inv.pod, outcome});
 			} catch (error) {
