@@ -32,6 +32,7 @@ describe('parseDaemonOptions', () => {
 			defaultCniPath: ['/opt/cni/bin'],
 			cacheDir: undefined,
 			plugin: 'plexus',
+			informers: true,
 			logLevel: undefined,
 			logFile: undefined,
 		});
@@ -51,6 +52,7 @@ describe('parseDaemonOptions', () => {
 			'--grace-ms=0',
 			'--drain-timeout-ms=10',
 			'--plugin=other',
+			'--informers=off',
 			'--log-level=debug',
 			'--log-file=/l',
 		]);
@@ -64,6 +66,7 @@ describe('parseDaemonOptions', () => {
 			graceMs: 0,
 			drainTimeoutMs: 10,
 			plugin: 'other',
+			informers: false,
 			logLevel: 'debug',
 			logFile: '/l',
 		});
@@ -73,6 +76,7 @@ describe('parseDaemonOptions', () => {
 		[['--max-queued=-1'], 'expected --max-queued to be a non-negative integer, got "-1"'],
 		[['--grace-ms=soon'], 'expected --grace-ms to be a non-negative integer, got "soon"'],
 		[['--log-level=loud'], 'expected --log-level to be one of'],
+		[['--informers=maybe'], 'expected --informers to be "on" or "off", got "maybe"'],
 		[['--metrics-address=nowhere'], 'invalid metrics address "nowhere"'],
 		[['--bogus'], "Unknown option '--bogus'"],
 	])('rejects %j', (argv, message) => {

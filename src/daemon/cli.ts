@@ -33,6 +33,8 @@ Options:
       --grace-ms <ms>            on SIGTERM, how long /readyz fails before the socket closes (default: 2000)
       --drain-timeout-ms <ms>    how long in-flight requests may finish after that (default: 30000)
       --plugin <name>            the CNI plugin POST /cni runs (default: plexus, the meta-plugin)
+      --informers <on|off>       serve pod and NAD reads from watch caches, live GET on a miss;
+                                 pods are watched for $NODE_NAME only (default: on)
       --log-level <level>        ${LOG_LEVELS.join(', ')} (default: info)
       --log-file <path>          also append JSON log lines to this file
   -h, --help                     show this help
@@ -79,6 +81,7 @@ function parse(argv: readonly string[]) {
 			'max-queued': {type: 'string'},
 			'max-wait-ms': {type: 'string'},
 			'delegate-timeout-ms': {type: 'string'},
+			informers: {type: 'string'},
 			'cni-path': {type: 'string'},
 			'cache-dir': {type: 'string'},
 			'grace-ms': {type: 'string'},
@@ -121,6 +124,8 @@ export interface DaemonCommandOptions {
 	defaultCniPath: string[];
 	cacheDir: string | undefined;
 	plugin: string;
+	/** Pod (this node's, by $NODE_NAME) and NAD watch caches for the meta-plugin. */
+	informers: boolean;
 	logLevel: LogLevel | undefined;
 	logFile: string | undefined;
 }
@@ -134,6 +139,10 @@ export function parseDaemonOptions(
 	const level = values['log-level'];
 	if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
 		throw new TypeError(`expected --log-level to be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+	}
+	const informers = values.informers ?? 'on';
+	if (informers !== 'on' && informers !== 'off') {
+		throw new TypeError(`expected --informers to be "on" or "off", got "${informers}"`);
 	}
 	const metricsAddress = values['metrics-address'] ?? '127.0.0.1:9091';
 	if (metricsAddress !== 'off' && metricsAddress !== '') parseListenAddress(metricsAddress);
@@ -153,6 +162,7 @@ export function parseDaemonOptions(
 		defaultCniPath: (values['cni-path'] ?? '/opt/cni/bin').split(':').filter((dir) => dir !== ''),
 		cacheDir: values['cache-dir'],
 		plugin: values.plugin ?? 'plexus',
+		informers: informers === 'on',
 		logLevel: level as LogLevel | undefined,
 		logFile: values['log-file'],
 	};
@@ -183,6 +193,7 @@ export async function runDaemonCommand(
 	const {socketPath, limits, defaultCniPath} = options;
 	let daemon: Daemon | undefined;
 	let metricsServer: Server | undefined;
+	const closers: (() => Promise<void>)[] = [];
 	try {
 		const metrics = new DaemonMetrics({
 			inFlight: () => daemon?.queue.inFlight ?? 0,
@@ -191,6 +202,8 @@ export async function runDaemonCommand(
 		const plugin = await load({
 			observeDelegate: metrics.observeDelegate,
 			delegateTimeoutMs: options.delegateTimeoutMs,
+			informers: options.informers ? {nodeName: io.env['NODE_NAME']} : undefined,
+			onClose: (close) => closers.push(close),
 		});
 		const delegatePlugin = new DelegateRunner({
 			cacheDir: options.cacheDir,
@@ -218,6 +231,7 @@ export async function runDaemonCommand(
 	} catch (err) {
 		await daemon?.shutdown({drainTimeoutMs: 0});
 		metricsServer?.close();
+		await Promise.all(closers.map((close) => close()));
 		return {stdout: '', stderr: `plexus: failed to start daemon: ${(err as Error).message}\n`, exitCode: 1};
 	}
 
@@ -235,6 +249,7 @@ export async function runDaemonCommand(
 	});
 	log('info', 'plexus daemon received signal', {signal});
 	await daemon.shutdown({graceMs: options.graceMs, drainTimeoutMs: options.drainTimeoutMs});
+	await Promise.all(closers.map((close) => close()));
 	await new Promise<void>((resolve) =>
 		metricsServer === undefined ? resolve() : metricsServer.close(() => resolve()),
 	);

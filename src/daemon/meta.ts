@@ -1,40 +1,50 @@
 /**
  * The meta-plugin as the daemon runs it: the same `createPlexusPlugin` the one-shot binary uses,
  * with daemon-lifetime state the one-shot process cannot keep: one Kubernetes client per
- * kubeconfig (client-node loaded once, connections kept warm) and per-delegate metrics.
+ * kubeconfig (client-node loaded once, connections kept warm), pod and NAD watch caches, and
+ * per-delegate metrics.
  */
 import {ExecaPluginExec} from '../chain/plugin-exec.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {hasKubeConfig, type KubeClient, NodeKubeClient} from '../k8s/client.ts';
 import type {PlexusConf} from '../k8s/conf.ts';
+import {log} from '../log.ts';
 import {defaultBuiltins} from '../meta/deps.ts';
 import {createPlexusPlugin} from '../meta/plugin.ts';
 import {TimedPluginExec, timedPlugin} from './delegate.ts';
+import {CachedKubeClient, type Informers, startInformers} from './kube-cache.ts';
 import type {DelegateObserver} from './metrics.ts';
 
 /** The bound of a Kubernetes call during DEL, as the one-shot meta-plugin uses it. */
 export const DEL_CALL_TIMEOUT_MS = 2000;
 
+type CreateClient = (options: {
+	kubeconfig: string;
+	callTimeoutMs?: number;
+	requestTimeoutMs?: number;
+}) => KubeClient;
+
+/** Watch caches: which node's pods to watch and how informers are started (tests replace it). */
+export interface InformerOptions {
+	nodeName?: string | undefined;
+	start?: typeof startInformers | undefined;
+}
+
 /**
  * Kubernetes clients kept for the daemon's life, one per (kubeconfig, call bound). DEL gets the
- * short bound the one-shot plugin uses, so a DEL never waits long on an absent API server.
+ * short bound the one-shot plugin uses, so a DEL never waits long on an absent API server. With
+ * `informers`, reads are served from watch caches (started on a kubeconfig's first use) and fall
+ * back to a live GET on a miss.
  */
 export class KubeClients {
 	readonly #clients = new Map<string, KubeClient>();
-	readonly #create: (options: {
-		kubeconfig: string;
-		callTimeoutMs?: number;
-		requestTimeoutMs?: number;
-	}) => KubeClient;
+	readonly #informers = new Map<string, {running: Informers | undefined; started: Promise<void>}>();
+	readonly #create: CreateClient;
+	readonly #informerOptions: InformerOptions | undefined;
 
-	constructor(
-		create: (options: {
-			kubeconfig: string;
-			callTimeoutMs?: number;
-			requestTimeoutMs?: number;
-		}) => KubeClient = (options) => new NodeKubeClient(options),
-	) {
+	constructor(create: CreateClient = (options) => new NodeKubeClient(options), informers?: InformerOptions) {
 		this.#create = create;
+		this.#informerOptions = informers;
 	}
 
 	/** The client for this conf and verb, or undefined when no API server is configured. */
@@ -53,9 +63,47 @@ export class KubeClients {
 					? {}
 					: {callTimeoutMs, requestTimeoutMs: Math.min(callTimeoutMs, 2000)}),
 			});
+			if (this.#informerOptions !== undefined) client = this.#cached(conf.kubeconfig, client);
 			this.#clients.set(key, client);
 		}
 		return client;
+	}
+
+	/** Wraps `inner` with the watch caches of `kubeconfig`, starting them on first use. */
+	#cached(kubeconfig: string, inner: KubeClient): KubeClient {
+		let entry = this.#informers.get(kubeconfig);
+		if (entry === undefined) {
+			const start = this.#informerOptions?.start ?? startInformers;
+			const created: {running: Informers | undefined; started: Promise<void>} = {
+				running: undefined,
+				started: Promise.resolve(),
+			};
+			created.started = start({kubeconfig, nodeName: this.#informerOptions?.nodeName}).then(
+				(running) => {
+					created.running = running;
+				},
+				(err: unknown) => log('warning', 'informers did not start; reads use the API', {error: String(err)}),
+			);
+			entry = created;
+			this.#informers.set(kubeconfig, entry);
+		}
+		const informers = entry;
+		return new CachedKubeClient(inner, {
+			pods: {get: (namespace, name) => informers.running?.pods?.get(namespace, name)},
+			nads: {get: (namespace, name) => informers.running?.nads.get(namespace, name)},
+		});
+	}
+
+	/** Resolves once every informer started so far made its first attempt (tests). */
+	async informersStarted(): Promise<void> {
+		await Promise.all([...this.#informers.values()].map((entry) => entry.started));
+	}
+
+	/** Stops every informer (on daemon shutdown, so no watch keeps the process alive). */
+	async close(): Promise<void> {
+		await this.informersStarted();
+		await Promise.all([...this.#informers.values()].map((entry) => entry.running?.stop()));
+		this.#informers.clear();
 	}
 
 	/** How many distinct clients exist. */
@@ -69,13 +117,21 @@ export interface DaemonPluginContext {
 	observeDelegate: DelegateObserver;
 	/** Kill a delegate binary after this long (its run fails with code 11); undefined: no limit. */
 	delegateTimeoutMs?: number | undefined;
+	/** Serve Kubernetes reads from watch caches (undefined: every read is a live GET). */
+	informers?: InformerOptions | undefined;
+	/** Registers cleanup to run when the daemon stops. */
+	onClose?: ((close: () => Promise<void>) => void) | undefined;
 }
 
 /**
  * The meta-plugin for the daemon: shared Kubernetes clients, timed (and time-limited) delegate
  * binaries, timed built-in delegates.
  */
-export function createDaemonMetaPlugin(context: DaemonPluginContext, clients = new KubeClients()): CniPlugin {
+export function createDaemonMetaPlugin(
+	context: DaemonPluginContext,
+	clients = new KubeClients(undefined, context.informers),
+): CniPlugin {
+	context.onClose?.(() => clients.close());
 	return createPlexusPlugin({
 		kube: (conf, env, verb) => clients.get(conf, env, verb),
 		exec: new TimedPluginExec(new ExecaPluginExec(), context.observeDelegate, {
