@@ -203,6 +203,7 @@ export async function runDaemonCommand(
 			observeDelegate: metrics.observeDelegate,
 			delegateTimeoutMs: options.delegateTimeoutMs,
 			informers: options.informers ? {nodeName: io.env['NODE_NAME']} : undefined,
+			env: io.env,
 			onClose: (close) => closers.push(close),
 		});
 		const delegatePlugin = new DelegateRunner({

@@ -98,6 +98,21 @@ describe('KubeClients with informers', () => {
 		expect(stopped).toBe(1);
 	});
 
+	it('prestarts the in-cluster informers only when informers are on', async () => {
+		const started: string[] = [];
+		const start = async (options: {kubeconfig: string}) => {
+			started.push(options.kubeconfig);
+			return {pods: undefined, nads: {get: () => undefined}, synced: () => true, stop: async () => undefined};
+		};
+		const on = new KubeClients(() => new FakeKubeClient(), {start});
+		on.prestart('');
+		on.prestart('');
+		new KubeClients(() => new FakeKubeClient()).prestart('');
+		await on.informersStarted();
+		expect(started).toEqual(['']);
+		await on.close();
+	});
+
 	it('falls back to the API when the informers fail to start', async () => {
 		const api = new FakeKubeClient();
 		api.addPod(pod);

@@ -69,8 +69,21 @@ export class KubeClients {
 		return client;
 	}
 
+	/** Starts the watch caches of `kubeconfig` now (the daemon's own in-cluster config at start-up). */
+	prestart(kubeconfig: string): void {
+		if (this.#informerOptions !== undefined) this.#informersFor(kubeconfig);
+	}
+
 	/** Wraps `inner` with the watch caches of `kubeconfig`, starting them on first use. */
 	#cached(kubeconfig: string, inner: KubeClient): KubeClient {
+		const informers = this.#informersFor(kubeconfig);
+		return new CachedKubeClient(inner, {
+			pods: {get: (namespace, name) => informers.running?.pods?.get(namespace, name)},
+			nads: {get: (namespace, name) => informers.running?.nads.get(namespace, name)},
+		});
+	}
+
+	#informersFor(kubeconfig: string): {running: Informers | undefined; started: Promise<void>} {
 		let entry = this.#informers.get(kubeconfig);
 		if (entry === undefined) {
 			const start = this.#informerOptions?.start ?? startInformers;
@@ -87,11 +100,7 @@ export class KubeClients {
 			entry = created;
 			this.#informers.set(kubeconfig, entry);
 		}
-		const informers = entry;
-		return new CachedKubeClient(inner, {
-			pods: {get: (namespace, name) => informers.running?.pods?.get(namespace, name)},
-			nads: {get: (namespace, name) => informers.running?.nads.get(namespace, name)},
-		});
+		return entry;
 	}
 
 	/** Resolves once every informer started so far made its first attempt (tests). */
@@ -119,6 +128,8 @@ export interface DaemonPluginContext {
 	delegateTimeoutMs?: number | undefined;
 	/** Serve Kubernetes reads from watch caches (undefined: every read is a live GET). */
 	informers?: InformerOptions | undefined;
+	/** The daemon's environment: with the in-cluster variables, its informers start at once. */
+	env?: Readonly<Record<string, string | undefined>> | undefined;
 	/** Registers cleanup to run when the daemon stops. */
 	onClose?: ((close: () => Promise<void>) => void) | undefined;
 }
@@ -132,6 +143,7 @@ export function createDaemonMetaPlugin(
 	clients = new KubeClients(undefined, context.informers),
 ): CniPlugin {
 	context.onClose?.(() => clients.close());
+	if (hasKubeConfig('', context.env ?? {})) clients.prestart('');
 	return createPlexusPlugin({
 		kube: (conf, env, verb) => clients.get(conf, env, verb),
 		exec: new TimedPluginExec(new ExecaPluginExec(), context.observeDelegate, {
