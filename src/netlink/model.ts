@@ -113,6 +113,8 @@ interface LinkState {
 	macSet: boolean;
 	mtuSet: boolean;
 	up: boolean;
+	/** IPv6 configured the link (link-local address, fe80::/64, ff00::/8): once up with carrier. */
+	v6ready: boolean;
 	master: number | undefined;
 	/** The lower device of a vlan/macvlan (in `parentNs`), or the veth peer. */
 	parent: {ns: Namespace; index: number} | undefined;
@@ -190,6 +192,7 @@ class Namespace {
 		const link: LinkState = {
 			macSet: init.mac !== undefined,
 			mtuSet: false,
+			v6ready: false,
 			master: undefined,
 			parent: undefined,
 			conf,
@@ -212,6 +215,14 @@ class Namespace {
 			this.netnsIds.set(other, id);
 		}
 		return id;
+	}
+}
+
+function tryRead(from: Netlink, key: string): string | undefined {
+	try {
+		return from.readSysctl(key);
+	} catch {
+		return undefined;
 	}
 }
 
@@ -284,10 +295,84 @@ export class NetlinkModel {
 		if (ns === undefined) throw new NetnsNotFoundError(path);
 		for (const link of [...ns.links.values()]) if (ns.links.has(link.index)) removeLink(this, ns, link);
 		this.namespaces.delete(path);
+		settle(this.namespaces.values());
 	}
 
 	hasNetns(path: NetnsPath): boolean {
 		return this.namespaces.has(path);
+	}
+
+	/**
+	 * Copies a netns's state from another Netlink (e.g. the kernel) into the model at `path`, for a
+	 * dry run against reality: links (lower devices and masters inside that netns), addresses,
+	 * routes that the kernel did not make itself (those the model derives), and rules. Peers and
+	 * lower devices in other namespaces are not followed. Replaces any netns already at `path`.
+	 */
+	load(path: NetnsPath | undefined, from: Netlink): void {
+		const ns = new Namespace(path, () => this.namespaces.values());
+		ns.links.clear();
+		const links = from.listLinks().sort((a, b) => a.index - b.index);
+		for (const l of links) {
+			const state = ns.addLinkState({
+				index: l.index,
+				name: l.name,
+				kind: l.kind,
+				mtu: l.mtu,
+				mac: l.mac,
+				up: l.up,
+			});
+			// A bridge follows its ports' MAC and MTU unless they were set by hand, which a dump cannot tell.
+			state.macSet = l.kind !== 'bridge';
+			state.mtuSet = l.kind !== 'bridge';
+			if (l.vrf !== undefined) state.vrfTable = l.vrf.table;
+			if (l.vlan !== undefined) state.vlan = {...l.vlan};
+			if (l.macvlan !== undefined) state.macvlanMode = l.macvlan.mode;
+			for (const family of [4, 6] as const) {
+				for (const key of state.conf[family].keys()) {
+					const value = tryRead(from, `net/ipv${family}/conf/${l.name}/${key}`);
+					if (value !== undefined) state.conf[family].set(key, value);
+				}
+			}
+		}
+		for (const l of links) {
+			const state = ns.links.get(l.index)!;
+			state.master = l.masterIndex;
+			if (l.parentIndex !== undefined && l.linkNetnsId === undefined && ns.links.has(l.parentIndex)) {
+				state.parent = {ns, index: l.parentIndex};
+			}
+		}
+		for (const family of [4, 6] as const) {
+			for (const key of ['all', 'default'] as const) {
+				for (const leaf of ns.conf[family][key].keys()) {
+					const value = tryRead(from, `net/ipv${family}/conf/${key}/${leaf}`);
+					if (value !== undefined) ns.conf[family][key].set(leaf, value);
+				}
+			}
+		}
+		for (const key of ns.sysctls.keys()) {
+			const value = tryRead(from, key);
+			if (value !== undefined) ns.sysctls.set(key, value);
+		}
+		for (const a of from.listAddresses()) {
+			ns.addrs.push({
+				index: a.index,
+				family: a.family,
+				address: a.address,
+				prefixLen: a.prefixLen,
+				flags: a.flags & ~0x40, // not tentative: the model has no DAD
+				scope: a.scope,
+				peer: a.peer,
+				broadcast: a.broadcast,
+				label: a.label,
+			});
+		}
+		for (const link of ns.links.values()) {
+			link.v6ready = link.up && ns.addrs.some((a) => a.index === link.index && a.address.startsWith('fe80:'));
+		}
+		ns.routes = from.listRoutes({table: 'all'}).filter((r) => r.protocol !== RT_PROTO.kernel);
+		ns.rules = from.listRules();
+		ns.nextIndex = Math.max(0, ...links.map((l) => l.index)) + 1;
+		this.namespaces.set(path, ns);
 	}
 
 	/** Opens a handle on a netns (the model's own root netns when absent); NetnsNotFoundError if unknown. */
@@ -398,7 +483,7 @@ function derivedRoutes(ns: Namespace): Route[] {
 		}
 	}
 	for (const link of ns.links.values()) {
-		if (!link.up || link.kind === 'vrf' || link.mac === undefined || link.name === 'lo') continue;
+		if (!link.v6ready || link.kind === 'vrf' || link.mac === undefined || link.name === 'lo') continue;
 		if (!ipv6Enabled(ns, link)) continue;
 		const t = tablesOf(ns, link);
 		const oif = link.index;
@@ -433,6 +518,7 @@ function vlansOn(ns: Namespace, lower: LinkState, all: Iterable<Namespace>): [Na
 function linkDown(ns: Namespace, link: LinkState): void {
 	if (!link.up) return;
 	link.up = false;
+	link.v6ready = false;
 	for (const [vns, vlan] of vlansOn(ns, link, ns.world())) linkDown(vns, vlan);
 	ns.routes = ns.routes.filter((r) => r.oif !== link.index);
 	const keep =
@@ -454,12 +540,41 @@ function linkUp(ns: Namespace, link: LinkState): void {
 	if (link.name === 'lo' && link.kind === undefined) {
 		addAddrState(ns, link, '127.0.0.1/8', 'host', 0);
 		addAddrState(ns, link, '::1/128', 'host', 0);
-		return;
 	}
-	if (link.kind === 'vrf' || link.mac === undefined || !ipv6Enabled(ns, link)) return;
-	const ll = eui64LinkLocal(link.mac);
-	if (!ns.addrs.some((a) => a.index === link.index && a.address === ll))
-		addAddrState(ns, link, `${ll}/64`, 'link', 0);
+}
+
+/** Whether an up link has carrier: a veth when its peer is up, a vlan/macvlan with its lower, a bridge with a port (or none). */
+function carrier(ns: Namespace, link: LinkState, depth = 0): boolean {
+	if (!link.up || depth > 8) return false;
+	const parent = link.parent === undefined ? undefined : link.parent.ns.links.get(link.parent.index);
+	if (link.kind === 'veth') return parent?.up === true;
+	if (link.kind === 'vlan' || link.kind === 'macvlan') {
+		return parent !== undefined && link.parent !== undefined && carrier(link.parent.ns, parent, depth + 1);
+	}
+	if (link.kind === 'bridge') {
+		// A bridge without ports has carrier (operstate "unknown"); with ports, when one of them has.
+		const ports = [...ns.links.values()].filter((p) => p.master === link.index);
+		return ports.length === 0 || ports.some((p) => carrier(ns, p, depth + 1));
+	}
+	return true;
+}
+
+/**
+ * After every change: links that are up with carrier get IPv6 configured (addrconf waits for
+ * carrier): the EUI-64 link-local address, and with it the fe80::/64 and ff00::/8 routes.
+ */
+function settle(world: Iterable<Namespace>): void {
+	for (const ns of world) {
+		for (const link of ns.links.values()) {
+			if (link.v6ready || link.name === 'lo' || !carrier(ns, link)) continue;
+			link.v6ready = true;
+			if (link.mac === undefined || link.kind === 'vrf' || !ipv6Enabled(ns, link)) continue;
+			const ll = eui64LinkLocal(link.mac);
+			if (!ns.addrs.some((a) => a.index === link.index && a.address === ll)) {
+				addAddrState(ns, link, `${ll}/64`, 'link', 0);
+			}
+		}
+	}
 }
 
 function addAddrState(
@@ -543,14 +658,17 @@ function sameRouteKey(a: Route, b: Route): boolean {
 	return a.family === b.family && a.table === b.table && a.dst === b.dst && metric(a) === metric(b);
 }
 
+function hasPorts(ns: Namespace, link: LinkState): boolean {
+	return [...ns.links.values()].some((p) => p.master === link.index);
+}
+
 function toLink(ns: Namespace, link: LinkState): Link {
 	const parent = link.parent;
 	const crossNs = parent !== undefined && parent.ns !== ns;
-	const peerUp = parent === undefined ? true : (parent.ns.links.get(parent.index)?.up ?? false);
 	let flags = link.up ? IFF_UP : 0;
 	flags |= link.name === 'lo' && link.kind === undefined ? IFF_LOOPBACK : IFF_BROADCAST | IFF_MULTICAST;
-	const carrier = link.up && (link.kind !== 'veth' || peerUp);
-	if (carrier) flags |= IFF_RUNNING | IFF_LOWER_UP;
+	const hasCarrier = carrier(ns, link);
+	if (hasCarrier) flags |= IFF_RUNNING | IFF_LOWER_UP;
 	const out: {-readonly [K in keyof Link]: Link[K]} = {
 		index: link.index,
 		name: link.name,
@@ -559,7 +677,14 @@ function toLink(ns: Namespace, link: LinkState): Link {
 		mac: link.mac,
 		up: link.up,
 		flags,
-		operState: link.kind === undefined ? 'unknown' : carrier ? 'up' : link.up ? 'lowerlayerdown' : 'down',
+		operState:
+			link.kind === undefined || (link.kind === 'bridge' && hasCarrier && !hasPorts(ns, link))
+				? 'unknown'
+				: hasCarrier
+					? 'up'
+					: link.up
+						? 'lowerlayerdown'
+						: 'down',
 		masterIndex: link.master,
 		parentIndex: parent?.index,
 		linkNetnsId: crossNs ? ns.netnsIdOf(parent.ns) : undefined,
@@ -660,6 +785,30 @@ class ModelNetlink implements Netlink {
 	}
 
 	addLink(spec: LinkSpec): void {
+		try {
+			this.addLinkNow(spec);
+		} finally {
+			settle(this.model.allNamespaces());
+		}
+	}
+
+	setLink(ref: LinkRef, changes: LinkChanges): void {
+		try {
+			this.setLinkNow(ref, changes);
+		} finally {
+			settle(this.model.allNamespaces());
+		}
+	}
+
+	deleteLink(ref: LinkRef): void {
+		try {
+			this.deleteLinkNow(ref);
+		} finally {
+			settle(this.model.allNamespaces());
+		}
+	}
+
+	private addLinkNow(spec: LinkSpec): void {
 		const operation = `add link ${JSON.stringify(spec.name)}`;
 		const here = this.ns(operation);
 		if (!this.model.kinds.has(spec.kind))
@@ -761,7 +910,7 @@ class ModelNetlink implements Netlink {
 		}
 	}
 
-	setLink(ref: LinkRef, changes: LinkChanges): void {
+	private setLinkNow(ref: LinkRef, changes: LinkChanges): void {
 		const operation = `set link ${describe(ref)}`;
 		let ns = this.ns(operation);
 		const link = this.link(ns, ref, operation);
@@ -834,7 +983,7 @@ class ModelNetlink implements Netlink {
 		}
 	}
 
-	deleteLink(ref: LinkRef): void {
+	private deleteLinkNow(ref: LinkRef): void {
 		const operation = `delete link ${describe(ref)}`;
 		const ns = this.ns(operation);
 		removeLink(this.model, ns, this.link(ns, ref, operation));
@@ -1032,6 +1181,10 @@ class ModelNetlink implements Netlink {
 		}
 		if ((type === 'unicast' || type === 'local') && oif === undefined && gateway === undefined) {
 			throw new NetlinkError(operation, dst.family === 4 ? EINVAL : ENODEV);
+		}
+		const via = oif === undefined ? undefined : ns.links.get(oif);
+		if (via !== undefined && !via.up && (type === 'unicast' || type === 'local')) {
+			throw new NetlinkError(operation, ENETDOWN, 'Nexthop device is not up');
 		}
 		const table = spec.table ?? RT_TABLE.main;
 		return route({
