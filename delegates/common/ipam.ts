@@ -54,12 +54,12 @@ export async function ipamAdd(
 	return convertResult(parseResult(raw, cniVersion), CURRENT_VERSION) as Result;
 }
 
-/** IPAM DEL / CHECK / STATUS: resolves on success. */
+/** IPAM DEL / CHECK / STATUS / GC: resolves on success. */
 export async function ipamExec(
 	exec: PluginExec,
 	ipamType: string,
 	request: PluginRequest,
-	command: 'DEL' | 'CHECK' | 'STATUS',
+	command: 'DEL' | 'CHECK' | 'STATUS' | 'GC',
 ): Promise<void> {
 	await run(exec, ipamType, request, command);
 }

@@ -80,3 +80,9 @@ describe('resolveVlanTarget', () => {
 		expect(resolveVlanTarget(config, 'abcdefghij', true).ifname).toBe('abcdefghij.4094');
 	});
 });
+
+describe('vlan config defaults', () => {
+	it('reads a missing vlanId as 0, as Go does', () => {
+		expect(parseVlanConfig({...base, master: 'eth0'}).vlanId).toBe(0);
+	});
+});

@@ -52,14 +52,17 @@ export const vlanConfigSchema = z.looseObject({
 	name: z.string().optional(),
 	type: z.string().optional(),
 	master: z.string().default(''),
-	vlanId: z.unknown().transform((value, ctx) => {
-		const id = value ?? 0;
-		if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > VLAN_ID_MAX) {
-			ctx.addIssue({code: 'custom', message: invalidVlanIdMessage(id)});
-			return z.NEVER;
-		}
-		return id;
-	}),
+	vlanId: z
+		.unknown()
+		.optional()
+		.transform((value, ctx) => {
+			const id = value ?? 0;
+			if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > VLAN_ID_MAX) {
+				ctx.addIssue({code: 'custom', message: invalidVlanIdMessage(id)});
+				return z.NEVER;
+			}
+			return id;
+		}),
 	mtu: z.number().int({error: '"mtu" must be an integer'}).default(0),
 	linkInContainer: z.boolean().default(false),
 	ipam: z.looseObject({type: z.string().default('')}).default({type: ''}),

@@ -172,6 +172,12 @@ export function createVlanPlugin(deps: VlanDeps): CniPlugin {
 			const config = load(request);
 			if (config.ipam.type !== '') await ipamExec(deps.exec, config.ipam.type, request, 'STATUS');
 		},
+
+		// CNI 1.1: a plugin that delegates IPAM forwards GC to it (the reference vlan has a FIXME).
+		async gc(request) {
+			const config = load(request);
+			if (config.ipam.type !== '') await ipamExec(deps.exec, config.ipam.type, request, 'GC');
+		},
 	};
 }
 
