@@ -11,7 +11,7 @@ import {ChainExecutor, type RuntimeConf} from '../../chain/executor.ts';
 import type {NetworkList} from '../../chain/network-list.ts';
 import type {PluginExec} from '../../chain/plugin-exec.ts';
 import {formatCniArgs} from '../../cni/env.ts';
-import {toCniError} from '../../cni/errors.ts';
+import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
 import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
 import type {CniResult} from '../../cni/result.ts';
 import type {KubeClient, Pod} from '../../k8s/client.ts';
@@ -29,6 +29,8 @@ export interface Finding {
 	severity: 'error' | 'warning';
 	/** The message the meta-plugin's ADD would fail with (errors), or the tool's own (warnings). */
 	message: string;
+	/** The error's `details`, when it has some. */
+	details?: string;
 	/** The attachment (its network) the finding is about, when it is about one. */
 	network?: string;
 	/** The plugin's position in the attachment's chain (1-based), when it is about one. */
@@ -180,7 +182,7 @@ async function planList(
 		let path: string | null = null;
 		let supportedVersions: string[] | null = null;
 		if (step.target === undefined) {
-			findings.push({severity: 'error', message: step.failure.message, ...at});
+			findings.push({...errorFinding(step.failure), ...at});
 		} else if (typeof step.target === 'string') {
 			runsAs = 'binary';
 			path = step.target;
@@ -209,7 +211,8 @@ async function planList(
 			// What the delegate answers ADD with (skel's check), as the executor wraps it.
 			findings.push({
 				severity: 'error',
-				message: `plugin type="${plugin.type}"${plugin.name ? ` name="${plugin.name}"` : ''} failed (add): incompatible CNI versions: config is "${list.cniVersion}", plugin supports [${supportedVersions.join(' ')}]`,
+				message: `plugin type="${plugin.type}"${plugin.name ? ` name="${plugin.name}"` : ''} failed (add): incompatible CNI versions`,
+				details: `config is "${list.cniVersion}", plugin supports [${supportedVersions.join(' ')}]`,
 				...at,
 			});
 		}
@@ -228,7 +231,12 @@ async function planList(
 }
 
 function errorFinding(error: unknown): Finding {
-	return {severity: 'error', message: toCniError(error).message};
+	const cause = toCniError(error);
+	return {
+		severity: 'error',
+		message: cause.message,
+		...(cause.details === undefined || cause.details === '' ? {} : {details: cause.details}),
+	};
 }
 
 const builtinsFor =
@@ -236,6 +244,35 @@ const builtinsFor =
 		common.inProcess !== undefined
 			? common.inProcess(exec ?? common.exec)
 			: defaultBuiltins(conf as Parameters<typeof defaultBuiltins>[0], exec);
+
+/**
+ * The request the runtime would send the meta-plugin for the pod's ADD (what dry-run plans, and
+ * what a test feeds the real ADD to compare).
+ *
+ * @throws CniError code 6 when the conf is not JSON, as dispatch reports it.
+ */
+export function podAddRequest(input: Omit<PodDryRun, 'kube' | 'exec'>): PluginRequest {
+	let config: Record<string, unknown>;
+	try {
+		config = JSON.parse(Buffer.from(input.confStdin).toString('utf8')) as Record<string, unknown>;
+	} catch (error) {
+		throw new CniError(
+			CniErrorCode.decodeFailure,
+			`failed to decode the plexus conf: ${(error as Error).message}`,
+		);
+	}
+	return {
+		command: 'ADD',
+		containerId: input.containerId,
+		netns: input.netns,
+		ifname: input.ifname,
+		args: podCniArgs(input.pod, input.containerId),
+		path: input.path,
+		stdin: input.confStdin,
+		config,
+		env: {...input.env},
+	};
+}
 
 /** Dry-runs the meta-plugin's ADD for a pod. */
 export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
@@ -246,28 +283,10 @@ export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
 		attachments: [],
 		findings: [],
 	};
-	const args = podCniArgs(input.pod, input.containerId);
-	let config: Record<string, unknown>;
-	try {
-		config = JSON.parse(Buffer.from(input.confStdin).toString('utf8')) as Record<string, unknown>;
-	} catch (error) {
-		report.findings.push({severity: 'error', message: `invalid plexus conf: ${(error as Error).message}`});
-		return report;
-	}
-	const env: Record<string, string> = {...input.env};
-	const request: PluginRequest = {
-		command: 'ADD',
-		containerId: input.containerId,
-		netns: input.netns,
-		ifname: input.ifname,
-		args,
-		path: input.path,
-		stdin: input.confStdin,
-		config,
-		env,
-	};
+	let request: PluginRequest;
 	let inv: Invocation;
 	try {
+		request = podAddRequest(input);
 		inv = await Invocation.open(request, {exec: input.exec, inProcess: builtinsFor(input)});
 	} catch (error) {
 		report.findings.push(errorFinding(error));

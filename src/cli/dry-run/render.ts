@@ -40,7 +40,7 @@ function findingLine(f: Finding, style: Style): string {
 	const label = f.severity === 'error' ? paint(style, '1;31', 'error') : paint(style, '1;33', 'warning');
 	const where =
 		f.network === undefined ? '' : ` [${f.network}${f.plugin === undefined ? '' : ` plugin ${f.plugin}`}]`;
-	return `${label}${where}: ${f.message}`;
+	return `${label}${where}: ${f.message}${f.details === undefined ? '' : ` (${f.details})`}`;
 }
 
 function attachmentBlock(a: AttachmentPlan, n: number, style: Style): string[] {
