@@ -384,3 +384,18 @@ describe('auxiliaryCNIChainName (Multus)', () => {
 		expect(await h.links(pod)).toEqual(['lo']);
 	});
 });
+
+test('the same NAD twice gives two attachments and two status entries (spec v1.3 §4.2)', async () => {
+	h.api.createNad('ns1', 'l2', macvlanNad('l2', h.master, undefined));
+	const pod = await h.createPod('twice', {'k8s.v1.cni.cncf.io/networks': 'l2, l2'});
+	expect((await h.cni('ADD', pod)).exitCode).toBe(0);
+	expect(await h.links(pod)).toEqual(['eth0', 'lo', 'net1', 'net2']);
+	expect(networkStatus(pod).map((s) => [s.name, s.interface])).toEqual([
+		['cluster-net', 'eth0'],
+		['ns1/l2', 'net1'],
+		['ns1/l2', 'net2'],
+	]);
+	expect((await h.cni('DEL', pod)).exitCode).toBe(0);
+	expect(await h.links(pod)).toEqual(['lo']);
+	expect(await h.cachedFiles()).toEqual([]);
+});
