@@ -18,8 +18,20 @@ const sink: Required<{[K in keyof LogSink]: LogSink[K]}> = {
 	logToStderr: true,
 };
 
+let locked = false;
+
+/**
+ * Freezes the logger as configured now: later configureLog calls are ignored. The daemon calls it
+ * after applying its own flags, so a request's conf (logLevel, logFile) cannot re-point the
+ * logging of the whole long-lived process.
+ */
+export function lockLogConfig(): void {
+	locked = true;
+}
+
 /** Re-points the process-wide logger (from the Plexus conf's logFile/logLevel/logToStderr). */
 export function configureLog(options: LogSink): void {
+	if (locked) return;
 	if (options.logFile !== undefined) sink.logFile = options.logFile;
 	if (options.logLevel !== undefined) sink.logLevel = options.logLevel;
 	if (options.logToStderr !== undefined) sink.logToStderr = options.logToStderr;

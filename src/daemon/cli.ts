@@ -6,7 +6,7 @@ import type {EventEmitter} from 'node:events';
 import type {Server} from 'node:http';
 import {parseArgs} from 'node:util';
 import type {CniPlugin} from '../cni/plugin.ts';
-import {configureLog, LOG_LEVELS, type LogLevel, log} from '../log.ts';
+import {configureLog, LOG_LEVELS, type LogLevel, lockLogConfig, log} from '../log.ts';
 import {DelegateRunner} from './delegate.ts';
 import type {DaemonPluginContext} from './meta.ts';
 import {DaemonMetrics, parseListenAddress, serveMetrics} from './metrics.ts';
@@ -181,6 +181,8 @@ export async function runDaemonCommand(
 	}
 	if (options.help) return {stdout: DAEMON_USAGE, stderr: '', exitCode: 0};
 	configureLog({logLevel: options.logLevel, logFile: options.logFile});
+	// The daemon's logging is its flags'; the meta-plugin's per-request configureLog must not change it.
+	lockLogConfig();
 
 	const load = (io.plugins ?? DAEMON_PLUGINS).get(options.plugin);
 	if (load === undefined) {
