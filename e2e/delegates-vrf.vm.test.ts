@@ -150,6 +150,20 @@ describe('vrf on a real kernel', () => {
 		]);
 	});
 
+	it('restores a global IPv6 address with DAD and waits for its local route in the VRF table', async () => {
+		// No nodad: the re-added address is tentative until DAD ends, and so is its local route.
+		await ip('address', 'add', 'abcd:1234:ffff::cd/64', 'dev', IF0);
+		await ip('-6', 'route', 'add', '1111:dddd::/80', 'via', 'abcd:1234:ffff::1', 'dev', IF0);
+		await run('ADD', conf('vrf0', IF0, ['abcd:1234:ffff::cd/64'], {table: 20}), IF0);
+		expect(await addresses(IF0, 'inet6')).toEqual([expect.objectContaining({local: 'abcd:1234:ffff::cd'})]);
+		expect(await ipJson<IpRoute>('-6', 'route', 'show', 'table', '20')).toContainEqual(
+			expect.objectContaining({dst: 'abcd:1234:ffff::cd'}),
+		);
+		expect(await ipJson<IpRoute>('-6', 'route', 'show', 'table', '20')).toContainEqual(
+			expect.objectContaining({dst: '1111:dddd::/80', gateway: 'abcd:1234:ffff::1'}),
+		);
+	});
+
 	it('filters the correct routes to import to new VRF', async () => {
 		await ip('address', 'add', '10.0.0.2/24', 'dev', IF0);
 		await ip('address', 'add', '10.1.0.2/24', 'dev', IF1);
