@@ -54,6 +54,8 @@ export interface DoctorIo {
 }
 
 const BUILTINS = ['vrf', 'vlan', 'route-override'];
+/** The one-shot meta-plugin, and the shim `plexus install` puts in front of the daemon. */
+const PLEXUS_TYPES = ['plexus', 'plexus-shim'];
 const PROBE_NAME = 'plexus-doctor-probe-does-not-exist';
 
 async function firstConf(dir: string): Promise<string | undefined> {
@@ -63,12 +65,12 @@ async function firstConf(dir: string): Promise<string | undefined> {
 	return names[0] === undefined ? undefined : join(dir, names[0]);
 }
 
-/** The Plexus plugin of a conf file (a .conflist's plexus entry, or a .conf), with name/cniVersion. */
+/** The Plexus plugin of a conf file (a .conflist's plexus or plexus-shim entry, or a .conf), with name/cniVersion. */
 async function readConf(file: string): Promise<{conf: PlexusConf | undefined; type: string}> {
 	const list = networkListFromText(await readFile(file, 'utf8'), undefined, `file "${file}"`);
-	const plugin = list.plugins.find((p) => p.type === 'plexus') ?? list.plugins[0];
+	const plugin = list.plugins.find((p) => PLEXUS_TYPES.includes(p.type)) ?? list.plugins[0];
 	if (plugin === undefined) return {conf: undefined, type: ''};
-	if (plugin.type !== 'plexus') return {conf: undefined, type: plugin.type};
+	if (!PLEXUS_TYPES.includes(plugin.type)) return {conf: undefined, type: plugin.type};
 	return {
 		conf: parsePlexusConf({...plugin.raw, name: list.name, cniVersion: list.cniVersion}),
 		type: 'plexus',
