@@ -168,19 +168,28 @@ class Bed {
 	}
 }
 
-/** ADD and DEL times (ms, ascending) of `iterations` rounds of one pod in one netns. */
-async function rounds(
+/** One way of attaching the pod: ADD and DEL of round `i`, each resolving its time in ms. */
+interface Mode {
+	add(i: number): Promise<number>;
+	del(i: number): Promise<number>;
+}
+
+/** ADD and DEL times (ms, ascending) per mode; in each round every mode ADDs then DELs its pod. */
+async function interleaved(
 	iterations: number,
-	add: (n: number) => Promise<number>,
-	del: (n: number) => Promise<number>,
-): Promise<{add: number[]; del: number[]}> {
-	const out = {add: [] as number[], del: [] as number[]};
+	modes: readonly Mode[],
+): Promise<{add: number[]; del: number[]}[]> {
+	const out = modes.map(() => ({add: [] as number[], del: [] as number[]}));
 	for (let i = 0; i < iterations; i++) {
-		out.add.push(await add(i));
-		out.del.push(await del(i));
+		for (const [m, mode] of modes.entries()) {
+			out[m]?.add.push(await mode.add(i));
+			out[m]?.del.push(await mode.del(i));
+		}
 	}
-	out.add.sort((a, b) => a - b);
-	out.del.sort((a, b) => a - b);
+	for (const times of out) {
+		times.add.sort((a, b) => a - b);
+		times.del.sort((a, b) => a - b);
+	}
 	return out;
 }
 
@@ -281,28 +290,26 @@ async function main(argv: readonly string[]): Promise<void> {
 			await work();
 			return performance.now() - started;
 		};
-		const floor = await rounds(
-			iterations,
-			(i) =>
+		const floorMode: Mode = {
+			add: (i) =>
 				timed(async () => {
 					for (const [k, list] of lists.entries())
 						await executor.addNetworkList(list, rt(i, IFNAMES[k] ?? ''));
 				}),
-			(i) =>
+			del: (i) =>
 				timed(async () => {
 					for (const [k, list] of [...lists.entries()].reverse()) {
 						await executor.delNetworkList(list, rt(i, IFNAMES[k] ?? ''));
 					}
 				}),
-		);
+		};
 
 		// One-shot: bin/plexus per verb.
 		const oneShotNs = bed.netns();
-		const oneShot = await rounds(
-			iterations,
-			async (i) => ok('one-shot ADD', await run(PLEXUS, bed.env('ADD', oneShotNs, i), bed.conf(0))),
-			async (i) => ok('one-shot DEL', await run(PLEXUS, bed.env('DEL', oneShotNs, i), bed.conf(0))),
-		);
+		const oneShotMode: Mode = {
+			add: async (i) => ok('one-shot ADD', await run(PLEXUS, bed.env('ADD', oneShotNs, i), bed.conf(0))),
+			del: async (i) => ok('one-shot DEL', await run(PLEXUS, bed.env('DEL', oneShotNs, i), bed.conf(0))),
+		};
 
 		// Daemon + shim.
 		const socketPath = join(bed.dir, 'run', 'plexus.sock');
@@ -310,11 +317,15 @@ async function main(argv: readonly string[]): Promise<void> {
 		const shimEnv = (command: string, ns: string, i: number) =>
 			bed.env(command, ns, i, {PLEXUS_SOCKET: socketPath});
 		const daemonNs = bed.netns();
-		const viaDaemon = await rounds(
-			iterations,
-			async (i) => ok('shim ADD', await run(SHIM, shimEnv('ADD', daemonNs, i), bed.conf(0))),
-			async (i) => ok('shim DEL', await run(SHIM, shimEnv('DEL', daemonNs, i), bed.conf(0))),
-		);
+		const daemonMode: Mode = {
+			add: async (i) => ok('shim ADD', await run(SHIM, shimEnv('ADD', daemonNs, i), bed.conf(0))),
+			del: async (i) => ok('shim DEL', await run(SHIM, shimEnv('DEL', daemonNs, i), bed.conf(0))),
+		};
+
+		// The modes take turns round by round, so a change in machine load hits all of them alike.
+		const [floor, oneShot, viaDaemon] = await interleaved(iterations, [floorMode, oneShotMode, daemonMode]);
+		if (floor === undefined || oneShot === undefined || viaDaemon === undefined)
+			throw new Error('missing mode times');
 
 		// Burst: every pod at once through the daemon.
 		const burstNs = Array.from({length: pods}, () => bed.netns());
