@@ -191,8 +191,8 @@ describe('plexus-shim ↔ plexus daemon', () => {
 	});
 
 	it('on SIGTERM fails readyz, finishes the in-flight ADD, then exits 0', async () => {
-		const daemon = await startDaemon(['--grace-ms', '500']);
-		const add = shim('ADD', conf({sleepMs: 1500}));
+		const daemon = await startDaemon(['--grace-ms', '2000']);
+		const add = shim('ADD', conf({sleepMs: 3000}));
 		for (let i = 0; i < 200 && !existsSync(stateFile()); i++) await sleep(20);
 		daemon.process.kill('SIGTERM');
 		let readyz = 200;

@@ -228,7 +228,7 @@ describe('Daemon', () => {
 		daemon = running;
 		const inFlight = call(socketPath, 'POST', '/cni', cniBody('ADD'));
 		while (running.queue.inFlight < 1) await new Promise((resolve) => setTimeout(resolve, 5));
-		const stopped = running.shutdown({graceMs: 200});
+		const stopped = running.shutdown({graceMs: 1000});
 		expect(running.ready).toBe(false);
 		expect((await call(socketPath, 'GET', '/readyz')).status).toBe(500);
 		release();
