@@ -16,7 +16,12 @@ import type {KubeClient, Pod} from '../k8s/client.ts';
 import {type PlexusConf, parsePlexusConf} from '../k8s/conf.ts';
 import {delegateArgs, type PodRef, podRefFromArgs} from '../k8s/k8s-args.ts';
 import type {AttachmentOutcome} from '../k8s/network-status.ts';
-import {type Attachment, DEVICE_INFO_CAPABILITY} from '../k8s/resolve.ts';
+import {
+	type Attachment,
+	DEVICE_INFO_CAPABILITY,
+	type ResolveContext,
+	resolveAttachments,
+} from '../k8s/resolve.ts';
 import {configureLog, log} from '../log.ts';
 import type {OpenNetlink} from '../netlink/netlink.ts';
 import {type CachedAttachment, PlexusCache} from './cache.ts';
@@ -189,6 +194,31 @@ export class Invocation {
 
 	get pod(): string {
 		return podText(this.podRef, this.request.containerId);
+	}
+
+	/**
+	 * Resolves the pod's attachments for this request: what ADD runs, what DEL without a cache
+	 * undoes, and what `plexus dry-run` shows.
+	 */
+	resolve(
+		pod: Pod | undefined,
+		kube: KubeClient | undefined,
+		onNetworkNotFound?: ResolveContext['onNetworkNotFound'],
+	): Promise<Attachment[]> {
+		return resolveAttachments({
+			conf: this.conf,
+			ifname: this.request.ifname,
+			containerId: this.request.containerId,
+			podRef: this.podRef,
+			pod,
+			kube,
+			onNetworkNotFound,
+		});
+	}
+
+	/** What a failed ADD of attachment `a` says before its cause. */
+	addFailure(a: Pick<Attachment, 'network' | 'origin' | 'ifname'>): string {
+		return `failed to add network "${a.network}" (${a.origin}) as interface "${a.ifname}" of ${this.pod}`;
 	}
 
 	/** The libcni RuntimeConf of one attachment. */

@@ -13,7 +13,7 @@ import {SUPPORTED_VERSIONS} from '../cni/versions.ts';
 import {NETWORK_STATUS_ANNOTATION} from '../k8s/annotations.ts';
 import type {KubeClient, Pod} from '../k8s/client.ts';
 import {type AttachmentOutcome, formatNetworkStatus} from '../k8s/network-status.ts';
-import {resolveAttachments, resolveConfClusterNetwork} from '../k8s/resolve.ts';
+import {resolveConfClusterNetwork} from '../k8s/resolve.ts';
 import {log} from '../log.ts';
 import type {PodCacheEntry} from './cache.ts';
 import {
@@ -34,6 +34,8 @@ import {
 	readDeviceInfo,
 	toCached,
 } from './invocation.ts';
+
+import {checkMultusEra, delMultusEra, gcMultusEra} from './legacy.ts';
 
 export type {PlexusDeps} from './deps.ts';
 
@@ -70,15 +72,9 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 		await ready(inv, true);
 		const kube = kubeFor(conf, request.env, 'ADD');
 		const pod = await podForAdd(inv, kube);
-		const attachments = await resolveAttachments({
-			conf,
-			ifname: request.ifname,
-			containerId: request.containerId,
-			podRef,
-			pod,
-			kube,
-			onNetworkNotFound: (_nad, message) => postEvent(kube, pod, 'Warning', 'NoNetworkFound', message),
-		});
+		const attachments = await inv.resolve(pod, kube, (_nad, message) =>
+			postEvent(kube, pod, 'Warning', 'NoNetworkFound', message),
+		);
 		// Persist first: from here on, whatever happens, DEL has everything it needs.
 		const entry: PodCacheEntry = {
 			containerId: request.containerId,
@@ -109,11 +105,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 				await prepareDeviceInfo(a);
 				result = await executor.addNetworkList(a.list, inv.runtimeConf(a));
 			} catch (error) {
-				throw await rollback(
-					i + 1,
-					`failed to add network "${a.network}" (${a.origin}) as interface "${a.ifname}" of ${inv.pod}`,
-					toCniError(error),
-				);
+				throw await rollback(i + 1, inv.addFailure(a), toCniError(error));
 			}
 			outcomes.push({
 				name: a.network,
@@ -184,6 +176,14 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 			await cache.remove(request.containerId, request.ifname);
 			return;
 		}
+		if (read.state === 'unsupported') {
+			throw new CniError(
+				CniErrorCode.incompatibleVersion,
+				`failed to delete ${inv.pod}: plexus cache "${cache.path(request.containerId, request.ifname)}": ${read.reason}`,
+			);
+		}
+		// A pod Multus ADDed before the node switched to plexus (./legacy.ts).
+		if (read.state === 'missing' && (await delMultusEra(inv))) return;
 		if (read.state === 'corrupt') {
 			log('error', 'plexus cache is corrupt; falling back to the API to find the attachments', {
 				file: cache.path(request.containerId, request.ifname),
@@ -213,14 +213,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 			);
 			return;
 		}
-		const attachments = await resolveAttachments({
-			conf,
-			ifname: request.ifname,
-			containerId: request.containerId,
-			podRef,
-			pod,
-			kube,
-		});
+		const attachments = await inv.resolve(pod, kube);
 		const errors = await inv.delAttachments(attachments.map(toCached));
 		if (errors.length > 0) throw aggregate(`failed to delete ${inv.pod}`, errors);
 		await cache.remove(request.containerId, request.ifname);
@@ -229,10 +222,11 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 	async function check(inv: Invocation): Promise<void> {
 		await ready(inv, false);
 		const read = await inv.cache.read(inv.request.containerId, inv.request.ifname);
+		if (read.state === 'missing' && (await checkMultusEra(inv))) return;
 		if (read.state !== 'ok') {
 			throw new CniError(
-				CniErrorCode.unknownContainer,
-				`failed to check ${inv.pod}: no usable plexus cache (${read.state === 'corrupt' ? read.reason : 'missing'})`,
+				read.state === 'unsupported' ? CniErrorCode.incompatibleVersion : CniErrorCode.unknownContainer,
+				`failed to check ${inv.pod}: no usable plexus cache (${read.state === 'missing' ? 'missing' : read.reason})`,
 			);
 		}
 		for (const a of read.entry.attachments) {
@@ -264,6 +258,8 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 		for (const {file, read} of await inv.cache.list()) {
 			if (read.state === 'corrupt')
 				log('warning', 'skipping a corrupt plexus cache file in GC', {file, reason: read.reason});
+			if (read.state === 'unsupported')
+				errors.push(new CniError(CniErrorCode.incompatibleVersion, `plexus cache "${file}": ${read.reason}`));
 			if (read.state !== 'ok') continue;
 			const entry = read.entry;
 			if (valid.has(`${entry.containerId}\u0000${entry.ifname}`)) {
@@ -279,6 +275,13 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 			if (failed.length === 0) await inv.cache.remove(entry.containerId, entry.ifname);
 			errors.push(...failed);
 		}
+		// Pods Multus ADDed (./legacy.ts): stale ones DEL'd, the results of live ones kept.
+		const multus = await gcMultusEra(
+			inv,
+			new Set((inv.conf.validAttachments ?? []).map((a) => a.containerID)),
+		);
+		errors.push(...multus.errors);
+		stillValid.push(...multus.stillValid);
 		// Then libcni GC of every network with a cached result: stale results DEL'd, GC sent to plugins.
 		const networks = new Map<string, Uint8Array>();
 		for (const cached of await inv.executor.cache.list()) networks.set(cached.networkName, cached.config);

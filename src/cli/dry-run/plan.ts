@@ -15,7 +15,7 @@ import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
 import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
 import type {CniResult} from '../../cni/result.ts';
 import type {KubeClient, Pod} from '../../k8s/client.ts';
-import {resolveAttachments} from '../../k8s/resolve.ts';
+import type {Attachment} from '../../k8s/resolve.ts';
 import {defaultBuiltins} from '../../meta/deps.ts';
 import {Invocation} from '../../meta/invocation.ts';
 
@@ -170,7 +170,15 @@ async function planList(
 	common: Common,
 	versionCache: Map<string, Promise<string[]>>,
 	findings: Finding[],
+	/** How ADD prefixes a delegate failure of this attachment (none for a bare network). */
+	failurePrefix: string | undefined,
 ): Promise<PluginPlan[]> {
+	const fail = (error: CniError): Finding =>
+		errorFinding(
+			failurePrefix === undefined
+				? error
+				: new CniError(error.code, `${failurePrefix}: ${error.message}`, {details: error.details}),
+		);
 	const plugins: PluginPlan[] = [];
 	for (const [i, plugin] of list.plugins.entries()) {
 		const previous = i === 0 ? null : (list.plugins[i - 1]?.type ?? null);
@@ -182,7 +190,7 @@ async function planList(
 		let path: string | null = null;
 		let supportedVersions: string[] | null = null;
 		if (step.target === undefined) {
-			findings.push({...errorFinding(step.failure), ...at});
+			findings.push({...fail(step.failure), ...at});
 		} else if (typeof step.target === 'string') {
 			runsAs = 'binary';
 			path = step.target;
@@ -209,12 +217,12 @@ async function planList(
 		}
 		if (supportedVersions !== null && !supportedVersions.includes(list.cniVersion)) {
 			// What the delegate answers ADD with (skel's check), as the executor wraps it.
-			findings.push({
-				severity: 'error',
-				message: `plugin type="${plugin.type}"${plugin.name ? ` name="${plugin.name}"` : ''} failed (add): incompatible CNI versions`,
-				details: `config is "${list.cniVersion}", plugin supports [${supportedVersions.join(' ')}]`,
-				...at,
-			});
+			const incompatible = new CniError(
+				CniErrorCode.incompatibleVersion,
+				`plugin type="${plugin.type}"${plugin.name ? ` name="${plugin.name}"` : ''} failed (add): incompatible CNI versions`,
+				{details: `config is "${list.cniVersion}", plugin supports [${supportedVersions.join(' ')}]`},
+			);
+			findings.push({...fail(incompatible), ...at});
 		}
 		plugins.push({
 			index: i + 1,
@@ -292,16 +300,9 @@ export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
 		report.findings.push(errorFinding(error));
 		return report;
 	}
-	let attachments: Awaited<ReturnType<typeof resolveAttachments>>;
+	let attachments: Attachment[];
 	try {
-		attachments = await resolveAttachments({
-			conf: inv.conf,
-			ifname: request.ifname,
-			containerId: request.containerId,
-			podRef: inv.podRef,
-			pod: input.pod,
-			kube: input.kube,
-		});
+		attachments = await inv.resolve(input.pod, input.kube);
 	} catch (error) {
 		report.findings.push(errorFinding(error));
 		return report;
@@ -316,6 +317,7 @@ export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
 			input,
 			versions,
 			report.findings,
+			inv.addFailure(a),
 		);
 		report.attachments.push({
 			network: a.network,
@@ -362,6 +364,7 @@ export async function dryRunNetwork(input: NetworkDryRun): Promise<DryRunReport>
 		input,
 		new Map(),
 		report.findings,
+		undefined,
 	);
 	report.attachments.push({
 		network: input.list.name,
