@@ -15,6 +15,13 @@ import {CniError, CniErrorCode} from '../cni/errors.ts';
 
 export const PLEXUS_CACHE_KIND = 'plexusCacheV1';
 
+/**
+ * Every format a released Plexus wrote. plexusCacheV1 is the first: no release wrote an earlier
+ * shape, so there is nothing older to convert. A later `plexusCacheV<n>` (a downgraded node) is
+ * reported as unsupported, never guessed at nor treated as corrupt.
+ */
+export const PLEXUS_CACHE_KINDS: readonly string[] = [PLEXUS_CACHE_KIND];
+
 /** One attachment as persisted. */
 export interface CachedAttachment {
 	network: string;
@@ -42,7 +49,9 @@ export interface PodCacheEntry {
 export type CacheRead =
 	| {state: 'ok'; entry: PodCacheEntry}
 	| {state: 'missing'}
-	| {state: 'corrupt'; reason: string};
+	| {state: 'corrupt'; reason: string}
+	/** A versioned Plexus cache of a format this version does not know (written by a newer one). */
+	| {state: 'unsupported'; reason: string};
 
 const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
@@ -81,8 +90,14 @@ export function decodeCache(text: string): CacheRead {
 		return {state: 'corrupt', reason: `not JSON (${(error as Error).message})`};
 	}
 	if (!isRecord(raw)) return {state: 'corrupt', reason: 'not a JSON object'};
-	if (raw['kind'] !== PLEXUS_CACHE_KIND)
-		return {state: 'corrupt', reason: `unknown kind ${JSON.stringify(raw['kind'])}`};
+	const kind = raw['kind'];
+	if (typeof kind === 'string' && /^plexusCacheV\d+$/.test(kind) && !PLEXUS_CACHE_KINDS.includes(kind)) {
+		return {
+			state: 'unsupported',
+			reason: `format "${kind}" is not one this plexus reads (${PLEXUS_CACHE_KINDS.join(', ')}); it was written by a newer plexus`,
+		};
+	}
+	if (kind !== PLEXUS_CACHE_KIND) return {state: 'corrupt', reason: `unknown kind ${JSON.stringify(kind)}`};
 	const {checksum, ...body} = raw;
 	if (checksum !== sha256(JSON.stringify(body))) return {state: 'corrupt', reason: 'checksum mismatch'};
 	const attachments: CachedAttachment[] = [];
