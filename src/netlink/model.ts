@@ -134,6 +134,8 @@ interface AddrState {
 	peer: string | undefined;
 	broadcast: string | undefined;
 	label: string | undefined;
+	/** IPv6: its local /128 route is installed (on add; dropped while a kept address's link is down). */
+	localRoute?: boolean;
 }
 
 type MutableRoute = {-readonly [K in keyof Route]: Route[K]};
@@ -465,6 +467,7 @@ function derivedRoutes(ns: Namespace): Route[] {
 				);
 			}
 		} else {
+			if (addr.localRoute === false) continue;
 			out.push(
 				route({
 					family: 6,
@@ -527,7 +530,10 @@ function linkDown(ns: Namespace, link: LinkState): void {
 	for (let i = ns.addrs.length - 1; i >= 0; i--) {
 		const a = ns.addrs[i]!;
 		if (a.index !== link.index || a.family !== 6) continue;
-		if (keep > 0 && (a.flags & IFA_F_PERMANENT) !== 0 && !a.address.startsWith('fe80:')) continue;
+		if (keep > 0 && (a.flags & IFA_F_PERMANENT) !== 0 && !a.address.startsWith('fe80:')) {
+			a.localRoute = false;
+			continue;
+		}
 		ns.addrs.splice(i, 1);
 	}
 }
@@ -537,6 +543,7 @@ function linkUp(ns: Namespace, link: LinkState): void {
 	if (link.up) return;
 	link.up = true;
 	for (const [vns, vlan] of vlansOn(ns, link, ns.world())) linkUp(vns, vlan);
+	for (const a of ns.addrs) if (a.index === link.index && a.family === 6) a.localRoute = true;
 	if (link.name === 'lo' && link.kind === undefined) {
 		addAddrState(ns, link, '127.0.0.1/8', 'host', 0);
 		addAddrState(ns, link, '::1/128', 'host', 0);
