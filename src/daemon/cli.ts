@@ -47,7 +47,11 @@ export type DaemonPluginLoader = (context: DaemonPluginContext) => Promise<CniPl
 export const DAEMON_PLUGINS: ReadonlyMap<string, DaemonPluginLoader> = new Map([
 	[
 		'plexus',
-		async (context: DaemonPluginContext) => (await import('./meta.ts')).createDaemonMetaPlugin(context),
+		async (context: DaemonPluginContext) => {
+			const meta = await import('./meta.ts');
+			await meta.prewarm();
+			return meta.createDaemonMetaPlugin(context);
+		},
 	],
 ]);
 

@@ -157,3 +157,11 @@ export function createDaemonMetaPlugin(
 		},
 	});
 }
+
+/**
+ * Loads what the meta-plugin imports lazily on its first call (the built-in delegates, the
+ * netlink core), so the first pod a fresh daemon serves does not pay for module loading.
+ */
+export async function prewarm(): Promise<void> {
+	await Promise.all([import('../../delegates/index.ts'), import('../netlink/kernel.ts')]);
+}
