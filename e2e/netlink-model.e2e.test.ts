@@ -78,4 +78,30 @@ describe('NetlinkModel vs the host kernel (differential)', () => {
 		await both(model, (nl) => nl.deleteAddress('va', '10.72.0.2/24'));
 		await both(model, (nl) => nl.deleteLink('br0'));
 	});
+
+	it('keeps routes, rules and a macvlan in step', async () => {
+		kernel.setLink('va', {up: true});
+		kernel.setLink('vb', {up: true});
+		const model = twin(path, kernel);
+		await both(model, (nl) => nl.addAddress('va', '10.90.0.2/24'));
+		await both(model, (nl) => nl.addAddress('va', 'fd00:90::2/64', {nodad: true}));
+		await both(model, (nl) =>
+			nl.addLink({kind: 'macvlan', name: 'mv0', parent: 'va', mode: 'bridge', mac: '02:00:00:00:90:01'}),
+		);
+		await both(model, (nl) => nl.setLink('mv0', {up: true, mtu: 1400}));
+		await both(model, (nl) => nl.addAddress('mv0', '10.91.0.2/24'));
+		await both(model, (nl) => nl.addRoute({dst: '10.92.0.0/16', gateway: '10.90.0.1', table: 92, metric: 5}));
+		await both(model, (nl) =>
+			nl.replaceRoute({dst: '10.92.0.0/16', gateway: '10.91.0.1', table: 92, metric: 5}),
+		);
+		await both(model, (nl) => nl.addRoute({dst: '10.93.0.0/16', type: 'blackhole', table: 92}));
+		await both(model, (nl) => nl.addRoute({dst: 'fd00:93::/64', oif: 'va', table: 92}));
+		await both(model, (nl) => nl.addRule({family: 4, priority: 92, table: 92, src: '10.91.0.0/24'}));
+		await both(model, (nl) => nl.addRule({family: 6, table: 92}));
+		await both(model, (nl) => nl.deleteRoute({dst: '10.92.0.0/16', table: 92}));
+		await both(model, (nl) => nl.deleteRule({family: 4, priority: 92}));
+		await both(model, (nl) => nl.setLink('va', {up: false}));
+		await both(model, (nl) => nl.setLink('va', {up: true}));
+		await both(model, (nl) => nl.deleteLink('va'));
+	});
 });
