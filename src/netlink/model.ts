@@ -752,7 +752,7 @@ class ModelNetlink implements Netlink {
 		this.closed = true;
 	}
 
-	/** The namespace, checking the handle is open and the netns still exists. */
+	/** The namespace, checking the handle is open (like a kernel socket, it outlives the removal of its netns). */
 	private ns(operation: string): Namespace {
 		if (this.closed) throw new Error(`failed to ${operation}: the netlink handle is closed`);
 		return this.space;
