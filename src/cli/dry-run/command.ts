@@ -14,8 +14,9 @@ import {networkListFromText} from '../../k8s/nad.ts';
 import {parseCapArgs} from '../chain.ts';
 import {type CliOutcome, usageError} from '../outcome.ts';
 import {loadManifests, ManifestKubeClient, type Manifests} from './manifests.ts';
-import {type DryRunReport, dryRunNetwork, dryRunPod} from './plan.ts';
+import {type DryRunReport, dryRunNetwork, dryRunPod, hasErrors} from './plan.ts';
 import {renderJson, renderTable} from './render.ts';
+import type {Simulation} from './simulate.ts';
 
 export const DRY_RUN_USAGE = `Usage: plexus dry-run [options] --pod <pod.yaml | namespace/name> [--nads <file|dir>]...
        plexus dry-run [options] <network.conflist | network.conf>
@@ -42,6 +43,11 @@ Options:
       --container-id <id>    CNI_CONTAINERID (default: plexus-dry-run)
       --netns <path>         CNI_NETNS (default: /var/run/netns/plexus-dry-run)
       --no-versions          do not run binaries to ask for their VERSION
+      --simulate             also run the ADD on an in-memory model of the pod's netns: built-ins
+                             really run; each external plugin is stood in for by a dummy link
+                             named CNI_IFNAME with its static IPAM addresses; prints every step
+                             (exact stdin with the real prevResult, result) and the resulting
+                             links, addresses, routes and VRFs
   -o, --output <format>      table (default) or json (schema: README.md, "plexus dry-run")
   -h, --help                 show this help
 
@@ -80,6 +86,7 @@ function parse(argv: readonly string[]) {
 			'container-id': {type: 'string'},
 			netns: {type: 'string'},
 			'no-versions': {type: 'boolean'},
+			simulate: {type: 'boolean'},
 			output: {type: 'string', short: 'o'},
 			help: {type: 'boolean', short: 'h'},
 		},
@@ -180,12 +187,15 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 			} catch (error) {
 				return findingsOnly(toCniError(error).message, output, io);
 			}
-			report = await dryRunNetwork({
+			const input = {
 				...common,
 				list,
 				args: parseCniArgs(io.env['CNI_ARGS'] ?? ''),
 				capabilityArgs: parseCapArgs(io.env['CAP_ARGS']),
-			});
+			};
+			report = await dryRunNetwork(input);
+			if (values.simulate === true && !hasErrors(report))
+				addSimulation(report, await (await import('./simulate.ts')).simulateNetwork(input));
 		} else {
 			const podArg = values.pod ?? '';
 			const kubeconfig = values.kubeconfig ?? io.env['KUBECONFIG'];
@@ -214,12 +224,15 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 			}
 			manifests.nads.push(...(await loadManifests(values.nads ?? [])).nads);
 			const confFile = values.conf ?? (await firstConf(values['conf-dir'] ?? '/etc/cni/net.d'));
-			report = await dryRunPod({
+			const input = {
 				...common,
 				confStdin: await plexusStdin(confFile, values['bin-dir']),
 				pod,
 				kube: new ManifestKubeClient(manifests, cluster),
-			});
+			};
+			report = await dryRunPod(input);
+			if (values.simulate === true && !hasErrors(report))
+				addSimulation(report, await (await import('./simulate.ts')).simulatePod(input));
 		}
 	} catch (error) {
 		if (error instanceof UsageError) return usageError(error.message, DRY_RUN_USAGE);
@@ -232,6 +245,12 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 	};
 }
 
+/** Adds a simulation and its findings to the report. */
+function addSimulation(report: DryRunReport, simulation: Simulation): void {
+	report.simulation = simulation;
+	report.findings.push(...simulation.findings);
+}
+
 /** A report with a single error finding (an input that does not even parse). */
 function findingsOnly(message: string, output: 'table' | 'json', io: DryRunIo): CliOutcome {
 	const report: DryRunReport = {
@@ -240,6 +259,7 @@ function findingsOnly(message: string, output: 'table' | 'json', io: DryRunIo): 
 		pod: null,
 		attachments: [],
 		findings: [{severity: 'error', message}],
+		simulation: null,
 	};
 	return {
 		stdout: output === 'json' ? renderJson(report) : renderTable(report, {color: io.color === true}),

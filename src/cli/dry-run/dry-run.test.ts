@@ -48,8 +48,14 @@ describe('golden output of every conf/examples scenario', () => {
 	});
 
 	for (const file of EXAMPLE_FILES) {
-		for (const output of ['table', 'json'] as const) {
-			test(`${file} (${output})`, async () => {
+		for (const [output, simulate] of [
+			['table', false],
+			['json', false],
+			['table', true],
+			['json', true],
+		] as const) {
+			const mode = `${output}${simulate ? ', --simulate' : ''}`;
+			test(`${file} (${mode})`, async () => {
 				const outcome = await runCli({
 					argv: [
 						'dry-run',
@@ -63,6 +69,7 @@ describe('golden output of every conf/examples scenario', () => {
 						FIXTURE_BIN,
 						'--output',
 						output,
+						...(simulate ? ['--simulate'] : []),
 					],
 					env: {CNI_PATH: '/opt/cni/not-here'},
 					readStdin: async () => new Uint8Array(),
@@ -70,9 +77,8 @@ describe('golden output of every conf/examples scenario', () => {
 				expect(outcome.stderr).toBe('');
 				expect(outcome.exitCode).toBe(0);
 				const ext = output === 'json' ? 'json' : 'txt';
-				await expect(normalize(outcome.stdout)).toMatchFileSnapshot(
-					`__golden__/${file.replace(/\.yaml$/, '')}.${ext}`,
-				);
+				const name = `${file.replace(/\.yaml$/, '')}${simulate ? '.simulate' : ''}.${ext}`;
+				await expect(normalize(outcome.stdout)).toMatchFileSnapshot(`__golden__/${name}`);
 			});
 		}
 	}
@@ -439,6 +445,56 @@ describe('findings, each with the message the real ADD gives', () => {
 			{conf: {clusterNetwork: 'nowhere'}, manifests: {pods: [podWith('')], nads: []}},
 			/failed to find network "nowhere" \(clusterNetwork\)/,
 		);
+	});
+});
+
+describe('--simulate', () => {
+	const run = (argv: string[], env: Record<string, string> = {}) =>
+		runCli({argv: ['dry-run', ...argv], env, readStdin: async () => new Uint8Array()});
+
+	test("a built-in failing on the modelled netns is a simulation finding with ADD's message", async () => {
+		const pod = join(dir, 'pod.yaml');
+		await writeFile(
+			pod,
+			[
+				'apiVersion: k8s.cni.cncf.io/v1',
+				'kind: NetworkAttachmentDefinition',
+				'metadata: {name: v, namespace: ns1}',
+				`spec: {config: '${chain('v', '1.0.0', '{"type":"bridge"},{"type":"vlan","vlanId":5,"master":"nothere","linkInContainer":true,"ipam":{"type":"static"}}')}'}`,
+				'---',
+				'apiVersion: v1',
+				'kind: Pod',
+				'metadata: {name: web, namespace: ns1, annotations: {k8s.v1.cni.cncf.io/networks: v}}',
+			].join('\n'),
+		);
+		const argv = ['--conf', join(EXAMPLES, '00-plexus.conf'), '--nads', join(EXAMPLES, 'cluster-net.yaml')];
+		const plain = await run([...argv, '--bin-dir', FIXTURE_BIN, '--pod', pod, '-o', 'json']);
+		expect(plain.exitCode).toBe(0);
+		const outcome = await run([...argv, '--bin-dir', FIXTURE_BIN, '--pod', pod, '-o', 'json', '--simulate']);
+		expect(outcome.exitCode).toBe(1);
+		const report = JSON.parse(outcome.stdout) as DryRunReport;
+		expect(report.findings).toEqual([
+			expect.objectContaining({severity: 'error', source: 'simulation', network: 'ns1/v'}),
+		]);
+		expect(report.findings[0]?.message).toMatch(
+			/^failed to add network "ns1\/v" \(element 1 of annotation "k8s.v1.cni.cncf.io\/networks"\) as interface "net1" of pod "ns1\/web": plugin type="vlan" failed \(add\): .*nothere/,
+		);
+		const steps = report.simulation?.steps ?? [];
+		expect(
+			steps.map((s) => `${s.ifname} ${s.type} ${s.runsAs} ${s.error === null ? 'ok' : 'failed'}`),
+		).toEqual(['eth0 bridge opaque ok', 'net1 bridge opaque ok', 'net1 vlan builtin failed']);
+		// The vlan got the stand-in's real result as prevResult.
+		expect(JSON.parse(steps[2]!.stdin).prevResult.interfaces[0].name).toBe('net1');
+		// The view shows the netns as ADD left it when it failed (no rollback simulated).
+		expect(report.simulation?.view.links.map((l) => l.name)).toEqual(['lo', 'eth0', 'net1']);
+	});
+
+	test('a plan with errors is not simulated', async () => {
+		const file = join(dir, 'net.conflist');
+		await writeFile(file, chain('n1', '1.0.0', '{"type":"nothere"}'));
+		const outcome = await run(['-o', 'json', '--simulate', file]);
+		expect(outcome.exitCode).toBe(1);
+		expect((JSON.parse(outcome.stdout) as DryRunReport).simulation).toBeNull();
 	});
 });
 

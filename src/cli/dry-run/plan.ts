@@ -18,6 +18,7 @@ import type {KubeClient, Pod} from '../../k8s/client.ts';
 import type {Attachment} from '../../k8s/resolve.ts';
 import {defaultBuiltins} from '../../meta/deps.ts';
 import {Invocation} from '../../meta/invocation.ts';
+import type {Simulation} from './simulate.ts';
 
 /** Version of the JSON document `--output json` prints (see README, "plexus dry-run"). */
 export const DRY_RUN_SCHEMA_VERSION = 1;
@@ -31,6 +32,8 @@ export interface Finding {
 	message: string;
 	/** The error's `details`, when it has some. */
 	details?: string;
+	/** Set when the failure was found by `--simulate` (on the modelled netns), not by planning. */
+	source?: 'simulation';
 	/** The attachment (its network) the finding is about, when it is about one. */
 	network?: string;
 	/** The plugin's position in the attachment's chain (1-based), when it is about one. */
@@ -78,6 +81,8 @@ export interface DryRunReport {
 	pod: string | null;
 	attachments: AttachmentPlan[];
 	findings: Finding[];
+	/** The `--simulate` run (null without it). */
+	simulation: Simulation | null;
 }
 
 interface Common {
@@ -290,6 +295,7 @@ export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
 		pod: `${input.pod.namespace}/${input.pod.name}`,
 		attachments: [],
 		findings: [],
+		simulation: null,
 	};
 	let request: PluginRequest;
 	let inv: Invocation;
@@ -342,6 +348,7 @@ export async function dryRunNetwork(input: NetworkDryRun): Promise<DryRunReport>
 		pod: null,
 		attachments: [],
 		findings: [],
+		simulation: null,
 	};
 	const executor = new ChainExecutor({
 		path: input.path,

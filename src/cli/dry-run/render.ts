@@ -3,6 +3,7 @@
  * JSON document whose schema README.md documents (`schemaVersion` 1).
  */
 import type {AttachmentPlan, DryRunReport, Finding, PluginPlan} from './plan.ts';
+import type {Simulation} from './simulate.ts';
 
 export interface Style {
 	color: boolean;
@@ -38,9 +39,10 @@ function versions(p: PluginPlan): string {
 
 function findingLine(f: Finding, style: Style): string {
 	const label = f.severity === 'error' ? paint(style, '1;31', 'error') : paint(style, '1;33', 'warning');
+	const sim = f.source === 'simulation' ? ' (simulated)' : '';
 	const where =
 		f.network === undefined ? '' : ` [${f.network}${f.plugin === undefined ? '' : ` plugin ${f.plugin}`}]`;
-	return `${label}${where}: ${f.message}${f.details === undefined ? '' : ` (${f.details})`}`;
+	return `${label}${sim}${where}: ${f.message}${f.details === undefined ? '' : ` (${f.details})`}`;
 }
 
 function attachmentBlock(a: AttachmentPlan, n: number, style: Style): string[] {
@@ -67,6 +69,58 @@ function attachmentBlock(a: AttachmentPlan, n: number, style: Style): string[] {
 	return lines;
 }
 
+function simulationBlock(sim: Simulation, style: Style): string[] {
+	const lines = [paint(style, '1', 'Simulation (in-memory netns; external plugins stood in for)')];
+	for (const step of sim.steps) {
+		const how = step.runsAs === 'builtin' ? 'built-in' : 'opaque stand-in';
+		lines.push(`  ${step.ifname} ${step.network} ${step.index}. ${step.type} (${how})`);
+		lines.push(`     stdin:  ${step.stdin}`);
+		lines.push(
+			step.error === null
+				? `     result: ${JSON.stringify(step.result)}`
+				: `     ${paint(style, '1;31', 'error')}:  ${step.error}`,
+		);
+	}
+	const v = sim.view;
+	lines.push('  Links:');
+	lines.push(
+		...columns(
+			v.links.map((l) => [
+				l.name,
+				l.kind ?? '-',
+				l.up ? 'up' : 'down',
+				l.master === null ? '' : `master ${l.master}`,
+				l.vlan === null ? '' : `vlan ${l.vlan}`,
+			]),
+			'    ',
+		),
+	);
+	lines.push('  Addresses:');
+	lines.push(
+		...columns(
+			v.addresses.map((a) => [a.dev, a.cidr]),
+			'    ',
+		),
+	);
+	lines.push('  Routes:');
+	lines.push(
+		...columns(
+			v.routes.map((r) => [
+				`table ${r.table}`,
+				r.type === 'unicast' ? r.dst : `${r.type} ${r.dst}`,
+				r.gateway === null ? '' : `via ${r.gateway}`,
+				r.dev === null ? '' : `dev ${r.dev}`,
+			]),
+			'    ',
+		),
+	);
+	lines.push('  VRFs:');
+	if (v.vrfs.length === 0) lines.push('    (none)');
+	for (const vrf of v.vrfs)
+		lines.push(`    ${vrf.name} table ${vrf.table}: ${vrf.ports.join(' ') || '(no ports)'}`);
+	return lines;
+}
+
 /** The table a terminal shows. */
 export function renderTable(report: DryRunReport, style: Style): string {
 	const lines: string[] = [];
@@ -75,6 +129,7 @@ export function renderTable(report: DryRunReport, style: Style): string {
 		lines.push('');
 		lines.push(...attachmentBlock(a, i + 1, style));
 	}
+	if (report.simulation !== null) lines.push('', ...simulationBlock(report.simulation, style));
 	lines.push('');
 	if (report.findings.length === 0) lines.push(paint(style, '32', 'No findings: ADD would run as shown.'));
 	else {

@@ -1,0 +1,355 @@
+/**
+ * `plexus dry-run --simulate`: runs the ADD through the real executor (the same prevResult
+ * threading and result conversion) against the in-memory netlink model instead of the kernel.
+ * Built-in delegates really run on the model. External delegates are opaque: instead of running
+ * the binary, a stand-in creates the interface it would create (a dummy link named CNI_IFNAME,
+ * up) with the addresses and routes of a `static` IPAM section, and answers the result a plugin
+ * would; other IPAM types give no address. The stand-in also answers a built-in's IPAM call
+ * (vlan's `static`). Nothing touches the kernel; the executor's result cache goes to a temp dir
+ * that is removed.
+ */
+import {mkdtemp, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {basename, join} from 'node:path';
+import {buildDelegateConf} from '../../chain/delegate-conf.ts';
+import {ChainExecutor, type RuntimeConf} from '../../chain/executor.ts';
+import type {NetworkList} from '../../chain/network-list.ts';
+import type {ExecRequest, PluginExec} from '../../chain/plugin-exec.ts';
+import {toCniError} from '../../cni/errors.ts';
+import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
+import {versionAtLeast} from '../../cni/versions.ts';
+import type {Attachment} from '../../k8s/resolve.ts';
+import {Invocation} from '../../meta/invocation.ts';
+import {NetlinkModel as Model} from '../../netlink/model.ts';
+import type {Finding, NetworkDryRun, PodDryRun} from './plan.ts';
+import {podAddRequest} from './plan.ts';
+
+/** One delegate run in the simulation. */
+export interface SimulatedStep {
+	network: string;
+	ifname: string;
+	/** 1-based position in the chain. */
+	index: number;
+	type: string;
+	/** builtin: ran on the model; opaque: an external binary, stood in for. */
+	runsAs: 'builtin' | 'opaque';
+	/** The exact stdin, with the real prevResult. */
+	stdin: string;
+	/** The result it returned, or null when it failed. */
+	result: unknown;
+	/** Its failure, or null. */
+	error: string | null;
+}
+
+/** The pod's network namespace after the simulated ADD. */
+export interface NetView {
+	links: {name: string; kind: string | null; up: boolean; master: string | null; vlan: number | null}[];
+	/** Addresses, without IPv6 link-local ones. */
+	addresses: {dev: string; cidr: string}[];
+	/** Routes of every table but `local`, without IPv6 link-local and multicast ones. */
+	routes: {table: number; dst: string; gateway: string | null; dev: string | null; type: string}[];
+	vrfs: {name: string; table: number; ports: string[]}[];
+}
+
+export interface Simulation {
+	steps: SimulatedStep[];
+	view: NetView;
+	/** Where the simulated ADD failed (what ADD would report on that state). */
+	findings: Finding[];
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The addresses and routes of a `static` IPAM section; nothing for other IPAM types. */
+function staticIpam(ipam: unknown): {
+	ips: {address: string; gateway?: string}[];
+	routes: {dst: string; gw?: string}[];
+} {
+	if (!isObject(ipam) || ipam['type'] !== 'static') return {ips: [], routes: []};
+	const ips: {address: string; gateway?: string}[] = [];
+	for (const a of Array.isArray(ipam['addresses']) ? ipam['addresses'] : []) {
+		if (!isObject(a) || typeof a['address'] !== 'string') continue;
+		ips.push({address: a['address'], ...(typeof a['gateway'] === 'string' ? {gateway: a['gateway']} : {})});
+	}
+	const routes: {dst: string; gw?: string}[] = [];
+	for (const r of Array.isArray(ipam['routes']) ? ipam['routes'] : []) {
+		if (!isObject(r) || typeof r['dst'] !== 'string') continue;
+		routes.push({dst: r['dst'], ...(typeof r['gw'] === 'string' ? {gw: r['gw']} : {})});
+	}
+	return {ips, routes};
+}
+
+/** IP entries in the shape of `version` (0.3.x/0.4.0 carry "version"). */
+function ipEntries(version: string, ips: {address: string; gateway?: string}[], iface: number | undefined) {
+	return ips.map((ip) => ({
+		...(versionAtLeast(version, '1.0.0') ? {} : {version: ip.address.includes(':') ? '6' : '4'}),
+		...(iface === undefined ? {} : {interface: iface}),
+		...ip,
+	}));
+}
+
+/** Records one delegate run. */
+type Recorder = (type: string, stdin: string, result: unknown, error: string | null) => void;
+
+/** Stands in for external binaries on the model (see the file comment). */
+class OpaqueExec implements PluginExec {
+	readonly #real: PluginExec;
+	readonly #model: Model;
+	readonly #record: Recorder;
+	#macs = 0;
+
+	constructor(real: PluginExec, model: Model, record: Recorder) {
+		this.#real = real;
+		this.#model = model;
+		this.#record = record;
+	}
+
+	find(type: string, path: readonly string[]): Promise<string> {
+		return this.#real.find(type, path);
+	}
+
+	async exec(request: ExecRequest): Promise<Uint8Array> {
+		const type = basename(request.pluginPath);
+		const stdin = Buffer.from(request.stdin).toString('utf8');
+		const config = JSON.parse(stdin) as Record<string, unknown>;
+		const version = String(config['cniVersion'] ?? '0.1.0');
+		const {ips, routes} = staticIpam(config['ipam']);
+		if (request.env['CNI_COMMAND'] !== 'ADD') return new Uint8Array();
+		const ipam = config['ipam'];
+		if (config['type'] !== type && isObject(ipam) && ipam['type'] === type) {
+			// A built-in's IPAM call: addresses only, the built-in configures them.
+			return Buffer.from(
+				JSON.stringify({cniVersion: version, ips: ipEntries(version, ips, undefined), routes}),
+			);
+		}
+		const netns = request.env['CNI_NETNS'] ?? '';
+		const ifname = request.env['CNI_IFNAME'] ?? '';
+		const nl = this.#model.open(netns);
+		try {
+			if (nl.findLink(ifname) === undefined) {
+				this.#macs += 1;
+				const mac = `02:00:00:00:00:${this.#macs.toString(16).padStart(2, '0')}`;
+				nl.addLink({kind: 'dummy', name: ifname, up: true, mac});
+				for (const ip of ips) nl.addAddress(ifname, ip.address);
+				for (const r of routes) {
+					const gateway = r.gw ?? ips.find((ip) => ip.gateway !== undefined)?.gateway;
+					nl.addRoute({dst: r.dst, oif: ifname, ...(gateway === undefined ? {} : {gateway})});
+				}
+			}
+			const link = nl.getLink(ifname);
+			const result = {
+				cniVersion: version,
+				interfaces: [{name: ifname, ...(link.mac === undefined ? {} : {mac: link.mac}), sandbox: netns}],
+				ips: ipEntries(version, ips, 0),
+				...(routes.length > 0 ? {routes} : {}),
+			};
+			this.#record(type, stdin, result, null);
+			return Buffer.from(JSON.stringify(result));
+		} catch (error) {
+			this.#record(type, stdin, null, toCniError(error).message);
+			throw error;
+		} finally {
+			nl.close();
+		}
+	}
+}
+
+/** Wraps the built-ins to record what they get and return. */
+function recording(plugins: ReadonlyMap<string, CniPlugin>, record: Recorder): Map<string, CniPlugin> {
+	const out = new Map<string, CniPlugin>();
+	for (const [type, plugin] of plugins) {
+		out.set(type, {
+			...plugin,
+			type,
+			supportedVersions: plugin.supportedVersions,
+			add: async (request: PluginRequest) => {
+				const stdin = Buffer.from(request.stdin).toString('utf8');
+				try {
+					const result = await plugin.add(request);
+					record(type, stdin, result, null);
+					return result;
+				} catch (error) {
+					record(type, stdin, null, toCniError(error).message);
+					throw error;
+				}
+			},
+			del: (request) => plugin.del(request),
+			check: (request) => plugin.check(request),
+		});
+	}
+	return out;
+}
+
+/** The netns as the table and JSON show it. */
+export function viewOf(model: Model, netns: string): NetView {
+	const nl = model.open(netns);
+	try {
+		const links = nl.listLinks().sort((a, b) => a.index - b.index);
+		const name = (index: number | undefined) =>
+			index === undefined ? null : (links.find((l) => l.index === index)?.name ?? String(index));
+		return {
+			links: links.map((l) => ({
+				name: l.name,
+				kind: l.kind ?? null,
+				up: l.up,
+				master: name(l.masterIndex),
+				vlan: l.vlan?.id ?? null,
+			})),
+			addresses: nl
+				.listAddresses()
+				.filter((a) => !a.address.startsWith('fe80:'))
+				.map((a) => ({dev: name(a.index) ?? '', cidr: a.cidr})),
+			routes: nl
+				.listRoutes({table: 'all'})
+				.filter((r) => r.table !== 255 && !r.dst.startsWith('fe80:') && !r.dst.startsWith('ff00:'))
+				.map((r) => ({
+					table: r.table,
+					dst: r.dst,
+					gateway: r.gateway ?? null,
+					dev: name(r.oif),
+					type: r.type,
+				})),
+			vrfs: links
+				.filter((l) => l.kind === 'vrf' && l.vrf !== undefined)
+				.map((l) => ({
+					name: l.name,
+					table: l.vrf?.table ?? 0,
+					ports: links.filter((p) => p.masterIndex === l.index).map((p) => p.name),
+				})),
+		};
+	} finally {
+		nl.close();
+	}
+}
+
+interface Harness {
+	model: Model;
+	steps: SimulatedStep[];
+	exec: OpaqueExec;
+	builtins: (exec: PluginExec) => Promise<Map<string, CniPlugin>>;
+	cacheDir: string;
+	current: {network: string; ifname: string; index: number};
+}
+
+async function harness(common: {exec: PluginExec; netns: string}): Promise<Harness> {
+	const model = new Model();
+	model.addNetns(common.netns);
+	// A runtime's sandbox has lo up before any CNI plugin runs.
+	const lo = model.open(common.netns);
+	try {
+		lo.setLink('lo', {up: true});
+	} finally {
+		lo.close();
+	}
+	const steps: SimulatedStep[] = [];
+	const current = {network: '', ifname: '', index: 0};
+	const record = (
+		type: string,
+		stdin: string,
+		result: unknown,
+		error: string | null,
+		runsAs: 'builtin' | 'opaque',
+	) => {
+		current.index += 1;
+		steps.push({...current, type, runsAs, stdin, result, error});
+	};
+	const exec = new OpaqueExec(common.exec, model, (t, s, r, e) => record(t, s, r, e, 'opaque'));
+	const {createBuiltins} = await import('../../../delegates/index.ts');
+	const builtins = async (innerExec: PluginExec) =>
+		recording(createBuiltins({openNetlink: model.open, exec: innerExec}), (t, s, r, e) =>
+			record(t, s, r, e, 'builtin'),
+		);
+	const cacheDir = await mkdtemp(join(tmpdir(), 'plexus-simulate-'));
+	return {model, steps, exec, builtins, cacheDir, current};
+}
+
+/** Runs the ADD of each list in order on the model; stops at the first failure, as ADD does. */
+async function runAll(
+	h: Harness,
+	executor: ChainExecutor,
+	items: {list: NetworkList; rt: RuntimeConf; network: string; prefix: string | undefined}[],
+): Promise<Finding[]> {
+	for (const item of items) {
+		h.current.network = item.network;
+		h.current.ifname = item.rt.ifname;
+		h.current.index = 0;
+		try {
+			await executor.addNetworkList(item.list, item.rt);
+		} catch (error) {
+			const cause = toCniError(error);
+			const message = item.prefix === undefined ? cause.message : `${item.prefix}: ${cause.message}`;
+			return [{severity: 'error', message, network: item.network, source: 'simulation'}];
+		}
+	}
+	return [];
+}
+
+/** Simulates the pod's ADD. */
+export async function simulatePod(input: PodDryRun): Promise<Simulation> {
+	const h = await harness(input);
+	try {
+		// The conf as given, but the result cache in a temp dir.
+		const request = podAddRequest(input);
+		const config: Record<string, unknown> = {...request.config, cniDir: h.cacheDir};
+		const stdin = buildDelegateConf({
+			name: String(config['name']),
+			cniVersion: String(config['cniVersion']),
+			plugin: config,
+		}).stdin;
+		const inv = await Invocation.open(
+			{...request, config, stdin},
+			{
+				exec: h.exec,
+				inProcess: async (conf) => filterDisabled(await h.builtins(h.exec), conf.disableBuiltins),
+			},
+		);
+		const attachments: Attachment[] = await inv.resolve(input.pod, input.kube);
+		const findings = await runAll(
+			h,
+			inv.executor,
+			attachments.map((a) => ({
+				list: a.list,
+				rt: inv.runtimeConf(a),
+				network: a.network,
+				prefix: inv.addFailure(a),
+			})),
+		);
+		return {steps: h.steps, view: viewOf(h.model, input.netns), findings};
+	} finally {
+		await rm(h.cacheDir, {recursive: true, force: true});
+	}
+}
+
+function filterDisabled(map: Map<string, CniPlugin>, disabled: readonly string[]): Map<string, CniPlugin> {
+	for (const type of disabled) map.delete(type);
+	return map;
+}
+
+/** Simulates one network list's ADD. */
+export async function simulateNetwork(input: NetworkDryRun): Promise<Simulation> {
+	const h = await harness(input);
+	try {
+		const executor = new ChainExecutor({
+			path: input.path,
+			exec: h.exec,
+			inProcess: await h.builtins(h.exec),
+			env: input.env,
+			cacheDir: h.cacheDir,
+		});
+		const rt: RuntimeConf = {
+			containerId: input.containerId,
+			netns: input.netns,
+			ifname: input.ifname,
+			args: input.args,
+			capabilityArgs: input.capabilityArgs,
+		};
+		const findings = await runAll(h, executor, [
+			{list: input.list, rt, network: input.list.name, prefix: undefined},
+		]);
+		return {steps: h.steps, view: viewOf(h.model, input.netns), findings};
+	} finally {
+		await rm(h.cacheDir, {recursive: true, force: true});
+	}
+}
