@@ -190,6 +190,21 @@ export function delegateNetworkList(d: MultusDelegate, cniVersion: string, file:
 	return parseNetworkList(Buffer.from(JSON.stringify({...config, cniVersion}), 'utf8'), source);
 }
 
+/**
+ * The network list of a libcni result-cache `config`: a conflist, or the single conf libcni's
+ * AddNetwork caches (what Multus ran single-conf delegates with), up-converted.
+ */
+export function cachedNetworkList(config: Uint8Array, source: string): NetworkList {
+	let raw: unknown;
+	try {
+		raw = JSON.parse(Buffer.from(config).toString('utf8'));
+	} catch {
+		return parseNetworkList(config, source);
+	}
+	const single = isRecord(raw) && typeof raw['type'] === 'string' && raw['plugins'] === undefined;
+	return single ? confListFromConf(config, source) : parseNetworkList(config, source);
+}
+
 /** The interface a delegate was added as (Multus getIfname). */
 export function multusIfname(d: MultusDelegate, runtimeIfname: string): string {
 	if (d.ifnameRequest !== undefined) return d.ifnameRequest;

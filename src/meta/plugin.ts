@@ -36,6 +36,7 @@ import {
 } from './invocation.ts';
 
 import {checkMultusEra, delMultusEra, gcMultusEra} from './legacy.ts';
+import {cachedNetworkList} from './multus-cache.ts';
 
 export type {PlexusDeps} from './deps.ts';
 
@@ -287,7 +288,8 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 		for (const cached of await inv.executor.cache.list()) networks.set(cached.networkName, cached.config);
 		for (const [name, config] of networks) {
 			try {
-				await inv.executor.gcNetworkList(parseNetworkList(config, name), {validAttachments: stillValid});
+				// A single conf is what libcni caches for Multus' single-conf delegates.
+				await inv.executor.gcNetworkList(cachedNetworkList(config, name), {validAttachments: stillValid});
 			} catch (error) {
 				errors.push(toCniError(error));
 			}
