@@ -448,6 +448,53 @@ describe('findings, each with the message the real ADD gives', () => {
 	});
 });
 
+describe('inputs from the cluster', () => {
+	test('--pod namespace/name and its NADs read through the kubeconfig, with GETs only', async () => {
+		const {TestApiServer} = await import('../../../e2e/kube/apiserver.ts');
+		const api = await TestApiServer.start();
+		try {
+			const manifests = await example('001-route-override.yaml');
+			for (const n of manifests.nads) api.createNad(n.namespace, n.name, n.config);
+			const pod = manifests.pods[0]!;
+			api.createPod({
+				metadata: {name: pod.name, namespace: pod.namespace, annotations: {...pod.annotations}},
+			});
+			const common = ['--conf', join(EXAMPLES, '00-plexus.conf'), '--bin-dir', FIXTURE_BIN, '-o', 'json'];
+			const fromCluster = await runCli({
+				argv: ['dry-run', ...common, '--pod', `${pod.namespace}/${pod.name}`],
+				env: {KUBECONFIG: await api.writeKubeconfig(dir)},
+				readStdin: async () => new Uint8Array(),
+			});
+			expect(fromCluster.stderr).toBe('');
+			expect(fromCluster.exitCode).toBe(0);
+			const fromFiles = await runCli({
+				argv: [
+					'dry-run',
+					...common,
+					'--pod',
+					join(EXAMPLES, '001-route-override.yaml'),
+					'--nads',
+					join(EXAMPLES, 'cluster-net.yaml'),
+				],
+				env: {},
+				readStdin: async () => new Uint8Array(),
+			});
+			const cluster = JSON.parse(fromCluster.stdout) as DryRunReport;
+			expect(cluster.findings.map((f) => f.message)).toEqual([]);
+			const files = JSON.parse(fromFiles.stdout) as DryRunReport;
+			expect(cluster.attachments.map((a) => a.plugins.map((p) => p.stdin))).toEqual(
+				files.attachments.map((a) => a.plugins.map((p) => p.stdin)),
+			);
+			// The pod's UID from the API reaches CNI_ARGS, as kubelet's runtime sends it.
+			const uid = String(api.getPod(pod.namespace, pod.name)?.metadata.uid);
+			expect(cluster.attachments[0]?.plugins[0]?.env['CNI_ARGS']).toContain(`K8S_POD_UID=${uid}`);
+			expect(new Set(api.requests.map((r) => r.method))).toEqual(new Set(['GET']));
+		} finally {
+			await api.close();
+		}
+	});
+});
+
 describe('--simulate', () => {
 	const run = (argv: string[], env: Record<string, string> = {}) =>
 		runCli({argv: ['dry-run', ...argv], env, readStdin: async () => new Uint8Array()});
