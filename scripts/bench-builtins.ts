@@ -9,8 +9,7 @@
  */
 import {spawnSync} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
-import {existsSync, mkdtempSync, rmSync} from 'node:fs';
-import {tmpdir} from 'node:os';
+import {existsSync} from 'node:fs';
 import {join, resolve} from 'node:path';
 import {pluginRequest} from '../delegates/common/request.ts';
 import {createBuiltins} from '../delegates/index.ts';
@@ -121,18 +120,35 @@ const SCENARIOS: readonly Scenario[] = [
 	},
 ];
 
-/** Times `n` rounds of `round` (after one warm-up), calling `reset` untimed in between; ms each, sorted. */
-async function measure(n: number, round: () => Promise<void>, reset: () => void): Promise<number[]> {
-	await round();
-	reset();
-	const out: number[] = [];
-	for (let i = 0; i < n; i++) {
-		const start = process.hrtime.bigint();
-		await round();
-		out.push(Number(process.hrtime.bigint() - start) / 1e6);
+/** One way of running a built-in's ADD+DEL, and how many timed rounds it gets. */
+interface Mode {
+	readonly label: string;
+	readonly rounds: number;
+	round(): Promise<void>;
+}
+
+/**
+ * Times the modes round by round (one warm-up each first), calling `reset` untimed after every
+ * round: taking turns spreads a change of machine load over all modes instead of landing on one.
+ * Returns each mode's durations in ms, sorted.
+ */
+async function measure(modes: readonly Mode[], reset: () => void): Promise<number[][]> {
+	for (const mode of modes) {
+		await mode.round();
 		reset();
 	}
-	return out.sort((a, b) => a - b);
+	const out = modes.map(() => [] as number[]);
+	const rounds = Math.max(...modes.map((m) => m.rounds));
+	for (let i = 0; i < rounds; i++) {
+		for (const [k, mode] of modes.entries()) {
+			if (i >= mode.rounds) continue;
+			const start = process.hrtime.bigint();
+			await mode.round();
+			out[k]?.push(Number(process.hrtime.bigint() - start) / 1e6);
+			reset();
+		}
+	}
+	return out.map((times) => times.sort((a, b) => a - b));
 }
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -141,71 +157,62 @@ async function main(argv: readonly string[]): Promise<void> {
 	const cniPath = (process.env['CNI_PATH'] || '/usr/lib/cni').split(':').filter((d) => d !== '');
 	const exec = new ExecaPluginExec();
 	const builtins = createBuiltins({openNetlink, exec});
-	const binDir = mkdtempSync(join(tmpdir(), 'pxbench-'));
 	const rows: string[][] = [];
-	try {
-		for (const scenario of SCENARIOS) {
-			const ns = `pxbench-${randomBytes(4).toString('hex')}`;
-			const netns = `/var/run/netns/${ns}`;
-			ip('netns', 'add', ns);
-			try {
-				const config = scenario.setup(ns, netns);
-				const request = (command: CniCommand) =>
-					pluginRequest(command, config, {
-						netns,
-						ifname: scenario.ifname,
-						containerId: 'bench',
-						path: cniPath,
-						env: {PATH: process.env['PATH'] ?? ''},
-					});
-				const plugin = builtins.get(scenario.type) as CniPlugin;
-				const reset = () => scenario.reset(ns);
-				const inProcess = await measure(
-					iterations,
-					async () => {
+	for (const scenario of SCENARIOS) {
+		const ns = `pxbench-${randomBytes(4).toString('hex')}`;
+		const netns = `/var/run/netns/${ns}`;
+		ip('netns', 'add', ns);
+		try {
+			const config = scenario.setup(ns, netns);
+			const request = (command: CniCommand) =>
+				pluginRequest(command, config, {
+					netns,
+					ifname: scenario.ifname,
+					containerId: 'bench',
+					path: cniPath,
+					env: {PATH: process.env['PATH'] ?? ''},
+				});
+			const plugin = builtins.get(scenario.type) as CniPlugin;
+			const reset = () => scenario.reset(ns);
+			const reference = cniPath.map((dir) => join(dir, scenario.type)).find((p) => existsSync(p));
+			const binary = (label: string, pluginPath: string, rounds: number): Mode => ({
+				label,
+				rounds,
+				async round() {
+					for (const command of ['ADD', 'DEL'] as const) {
+						const r = request(command);
+						await exec.exec({pluginPath, stdin: r.stdin, env: {...r.env}});
+					}
+				},
+			});
+			const modes: Mode[] = [
+				{
+					label: 'in-process',
+					rounds: iterations,
+					async round() {
 						await plugin.add(request('ADD'));
 						await plugin.del(request('DEL'));
 					},
-					reset,
-				);
-				rows.push([scenario.type, 'in-process', ...summarize(inProcess), '1.0×']);
-				const binaries: [string, string, number][] = [];
-				const reference = cniPath.map((dir) => join(dir, scenario.type)).find((p) => existsSync(p));
-				if (reference !== undefined) binaries.push([`exec ${reference}`, reference, iterations]);
-				binaries.push([
+				},
+				...(reference === undefined ? [] : [binary(`exec ${reference}`, reference, iterations)]),
+				binary(
 					`exec bin/plexus-${scenario.type}`,
 					join(REPO, 'bin', `plexus-${scenario.type}`),
 					binaryIterations,
-				]);
-				for (const [label, pluginPath, n] of binaries) {
-					const run = (command: CniCommand) => {
-						const r = request(command);
-						return exec.exec({pluginPath, stdin: r.stdin, env: {...r.env}});
-					};
-					const times = await measure(
-						n,
-						async () => {
-							await run('ADD');
-							await run('DEL');
-						},
-						reset,
-					);
-					rows.push([
-						scenario.type,
-						label,
-						...summarize(times),
-						ratio(quantile(times, 0.5), quantile(inProcess, 0.5)),
-					]);
-				}
-				if (reference === undefined)
-					rows.push([scenario.type, `(no reference "${scenario.type}" binary on CNI_PATH)`, '', '', '', '']);
-			} finally {
-				spawnSync('ip', ['netns', 'del', ns]);
-				scenario.teardown?.();
+				),
+			];
+			const times = await measure(modes, reset);
+			const base = quantile(times[0] ?? [], 0.5);
+			for (const [k, mode] of modes.entries()) {
+				const sorted = times[k] ?? [];
+				rows.push([scenario.type, mode.label, ...summarize(sorted), ratio(quantile(sorted, 0.5), base)]);
 			}
+			if (reference === undefined)
+				rows.push([scenario.type, `(no reference "${scenario.type}" binary on CNI_PATH)`, '', '', '', '']);
+		} finally {
+			spawnSync('ip', ['netns', 'del', ns]);
+			scenario.teardown?.();
 		}
-	} finally {
-		rmSync(binDir, {recursive: true, force: true});
 	}
 	const header = ['delegate', 'ADD+DEL run as', 'n', 'median', 'p90', 'vs in-process'];
 	const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
