@@ -120,6 +120,38 @@ describe('runDaemonCommand', () => {
 		expect(signals.listenerCount('SIGINT')).toBe(0);
 	});
 
+	it('answers /readyz 500 until every readiness condition a plugin added holds', async () => {
+		const signals = new EventEmitter();
+		const socketPath = join(dir, 'plexus.sock');
+		let synced = false;
+		let started: Daemon | undefined;
+		const running = runDaemonCommand(
+			['--socket', socketPath, '--metrics-address', 'off', '--grace-ms', '0'],
+			{
+				env: {},
+				plugins: new Map([
+					[
+						'plexus',
+						async (context) => {
+							context.addReadiness?.(() => synced);
+							return plugin;
+						},
+					],
+				]),
+				signals,
+				onListening: ({daemon}) => {
+					started = daemon;
+				},
+			},
+		);
+		while (started === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+		expect(started.ready).toBe(false);
+		synced = true;
+		expect(started.ready).toBe(true);
+		signals.emit('SIGTERM');
+		expect((await running).exitCode).toBe(0);
+	});
+
 	it('fails with exit 1 when the plugin is not registered, exit 2 on bad usage, 0 on --help', async () => {
 		const io = {env: {}, plugins: new Map()};
 		const missing = await runDaemonCommand(['--socket', join(dir, 's.sock')], io);

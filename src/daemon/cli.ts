@@ -200,6 +200,7 @@ export async function runDaemonCommand(
 	let daemon: Daemon | undefined;
 	let metricsServer: Server | undefined;
 	const closers: (() => Promise<void>)[] = [];
+	const readiness: (() => boolean)[] = [];
 	try {
 		const metrics = new DaemonMetrics({
 			inFlight: () => daemon?.queue.inFlight ?? 0,
@@ -211,6 +212,7 @@ export async function runDaemonCommand(
 			informers: options.informers ? {nodeName: io.env['NODE_NAME']} : undefined,
 			env: io.env,
 			onClose: (close) => closers.push(close),
+			addReadiness: (ready) => readiness.push(ready),
 		});
 		const delegatePlugin = new DelegateRunner({
 			cacheDir: options.cacheDir,
@@ -225,6 +227,7 @@ export async function runDaemonCommand(
 			defaultCniPath,
 			env: io.env,
 			metrics,
+			isReady: () => readiness.every((ready) => ready()),
 		});
 		let metricsPort: number | undefined;
 		const address = options.metricsAddress;

@@ -113,6 +113,26 @@ describe('KubeClients with informers', () => {
 		await on.close();
 	});
 
+	it('reports the informers synced only once every started informer listed', async () => {
+		let synced = false;
+		const clients = new KubeClients(() => new FakeKubeClient(), {
+			start: async () => ({
+				pods: undefined,
+				nads: {get: () => undefined},
+				synced: () => synced,
+				stop: async () => undefined,
+			}),
+		});
+		expect(clients.informersSynced()).toBe(true);
+		clients.prestart('');
+		expect(clients.informersSynced()).toBe(false);
+		await clients.informersStarted();
+		expect(clients.informersSynced()).toBe(false);
+		synced = true;
+		expect(clients.informersSynced()).toBe(true);
+		await clients.close();
+	});
+
 	it('falls back to the API when the informers fail to start', async () => {
 		const api = new FakeKubeClient();
 		api.addPod(pod);

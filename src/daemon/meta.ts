@@ -15,6 +15,9 @@ import {TimedPluginExec, timedPlugin} from './delegate.ts';
 import {CachedKubeClient, type Informers, startInformers} from './kube-cache.ts';
 import type {DelegateObserver} from './metrics.ts';
 
+/** How long /readyz waits for the in-cluster informers to sync (Multus waits up to 20 s). */
+export const INFORMER_SYNC_WAIT_MS = 20_000;
+
 /** The bound of a Kubernetes call during DEL, as the one-shot meta-plugin uses it. */
 export const DEL_CALL_TIMEOUT_MS = 2000;
 
@@ -103,6 +106,11 @@ export class KubeClients {
 		return entry;
 	}
 
+	/** True when every informer started so far finished a list (vacuously true with none). */
+	informersSynced(): boolean {
+		return [...this.#informers.values()].every((entry) => entry.running?.synced() ?? false);
+	}
+
 	/** Resolves once every informer started so far made its first attempt (tests). */
 	async informersStarted(): Promise<void> {
 		await Promise.all([...this.#informers.values()].map((entry) => entry.started));
@@ -130,6 +138,8 @@ export interface DaemonPluginContext {
 	informers?: InformerOptions | undefined;
 	/** The daemon's environment: with the in-cluster variables, its informers start at once. */
 	env?: Readonly<Record<string, string | undefined>> | undefined;
+	/** Adds a readiness condition to /readyz (the daemon is ready when all of them hold). */
+	addReadiness?: ((ready: () => boolean) => void) | undefined;
 	/** Registers cleanup to run when the daemon stops. */
 	onClose?: ((close: () => Promise<void>) => void) | undefined;
 }
@@ -143,7 +153,15 @@ export function createDaemonMetaPlugin(
 	clients = new KubeClients(undefined, context.informers),
 ): CniPlugin {
 	context.onClose?.(() => clients.close());
-	if (hasKubeConfig('', context.env ?? {})) clients.prestart('');
+	if (hasKubeConfig('', context.env ?? {})) {
+		clients.prestart('');
+		// Like Multus: ready once the caches synced, or after INFORMER_SYNC_WAIT_MS regardless
+		// (reads fall back to the API), so a slow API server cannot keep every pod from starting.
+		const since = performance.now();
+		context.addReadiness?.(
+			() => clients.informersSynced() || performance.now() - since > INFORMER_SYNC_WAIT_MS,
+		);
+	}
 	return createPlexusPlugin({
 		kube: (conf, env, verb) => clients.get(conf, env, verb),
 		exec: new TimedPluginExec(new ExecaPluginExec(), context.observeDelegate, {
