@@ -354,6 +354,8 @@ describe('GC with pods Multus added', () => {
 		expect(calls()).toEqual(['DEL bridge data0', 'DEL macvlan net1', 'DEL bridge eth0']);
 		expect(exec.calls.every((c) => c.env['CNI_CONTAINERID'] === 'c2')).toBe(true);
 		expect(exec.calls[2]?.env['CNI_NETNS']).toBe('/var/run/netns/c2');
+		// Each delegate with the arguments its ADD was cached with, as libcni GC does.
+		expect(exec.calls.map((c) => c.env['CNI_ARGS'])).toEqual(Array(3).fill('K8S_POD_NAMESPACE=ns1'));
 		expect(await files()).toEqual(['c1', 'results']);
 		expect(await files('results')).toEqual([
 			'bridge-static-c1-data0',

@@ -9,6 +9,7 @@
 import {rm} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {RuntimeConf} from '../chain/executor.ts';
+import type {NetworkList} from '../chain/network-list.ts';
 import {CniError, toCniError} from '../cni/errors.ts';
 import type {GcAttachment} from '../cni/spec.ts';
 import {log} from '../log.ts';
@@ -31,6 +32,22 @@ export interface MultusContainer {
 	pairs: readonly (readonly [string, string])[];
 	/** The runtime's `runtimeConfig` (capability arguments). */
 	runtimeConfig: Readonly<Record<string, unknown>>;
+	/**
+	 * GC: the RuntimeConf each delegate was added with, from its libcni cache entry, by
+	 * `<network>\0<ifname>`; used as is, as libcni GC does.
+	 */
+	recorded?: ReadonlyMap<string, RuntimeConf> | undefined;
+}
+
+/** The RuntimeConf delegate `d` runs with: its recorded one in GC, else Multus' derivation. */
+function runtimeConfOf(
+	d: MultusDelegate,
+	list: NetworkList,
+	container: MultusContainer,
+	deviceInfoDir: string,
+) {
+	const rt = multusRuntimeConf(d, container, deviceInfoDir);
+	return container.recorded?.get(`${list.name}\u0000${rt.ifname}`) ?? rt;
 }
 
 /** The runtimeConfig keys Multus' RuntimeConfig struct keeps; any other is dropped (§1.2). */
@@ -127,9 +144,11 @@ export async function delMultusDelegates(
 ): Promise<CniError[]> {
 	const errors: CniError[] = [];
 	for (const d of [...cached.delegates].reverse()) {
-		const rt = multusRuntimeConf(d, container, inv.conf.deviceInfoDir);
+		let rt = multusRuntimeConf(d, container, inv.conf.deviceInfoDir);
 		try {
-			await inv.executor.delNetworkList(delegateNetworkList(d, inv.conf.cniVersion, cached.file), rt);
+			const list = delegateNetworkList(d, inv.conf.cniVersion, cached.file);
+			rt = runtimeConfOf(d, list, container, inv.conf.deviceInfoDir);
+			await inv.executor.delNetworkList(list, rt);
 			const deviceInfo = rt.capabilityArgs['CNIDeviceInfoFile'];
 			if (typeof deviceInfo === 'string') await rm(deviceInfo, {force: true});
 		} catch (error) {
@@ -171,17 +190,27 @@ export function requestContainer(inv: Invocation): MultusContainer {
 }
 
 /**
- * A stale container as libcni GC sees it: netns, CNI_ARGS and capability arguments from the
- * master delegate's cached result (the runtime's interface name is only recorded there).
+ * A stale container as libcni GC sees it: each delegate's RuntimeConf from its cached result, and
+ * the runtime's netns, interface name and arguments from the master's (for delegates without one).
  */
 async function staleContainer(inv: Invocation, cached: MultusCacheFile): Promise<MultusContainer> {
 	const master = cached.delegates[0];
 	const list =
 		master === undefined ? undefined : delegateNetworkList(master, inv.conf.cniVersion, cached.file);
-	const found =
-		list === undefined
-			? undefined
-			: (await inv.executor.cache.list(list.name)).find((a) => a.containerId === cached.containerId);
+	const mine = (await inv.executor.cache.list()).filter((a) => a.containerId === cached.containerId);
+	const recorded = new Map<string, RuntimeConf>(
+		mine.map((a) => [
+			`${a.networkName}\u0000${a.ifname}`,
+			{
+				containerId: a.containerId,
+				netns: a.netns,
+				ifname: a.ifname,
+				args: a.cniArgs,
+				capabilityArgs: a.capabilityArgs,
+			},
+		]),
+	);
+	const found = list === undefined ? undefined : mine.find((a) => a.networkName === list.name);
 	if (found === undefined) {
 		log(
 			'warning',
@@ -197,6 +226,7 @@ async function staleContainer(inv: Invocation, cached: MultusCacheFile): Promise
 		ifname: master?.ifnameRequest ?? found?.ifname ?? 'eth0',
 		pairs: found?.cniArgs ?? [],
 		runtimeConfig: found?.capabilityArgs ?? {},
+		recorded,
 	};
 }
 
