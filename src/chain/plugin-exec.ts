@@ -110,16 +110,20 @@ export interface ExecaPluginExecOptions {
 	busyRetries?: number;
 	/** Pause between those retries in ms (libcni: 1000). */
 	busyDelayMs?: number;
+	/** Receives each plugin's stderr instead of our own stderr (`plexus dry-run --execute` shows it per plugin). */
+	onStderr?: ((pluginPath: string, stderr: Uint8Array) => void) | undefined;
 }
 
 /** Runs delegate binaries with execa. */
 export class ExecaPluginExec implements PluginExec {
 	readonly #busyRetries: number;
 	readonly #busyDelayMs: number;
+	readonly #onStderr: ExecaPluginExecOptions['onStderr'];
 
 	constructor(options: ExecaPluginExecOptions = {}) {
 		this.#busyRetries = options.busyRetries ?? 5;
 		this.#busyDelayMs = options.busyDelayMs ?? 1000;
+		this.#onStderr = options.onStderr;
 	}
 
 	find(type: string, path: readonly string[]): Promise<string> {
@@ -141,7 +145,8 @@ export class ExecaPluginExec implements PluginExec {
 			});
 			const stderr = run.stderr;
 			// Plugin logs belong on our stderr, as libcni copies them.
-			if (stderr.length > 0) process.stderr.write(stderr);
+			if (this.#onStderr !== undefined) this.#onStderr(request.pluginPath, stderr);
+			else if (stderr.length > 0) process.stderr.write(stderr);
 			if (!run.failed) return run.stdout;
 			const text = `${run.originalMessage ?? ''} ${run.shortMessage}`;
 			if (run.cause !== undefined && (run.cause as NodeJS.ErrnoException).code === 'ETXTBSY') {

@@ -2,6 +2,7 @@
  * `plexus dry-run`: argument handling and input loading (Plexus conf, pod, NADs, CNI_PATH) around
  * ./plan.ts, rendered by ./render.ts. Exit 0: ADD would run as shown; 1: findings; 2: usage error.
  */
+import {randomBytes} from 'node:crypto';
 import {readdir, readFile, stat} from 'node:fs/promises';
 import {extname, join, resolve} from 'node:path';
 import {parseArgs} from 'node:util';
@@ -13,6 +14,7 @@ import type {KubeClient, Pod} from '../../k8s/client.ts';
 import {networkListFromText} from '../../k8s/nad.ts';
 import {parseCapArgs} from '../chain.ts';
 import {type CliOutcome, usageError} from '../outcome.ts';
+import type {Execution} from './execute.ts';
 import {loadManifests, ManifestKubeClient, type Manifests} from './manifests.ts';
 import {type DryRunReport, dryRunNetwork, dryRunPod, hasErrors} from './plan.ts';
 import {renderJson, renderTable} from './render.ts';
@@ -48,6 +50,11 @@ Options:
                              named CNI_IFNAME with its static IPAM addresses; prints every step
                              (exact stdin with the real prevResult, result) and the resulting
                              links, addresses, routes and VRFs
+      --execute              really run the ADD in the netns given by --netns (it must exist
+                             and hold only lo: create it first, e.g. ip netns add x), print each
+                             plugin's stdin, stdout, stderr and duration and the netns, then DEL
+                             and check nothing is left (links, addresses, host links, cache
+                             files, host-local reservations); needs root
   -o, --output <format>      table (default) or json (schema: README.md, "plexus dry-run")
   -h, --help                 show this help
 
@@ -87,6 +94,7 @@ function parse(argv: readonly string[]) {
 			netns: {type: 'string'},
 			'no-versions': {type: 'boolean'},
 			simulate: {type: 'boolean'},
+			execute: {type: 'boolean'},
 			output: {type: 'string', short: 'o'},
 			help: {type: 'boolean', short: 'h'},
 		},
@@ -165,12 +173,30 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 	if (networkFile !== undefined && values.pod !== undefined)
 		return usageError('give either --pod or a conflist file, not both', DRY_RUN_USAGE);
 
+	if (values.execute === true && values.simulate === true)
+		return usageError('give either --simulate or --execute, not both', DRY_RUN_USAGE);
+	if (values.execute === true && values.netns === undefined)
+		return usageError(
+			'--execute needs --netns <path> of an existing, empty netns (plexus cannot create one)',
+			DRY_RUN_USAGE,
+		);
+	if (values.execute === true) {
+		const {assertNetns} = await import('../../netlink/netns.ts');
+		try {
+			assertNetns(values.netns ?? '');
+			(await import('./execute.ts')).assertEmptyNetns(values.netns ?? '');
+		} catch (error) {
+			return usageError(`--netns: ${(error as Error).message}`, DRY_RUN_USAGE);
+		}
+	}
 	const env: Record<string, string> = {};
 	for (const [k, v] of Object.entries(io.env)) if (v !== undefined) env[k] = v;
 	const common = {
 		path: splitPath(io.env['CNI_PATH']),
 		env,
-		containerId: values['container-id'] ?? 'plexus-dry-run',
+		containerId:
+			values['container-id'] ??
+			(values.execute === true ? `plexus-execute-${randomBytes(4).toString('hex')}` : 'plexus-dry-run'),
 		netns: values.netns ?? '/var/run/netns/plexus-dry-run',
 		ifname: values.ifname ?? 'eth0',
 		exec: io.exec ?? new ExecaPluginExec({busyRetries: 0}),
@@ -196,6 +222,8 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 			report = await dryRunNetwork(input);
 			if (values.simulate === true && !hasErrors(report))
 				addSimulation(report, await (await import('./simulate.ts')).simulateNetwork(input));
+			if (values.execute === true && !hasErrors(report))
+				addExecution(report, await (await import('./execute.ts')).executeNetwork(input));
 		} else {
 			const podArg = values.pod ?? '';
 			const kubeconfig = values.kubeconfig ?? io.env['KUBECONFIG'];
@@ -233,6 +261,8 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 			report = await dryRunPod(input);
 			if (values.simulate === true && !hasErrors(report))
 				addSimulation(report, await (await import('./simulate.ts')).simulatePod(input));
+			if (values.execute === true && !hasErrors(report))
+				addExecution(report, await (await import('./execute.ts')).executePod(input));
 		}
 	} catch (error) {
 		if (error instanceof UsageError) return usageError(error.message, DRY_RUN_USAGE);
@@ -251,6 +281,12 @@ function addSimulation(report: DryRunReport, simulation: Simulation): void {
 	report.findings.push(...simulation.findings);
 }
 
+/** Adds an execution and its findings to the report. */
+function addExecution(report: DryRunReport, execution: Execution): void {
+	report.execution = execution;
+	report.findings.push(...execution.findings);
+}
+
 /** A report with a single error finding (an input that does not even parse). */
 function findingsOnly(message: string, output: 'table' | 'json', io: DryRunIo): CliOutcome {
 	const report: DryRunReport = {
@@ -260,6 +296,7 @@ function findingsOnly(message: string, output: 'table' | 'json', io: DryRunIo): 
 		attachments: [],
 		findings: [{severity: 'error', message}],
 		simulation: null,
+		execution: null,
 	};
 	return {
 		stdout: output === 'json' ? renderJson(report) : renderTable(report, {color: io.color === true}),

@@ -18,6 +18,7 @@ import type {KubeClient, Pod} from '../../k8s/client.ts';
 import type {Attachment} from '../../k8s/resolve.ts';
 import {defaultBuiltins} from '../../meta/deps.ts';
 import {Invocation} from '../../meta/invocation.ts';
+import type {Execution} from './execute.ts';
 import type {Simulation} from './simulate.ts';
 
 /** Version of the JSON document `--output json` prints (see README, "plexus dry-run"). */
@@ -32,8 +33,8 @@ export interface Finding {
 	message: string;
 	/** The error's `details`, when it has some. */
 	details?: string;
-	/** Set when the failure was found by `--simulate` (on the modelled netns), not by planning. */
-	source?: 'simulation';
+	/** Set when the failure was found by `--simulate` (on the modelled netns) or `--execute`, not by planning. */
+	source?: 'simulation' | 'execute';
 	/** The attachment (its network) the finding is about, when it is about one. */
 	network?: string;
 	/** The plugin's position in the attachment's chain (1-based), when it is about one. */
@@ -83,6 +84,8 @@ export interface DryRunReport {
 	findings: Finding[];
 	/** The `--simulate` run (null without it). */
 	simulation: Simulation | null;
+	/** The `--execute` run (null without it). */
+	execution: Execution | null;
 }
 
 interface Common {
@@ -296,6 +299,7 @@ export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
 		attachments: [],
 		findings: [],
 		simulation: null,
+		execution: null,
 	};
 	let request: PluginRequest;
 	let inv: Invocation;
@@ -349,6 +353,7 @@ export async function dryRunNetwork(input: NetworkDryRun): Promise<DryRunReport>
 		attachments: [],
 		findings: [],
 		simulation: null,
+		execution: null,
 	};
 	const executor = new ChainExecutor({
 		path: input.path,

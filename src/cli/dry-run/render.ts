@@ -2,8 +2,10 @@
  * Renders a dry-run report: a readable table (ANSI colour only when asked, i.e. on a TTY), or the
  * JSON document whose schema README.md documents (`schemaVersion` 1).
  */
+
+import type {Execution} from './execute.ts';
 import type {AttachmentPlan, DryRunReport, Finding, PluginPlan} from './plan.ts';
-import type {Simulation} from './simulate.ts';
+import type {NetView, Simulation} from './simulate.ts';
 
 export interface Style {
 	color: boolean;
@@ -39,7 +41,7 @@ function versions(p: PluginPlan): string {
 
 function findingLine(f: Finding, style: Style): string {
 	const label = f.severity === 'error' ? paint(style, '1;31', 'error') : paint(style, '1;33', 'warning');
-	const sim = f.source === 'simulation' ? ' (simulated)' : '';
+	const sim = f.source === undefined ? '' : f.source === 'simulation' ? ' (simulated)' : ' (executed)';
 	const where =
 		f.network === undefined ? '' : ` [${f.network}${f.plugin === undefined ? '' : ` plugin ${f.plugin}`}]`;
 	return `${label}${sim}${where}: ${f.message}${f.details === undefined ? '' : ` (${f.details})`}`;
@@ -81,7 +83,12 @@ function simulationBlock(sim: Simulation, style: Style): string[] {
 				: `     ${paint(style, '1;31', 'error')}:  ${step.error}`,
 		);
 	}
-	const v = sim.view;
+	lines.push(...viewBlock(sim.view));
+	return lines;
+}
+
+function viewBlock(v: NetView): string[] {
+	const lines: string[] = [];
 	lines.push('  Links:');
 	lines.push(
 		...columns(
@@ -121,6 +128,26 @@ function simulationBlock(sim: Simulation, style: Style): string[] {
 	return lines;
 }
 
+function executionBlock(run: Execution, style: Style): string[] {
+	const lines = [paint(style, '1', `Execution in ${run.netns} (container ${run.containerId})`)];
+	for (const step of run.steps) {
+		const how = step.runsAs === 'builtin' ? 'built-in' : (step.path ?? '');
+		const where = step.network === '' ? '' : ` ${step.ifname} ${step.network}`;
+		lines.push(`  ${step.command}${where} ${step.type} (${how}) ${step.durationMs} ms`);
+		lines.push(`     stdin:  ${step.stdin}`);
+		if (step.stdout !== '') lines.push(`     stdout: ${step.stdout.trimEnd()}`);
+		if (step.stderr !== '') lines.push(`     stderr: ${step.stderr.trimEnd()}`);
+		if (step.error !== null) lines.push(`     ${paint(style, '1;31', 'error')}:  ${step.error}`);
+	}
+	if (run.view !== null) lines.push('  After ADD:', ...viewBlock(run.view).map((l) => `  ${l}`));
+	lines.push(
+		run.leftovers.length === 0
+			? paint(style, '32', '  After DEL: nothing left behind.')
+			: `  After DEL, left behind: ${run.leftovers.join('; ')}`,
+	);
+	return lines;
+}
+
 /** The table a terminal shows. */
 export function renderTable(report: DryRunReport, style: Style): string {
 	const lines: string[] = [];
@@ -130,6 +157,7 @@ export function renderTable(report: DryRunReport, style: Style): string {
 		lines.push(...attachmentBlock(a, i + 1, style));
 	}
 	if (report.simulation !== null) lines.push('', ...simulationBlock(report.simulation, style));
+	if (report.execution !== null) lines.push('', ...executionBlock(report.execution, style));
 	lines.push('');
 	if (report.findings.length === 0) lines.push(paint(style, '32', 'No findings: ADD would run as shown.'));
 	else {

@@ -21,6 +21,7 @@ import {versionAtLeast} from '../../cni/versions.ts';
 import type {Attachment} from '../../k8s/resolve.ts';
 import {Invocation} from '../../meta/invocation.ts';
 import {NetlinkModel as Model} from '../../netlink/model.ts';
+import type {OpenNetlink} from '../../netlink/netlink.ts';
 import type {Finding, NetworkDryRun, PodDryRun} from './plan.ts';
 import {podAddRequest} from './plan.ts';
 
@@ -91,7 +92,7 @@ function ipEntries(version: string, ips: {address: string; gateway?: string}[], 
 }
 
 /** Records one delegate run. */
-type Recorder = (type: string, stdin: string, result: unknown, error: string | null) => void;
+export type Recorder = (type: string, stdin: string, result: unknown, error: string | null) => void;
 
 /** Stands in for external binaries on the model (see the file comment). */
 class OpaqueExec implements PluginExec {
@@ -157,7 +158,7 @@ class OpaqueExec implements PluginExec {
 }
 
 /** Wraps the built-ins to record what they get and return. */
-function recording(plugins: ReadonlyMap<string, CniPlugin>, record: Recorder): Map<string, CniPlugin> {
+export function recording(plugins: ReadonlyMap<string, CniPlugin>, record: Recorder): Map<string, CniPlugin> {
 	const out = new Map<string, CniPlugin>();
 	for (const [type, plugin] of plugins) {
 		out.set(type, {
@@ -182,9 +183,9 @@ function recording(plugins: ReadonlyMap<string, CniPlugin>, record: Recorder): M
 	return out;
 }
 
-/** The netns as the table and JSON show it. */
-export function viewOf(model: Model, netns: string): NetView {
-	const nl = model.open(netns);
+/** The netns as the table and JSON show it (the model's, or the kernel's for --execute). */
+export function viewOf(open: OpenNetlink, netns: string): NetView {
+	const nl = open(netns);
 	try {
 		const links = nl.listLinks().sort((a, b) => a.index - b.index);
 		const name = (index: number | undefined) =>
@@ -316,7 +317,7 @@ export async function simulatePod(input: PodDryRun): Promise<Simulation> {
 				prefix: inv.addFailure(a),
 			})),
 		);
-		return {steps: h.steps, view: viewOf(h.model, input.netns), findings};
+		return {steps: h.steps, view: viewOf(h.model.open, input.netns), findings};
 	} finally {
 		await rm(h.cacheDir, {recursive: true, force: true});
 	}
@@ -348,7 +349,7 @@ export async function simulateNetwork(input: NetworkDryRun): Promise<Simulation>
 		const findings = await runAll(h, executor, [
 			{list: input.list, rt, network: input.list.name, prefix: undefined},
 		]);
-		return {steps: h.steps, view: viewOf(h.model, input.netns), findings};
+		return {steps: h.steps, view: viewOf(h.model.open, input.netns), findings};
 	} finally {
 		await rm(h.cacheDir, {recursive: true, force: true});
 	}

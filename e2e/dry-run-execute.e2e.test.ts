@@ -1,0 +1,167 @@
+// plexus dry-run --execute on the host kernel (root): the examples that need no vrf/8021q
+// (001 route-override, 003 macvlan) really run in a scratch netns with the reference plugins from
+// /usr/lib/cni and the built-ins in-process, then DEL leaves nothing: `ip` is the oracle for the
+// netns and the host, host-local's dataDir for reservations. 000 and 004 run in the vm test.
+import {afterEach, describe, expect, test} from 'vitest';
+import {
+	cleanup,
+	execute,
+	existingHostLinks,
+	leftBehind,
+	type Scratch,
+	scratchExample,
+} from './dry-run-execute.ts';
+
+let scratch: Scratch | undefined;
+
+afterEach(async () => {
+	if (scratch !== undefined) await cleanup(scratch);
+	scratch = undefined;
+});
+
+/** Host-side interfaces (no sandbox) the ADD results named. */
+function hostSide(report: Awaited<ReturnType<typeof execute>>['report']): string[] {
+	const names = new Set<string>();
+	for (const step of report.execution?.steps ?? []) {
+		if (step.command !== 'ADD' || step.stdout === '') continue;
+		const result = JSON.parse(step.stdout) as {interfaces?: {name: string; sandbox?: string}[]};
+		for (const i of result.interfaces ?? []) if ((i.sandbox ?? '') === '') names.add(i.name);
+	}
+	return [...names];
+}
+
+describe('plexus dry-run --execute', () => {
+	test('001-route-override: macvlan + route-override on eth1 and eth2, then nothing left', async () => {
+		scratch = await scratchExample('001-route-override.yaml');
+		const {exitCode, report, stderr} = await execute(scratch);
+		expect(stderr).toBe('');
+		expect(report.findings).toEqual([]);
+		expect(exitCode).toBe(0);
+		const run = report.execution!;
+		// Every planned plugin ran, in order, with the stdin the plan showed (prevResult apart).
+		const planned = report.attachments.flatMap((a) => a.plugins.map((p) => p.type));
+		const added = run.steps.filter((s) => s.command === 'ADD' && s.type !== 'static');
+		expect(added.map((s) => s.type)).toEqual(planned);
+		expect(added.every((s) => s.error === null && s.durationMs >= 0)).toBe(true);
+		expect(run.steps.filter((s) => s.command === 'DEL').map((s) => s.type)).toEqual([
+			'route-override',
+			'macvlan',
+			'route-override',
+			'macvlan',
+			'bridge',
+		]);
+		// The netns as ADD left it.
+		expect(run.view?.addresses).toEqual(
+			expect.arrayContaining([
+				{dev: 'eth1', cidr: '192.168.100.10/24'},
+				{dev: 'eth2', cidr: '192.168.200.10/24'},
+			]),
+		);
+		expect(run.view?.routes).toEqual(
+			expect.arrayContaining([
+				expect.objectContaining({dst: '10.0.0.0/8', gateway: '192.168.100.1', dev: 'eth1'}),
+				expect.objectContaining({dst: '172.16.0.0/12', gateway: '192.168.200.1', dev: 'eth2'}),
+			]),
+		);
+		// And after DEL, by the tool and by the oracle.
+		expect(run.leftovers).toEqual([]);
+		expect(await leftBehind(scratch, run.containerId)).toEqual([]);
+		const veths = hostSide(report).filter((n) => !scratch?.hostLinks.includes(n));
+		expect(veths.length).toBeGreaterThan(0);
+		expect(await existingHostLinks(veths)).toEqual([]);
+	});
+
+	test('003-macvlan: a single-plugin conf, then nothing left', async () => {
+		scratch = await scratchExample('003-macvlan.yaml');
+		const {exitCode, report} = await execute(scratch);
+		expect(report.findings).toEqual([]);
+		expect(exitCode).toBe(0);
+		const run = report.execution!;
+		expect(run.view?.links.map((l) => l.name)).toEqual(expect.arrayContaining(['eth0', 'macvlan0']));
+		expect(run.leftovers).toEqual([]);
+		expect(await leftBehind(scratch, run.containerId)).toEqual([]);
+		expect(await existingHostLinks(hostSide(report).filter((n) => !scratch?.hostLinks.includes(n)))).toEqual(
+			[],
+		);
+	});
+
+	test("an ADD failing half-way is reported with ADD's message, and DEL still leaves nothing", async () => {
+		scratch = await scratchExample('003-macvlan.yaml', [
+			{
+				apiVersion: 'k8s.cni.cncf.io/v1',
+				kind: 'NetworkAttachmentDefinition',
+				metadata: {name: 'broken', namespace: 'vpp-server'},
+				spec: {config: '{"cniVersion":"1.0.0","name":"broken","type":"macvlan","master":"pxnothere0"}'},
+			},
+		]);
+		const {readFile, writeFile} = await import('node:fs/promises');
+		const text = await readFile(scratch.podFile, 'utf8');
+		await writeFile(
+			scratch.podFile,
+			text.replace(
+				'[{"name": "macvlan0", "interface": "macvlan0"}]',
+				'[{"name": "macvlan0", "interface": "macvlan0"}, {"name": "broken"}]',
+			),
+		);
+		const {exitCode, report} = await execute(scratch);
+		expect(exitCode).toBe(1);
+		// ADD's failure, then the failed attachment's own DEL failing too (the reference macvlan
+		// looks its master up on DEL as well), exactly as ADD's rollback would report it.
+		expect(report.findings).toEqual([
+			{
+				severity: 'error',
+				source: 'execute',
+				network: 'vpp-server/broken',
+				message:
+					'failed to add network "vpp-server/broken" (element 2 of annotation "k8s.v1.cni.cncf.io/networks") as interface "net2" of pod "vpp-server/vpp-app": plugin type="macvlan" name="broken" failed (add): Link not found',
+			},
+			{
+				severity: 'error',
+				source: 'execute',
+				message:
+					'failed to delete network "vpp-server/broken" (interface "net2"): plugin type="macvlan" name="broken" failed (delete): Link not found',
+			},
+		]);
+		const run = report.execution!;
+		// Every attempted attachment, the failed one included, was DELeted in reverse.
+		expect(run.steps.filter((s) => s.command === 'DEL').map((s) => s.type)).toEqual([
+			'macvlan',
+			'macvlan',
+			'bridge',
+		]);
+		expect(run.leftovers).toEqual([]);
+		expect(await leftBehind(scratch, run.containerId)).toEqual([]);
+	});
+
+	test('refuses a netns that is not empty, and --execute without --netns (exit 2)', async () => {
+		scratch = await scratchExample('003-macvlan.yaml');
+		const {execa} = await import('execa');
+		await execa('ip', [
+			'-n',
+			scratch.netns,
+			'link',
+			'add',
+			'pxbusy0',
+			'type',
+			'veth',
+			'peer',
+			'name',
+			'pxbusy1',
+		]);
+		const {runCli} = await import('../src/cli/cli.ts');
+		const busy = await runCli({
+			argv: ['dry-run', '--pod', scratch.podFile, '--execute', '--netns', scratch.netnsPath],
+			env: {},
+			readStdin: async () => new Uint8Array(),
+		});
+		expect(busy.exitCode).toBe(2);
+		expect(busy.stderr).toContain('is not empty (pxbusy1, pxbusy0); --execute needs a fresh one');
+		const noNetns = await runCli({
+			argv: ['dry-run', '--pod', scratch.podFile, '--execute'],
+			env: {},
+			readStdin: async () => new Uint8Array(),
+		});
+		expect(noNetns.exitCode).toBe(2);
+		expect(noNetns.stderr).toContain('--execute needs --netns');
+	});
+});

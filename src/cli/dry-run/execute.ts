@@ -1,0 +1,360 @@
+/**
+ * `plexus dry-run --execute --netns <path>`: really runs the ADD in a network namespace the
+ * operator made for it (Plexus's netlink core cannot create one, and production code never spawns
+ * `ip`), shows each delegate's stdin, stdout, stderr and duration and the netns afterwards, then
+ * DELs everything in reverse and checks that nothing is left: no link or address in the netns but
+ * `lo`, none of the host-side links the ADD results named (unless they were there before, like a
+ * bridge), no result or attachment cache file, no host-local IP reservation. Every step goes through the code ADD and DEL run (Invocation, resolve, the
+ * executor, delAttachments); the caches go to a temp dir that is removed, the pod's API objects
+ * are never written.
+ */
+import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {basename, join} from 'node:path';
+import {createBuiltins} from '../../../delegates/index.ts';
+import {buildDelegateConf} from '../../chain/delegate-conf.ts';
+import {ChainExecutor, type RuntimeConf} from '../../chain/executor.ts';
+import type {NetworkList} from '../../chain/network-list.ts';
+import {ExecaPluginExec, type ExecRequest, type PluginExec} from '../../chain/plugin-exec.ts';
+import {type CniError, toCniError} from '../../cni/errors.ts';
+import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
+import {type CniResult, convertResult} from '../../cni/result.ts';
+import {defaultBuiltins} from '../../meta/deps.ts';
+import {Invocation, toCached} from '../../meta/invocation.ts';
+import {openNetlink} from '../../netlink/kernel.ts';
+import type {Finding, NetworkDryRun, PodDryRun} from './plan.ts';
+import {podAddRequest} from './plan.ts';
+import {type NetView, viewOf} from './simulate.ts';
+
+/** One delegate run (ADD or DEL) on the real kernel. */
+export interface ExecutedStep {
+	command: 'ADD' | 'DEL';
+	network: string;
+	ifname: string;
+	type: string;
+	runsAs: 'builtin' | 'binary';
+	/** The binary's path (binaries only). */
+	path: string | null;
+	stdin: string;
+	stdout: string;
+	stderr: string;
+	durationMs: number;
+	error: string | null;
+}
+
+export interface Execution {
+	netns: string;
+	containerId: string;
+	steps: ExecutedStep[];
+	/** The netns after ADD (null when nothing was added). */
+	view: NetView | null;
+	/** What DEL left behind; empty when the netns, host and caches are as before. */
+	leftovers: string[];
+	findings: Finding[];
+}
+
+interface Context {
+	network: string;
+	ifname: string;
+}
+
+/** Runs binaries through the exec seam, recording every run. */
+class RecordingExec implements PluginExec {
+	readonly #inner: ExecaPluginExec;
+	readonly #stderr = new Map<string, Uint8Array>();
+	readonly #steps: ExecutedStep[];
+	readonly #current: Context;
+
+	constructor(steps: ExecutedStep[], current: Context) {
+		this.#steps = steps;
+		this.#current = current;
+		this.#inner = new ExecaPluginExec({busyRetries: 0, onStderr: (path, err) => this.#stderr.set(path, err)});
+	}
+
+	find(type: string, path: readonly string[]): Promise<string> {
+		return this.#inner.find(type, path);
+	}
+
+	async exec(request: ExecRequest): Promise<Uint8Array> {
+		const command = request.env['CNI_COMMAND'];
+		const started = performance.now();
+		let stdout: Uint8Array = new Uint8Array();
+		let error: string | null = null;
+		this.#stderr.delete(request.pluginPath);
+		try {
+			stdout = await this.#inner.exec(request);
+			return stdout;
+		} catch (e) {
+			error = toCniError(e).message;
+			throw e;
+		} finally {
+			if (command === 'ADD' || command === 'DEL') {
+				this.#steps.push({
+					command,
+					...this.#current,
+					type: basename(request.pluginPath),
+					runsAs: 'binary',
+					path: request.pluginPath,
+					stdin: Buffer.from(request.stdin).toString('utf8'),
+					stdout: Buffer.from(stdout).toString('utf8'),
+					stderr: Buffer.from(this.#stderr.get(request.pluginPath) ?? new Uint8Array()).toString('utf8'),
+					durationMs: Math.round(performance.now() - started),
+					error,
+				});
+			}
+		}
+	}
+}
+
+/** Wraps the in-process built-ins to record ADD and DEL like the binaries. */
+function recordBuiltins(
+	plugins: ReadonlyMap<string, CniPlugin>,
+	steps: ExecutedStep[],
+	current: Context,
+): Map<string, CniPlugin> {
+	const timed =
+		<T>(type: string, command: 'ADD' | 'DEL', run: (r: PluginRequest) => Promise<T>) =>
+		async (request: PluginRequest): Promise<T> => {
+			const started = performance.now();
+			let out: T | undefined;
+			let error: string | null = null;
+			try {
+				out = await run(request);
+				return out;
+			} catch (e) {
+				error = toCniError(e).message;
+				throw e;
+			} finally {
+				steps.push({
+					command,
+					...current,
+					type,
+					runsAs: 'builtin',
+					path: null,
+					stdin: Buffer.from(request.stdin).toString('utf8'),
+					stdout: out === undefined ? '' : JSON.stringify(out),
+					stderr: '',
+					durationMs: Math.round(performance.now() - started),
+					error,
+				});
+			}
+		};
+	const out = new Map<string, CniPlugin>();
+	for (const [type, plugin] of plugins) {
+		out.set(type, {
+			...plugin,
+			add: timed(type, 'ADD', (r) => plugin.add(r)),
+			del: timed(type, 'DEL', (r) => plugin.del(r)),
+			check: (r) => plugin.check(r),
+		});
+	}
+	return out;
+}
+
+/** Files under `dir`, recursively (the caches DEL must have emptied). */
+async function filesUnder(dir: string): Promise<string[]> {
+	const out: string[] = [];
+	let entries: import('node:fs').Dirent[];
+	try {
+		entries = await readdir(dir, {withFileTypes: true});
+	} catch {
+		return out;
+	}
+	for (const e of entries) {
+		const path = join(dir, e.name);
+		if (e.isDirectory()) out.push(...(await filesUnder(path)));
+		else out.push(path);
+	}
+	return out;
+}
+
+/** host-local reservations of `containerId` left for the lists' networks. */
+async function reservations(lists: readonly NetworkList[], containerId: string): Promise<string[]> {
+	const found: string[] = [];
+	for (const list of lists) {
+		for (const plugin of list.plugins) {
+			const ipam = plugin.raw['ipam'];
+			if (typeof ipam !== 'object' || ipam === null) continue;
+			const conf = ipam as Record<string, unknown>;
+			if (conf['type'] !== 'host-local') continue;
+			const dataDir = typeof conf['dataDir'] === 'string' ? conf['dataDir'] : '/var/lib/cni/networks';
+			for (const file of await filesUnder(join(dataDir, list.name))) {
+				const text = await readFile(file, 'utf8').catch(() => '');
+				if (text.split(/\r?\n/)[0]?.trim() === containerId)
+					found.push(`host-local reservation "${file}" of network "${list.name}"`);
+			}
+		}
+	}
+	return found;
+}
+
+function hostLinks(): Set<string> {
+	const nl = openNetlink();
+	try {
+		return new Set(nl.listLinks().map((l) => l.name));
+	} finally {
+		nl.close();
+	}
+}
+
+/** Refuses a netns that is not empty (only `lo`): DEL could not tell ours from what was there. */
+export function assertEmptyNetns(netns: string): void {
+	const view = viewOf(openNetlink, netns);
+	const others = view.links.filter((l) => l.name !== 'lo').map((l) => l.name);
+	if (others.length > 0)
+		throw new Error(`netns "${netns}" is not empty (${others.join(', ')}); --execute needs a fresh one`);
+}
+
+interface Item {
+	list: NetworkList;
+	rt: RuntimeConf;
+	network: string;
+	prefix: string | undefined;
+}
+
+interface Runner {
+	add(item: Item): Promise<CniResult>;
+	/** DELs the attempted items in reverse; returns the failures. */
+	del(items: readonly Item[]): Promise<CniError[]>;
+}
+
+async function run(
+	netns: string,
+	containerId: string,
+	cacheDir: string,
+	steps: ExecutedStep[],
+	current: Context,
+	items: Item[],
+	runner: Runner,
+): Promise<Execution> {
+	const findings: Finding[] = [];
+	const before = hostLinks();
+	const attempted: Item[] = [];
+	// Host-side links the ADD results name (veth ends, bridges); only new ones must go with DEL.
+	const hostSide = new Set<string>();
+	for (const item of items) {
+		current.network = item.network;
+		current.ifname = item.rt.ifname;
+		attempted.push(item);
+		try {
+			const result = convertResult(await runner.add(item), '1.1.0') as {
+				interfaces?: {name?: string; sandbox?: string}[];
+			};
+			for (const i of result.interfaces ?? [])
+				if (i.name !== undefined && (i.sandbox ?? '') === '') hostSide.add(i.name);
+		} catch (error) {
+			const cause = toCniError(error);
+			const message = item.prefix === undefined ? cause.message : `${item.prefix}: ${cause.message}`;
+			findings.push({severity: 'error', message, network: item.network, source: 'execute'});
+			break;
+		}
+	}
+	const view = viewOf(openNetlink, netns);
+	for (const error of await runner.del(attempted)) {
+		findings.push({severity: 'error', message: error.message, source: 'execute'});
+	}
+	const leftovers: string[] = [];
+	const after = viewOf(openNetlink, netns);
+	for (const l of after.links) if (l.name !== 'lo') leftovers.push(`link "${l.name}" in the netns`);
+	for (const a of after.addresses)
+		if (a.dev !== 'lo') leftovers.push(`address ${a.cidr} on "${a.dev}" in the netns`);
+	const hostAfter = hostLinks();
+	for (const name of hostSide)
+		if (hostAfter.has(name) && !before.has(name)) leftovers.push(`link "${name}" on the host`);
+	for (const file of await filesUnder(cacheDir)) leftovers.push(`cache file "${file}"`);
+	leftovers.push(
+		...(await reservations(
+			attempted.map((i) => i.list),
+			containerId,
+		)),
+	);
+	for (const what of leftovers)
+		findings.push({severity: 'error', message: `DEL left ${what} behind`, source: 'execute'});
+	return {netns, containerId, steps, view, leftovers, findings};
+}
+
+/** Executes the pod's ADD and DEL in `input.netns`. */
+export async function executePod(input: PodDryRun): Promise<Execution> {
+	assertEmptyNetns(input.netns);
+	const cacheDir = await mkdtemp(join(tmpdir(), 'plexus-execute-'));
+	try {
+		const steps: ExecutedStep[] = [];
+		const current: Context = {network: '', ifname: ''};
+		const exec = new RecordingExec(steps, current);
+		const request = podAddRequest(input);
+		const config: Record<string, unknown> = {...request.config, cniDir: cacheDir};
+		const stdin = buildDelegateConf({
+			name: String(config['name']),
+			cniVersion: String(config['cniVersion']),
+			plugin: config,
+		}).stdin;
+		const inv = await Invocation.open(
+			{...request, config, stdin},
+			{exec, inProcess: async (conf, e) => recordBuiltins(await defaultBuiltins(conf, e), steps, current)},
+		);
+		const attachments = await inv.resolve(input.pod, input.kube);
+		const byItem = new Map<Item, (typeof attachments)[number]>();
+		const items = attachments.map((a) => {
+			const item: Item = {
+				list: a.list,
+				rt: inv.runtimeConf(a),
+				network: a.network,
+				prefix: inv.addFailure(a),
+			};
+			byItem.set(item, a);
+			return item;
+		});
+		return await run(input.netns, input.containerId, cacheDir, steps, current, items, {
+			add: (item) => inv.executor.addNetworkList(item.list, item.rt),
+			del: async (done) => {
+				current.network = '';
+				current.ifname = '';
+				return inv.delAttachments(done.map((item) => toCached(byItem.get(item)!)));
+			},
+		});
+	} finally {
+		await rm(cacheDir, {recursive: true, force: true});
+	}
+}
+
+/** Executes one network list's ADD and DEL in `input.netns`. */
+export async function executeNetwork(input: NetworkDryRun): Promise<Execution> {
+	assertEmptyNetns(input.netns);
+	const cacheDir = await mkdtemp(join(tmpdir(), 'plexus-execute-'));
+	try {
+		const steps: ExecutedStep[] = [];
+		const current: Context = {network: '', ifname: ''};
+		const exec = new RecordingExec(steps, current);
+		const executor = new ChainExecutor({
+			path: input.path,
+			exec,
+			inProcess: recordBuiltins(createBuiltins({openNetlink, exec}), steps, current),
+			env: input.env,
+			cacheDir,
+		});
+		const rt: RuntimeConf = {
+			containerId: input.containerId,
+			netns: input.netns,
+			ifname: input.ifname,
+			args: input.args,
+			capabilityArgs: input.capabilityArgs,
+		};
+		const item: Item = {list: input.list, rt, network: input.list.name, prefix: undefined};
+		return await run(input.netns, input.containerId, cacheDir, steps, current, [item], {
+			add: (i) => executor.addNetworkList(i.list, i.rt),
+			del: async (done) => {
+				const errors: CniError[] = [];
+				for (const i of [...done].reverse()) {
+					try {
+						await executor.delNetworkList(i.list, i.rt);
+					} catch (error) {
+						errors.push(toCniError(error));
+					}
+				}
+				return errors;
+			},
+		});
+	} finally {
+		await rm(cacheDir, {recursive: true, force: true});
+	}
+}
