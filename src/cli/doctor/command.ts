@@ -257,7 +257,69 @@ async function probe(
 	}
 }
 
-async function checkKube(conf: PlexusConf, kube: KubeClient | undefined, checks: Check[]): Promise<void> {
+/** The RBAC Plexus needs (conf/deploy/rbac.yaml), as SelfSubjectAccessReview attributes. */
+export const NEEDED_ACCESS = [
+	{verb: 'get', group: '', resource: 'pods', subresource: ''},
+	{verb: 'update', group: '', resource: 'pods', subresource: 'status'},
+	{verb: 'get', group: 'k8s.cni.cncf.io', resource: 'network-attachment-definitions', subresource: ''},
+	{verb: 'list', group: 'k8s.cni.cncf.io', resource: 'network-attachment-definitions', subresource: ''},
+	{verb: 'create', group: '', resource: 'events', subresource: ''},
+] as const;
+
+const accessText = (a: (typeof NEEDED_ACCESS)[number]) =>
+	`${a.verb} ${a.resource}${a.subresource === '' ? '' : `/${a.subresource}`}`;
+
+/**
+ * Asks the API server what the kubeconfig's user may do (SelfSubjectAccessReview), for every
+ * permission Plexus needs. Returns undefined when the server does not serve that API.
+ */
+async function reviewAccess(
+	kubeconfig: string,
+	namespace: string,
+): Promise<{access: string; allowed: boolean; reason: string}[] | undefined> {
+	const k8s = await import('@kubernetes/client-node');
+	const kc = new k8s.KubeConfig();
+	if (kubeconfig === '') kc.loadFromCluster();
+	else kc.loadFromFile(kubeconfig);
+	const api = kc.makeApiClient(k8s.AuthorizationV1Api);
+	const out: {access: string; allowed: boolean; reason: string}[] = [];
+	for (const a of NEEDED_ACCESS) {
+		let review: Awaited<ReturnType<typeof api.createSelfSubjectAccessReview>>;
+		try {
+			review = await api.createSelfSubjectAccessReview({
+				body: {
+					apiVersion: 'authorization.k8s.io/v1',
+					kind: 'SelfSubjectAccessReview',
+					spec: {
+						resourceAttributes: {
+							namespace,
+							verb: a.verb,
+							group: a.group,
+							resource: a.resource,
+							...(a.subresource === '' ? {} : {subresource: a.subresource}),
+						},
+					},
+				},
+			});
+		} catch (error) {
+			if (error instanceof k8s.ApiException && error.code === 404) return undefined;
+			throw error;
+		}
+		out.push({
+			access: accessText(a),
+			allowed: review.status?.allowed === true,
+			reason: review.status?.reason ?? '',
+		});
+	}
+	return out;
+}
+
+async function checkKube(
+	conf: PlexusConf,
+	kube: KubeClient | undefined,
+	kubeconfig: string,
+	checks: Check[],
+): Promise<void> {
 	if (kube === undefined) {
 		checks.push({
 			check: 'kubernetes',
@@ -275,13 +337,40 @@ async function checkKube(conf: PlexusConf, kube: KubeClient | undefined, checks:
 		() => kube.getNad(ns, PROBE_NAME),
 		checks,
 	);
-	checks.push({
-		check: 'kubernetes',
-		status: 'warning',
-		detail:
-			'update pods/status, list network-attachment-definitions and create events were not verified (a check would write)',
-		fix: 'compare the ClusterRole bound to the kubeconfig user with conf/deploy/rbac.yaml',
-	});
+	let reviews: Awaited<ReturnType<typeof reviewAccess>>;
+	try {
+		reviews = await reviewAccess(kubeconfig, ns);
+	} catch (error) {
+		checks.push({
+			check: 'kubernetes',
+			status: 'warning',
+			detail: `cannot review the RBAC of the kubeconfig's user: ${toCniError(error).message}`,
+			fix: 'compare the ClusterRole bound to the kubeconfig user with conf/deploy/rbac.yaml',
+		});
+		return;
+	}
+	if (reviews === undefined) {
+		checks.push({
+			check: 'kubernetes',
+			status: 'warning',
+			detail:
+				'update pods/status, list network-attachment-definitions and create events were not verified: the server does not serve SelfSubjectAccessReview and trying them would write',
+			fix: 'compare the ClusterRole bound to the kubeconfig user with conf/deploy/rbac.yaml',
+		});
+		return;
+	}
+	for (const r of reviews) {
+		checks.push(
+			r.allowed
+				? {check: 'kubernetes', status: 'ok', detail: `may ${r.access} (SelfSubjectAccessReview)`}
+				: {
+						check: 'kubernetes',
+						status: 'problem',
+						detail: `the kubeconfig's user may not ${r.access}${r.reason === '' ? '' : ` (${r.reason})`}`,
+						fix: 'apply conf/deploy/rbac.yaml (the plexus ClusterRole and its binding)',
+					},
+		);
+	}
 }
 
 async function checkFiles(conf: PlexusConf, checks: Check[]): Promise<void> {
@@ -368,7 +457,7 @@ export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<
 			kubeconfig !== '' ||
 			((env['KUBERNETES_SERVICE_HOST'] ?? '') !== '' && (env['KUBERNETES_SERVICE_PORT'] ?? '') !== '');
 		const kube = io.kube ?? (hasApi ? new NodeKubeClient({kubeconfig, callTimeoutMs: 3000}) : undefined);
-		await checkKube(conf, kube, checks);
+		await checkKube(conf, kube, kubeconfig, checks);
 		await checkDelegates(
 			conf,
 			kube,

@@ -86,7 +86,9 @@ describe('plexus doctor', () => {
 		expect(checks[5]?.detail).toContain(`"${join(FIXTURE_BIN, 'bridge')}" and supports cniVersion 1.0.0`);
 		expect(checks[6]?.detail).toContain('"route-override" of network "cluster" is built in');
 		// The probes really reached the API server with the kubeconfig's token.
-		expect(api.requests.map((r) => r.status)).toEqual([404, 404]);
+		// (and asked for a SelfSubjectAccessReview, which this server does not serve: a warning).
+		expect(api.requests.map((r) => `${r.method} ${r.status}`)).toEqual(['GET 404', 'GET 404', 'POST 404']);
+		expect(api.requests[2]?.path).toBe('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews');
 	});
 
 	test('the conflist of plexus install (plexus-shim in front of the daemon) is a Plexus conf', async () => {
@@ -238,6 +240,93 @@ describe('plexus doctor', () => {
 				fix: expect.stringContaining('plexus install'),
 			}),
 		]);
+	});
+
+	test('RBAC through SelfSubjectAccessReview: each missing permission is a problem', async () => {
+		// A server that answers reads with 404 and reviews from a fixed set of allowed permissions.
+		const {createServer} = await import('node:http');
+		const allowed = new Set([
+			'get pods',
+			'get network-attachment-definitions',
+			'list network-attachment-definitions',
+		]);
+		const reviews: unknown[] = [];
+		const server = createServer((req, res) => {
+			let body = '';
+			req.on('data', (c: Buffer) => {
+				body += c.toString();
+			});
+			req.on('end', () => {
+				res.setHeader('content-type', 'application/json');
+				if (
+					req.method === 'POST' &&
+					req.url?.startsWith('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews')
+				) {
+					const review = JSON.parse(body) as {
+						spec: {resourceAttributes: {verb: string; resource: string; subresource?: string}};
+					};
+					reviews.push(review.spec.resourceAttributes);
+					const a = review.spec.resourceAttributes;
+					const key = `${a.verb} ${a.resource}${a.subresource === undefined ? '' : `/${a.subresource}`}`;
+					res.end(
+						JSON.stringify({
+							...review,
+							status: {allowed: allowed.has(key), reason: allowed.has(key) ? '' : 'no rule'},
+						}),
+					);
+					return;
+				}
+				res.statusCode = 404;
+				res.end(
+					JSON.stringify({
+						kind: 'Status',
+						apiVersion: 'v1',
+						status: 'Failure',
+						reason: 'NotFound',
+						code: 404,
+					}),
+				);
+			});
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		try {
+			const port = (server.address() as {port: number}).port;
+			const kubeconfig = join(dir, 'ssar.kubeconfig');
+			await writeFile(
+				kubeconfig,
+				JSON.stringify({
+					apiVersion: 'v1',
+					kind: 'Config',
+					clusters: [
+						{name: 'c', cluster: {server: `http://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true}},
+					],
+					users: [{name: 'u', user: {token: 't'}}],
+					contexts: [{name: 'x', context: {cluster: 'c', user: 'u'}}],
+					'current-context': 'x',
+				}),
+			);
+			await layout({conf: {kubeconfig}});
+			const {exitCode, checks} = await doctor();
+			expect(exitCode).toBe(1);
+			expect(checks.filter((c) => c.check === 'kubernetes').map((c) => `${c.status}: ${c.detail}`)).toEqual([
+				'ok: may get pods',
+				'ok: may get network-attachment-definitions',
+				'ok: may get pods (SelfSubjectAccessReview)',
+				"problem: the kubeconfig's user may not update pods/status (no rule)",
+				'ok: may get network-attachment-definitions (SelfSubjectAccessReview)',
+				'ok: may list network-attachment-definitions (SelfSubjectAccessReview)',
+				"problem: the kubeconfig's user may not create events (no rule)",
+			]);
+			expect(reviews).toContainEqual({
+				namespace: 'kube-system',
+				verb: 'update',
+				group: '',
+				resource: 'pods',
+				subresource: 'status',
+			});
+		} finally {
+			await new Promise<void>((resolve) => server.close(() => resolve()));
+		}
 	});
 
 	test('usage errors exit 2', async () => {
