@@ -15,6 +15,7 @@ import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
 import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
 import type {CniResult} from '../../cni/result.ts';
 import type {KubeClient, Pod} from '../../k8s/client.ts';
+import type {PlexusConf} from '../../k8s/conf.ts';
 import type {Attachment} from '../../k8s/resolve.ts';
 import {defaultBuiltins} from '../../meta/deps.ts';
 import {Invocation} from '../../meta/invocation.ts';
@@ -255,11 +256,19 @@ function errorFinding(error: unknown): Finding {
 	};
 }
 
-const builtinsFor =
-	(common: Common) => (conf: {disableBuiltins: readonly string[]}, exec: PluginExec | undefined) =>
-		common.inProcess !== undefined
-			? common.inProcess(exec ?? common.exec)
-			: defaultBuiltins(conf as Parameters<typeof defaultBuiltins>[0], exec);
+/** The meta-plugin's in-process delegates for a conf (the test override, else ADD's own default). */
+const builtinsFor = (common: Common) => (conf: PlexusConf, exec: PluginExec | undefined) =>
+	common.inProcess !== undefined ? common.inProcess(exec ?? common.exec) : defaultBuiltins(conf, exec);
+
+/** The built-ins for a bare network list (no Plexus conf, so none is disabled). */
+async function networkBuiltins(common: Common): Promise<ReadonlyMap<string, CniPlugin>> {
+	if (common.inProcess !== undefined) return common.inProcess(common.exec);
+	const [{createBuiltins}, {openNetlink}] = await Promise.all([
+		import('../../../delegates/index.ts'),
+		import('../../netlink/kernel.ts'),
+	]);
+	return createBuiltins({openNetlink, exec: common.exec});
+}
 
 /**
  * The request the runtime would send the meta-plugin for the pod's ADD (what dry-run plans, and
@@ -358,7 +367,7 @@ export async function dryRunNetwork(input: NetworkDryRun): Promise<DryRunReport>
 	const executor = new ChainExecutor({
 		path: input.path,
 		exec: input.exec,
-		inProcess: await builtinsFor(input)({disableBuiltins: []}, input.exec),
+		inProcess: await networkBuiltins(input),
 		env: input.env,
 	});
 	const rt: RuntimeConf = {
