@@ -3,6 +3,7 @@
 // /usr/lib/cni and the built-ins in-process, then DEL leaves nothing: `ip` is the oracle for the
 // netns and the host, host-local's dataDir for reservations. 000 and 004 run in the vm test.
 import {afterEach, describe, expect, test} from 'vitest';
+import {withPlaceholder} from '../src/cli/dry-run/plan.ts';
 import {
 	cleanup,
 	execute,
@@ -43,6 +44,10 @@ describe('plexus dry-run --execute', () => {
 		const added = run.steps.filter((s) => s.command === 'ADD' && s.type !== 'static');
 		expect(added.map((s) => s.type)).toEqual(planned);
 		expect(added.every((s) => s.error === null && s.durationMs >= 0)).toBe(true);
+		// What the plan printed is what the real run sent, byte for byte (prevResult as the placeholder).
+		const plans = report.attachments.flatMap((a) => a.plugins);
+		for (const [i, p] of plans.entries())
+			expect(p.stdin).toBe(withPlaceholder(Buffer.from(added[i]?.stdin ?? ''), p.prevResultFrom));
 		expect(run.steps.filter((s) => s.command === 'DEL').map((s) => s.type)).toEqual([
 			'route-override',
 			'macvlan',

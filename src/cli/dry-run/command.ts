@@ -42,7 +42,8 @@ Inputs:
 
 Options:
   -i, --ifname <name>        CNI_IFNAME (default: eth0)
-      --container-id <id>    CNI_CONTAINERID (default: plexus-dry-run)
+      --container-id <id>    CNI_CONTAINERID (default: plexus-dry-run; with --execute a random
+                             plexus-execute-<hex>)
       --netns <path>         CNI_NETNS (default: /var/run/netns/plexus-dry-run)
       --no-versions          do not run binaries to ask for their VERSION
       --simulate             also run the ADD on an in-memory model of the pod's netns: built-ins
