@@ -47,7 +47,8 @@ function collect(object: unknown, file: string, defaultNamespace: string, into: 
 			: defaultNamespace;
 	const annotations = stringMap(metadata['annotations']);
 	if (kind === 'Pod') {
-		const uid = typeof metadata['uid'] === 'string' ? metadata['uid'] : '';
+		const raw = metadata['uid'];
+		const uid = typeof raw === 'string' || typeof raw === 'number' ? String(raw) : '';
 		into.pods.push({name, namespace, uid, annotations});
 		return;
 	}
