@@ -598,6 +598,22 @@ describe('the command', () => {
 		expect(override?.stdin).toContain('"prevResult":"from bridge"');
 	});
 
+	test('a bare single-plugin conf runs as a one-plugin list', async () => {
+		const file = join(dir, 'net.conf');
+		await writeFile(file, '{"cniVersion":"0.4.0","name":"single","type":"macvlan","master":"eth0"}');
+		const outcome = await run(['-o', 'json', '--no-versions', file], {CNI_PATH: FIXTURE_BIN});
+		expect(outcome.exitCode).toBe(0);
+		const report = JSON.parse(outcome.stdout) as DryRunReport;
+		expect(report.attachments[0]?.plugins).toEqual([
+			expect.objectContaining({
+				type: 'macvlan',
+				runsAs: 'binary',
+				supportedVersions: null,
+				stdin: '{"cniVersion":"0.4.0","master":"eth0","name":"single","type":"macvlan"}',
+			}),
+		]);
+	});
+
 	test('a conflist that does not parse is a finding (exit 1)', async () => {
 		const file = join(dir, 'bad.conflist');
 		await writeFile(file, '{"cniVersion":"1.0.0","name":"n1","plugins":[{}]}');
