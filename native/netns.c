@@ -10,6 +10,10 @@
  *   send(fd: number, buf: Uint8Array) -> bytes sent (to the kernel, nl_pid 0)
  *   recv(fd: number, buf: Uint8Array) -> bytes received; EAGAIN on SO_RCVTIMEO expiry, EMSGSIZE on truncation
  *   close(fd: number) -> undefined
+ *   createNetns(runDir: string, name: string) -> undefined: like `ip netns add`: makes runDir a shared
+ *     mount point, creates runDir/name (EEXIST if there), and a short-lived pthread unshares a new
+ *     netns and bind-mounts its own ns/net onto that file
+ *   deleteNetns(path: string) -> undefined: like `ip netns del`: umount2(MNT_DETACH), then unlink
  *
  * Everything rtnetlink (encoding, decoding, sequence numbers, errors) is TypeScript in src/netlink/.
  */
@@ -22,7 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -102,7 +109,7 @@ static napi_value make_int(napi_env env, int64_t value) {
 
 /* ---- the netns thread ----------------------------------------------------------------------- */
 
-enum job_kind { JOB_NETLINK, JOB_FILE };
+enum job_kind { JOB_NETLINK, JOB_FILE, JOB_UNSHARE };
 
 struct job {
 	enum job_kind kind;
@@ -111,7 +118,7 @@ struct job {
 	int protocol;
 	int rcv_timeout_ms;
 	int rcv_buf;
-	/* file */
+	/* file; JOB_UNSHARE: the file to bind the new netns onto */
 	const char *path;
 	int flags;
 	int mode;
@@ -153,9 +160,22 @@ static void do_file(struct job *job) {
 	if (job->fd < 0) fail(job, "open");
 }
 
+/* Moves this thread (only) into a new netns and pins it on job->path with a bind mount. */
+static void do_unshare(struct job *job) {
+	char self[64];
+	if (unshare(CLONE_NEWNET) < 0) return fail(job, "unshare");
+	/* /proc/self/ns/net would be the main thread's netns: this thread's is under task/<tid>. */
+	snprintf(self, sizeof self, "/proc/self/task/%ld/ns/net", (long)syscall(SYS_gettid));
+	if (mount(self, job->path, "none", MS_BIND, NULL) < 0) fail(job, "mount --bind netns");
+}
+
 static void *run_job(void *arg) {
 	struct job *job = arg;
 	job->fd = -1;
+	if (job->kind == JOB_UNSHARE) {
+		do_unshare(job);
+		return NULL; /* the thread, the only user of the new netns but for the mount, ends here */
+	}
 	if (job->ns_fd >= 0 && setns(job->ns_fd, CLONE_NEWNET) < 0) {
 		fail(job, "setns");
 		return NULL;
@@ -193,6 +213,74 @@ static int run(struct job *job, const char *ns_path) {
 	pthread_join(thread, NULL);
 	close(job->ns_fd);
 	return job->fd;
+}
+
+/* ---- netns files (ip netns add / del) ---------------------------------------------------------- */
+
+/*
+ * Makes run_dir a mount point with shared propagation, so that a later unmount of a netns file
+ * reaches every mount namespace. As iproute2: make-shared fails with EINVAL while run_dir is not
+ * a mount point; then bind it onto itself (once) and try again.
+ */
+static int share_run_dir(const char *run_dir, const char **syscall_name) {
+	bool bound = false;
+	if (mkdir(run_dir, 0755) < 0 && errno != EEXIST) {
+		*syscall_name = "mkdir";
+		return -1;
+	}
+	while (mount("", run_dir, "none", MS_SHARED | MS_REC, NULL) < 0) {
+		if (errno != EINVAL || bound) {
+			*syscall_name = "mount --make-rshared";
+			return -1;
+		}
+		if (mount(run_dir, run_dir, "none", MS_BIND | MS_REC, NULL) < 0) {
+			*syscall_name = "mount --rbind";
+			return -1;
+		}
+		bound = true;
+	}
+	return 0;
+}
+
+static napi_value create_netns(napi_env env, napi_callback_info info) {
+	napi_value argv[2];
+	char run_dir[PATH_BYTES], name[PATH_BYTES], path[2 * PATH_BYTES + 1];
+	if (get_args(env, info, 2, argv) < 0 || get_path(env, argv[0], run_dir) < 0 || get_path(env, argv[1], name) < 0 ||
+	    run_dir[0] == '\0' || name[0] == '\0' || strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0)
+		return throw_type(env, "createNetns(runDir: string, name: string without '/')");
+	const char *syscall_name = NULL;
+	if (share_run_dir(run_dir, &syscall_name) < 0) return throw_errno(env, errno, syscall_name, run_dir);
+	snprintf(path, sizeof path, "%s/%s", run_dir, name);
+	int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+	if (fd < 0) return throw_errno(env, errno, "open", path);
+	close(fd);
+	struct job job = {.kind = JOB_UNSHARE, .path = path, .err = 0};
+	pthread_t thread;
+	int rc = pthread_create(&thread, NULL, run_job, &job);
+	if (rc != 0) {
+		job.err = rc;
+		job.syscall = "pthread_create";
+	} else {
+		pthread_join(thread, NULL);
+	}
+	if (job.err != 0) {
+		unlink(path);
+		return throw_errno(env, job.err, job.syscall, path);
+	}
+	return NULL;
+}
+
+static napi_value delete_netns(napi_env env, napi_callback_info info) {
+	napi_value argv[1];
+	char path[PATH_BYTES];
+	if (get_args(env, info, 1, argv) < 0 || get_path(env, argv[0], path) < 0 || path[0] == '\0')
+		return throw_type(env, "deleteNetns(path: string)");
+	/* EINVAL: not a mount point (a half-made file); ENOENT: unlink reports it. */
+	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		return throw_errno(env, errno, "umount2", path);
+	if (unlink(path) < 0) return throw_errno(env, errno, "unlink", path);
+	return NULL;
 }
 
 /* ---- exports ---------------------------------------------------------------------------------- */
@@ -269,6 +357,8 @@ static napi_value init(napi_env env, napi_value exports) {
 		{"send", NULL, send_message, NULL, NULL, NULL, napi_enumerable, NULL},
 		{"recv", NULL, recv_message, NULL, NULL, NULL, napi_enumerable, NULL},
 		{"close", NULL, close_fd, NULL, NULL, NULL, napi_enumerable, NULL},
+		{"createNetns", NULL, create_netns, NULL, NULL, NULL, napi_enumerable, NULL},
+		{"deleteNetns", NULL, delete_netns, NULL, NULL, NULL, napi_enumerable, NULL},
 	};
 	if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
 	return exports;

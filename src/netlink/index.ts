@@ -6,4 +6,13 @@ export * from './errors.ts';
 export {openNetlink} from './kernel.ts';
 export {MODEL_KINDS, NetlinkModel} from './model.ts';
 export * from './netlink.ts';
-export {assertNetns, netnsExists} from './netns.ts';
+export {
+	assertNetns,
+	checkNetnsName,
+	createNetns,
+	deleteNetns,
+	NETNS_NAME_MAX,
+	NETNS_RUN_DIR,
+	netnsExists,
+	netnsPathOf,
+} from './netns.ts';

@@ -16,11 +16,12 @@
  * Files: ./model/state.ts (state and defaults), ./model/behaviour.ts (kernel behaviours),
  * ./model/handle.ts (the Netlink handle); this file is the entry point.
  */
-import {NetnsNotFoundError} from './errors.ts';
+import {EEXIST, NetlinkError, NetnsNotFoundError} from './errors.ts';
 import {removeLink, settle} from './model/behaviour.ts';
 import {ModelNetlink} from './model/handle.ts';
 import {MODEL_KINDS, Namespace, tryRead} from './model/state.ts';
 import {type Netlink, type NetnsPath, type OpenNetlink, RT_PROTO} from './netlink.ts';
+import {netnsPathOf} from './netns.ts';
 
 export {MODEL_KINDS} from './model/state.ts';
 
@@ -49,8 +50,23 @@ export class NetlinkModel {
 		this.namespaces.set(path, new Namespace(path, () => this.namespaces.values()));
 	}
 
-	/** Removes a netns: its veth ends take their peers along, as when the last reference goes away. */
-	deleteNetns(path: NetnsPath): void {
+	/**
+	 * Creates the named netns `/var/run/netns/<name>` as the kernel's createNetns (netns.ts) does:
+	 * the same name check, the same NetlinkError (EEXIST) when it is there already.
+	 */
+	createNetns(name: string): NetnsPath {
+		const path = netnsPathOf(name);
+		if (this.namespaces.has(path)) throw new NetlinkError(`create netns ${JSON.stringify(path)}`, EEXIST);
+		this.addNetns(path);
+		return path;
+	}
+
+	/**
+	 * Removes a netns, by path or (without a "/") by name in /var/run/netns: its veth ends take
+	 * their peers along, as when the last reference goes away.
+	 */
+	deleteNetns(pathOrName: NetnsPath): void {
+		const path = pathOrName.includes('/') ? pathOrName : netnsPathOf(pathOrName);
 		const ns = this.namespaces.get(path);
 		if (ns === undefined) throw new NetnsNotFoundError(path);
 		for (const link of [...ns.links.values()]) if (ns.links.has(link.index)) removeLink(ns, link);

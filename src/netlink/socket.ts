@@ -1,12 +1,14 @@
 /**
  * The seam to the native addon (native/netns.c), and the only module that loads it. It opens a
  * NETLINK_ROUTE socket or a file inside a netns (a short-lived thread does setns; the main
- * thread never moves) and moves datagrams. Failures become typed errors here: a missing netns is a
- * NetnsNotFoundError, anything else an Error with `errno` and `syscall`.
+ * thread never moves), moves datagrams, and creates and deletes named netns files (a short-lived
+ * thread unshares). Failures become typed errors here: a missing netns is a NetnsNotFoundError,
+ * a failed create or delete a NetlinkError with the errno, anything else an Error with `errno`
+ * and `syscall`.
  */
 import {createRequire} from 'node:module';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
-import {EINVAL, ENOENT, NetnsNotFoundError} from './errors.ts';
+import {EINVAL, ENOENT, NetlinkError, NetnsNotFoundError} from './errors.ts';
 import type {NetnsPath} from './netlink.ts';
 
 interface Addon {
@@ -15,6 +17,8 @@ interface Addon {
 	send(fd: number, buf: Uint8Array): number;
 	recv(fd: number, buf: Uint8Array): number;
 	close(fd: number): void;
+	createNetns(runDir: string, name: string): void;
+	deleteNetns(path: string): void;
 }
 
 /** An Error from the addon: the failing syscall and its positive errno. */
@@ -109,4 +113,31 @@ export function receiveDatagram(fd: number, buf: Uint8Array): number {
 /** Closes an fd opened here. */
 export function closeFd(fd: number): void {
 	load().close(fd);
+}
+
+/**
+ * Creates the netns `runDir/name` as `ip netns add` does (runDir made a shared mount point, an
+ * empty file bind-mounted with a new netns that a short-lived thread unshared). The name must be
+ * checked already (netns.ts). NetlinkError with the errno on failure: EEXIST when the file is there.
+ */
+export function createNetnsFile(runDir: string, name: string): NetnsPath {
+	const path = `${runDir}/${name}`;
+	try {
+		load().createNetns(runDir, name);
+	} catch (err) {
+		if (!isSyscallError(err)) throw err;
+		throw new NetlinkError(`create netns ${JSON.stringify(path)}`, err.errno, undefined, {cause: err});
+	}
+	return path;
+}
+
+/** Unmounts and removes a netns file, as `ip netns del` does; NetnsNotFoundError when it is not there. */
+export function deleteNetnsFile(path: NetnsPath): void {
+	try {
+		load().deleteNetns(path);
+	} catch (err) {
+		if (!isSyscallError(err)) throw err;
+		if (err.errno === ENOENT) throw new NetnsNotFoundError(path, err);
+		throw new NetlinkError(`delete netns ${JSON.stringify(path)}`, err.errno, undefined, {cause: err});
+	}
 }
