@@ -1,11 +1,11 @@
 // plexus dry-run: golden output for every conf/examples scenario (table and JSON), one bad input
 // per finding with the real meta-plugin ADD fed the same inputs (same message), and the delegate
 // stdin of dry-run and of the real ADD compared byte for byte.
-import {chmod, mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises';
+import {chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {afterEach, beforeEach, describe, expect, test} from 'vitest';
+import {afterAll, afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {buildDelegateConf} from '../../chain/delegate-conf.ts';
 import {type FakeCall, FakePluginExec} from '../../chain/fake-exec.ts';
 import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
@@ -21,6 +21,11 @@ import {type DryRunReport, dryRunPod, podAddRequest, withPlaceholder} from './pl
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const EXAMPLES = join(REPO, 'conf/examples');
 const FIXTURE_BIN = join(REPO, 'e2e/testdata/dry-run/bin');
+// The table pads its columns to the longest binary path, so the goldens must not depend on how long
+// the checkout's path is: the fixture binaries are reached through a link whose path always has
+// the same length (mkdtemp adds exactly six characters), and that path is replaced by <bin>.
+const GOLDEN_BIN = join(await mkdtemp('/tmp/plexus-golden-'), 'bin');
+await symlink(FIXTURE_BIN, GOLDEN_BIN);
 const FAKE_BIN = '/fake/cni/bin';
 const EXAMPLE_FILES = (await readdir(EXAMPLES)).filter((n) => /^\d{3}-.*\.yaml$/.test(n)).sort();
 
@@ -35,7 +40,12 @@ afterEach(async () => {
 });
 
 /** Replaces the checkout's path so goldens do not depend on where the repo is. */
-const normalize = (text: string) => text.replaceAll(REPO, '<repo>/');
+const normalize = (text: string) =>
+	text.replaceAll(`${GOLDEN_BIN}/`, '<bin>/').replaceAll(GOLDEN_BIN, '<bin>').replaceAll(REPO, '<repo>/');
+
+afterAll(async () => {
+	await rm(dirname(GOLDEN_BIN), {recursive: true, force: true});
+});
 
 describe('golden output of every conf/examples scenario', () => {
 	test('there are examples for the seeds', () => {
@@ -66,7 +76,7 @@ describe('golden output of every conf/examples scenario', () => {
 						'--pod',
 						join(EXAMPLES, file),
 						'--bin-dir',
-						FIXTURE_BIN,
+						GOLDEN_BIN,
 						'--output',
 						output,
 						...(simulate ? ['--simulate'] : []),
