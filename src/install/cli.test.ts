@@ -44,6 +44,30 @@ describe('plexus install / uninstall command', () => {
 		expect(readdirSync(join(root, 'bin'))).toEqual([]);
 	});
 
+	it('over Multus: reports the takeover and what stays behind; uninstall brings 00-multus.conf back', async () => {
+		const netd = join(root, 'net.d');
+		writeFileSync(
+			join(netd, '10-a.conflist'),
+			'{"cniVersion":"1.0.0","name":"a","plugins":[{"type":"ptp"}]}',
+		);
+		const multus =
+			'{"cniVersion":"1.0.0","name":"multus-cni-network","type":"multus","cniConf":"/x","clusterNetwork":"a"}';
+		writeFileSync(join(netd, '00-multus.conf'), multus);
+		const args = ['--conf-dir', netd, '--bin-dir', join(root, 'bin'), '--shim', join(root, 'shim')];
+		const installed = await runInstallCommand('install', args);
+		expect(installed.stderr).toBe(
+			`plexus: wrote ${join(netd, '00-plexus.conflist')} (cniVersion 1.0.0) taking over ${join(netd, '00-multus.conf')} (kept as ${join(netd, '00-multus.conf.plexus-backup')}; Multus-only keys left behind: cniConf); installed ${join(root, 'bin/plexus-shim')}\n`,
+		);
+		expect(readdirSync(netd).sort()).toEqual([
+			'.plexus-install.state',
+			'00-multus.conf.plexus-backup',
+			'00-plexus.conflist',
+			'10-a.conflist',
+		]);
+		expect((await runInstallCommand('uninstall', ['--conf-dir', netd])).exitCode).toBe(0);
+		expect(readdirSync(netd).sort()).toEqual(['00-multus.conf', '10-a.conflist']);
+	});
+
 	it('reports a failure naming the cause, exit 1', async () => {
 		const failed = await runInstallCommand('install', [
 			'--conf-dir',

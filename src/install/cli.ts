@@ -15,8 +15,11 @@ export const INSTALL_USAGE = `Usage: plexus install [options]
 
 install copies plexus-shim (and any --delegate binaries) into the CNI bin dir and writes
 00-plexus.conflist wrapping the first network conf of the conf dir (Multus auto-config: the
-master is the clusterNetwork, capabilities are unioned, cniVersion must match). Files are
-written atomically; uninstall removes them and restores anything they replaced.
+master is the clusterNetwork, capabilities are unioned, cniVersion must match). On a node with
+00-multus.conf or 00-multus.conflist it takes that over instead: the Multus settings, network
+name, cniVersion and capabilities go into the Plexus conf, then the Multus file is kept aside as
+<file>.plexus-backup. Files are written atomically; uninstall removes them and restores anything
+they replaced or moved aside (the Multus conf first).
 
 Options:
       --conf-dir <dir>       CNI conf dir (default: /etc/cni/net.d)
@@ -91,9 +94,13 @@ export async function runInstallCommand(
 			forceCniVersion: values['force-cni-version'],
 			extraConf: values.kubeconfig === undefined ? undefined : {kubeconfig: values.kubeconfig},
 		});
+		const what =
+			result.multus === undefined
+				? `wrapping ${result.masterPath}`
+				: `taking over ${result.multus.path} (kept as ${result.multus.backup}${result.multus.dropped.length === 0 ? '' : `; Multus-only keys left behind: ${result.multus.dropped.join(', ')}`})`;
 		return {
 			stdout: '',
-			stderr: `plexus: wrote ${result.confPath} (cniVersion ${result.cniVersion}) wrapping ${result.masterPath}; installed ${result.written.slice(0, -1).join(', ')}\n`,
+			stderr: `plexus: wrote ${result.confPath} (cniVersion ${result.cniVersion}) ${what}; installed ${result.written.slice(0, -1).join(', ')}\n`,
 			exitCode: 0,
 		};
 	} catch (err) {

@@ -136,4 +136,123 @@ describe('install / uninstall', () => {
 		expect(snapshot(root)).toEqual(before);
 		expect(await uninstall({confDir: options.confDir})).toEqual([]);
 	});
+
+	describe('over an existing Multus', () => {
+		/** A thin Multus conf as its entrypoint auto-generates it (reference §1.3). */
+		const multusConf = (extra: Record<string, unknown> = {}) => ({
+			cniVersion: '0.4.0',
+			name: 'multus-cni-network',
+			type: 'multus',
+			capabilities: {portMappings: true},
+			cniConf: '/host/etc/cni/multus/net.d',
+			kubeconfig: '/etc/cni/net.d/multus.d/multus.kubeconfig',
+			clusterNetwork: '/etc/cni/net.d/10-flannel.conflist',
+			defaultNetworks: ['kube-system/monitoring'],
+			namespaceIsolation: true,
+			globalNamespaces: 'default,shared',
+			cniDir: '/var/lib/cni/multus',
+			readinessindicatorfile: '/run/flannel/subnet.env',
+			...extra,
+		});
+
+		beforeEach(() => {
+			writeConf('10-flannel.conflist', {cniVersion: '0.4.0', name: 'cbr0', plugins: [{type: 'flannel'}]});
+		});
+
+		it.each(['00-multus.conf', '00-multus.conflist'])(
+			'takes over %s: its settings, name, version and capabilities; the file is kept aside',
+			async (file) => {
+				const {cniVersion: _v, name: _n, ...plugin} = multusConf();
+				writeConf(
+					file,
+					file.endsWith('.conflist')
+						? {cniVersion: '0.4.0', name: 'multus-cni-network', plugins: [plugin]}
+						: multusConf(),
+				);
+				const multusText = readFileSync(join(options.confDir, file), 'utf8');
+				const result = await install(options);
+				expect(result.multus).toEqual({
+					path: join(options.confDir, file),
+					backup: join(options.confDir, `${file}.plexus-backup`),
+					dropped: ['cniConf'],
+				});
+				expect(JSON.parse(readFileSync(join(options.confDir, PLEXUS_CONF_NAME), 'utf8'))).toEqual({
+					cniVersion: '0.4.0',
+					name: 'multus-cni-network',
+					plugins: [
+						{
+							type: 'plexus-shim',
+							capabilities: {portMappings: true},
+							daemonSocketDir: '/run/plexus',
+							kubeconfig: '/etc/cni/net.d/multus.d/multus.kubeconfig',
+							clusterNetwork: '/etc/cni/net.d/10-flannel.conflist',
+							defaultNetworks: ['kube-system/monitoring'],
+							namespaceIsolation: true,
+							globalNamespaces: 'default,shared',
+							cniDir: '/var/lib/cni/multus',
+							readinessindicatorfile: '/run/flannel/subnet.env',
+						},
+					],
+				});
+				// The runtime now reads the Plexus conf first; the Multus file is out of libcni's sight.
+				expect(await listConfs(options.confDir)).toEqual(['10-flannel.conflist']);
+				expect(readFileSync(join(options.confDir, `${file}.plexus-backup`), 'utf8')).toBe(multusText);
+				expect(result.written).toEqual([
+					join(options.binDir, 'plexus-shim'),
+					join(options.binDir, 'route-override'),
+					join(options.confDir, PLEXUS_CONF_NAME),
+				]);
+			},
+		);
+
+		it('uninstall puts the Multus conf back first, then removes the rest: the host is as before', async () => {
+			writeConf('00-multus.conf', multusConf());
+			const before = snapshot(root);
+			await install(options);
+			await install(options);
+			const undone = await uninstall({confDir: options.confDir});
+			expect(undone[0]).toBe(join(options.confDir, '00-multus.conf'));
+			expect(undone[1]).toBe(join(options.confDir, PLEXUS_CONF_NAME));
+			expect(snapshot(root)).toEqual(before);
+		});
+
+		it('--kubeconfig and --network-name still win over the taken-over values', async () => {
+			writeConf('00-multus.conf', multusConf());
+			await install({...options, networkName: 'pods', extraConf: {kubeconfig: '/etc/plexus/kubeconfig'}});
+			const written = JSON.parse(readFileSync(join(options.confDir, PLEXUS_CONF_NAME), 'utf8'));
+			expect([written.name, written.plugins[0].kubeconfig]).toEqual(['pods', '/etc/plexus/kubeconfig']);
+		});
+
+		it('a thick Multus: the daemon config supplies the settings', async () => {
+			writeConf('00-multus.conf', {
+				cniVersion: '0.4.0',
+				name: 'multus-cni-network',
+				type: 'multus-shim',
+				daemonSocketDir: '/run/multus',
+			});
+			mkdirSync(join(options.confDir, 'multus.d'));
+			writeConf('multus.d/daemon-config.json', {
+				chrootDir: '/hostroot',
+				clusterNetwork: '/host/etc/cni/net.d/10-flannel.conflist',
+				multusConfigFile: 'auto',
+			});
+			const result = await install(options);
+			expect(result.multus?.dropped).toEqual(['chrootDir', 'daemonSocketDir', 'multusConfigFile']);
+			const written = JSON.parse(readFileSync(join(options.confDir, PLEXUS_CONF_NAME), 'utf8'));
+			expect(written.plugins[0].clusterNetwork).toBe('/host/etc/cni/net.d/10-flannel.conflist');
+			expect(written.plugins[0].daemonSocketDir).toBe('/run/plexus');
+		});
+
+		it('refuses --master, a Multus conf Plexus cannot carry, and leaves the host untouched', async () => {
+			writeConf('00-multus.conf', multusConf({clusterNetwork: undefined}));
+			const before = snapshot(root);
+			await expect(install({...options, master: '10-flannel.conflist'})).rejects.toThrow(
+				`"${join(options.confDir, '00-multus.conf')}" is taken over (its clusterNetwork or delegates become the Plexus conf's); a master conf "10-flannel.conflist" contradicts it`,
+			);
+			await expect(install(options)).rejects.toThrow(
+				`failed to take over multus conf "${join(options.confDir, '00-multus.conf')}": invalid plexus config: key "clusterNetwork" or "delegates" is required`,
+			);
+			expect(snapshot(root)).toEqual(before);
+		});
+	});
 });

@@ -5,12 +5,21 @@
  * its capabilities are unioned onto the shim's entry, and the cniVersion must match. Every file is
  * written to a temp name and renamed, so the runtime never reads half a file. What was replaced is
  * kept, and `uninstall` puts the host back exactly as it was.
+ *
+ * On a node running Multus (`00-multus.conf` or `00-multus.conflist`), install takes it over
+ * instead of wrapping it: the Multus settings (clusterNetwork or delegates, defaultNetworks,
+ * kubeconfig, namespaceIsolation, ...), its network name, cniVersion and capabilities go into the
+ * Plexus conf, which is written first; then the Multus file is renamed aside (to a name libcni
+ * does not read), so at every instant the runtime reads one complete conf. `uninstall` puts the
+ * Multus file back before it removes the Plexus one.
  * @see https://github.com/k8snetworkplumbingwg/multus-cni/blob/master/pkg/server/config/generator.go
  */
 import {chmod, copyFile, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises';
 import {basename, extname, join} from 'node:path';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {compareVersions, isSupportedVersion, negotiateVersion} from '../cni/versions.ts';
+import {parsePlexusConf} from '../k8s/conf.ts';
+import {findMultusConf, MULTUS_CONF_NAMES, type MultusTakeover, readMultusConf} from '../k8s/multus-conf.ts';
 
 /** The conf Plexus writes; sorts first so the runtime picks it. */
 export const PLEXUS_CONF_NAME = '00-plexus.conflist';
@@ -51,6 +60,8 @@ export interface InstallResult {
 	capabilities: Record<string, boolean>;
 	/** Every file written, in order. */
 	written: string[];
+	/** The Multus conf taken over: where it was, where it is kept, and the keys left behind. */
+	multus?: {path: string; backup: string; dropped: string[]} | undefined;
 }
 
 /** What install leaves in STATE_NAME: each file it wrote and, if it replaced one, the backup. */
@@ -135,20 +146,48 @@ function chooseVersion(master: MasterConf, options: InstallOptions): string {
 	return wanted;
 }
 
-/** The conflist that routes every pod through the shim to the daemon. */
+/**
+ * The conflist that routes every pod through the shim to the daemon. With `takeover`, the Multus
+ * settings replace the wrapped master and its network name is kept (the runtime knows the running
+ * pods under it).
+ */
 export function plexusConflist(
 	master: MasterConf,
 	cniVersion: string,
 	options: InstallOptions,
+	takeover?: MultusTakeover,
 ): Record<string, unknown> {
 	const plugin: Record<string, unknown> = {
 		type: SHIM_NAME,
 		...(Object.keys(master.capabilities).length > 0 ? {capabilities: master.capabilities} : {}),
 		daemonSocketDir: options.socketDir,
-		clusterNetwork: master.path,
+		...(takeover === undefined ? {clusterNetwork: master.path} : takeover.settings),
 		...options.extraConf,
 	};
-	return {cniVersion, name: options.networkName ?? 'plexus-cni-network', plugins: [plugin]};
+	const name = options.networkName ?? takeover?.name ?? 'plexus-cni-network';
+	return {cniVersion, name, plugins: [plugin]};
+}
+
+/** The Multus conf of `names` read for takeover, or undefined; `--master` cannot go with it. */
+async function takeOverMultus(options: InstallOptions, names: readonly string[]) {
+	const path = await findMultusConf(options.confDir, names);
+	if (path === undefined) return undefined;
+	if (options.master !== undefined) {
+		throw fail(
+			`"${path}" is taken over (its clusterNetwork or delegates become the Plexus conf's); a master conf "${options.master}" contradicts it`,
+		);
+	}
+	return readMultusConf(path, options.confDir);
+}
+
+/** Checks the taken-over conf is one the daemon accepts, naming the Multus file if not. */
+function validateTakeover(takeover: MultusTakeover, conflist: Record<string, unknown>): void {
+	const [plugin] = conflist['plugins'] as Record<string, unknown>[];
+	try {
+		parsePlexusConf({...plugin, cniVersion: conflist['cniVersion'], name: conflist['name']});
+	} catch (err) {
+		throw fail(`failed to take over multus conf "${takeover.path}": ${(err as Error).message}`);
+	}
 }
 
 /** Writes `data` to `path` through a temp file and rename; keeps a backup of what was there. */
@@ -189,15 +228,24 @@ async function writeState(confDir: string, state: InstallState): Promise<void> {
 /** Installs the shim, the delegates and the conf; a previous Plexus install is undone first. */
 export async function install(options: InstallOptions): Promise<InstallResult> {
 	await uninstall({confDir: options.confDir});
-	const names = await listConfs(options.confDir);
-	const masterName = options.master ?? names[0];
-	if (masterName === undefined) {
-		throw fail(`no CNI network conf to wrap in "${options.confDir}": install the cluster network first`);
+	const all = await listConfs(options.confDir);
+	const takeover = await takeOverMultus(options, all);
+	const names = all.filter((name) => !(MULTUS_CONF_NAMES as readonly string[]).includes(name));
+	let master: MasterConf;
+	if (takeover === undefined) {
+		const masterName = options.master ?? names[0];
+		if (masterName === undefined) {
+			throw fail(`no CNI network conf to wrap in "${options.confDir}": install the cluster network first`);
+		}
+		if (!names.includes(masterName))
+			throw fail(`master CNI conf "${masterName}" not found in "${options.confDir}"`);
+		master = await readMaster(join(options.confDir, masterName));
+	} else {
+		master = {path: takeover.path, cniVersion: takeover.cniVersion, capabilities: takeover.capabilities};
 	}
-	if (!names.includes(masterName))
-		throw fail(`master CNI conf "${masterName}" not found in "${options.confDir}"`);
-	const master = await readMaster(join(options.confDir, masterName));
 	const cniVersion = chooseVersion(master, options);
+	const conflist = plexusConflist(master, cniVersion, options, takeover);
+	if (takeover !== undefined) validateTakeover(takeover, conflist);
 	const binaries = [options.shimPath, ...(options.delegates ?? [])];
 	for (const binary of binaries) {
 		if (!(await exists(binary))) throw fail(`failed to install "${binary}": no such file (was it built?)`);
@@ -210,15 +258,24 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
 			await place(join(options.binDir, name), {copyFrom: binary}, 0o755, state);
 		}
 		const confPath = join(options.confDir, PLEXUS_CONF_NAME);
-		const text = `${JSON.stringify(plexusConflist(master, cniVersion, options), null, 2)}\n`;
+		const text = `${JSON.stringify(conflist, null, 2)}\n`;
 		await place(confPath, {text}, 0o600, state);
+		let multus: InstallResult['multus'];
+		if (takeover !== undefined) {
+			// The Plexus conf is complete; now the runtime stops seeing Multus' in one rename.
+			const backup = `${takeover.path}${BACKUP_SUFFIX}`;
+			await rename(takeover.path, backup);
+			state.files.push({path: takeover.path, backup});
+			multus = {path: takeover.path, backup, dropped: takeover.dropped};
+		}
 		await writeState(options.confDir, state);
 		return {
 			confPath,
 			masterPath: master.path,
 			cniVersion,
 			capabilities: master.capabilities,
-			written: state.files.map((f) => f.path),
+			written: state.files.filter((f) => f.path !== takeover?.path).map((f) => f.path),
+			multus,
 		};
 	} catch (err) {
 		await restore(state);
