@@ -1,14 +1,22 @@
 // plexus dry-run --execute on the host kernel (root): the examples that need no vrf/8021q
-// (001 route-override, 003 macvlan) really run in a scratch netns with the reference plugins from
-// /usr/lib/cni and the built-ins in-process, then DEL leaves nothing: `ip` is the oracle for the
-// netns and the host, host-local's dataDir for reservations. 000 and 004 run in the vm test.
+// (001 route-override, 003 macvlan) really run in a netns the tool makes for the run, with the
+// reference plugins from /usr/lib/cni and the built-ins in-process, then DEL leaves nothing and the
+// netns is gone: `ip` is the oracle for the netns and the host, host-local's dataDir for
+// reservations. --netns runs in the operator's netns instead. 000 and 004 run in the vm test.
+import {existsSync} from 'node:fs';
+import {basename} from 'node:path';
+import {execa} from 'execa';
 import {afterEach, describe, expect, test} from 'vitest';
+import {inNetns, throwawayNetnsPath} from '../src/cli/dry-run/execute.ts';
 import {withPlaceholder} from '../src/cli/dry-run/plan.ts';
+import {netnsExists} from '../src/netlink/netns.ts';
 import {
 	cleanup,
 	execute,
 	existingHostLinks,
+	ipNetnsList,
 	leftBehind,
+	operatorNetns,
 	type Scratch,
 	scratchExample,
 } from './dry-run-execute.ts';
@@ -39,6 +47,11 @@ describe('plexus dry-run --execute', () => {
 		expect(report.findings).toEqual([]);
 		expect(exitCode).toBe(0);
 		const run = report.execution!;
+		// In a netns made for the run, at the path the plan showed every plugin as CNI_NETNS.
+		expect(run.netnsCreated).toBe(true);
+		expect(run.netns).toMatch(/^\/var\/run\/netns\/plexus-dryrun-[0-9a-f]{8}$/);
+		const plannedNetns = report.attachments.flatMap((a) => a.plugins.map((p) => p.env['CNI_NETNS']));
+		expect(new Set(plannedNetns)).toEqual(new Set([run.netns]));
 		// Every planned plugin ran, in order, with the stdin the plan showed (prevResult apart).
 		const planned = report.attachments.flatMap((a) => a.plugins.map((p) => p.type));
 		const added = run.steps.filter((s) => s.command === 'ADD' && s.type !== 'static');
@@ -70,7 +83,7 @@ describe('plexus dry-run --execute', () => {
 		);
 		// And after DEL, by the tool and by the oracle.
 		expect(run.leftovers).toEqual([]);
-		expect(await leftBehind(scratch, run.containerId)).toEqual([]);
+		expect(await leftBehind(scratch, run)).toEqual([]);
 		const veths = hostSide(report).filter((n) => !scratch?.hostLinks.includes(n));
 		expect(veths.length).toBeGreaterThan(0);
 		expect(await existingHostLinks(veths)).toEqual([]);
@@ -84,7 +97,7 @@ describe('plexus dry-run --execute', () => {
 		const run = report.execution!;
 		expect(run.view?.links.map((l) => l.name)).toEqual(expect.arrayContaining(['eth0', 'macvlan0']));
 		expect(run.leftovers).toEqual([]);
-		expect(await leftBehind(scratch, run.containerId)).toEqual([]);
+		expect(await leftBehind(scratch, run)).toEqual([]);
 		expect(await existingHostLinks(hostSide(report).filter((n) => !scratch?.hostLinks.includes(n)))).toEqual(
 			[],
 		);
@@ -135,15 +148,86 @@ describe('plexus dry-run --execute', () => {
 			'bridge',
 		]);
 		expect(run.leftovers).toEqual([]);
-		expect(await leftBehind(scratch, run.containerId)).toEqual([]);
+		expect(await leftBehind(scratch, run)).toEqual([]);
 	});
 
-	test('refuses a netns that is not empty, and --execute without --netns (exit 2)', async () => {
+	test("--netns: runs in the operator's netns and leaves it there, with only lo", async () => {
 		scratch = await scratchExample('003-macvlan.yaml');
-		const {execa} = await import('execa');
+		const netns = await operatorNetns(scratch);
+		const {exitCode, report} = await execute(scratch, netns);
+		expect(report.findings).toEqual([]);
+		expect(exitCode).toBe(0);
+		const run = report.execution!;
+		expect(run).toMatchObject({netns, netnsCreated: false, leftovers: []});
+		expect(run.view?.links.map((l) => l.name)).toEqual(expect.arrayContaining(['eth0', 'macvlan0']));
+		expect(await ipNetnsList()).toContain(basename(netns));
+		expect(await leftBehind(scratch, run)).toEqual([]);
+	});
+
+	test('the netns made for the run is deleted when the run throws', async () => {
+		const path = throwawayNetnsPath();
+		let inside: string[] = [];
+		try {
+			await expect(
+				inNetns(path, 'pxdry-throws', {createNetns: true}, async () => {
+					const {stdout} = await execa('ip', ['-n', basename(path), '-json', 'link', 'show']);
+					inside = (JSON.parse(stdout) as {ifname: string; flags: string[]}[]).map(
+						(l) => `${l.ifname} ${l.flags.includes('UP') ? 'up' : 'down'}`,
+					);
+					throw new Error('plugin exploded');
+				}),
+			).rejects.toThrow('plugin exploded');
+			// It existed during the run, as a runtime's sandbox: only lo, up.
+			expect(inside).toEqual(['lo up']);
+			expect(existsSync(path)).toBe(false);
+			expect(await ipNetnsList()).not.toContain(basename(path));
+		} finally {
+			await execa('ip', ['netns', 'del', basename(path)], {reject: false});
+		}
+	});
+
+	test('a netns that cannot be made is a finding, and nothing runs', async () => {
+		// A name already taken: creation fails with EEXIST, and the taken netns is left alone.
+		scratch = await scratchExample('003-macvlan.yaml');
+		const taken = await operatorNetns(scratch);
+		let ran = false;
+		const run = await inNetns(taken, 'pxdry-taken', {createNetns: true}, async () => {
+			ran = true;
+			throw new Error('must not run');
+		});
+		expect(ran).toBe(false);
+		expect(run).toMatchObject({netns: taken, netnsCreated: false, steps: [], view: null, leftovers: []});
+		expect(run.findings).toEqual([
+			{
+				severity: 'error',
+				source: 'execute',
+				message: `failed to create netns "${taken}": file already exists (EEXIST)`,
+			},
+		]);
+		expect(netnsExists(taken)).toBe(true);
+		// And a path outside /var/run/netns is never created.
+		const elsewhere = await inNetns(
+			'/tmp/pxdry-elsewhere',
+			'pxdry-elsewhere',
+			{createNetns: true},
+			async () => {
+				ran = true;
+				throw new Error('must not run');
+			},
+		);
+		expect(ran).toBe(false);
+		expect(elsewhere.findings.map((f) => f.message)).toEqual([
+			'failed to create netns "/tmp/pxdry-elsewhere": a throwaway netns must be in /var/run/netns',
+		]);
+		expect(existsSync('/tmp/pxdry-elsewhere')).toBe(false);
+	});
+
+	test('refuses a --netns that is not empty (exit 2)', async () => {
+		scratch = await scratchExample('003-macvlan.yaml');
+		const netns = await operatorNetns(scratch);
 		await execa('ip', [
 			'-n',
-			scratch.netns,
+			basename(netns),
 			'link',
 			'add',
 			'pxbusy0',
@@ -155,18 +239,11 @@ describe('plexus dry-run --execute', () => {
 		]);
 		const {runCli} = await import('../src/cli/cli.ts');
 		const busy = await runCli({
-			argv: ['dry-run', '--pod', scratch.podFile, '--execute', '--netns', scratch.netnsPath],
+			argv: ['dry-run', '--pod', scratch.podFile, '--execute', '--netns', netns],
 			env: {},
 			readStdin: async () => new Uint8Array(),
 		});
 		expect(busy.exitCode).toBe(2);
 		expect(busy.stderr).toContain('is not empty (pxbusy1, pxbusy0); --execute needs a fresh one');
-		const noNetns = await runCli({
-			argv: ['dry-run', '--pod', scratch.podFile, '--execute'],
-			env: {},
-			readStdin: async () => new Uint8Array(),
-		});
-		expect(noNetns.exitCode).toBe(2);
-		expect(noNetns.stderr).toContain('--execute needs --netns');
 	});
 });

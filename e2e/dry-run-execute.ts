@@ -1,17 +1,20 @@
 /**
  * Shared by the `plexus dry-run --execute` tests (e2e on the host kernel, vm for vrf/vlan): an
  * example of conf/examples made runnable on this machine (its host bridges and macvlan master
- * replaced by scratch links, host-local given a private dataDir and a random subnet), a scratch
- * netns for the pod, and the CLI run in-process.
+ * replaced by scratch links, host-local given a private dataDir and a random subnet), the CLI run
+ * in-process (in the netns it makes for the run, or in one made here with `ip` for --netns), and
+ * `ip` as the oracle for what is left.
  */
 import {randomBytes} from 'node:crypto';
+import {existsSync} from 'node:fs';
 import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {basename, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {execa} from 'execa';
 import {stringify} from 'yaml';
 import {runCli} from '../src/cli/cli.ts';
+import type {Execution} from '../src/cli/dry-run/execute.ts';
 import {loadManifests} from '../src/cli/dry-run/manifests.ts';
 import type {DryRunReport} from '../src/cli/dry-run/plan.ts';
 
@@ -21,9 +24,8 @@ export const CNI_BIN = '/usr/lib/cni';
 export interface Scratch {
 	id: string;
 	dir: string;
-	/** The pod's netns name and path. */
-	netns: string;
-	netnsPath: string;
+	/** Namespaces to remove in cleanup: those made here, and those the runs said they made. */
+	netns: string[];
 	/** Host links the test made (bridges, the macvlan master's veth). */
 	hostLinks: string[];
 	/** host-local's private dataDir. */
@@ -42,14 +44,11 @@ export async function scratchExample(
 	const s: Scratch = {
 		id,
 		dir,
-		netns: `pxdry-${id}`,
-		netnsPath: `/var/run/netns/pxdry-${id}`,
+		netns: [],
 		hostLinks: [],
 		ipamDir: join(dir, 'ipam'),
 		podFile: join(dir, 'example.yaml'),
 	};
-	await execa('ip', ['netns', 'add', s.netns]);
-	await execa('ip', ['-n', s.netns, 'link', 'set', 'lo', 'up']);
 	const master = `pxm${id}`;
 	await execa('ip', ['link', 'add', master, 'type', 'veth', 'peer', 'name', `pxp${id}`]);
 	s.hostLinks.push(master);
@@ -102,8 +101,17 @@ export async function scratchExample(
 	return s;
 }
 
+/** A netns made with `ip` (lo up), for --netns; returns its path. */
+export async function operatorNetns(s: Scratch): Promise<string> {
+	const name = `pxdry-${s.id}-${s.netns.length}`;
+	s.netns.push(name);
+	await execa('ip', ['netns', 'add', name]);
+	await execa('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+	return `/var/run/netns/${name}`;
+}
+
 export async function cleanup(s: Scratch): Promise<void> {
-	await execa('ip', ['netns', 'del', s.netns], {reject: false});
+	for (const name of s.netns) await execa('ip', ['netns', 'del', name], {reject: false});
 	for (const link of s.hostLinks) await execa('ip', ['link', 'del', link], {reject: false});
 	await rm(s.dir, {recursive: true, force: true});
 }
@@ -113,8 +121,14 @@ export async function rewritePod(s: Scratch, edit: (text: string) => string): Pr
 	await writeFile(s.podFile, edit(await readFile(s.podFile, 'utf8')));
 }
 
-/** `plexus dry-run --execute` of the scratch example, in-process, JSON out. */
-export async function execute(s: Scratch): Promise<{exitCode: number; report: DryRunReport; stderr: string}> {
+/**
+ * `plexus dry-run --execute` of the scratch example, in-process, JSON out: in the netns it makes
+ * for the run, or in `netns` (--netns).
+ */
+export async function execute(
+	s: Scratch,
+	netns?: string,
+): Promise<{exitCode: number; report: DryRunReport; stderr: string}> {
 	const outcome = await runCli({
 		argv: [
 			'dry-run',
@@ -125,41 +139,61 @@ export async function execute(s: Scratch): Promise<{exitCode: number; report: Dr
 			'--pod',
 			s.podFile,
 			'--execute',
-			'--netns',
-			s.netnsPath,
+			...(netns === undefined ? [] : ['--netns', netns]),
 			'-o',
 			'json',
 		],
 		env: {CNI_PATH: CNI_BIN, PATH: process.env['PATH'] ?? '/usr/bin:/bin'},
 		readStdin: async () => new Uint8Array(),
 	});
-	return {
-		exitCode: outcome.exitCode,
-		report: JSON.parse(outcome.stdout) as DryRunReport,
-		stderr: outcome.stderr,
-	};
+	const report = JSON.parse(outcome.stdout) as DryRunReport;
+	const made = report.execution?.netnsCreated === true ? report.execution.netns : undefined;
+	if (made !== undefined) s.netns.push(basename(made));
+	return {exitCode: outcome.exitCode, report, stderr: outcome.stderr};
 }
 
-/** The oracle after DEL: `ip` sees only lo in the netns, no reservation of the container remains. */
-export async function leftBehind(s: Scratch, containerId: string): Promise<string[]> {
+/** The names `ip netns list` shows. */
+export async function ipNetnsList(): Promise<string[]> {
+	const {stdout} = await execa('ip', ['-json', 'netns', 'list']);
+	return (JSON.parse(stdout === '' ? '[]' : stdout) as {name: string}[]).map((n) => n.name);
+}
+
+/**
+ * The oracle after DEL: a netns made for the run is gone (no file, not in `ip netns list`), one
+ * given with --netns is still there with only lo; no reservation of the container remains.
+ */
+export async function leftBehind(s: Scratch, run: Execution): Promise<string[]> {
 	const left: string[] = [];
-	const links = JSON.parse((await execa('ip', ['-n', s.netns, '-json', 'link', 'show'])).stdout) as {
+	const name = basename(run.netns);
+	if (run.netnsCreated) {
+		if (existsSync(run.netns)) left.push(`netns file ${run.netns}`);
+		if ((await ipNetnsList()).includes(name)) left.push(`netns ${name}`);
+	} else {
+		left.push(...(await leftInNetns(name)));
+	}
+	const networks = await readdir(s.ipamDir).catch(() => [] as string[]);
+	for (const network of networks) {
+		for (const f of await readdir(join(s.ipamDir, network))) {
+			const text = await readFile(join(s.ipamDir, network, f), 'utf8').catch(() => '');
+			if (text.split('\n')[0]?.trim() === run.containerId) left.push(`reservation ${network}/${f}`);
+		}
+	}
+	return left;
+}
+
+/** Links and addresses other than lo's in the netns `name`. */
+async function leftInNetns(name: string): Promise<string[]> {
+	const left: string[] = [];
+	const links = JSON.parse((await execa('ip', ['-n', name, '-json', 'link', 'show'])).stdout) as {
 		ifname: string;
 	}[];
 	for (const l of links) if (l.ifname !== 'lo') left.push(`link ${l.ifname}`);
-	const addrs = JSON.parse((await execa('ip', ['-n', s.netns, '-json', 'addr', 'show'])).stdout) as {
+	const addrs = JSON.parse((await execa('ip', ['-n', name, '-json', 'addr', 'show'])).stdout) as {
 		ifname: string;
 		addr_info: {local: string}[];
 	}[];
 	for (const a of addrs)
 		if (a.ifname !== 'lo' && a.addr_info.length > 0) left.push(`addresses on ${a.ifname}`);
-	const networks = await readdir(s.ipamDir).catch(() => [] as string[]);
-	for (const network of networks) {
-		for (const f of await readdir(join(s.ipamDir, network))) {
-			const text = await readFile(join(s.ipamDir, network, f), 'utf8').catch(() => '');
-			if (text.split('\n')[0]?.trim() === containerId) left.push(`reservation ${network}/${f}`);
-		}
-	}
 	return left;
 }
 

@@ -1,5 +1,6 @@
 // plexus dry-run --execute for the examples that need vrf and 8021q (000, 004), on the qemu test
-// bed's kernel: really run in a scratch netns, then DEL leaves nothing (`ip` as the oracle).
+// bed's kernel: really run in a netns the tool makes for the run, then DEL leaves nothing and the
+// netns is gone (`ip` as the oracle).
 // Run: scripts/vm/run -- node_modules/.bin/vitest run --project vm e2e/dry-run-execute.vm.test.ts
 import {afterEach, describe, expect, test} from 'vitest';
 import {cleanup, execute, leftBehind, type Scratch, scratchExample} from './dry-run-execute.ts';
@@ -33,7 +34,8 @@ describe('plexus dry-run --execute on a kernel with vrf and 8021q', () => {
 			null,
 		]);
 		expect(run.leftovers).toEqual([]);
-		expect(await leftBehind(scratch, run.containerId)).toEqual([]);
+		expect(run.netnsCreated).toBe(true);
+		expect(await leftBehind(scratch, run)).toEqual([]);
 	});
 
 	test('004-vlan-chaining: net1.3 and net1.4 on net1, then nothing left', async () => {
@@ -55,6 +57,7 @@ describe('plexus dry-run --execute on a kernel with vrf and 8021q', () => {
 			]),
 		);
 		expect(run.leftovers).toEqual([]);
-		expect(await leftBehind(scratch, run.containerId)).toEqual([]);
+		expect(run.netnsCreated).toBe(true);
+		expect(await leftBehind(scratch, run)).toEqual([]);
 	});
 });

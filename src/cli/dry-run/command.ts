@@ -44,18 +44,19 @@ Options:
   -i, --ifname <name>        CNI_IFNAME (default: eth0)
       --container-id <id>    CNI_CONTAINERID (default: plexus-dry-run; with --execute a random
                              plexus-execute-<hex>)
-      --netns <path>         CNI_NETNS (default: /var/run/netns/plexus-dry-run)
+      --netns <path>         CNI_NETNS (default: /var/run/netns/plexus-dry-run; with --execute a
+                             netns made for the run, /var/run/netns/plexus-dryrun-<hex>)
       --no-versions          do not run binaries to ask for their VERSION
       --simulate             also run the ADD on an in-memory model of the pod's netns: built-ins
                              really run; each external plugin is stood in for by a dummy link
                              named CNI_IFNAME with its static IPAM addresses; prints every step
                              (exact stdin with the real prevResult, result) and the resulting
                              links, addresses, routes and VRFs
-      --execute              really run the ADD in the netns given by --netns (it must exist
-                             and hold only lo: create it first, e.g. ip netns add x), print each
-                             plugin's stdin, stdout, stderr and duration and the netns, then DEL
-                             and check nothing is left (links, addresses, host links, cache
-                             files, host-local reservations); needs root
+      --execute              really run the ADD in a netns made for the run (lo up) and deleted
+                             afterwards, or in the one --netns names (it must hold only lo),
+                             print each plugin's stdin, stdout, stderr and duration and the netns,
+                             then DEL and check nothing is left (links, addresses, host links,
+                             cache files, host-local reservations, the netns); needs root
   -o, --output <format>      table (default) or json (schema: README.md, "plexus dry-run")
   -h, --help                 show this help
 
@@ -176,12 +177,9 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 
 	if (values.execute === true && values.simulate === true)
 		return usageError('give either --simulate or --execute, not both', DRY_RUN_USAGE);
-	if (values.execute === true && values.netns === undefined)
-		return usageError(
-			'--execute needs --netns <path> of an existing, empty netns (plexus cannot create one)',
-			DRY_RUN_USAGE,
-		);
-	if (values.execute === true) {
+	// --execute without --netns makes its own netns, at a path the plan already shows as CNI_NETNS.
+	const createNetns = values.execute === true && values.netns === undefined;
+	if (values.execute === true && !createNetns) {
 		const {assertNetns} = await import('../../netlink/netns.ts');
 		try {
 			assertNetns(values.netns ?? '');
@@ -198,7 +196,9 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 		containerId:
 			values['container-id'] ??
 			(values.execute === true ? `plexus-execute-${randomBytes(4).toString('hex')}` : 'plexus-dry-run'),
-		netns: values.netns ?? '/var/run/netns/plexus-dry-run',
+		netns:
+			values.netns ??
+			(createNetns ? (await import('./execute.ts')).throwawayNetnsPath() : '/var/run/netns/plexus-dry-run'),
 		ifname: values.ifname ?? 'eth0',
 		exec: io.exec ?? new ExecaPluginExec({busyRetries: 0}),
 		queryVersions: values['no-versions'] !== true,
@@ -224,7 +224,7 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 			if (values.simulate === true && !hasErrors(report))
 				addSimulation(report, await (await import('./simulate.ts')).simulateNetwork(input));
 			if (values.execute === true && !hasErrors(report))
-				addExecution(report, await (await import('./execute.ts')).executeNetwork(input));
+				addExecution(report, await (await import('./execute.ts')).executeNetwork(input, {createNetns}));
 		} else {
 			const podArg = values.pod ?? '';
 			const kubeconfig = values.kubeconfig ?? io.env['KUBECONFIG'];
@@ -263,7 +263,7 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 			if (values.simulate === true && !hasErrors(report))
 				addSimulation(report, await (await import('./simulate.ts')).simulatePod(input));
 			if (values.execute === true && !hasErrors(report))
-				addExecution(report, await (await import('./execute.ts')).executePod(input));
+				addExecution(report, await (await import('./execute.ts')).executePod(input, {createNetns}));
 		}
 	} catch (error) {
 		if (error instanceof UsageError) return usageError(error.message, DRY_RUN_USAGE);

@@ -1,27 +1,32 @@
 /**
- * `plexus dry-run --execute --netns <path>`: really runs the ADD in a network namespace the
- * operator made for it (Plexus's netlink core cannot create one, and production code never spawns
- * `ip`), shows each delegate's stdin, stdout, stderr and duration and the netns afterwards, then
+ * `plexus dry-run --execute`: really runs the ADD in a network namespace, by default one it
+ * creates for the run (`plexus-dryrun-<hex>` in /var/run/netns, `lo` up, as a runtime's sandbox)
+ * and always deletes afterwards, or one the operator made (`--netns <path>`, which must hold only
+ * `lo`). It shows each delegate's stdin, stdout, stderr and duration and the netns afterwards, then
  * DELs everything in reverse and checks that nothing is left: no link or address in the netns but
  * `lo`, none of the host-side links the ADD results named (unless they were there before, like a
- * bridge), no result or attachment cache file, no host-local IP reservation. Every step goes through the code ADD and DEL run (Invocation, resolve, the
- * executor, delAttachments); the caches go to a temp dir that is removed, the pod's API objects
- * are never written.
+ * bridge), no result or attachment cache file, no host-local IP reservation, and no throwaway
+ * netns. Every step goes through the code ADD and DEL run (Invocation, resolve, the executor,
+ * delAttachments); the caches go to a temp dir that is removed, the pod's API objects are never
+ * written.
  */
+
+import {randomBytes} from 'node:crypto';
 import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
-import {basename, join} from 'node:path';
+import {basename, dirname, join} from 'node:path';
 import {createBuiltins} from '../../../delegates/index.ts';
 import {buildDelegateConf} from '../../chain/delegate-conf.ts';
 import {ChainExecutor, type RuntimeConf} from '../../chain/executor.ts';
 import type {NetworkList} from '../../chain/network-list.ts';
 import {ExecaPluginExec, type ExecRequest, type PluginExec} from '../../chain/plugin-exec.ts';
-import {type CniError, toCniError} from '../../cni/errors.ts';
+import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
 import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
 import {type CniResult, convertResult} from '../../cni/result.ts';
 import {defaultBuiltins} from '../../meta/deps.ts';
 import {Invocation, toCached} from '../../meta/invocation.ts';
 import {openNetlink} from '../../netlink/kernel.ts';
+import {createNetns, deleteNetns, NETNS_RUN_DIR, netnsExists, netnsPathOf} from '../../netlink/netns.ts';
 import type {Finding, NetworkDryRun, PodDryRun} from './plan.ts';
 import {podAddRequest} from './plan.ts';
 import {type NetView, viewOf} from './simulate.ts';
@@ -44,6 +49,8 @@ export interface ExecutedStep {
 
 export interface Execution {
 	netns: string;
+	/** The netns was made for the run (and deleted after it), not given with --netns. */
+	netnsCreated: boolean;
 	containerId: string;
 	steps: ExecutedStep[];
 	/** The netns after ADD (null when nothing was added). */
@@ -270,12 +277,91 @@ async function run(
 	);
 	for (const what of leftovers)
 		findings.push({severity: 'error', message: `DEL left ${what} behind`, source: 'execute'});
-	return {netns, containerId, steps, view, leftovers, findings};
+	return {netns, netnsCreated: false, containerId, steps, view, leftovers, findings};
 }
 
-/** Executes the pod's ADD and DEL in `input.netns`. */
-export async function executePod(input: PodDryRun): Promise<Execution> {
-	assertEmptyNetns(input.netns);
+/** A fresh path for a throwaway netns: /var/run/netns/plexus-dryrun-<hex>. */
+export function throwawayNetnsPath(): string {
+	return netnsPathOf(`plexus-dryrun-${randomBytes(4).toString('hex')}`);
+}
+
+/** How `--execute` gets its netns. */
+export interface ExecuteOptions {
+	/** Create the input's netns (a path in /var/run/netns) for the run, and delete it after. */
+	createNetns?: boolean;
+}
+
+/**
+ * Runs `execute` in `netns`: as it is (after checking it holds only `lo`), or, with createNetns,
+ * in a netns made at that path (`lo` up) that is deleted afterwards whatever happens. A netns that
+ * cannot be made is the run's only finding; one still there after the delete is a leftover.
+ */
+export async function inNetns(
+	netns: string,
+	containerId: string,
+	options: ExecuteOptions,
+	execute: () => Promise<Execution>,
+): Promise<Execution> {
+	if (options.createNetns !== true) {
+		assertEmptyNetns(netns);
+		return execute();
+	}
+	try {
+		if (dirname(netns) !== NETNS_RUN_DIR)
+			throw new CniError(
+				CniErrorCode.invalidNetns,
+				`failed to create netns ${JSON.stringify(netns)}: a throwaway netns must be in ${NETNS_RUN_DIR}`,
+			);
+		createNetns(basename(netns));
+	} catch (error) {
+		const message = toCniError(error).message;
+		return {
+			netns,
+			netnsCreated: false,
+			containerId,
+			steps: [],
+			view: null,
+			leftovers: [],
+			findings: [{severity: 'error', message, source: 'execute'}],
+		};
+	}
+	let execution: Execution | undefined;
+	try {
+		const nl = openNetlink(netns);
+		try {
+			nl.setLink('lo', {up: true});
+		} finally {
+			nl.close();
+		}
+		execution = await execute();
+		execution.netnsCreated = true;
+		return execution;
+	} finally {
+		let failure: string | undefined;
+		try {
+			deleteNetns(netns);
+		} catch (error) {
+			failure = toCniError(error).message;
+		}
+		if (execution !== undefined && failure !== undefined)
+			execution.findings.push({severity: 'error', message: failure, source: 'execute'});
+		if (execution !== undefined && netnsExists(netns)) {
+			execution.leftovers.push(`netns "${netns}"`);
+			execution.findings.push({
+				severity: 'error',
+				message: `DEL left netns "${netns}" behind`,
+				source: 'execute',
+			});
+		}
+	}
+}
+
+/** Executes the pod's ADD and DEL in `input.netns` (made for the run with options.createNetns). */
+export function executePod(input: PodDryRun, options: ExecuteOptions = {}): Promise<Execution> {
+	return inNetns(input.netns, input.containerId, options, () => runPod(input));
+}
+
+async function runPod(input: PodDryRun): Promise<Execution> {
 	const cacheDir = await mkdtemp(join(tmpdir(), 'plexus-execute-'));
 	try {
 		const steps: ExecutedStep[] = [];
@@ -317,9 +403,12 @@ export async function executePod(input: PodDryRun): Promise<Execution> {
 	}
 }
 
-/** Executes one network list's ADD and DEL in `input.netns`. */
-export async function executeNetwork(input: NetworkDryRun): Promise<Execution> {
-	assertEmptyNetns(input.netns);
+/** Executes one network list's ADD and DEL in `input.netns` (made for the run with options.createNetns). */
+export function executeNetwork(input: NetworkDryRun, options: ExecuteOptions = {}): Promise<Execution> {
+	return inNetns(input.netns, input.containerId, options, () => runNetwork(input));
+}
+
+async function runNetwork(input: NetworkDryRun): Promise<Execution> {
 	const cacheDir = await mkdtemp(join(tmpdir(), 'plexus-execute-'));
 	try {
 		const steps: ExecutedStep[] = [];

@@ -129,7 +129,8 @@ function viewBlock(v: NetView): string[] {
 }
 
 function executionBlock(run: Execution, style: Style): string[] {
-	const lines = [paint(style, '1', `Execution in ${run.netns} (container ${run.containerId})`)];
+	const made = run.netnsCreated ? 'made for the run, ' : '';
+	const lines = [paint(style, '1', `Execution in ${run.netns} (${made}container ${run.containerId})`)];
 	for (const step of run.steps) {
 		const how = step.runsAs === 'builtin' ? 'built-in' : (step.path ?? '');
 		const where = step.network === '' ? '' : ` ${step.ifname} ${step.network}`;
@@ -142,7 +143,7 @@ function executionBlock(run: Execution, style: Style): string[] {
 	if (run.view !== null) lines.push('  After ADD:', ...viewBlock(run.view).map((l) => `  ${l}`));
 	lines.push(
 		run.leftovers.length === 0
-			? paint(style, '32', '  After DEL: nothing left behind.')
+			? paint(style, '32', `  After DEL: nothing left behind${run.netnsCreated ? ', netns deleted' : ''}.`)
 			: `  After DEL, left behind: ${run.leftovers.join('; ')}`,
 	);
 	return lines;
