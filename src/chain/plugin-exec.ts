@@ -1,7 +1,9 @@
 /**
  * The exec seam (libcni pkg/invoke): finding a delegate binary on CNI_PATH and running it with
- * execa. This is the only module of src/ that spawns processes; tests swap in FakePluginExec.
+ * node:child_process. This is the only module of src/ that spawns processes; tests swap in
+ * FakePluginExec.
  */
+import {type ChildProcess, spawn} from 'node:child_process';
 import {stat} from 'node:fs/promises';
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -114,7 +116,124 @@ export interface ExecaPluginExecOptions {
 	onStderr?: ((pluginPath: string, stderr: Uint8Array) => void) | undefined;
 }
 
-/** Runs delegate binaries with execa. */
+/** After a timeout's SIGTERM, SIGKILL follows this much later (execa's forceKillAfterDelay). */
+const FORCE_KILL_AFTER_MS = 5000;
+/** The most stdout or stderr kept from one run (execa's maxBuffer); beyond it the plugin is killed. */
+const MAX_OUTPUT_BYTES = 100 * 2 ** 20;
+
+/** How one run ended. */
+interface Run {
+	stdout: Uint8Array;
+	stderr: Uint8Array;
+	/** The exit status; undefined when the process never ran or died by a signal. */
+	exitCode: number | undefined;
+	/** Why it did not run or exit (spawn error, signal, output limit); undefined after a clean exit. */
+	failure: string | undefined;
+	/** The spawn error's code (ETXTBSY is retried). */
+	errno: string | undefined;
+	timedOut: boolean;
+}
+
+/** Child processes still running, killed if this process exits first (execa's `cleanup`). */
+const running = new Set<ChildProcess>();
+let cleanupInstalled = false;
+
+function killRunningOnExit(): void {
+	if (cleanupInstalled) return;
+	cleanupInstalled = true;
+	process.once('exit', () => {
+		for (const child of running) child.kill('SIGTERM');
+	});
+}
+
+const bytes = (chunks: Buffer[]): Uint8Array => {
+	const all = Buffer.concat(chunks);
+	return new Uint8Array(all.buffer, all.byteOffset, all.length);
+};
+
+/** Runs `file` once with exactly `env`, `stdin` as its input, collecting both outputs. */
+function runOnce(
+	file: string,
+	stdin: Uint8Array,
+	env: Record<string, string>,
+	timeoutMs?: number,
+): Promise<Run> {
+	return new Promise((resolve) => {
+		const out: Buffer[] = [];
+		const err: Buffer[] = [];
+		let child: ChildProcess;
+		try {
+			child = spawn(file, [], {env, stdio: ['pipe', 'pipe', 'pipe']});
+		} catch (error) {
+			// Some spawn errors (ETXTBSY among them) are thrown rather than emitted.
+			const e = error as NodeJS.ErrnoException;
+			resolve({
+				stdout: new Uint8Array(),
+				stderr: new Uint8Array(),
+				exitCode: undefined,
+				failure: e.message,
+				errno: e.code,
+				timedOut: false,
+			});
+			return;
+		}
+		running.add(child);
+		killRunningOnExit();
+		let failure: string | undefined;
+		let errno: string | undefined;
+		let timedOut = false;
+		let forceKill: NodeJS.Timeout | undefined;
+		const timer =
+			timeoutMs === undefined
+				? undefined
+				: setTimeout(() => {
+						timedOut = true;
+						child.kill('SIGTERM');
+						forceKill = setTimeout(() => child.kill('SIGKILL'), FORCE_KILL_AFTER_MS);
+						forceKill.unref();
+					}, timeoutMs);
+		const collect = (chunks: Buffer[]) => {
+			let size = 0;
+			return (chunk: Buffer) => {
+				size += chunk.length;
+				if (size > MAX_OUTPUT_BYTES) {
+					failure ??= `output larger than ${MAX_OUTPUT_BYTES} bytes`;
+					child.kill('SIGKILL');
+					return;
+				}
+				chunks.push(chunk);
+			};
+		};
+		child.stdout?.on('data', collect(out));
+		child.stderr?.on('data', collect(err));
+		child.on('error', (error: NodeJS.ErrnoException) => {
+			failure ??= error.message;
+			errno ??= error.code;
+		});
+		// A plugin may exit without reading its stdin (EPIPE): its exit status is what counts.
+		child.stdin?.on('error', () => {});
+		child.on('close', (code, signal) => {
+			running.delete(child);
+			clearTimeout(timer);
+			clearTimeout(forceKill);
+			if (signal !== null) failure ??= `killed by signal ${signal}`;
+			resolve({
+				stdout: bytes(out),
+				stderr: bytes(err),
+				exitCode: code ?? undefined,
+				failure,
+				errno,
+				timedOut,
+			});
+		});
+		child.stdin?.end(stdin);
+	});
+}
+
+/**
+ * Runs delegate binaries with node:child_process (the class kept its name from when it used
+ * execa: importing execa cost every one-shot process ~45 ms and every exec ~1.5 ms).
+ */
 export class ExecaPluginExec implements PluginExec {
 	readonly #busyRetries: number;
 	readonly #busyDelayMs: number;
@@ -131,30 +250,17 @@ export class ExecaPluginExec implements PluginExec {
 	}
 
 	async exec(request: ExecRequest): Promise<Uint8Array> {
-		// Loaded on first use: a chain of in-process delegates never pays for execa.
-		const {execa} = await import('execa');
 		for (let attempt = 0; ; attempt++) {
-			const run = await execa(request.pluginPath, [], {
-				input: request.stdin,
-				env: {...request.env},
-				extendEnv: false,
-				encoding: 'buffer',
-				stripFinalNewline: false,
-				reject: false,
-				...(request.timeoutMs === undefined ? {} : {timeout: request.timeoutMs}),
-			});
+			const run = await runOnce(request.pluginPath, request.stdin, {...request.env}, request.timeoutMs);
 			const stderr = run.stderr;
 			// Plugin logs belong on our stderr, as libcni copies them.
 			if (this.#onStderr !== undefined) this.#onStderr(request.pluginPath, stderr);
 			else if (stderr.length > 0) process.stderr.write(stderr);
-			if (!run.failed) return run.stdout;
-			const text = `${run.originalMessage ?? ''} ${run.shortMessage}`;
-			if (run.cause !== undefined && (run.cause as NodeJS.ErrnoException).code === 'ETXTBSY') {
-				if (attempt < this.#busyRetries) {
-					log('debug', 'delegate binary busy, retrying', {plugin: request.pluginPath, attempt});
-					await sleep(this.#busyDelayMs);
-					continue;
-				}
+			if (run.failure === undefined && run.exitCode === 0) return run.stdout;
+			if (run.errno === 'ETXTBSY' && attempt < this.#busyRetries) {
+				log('debug', 'delegate binary busy, retrying', {plugin: request.pluginPath, attempt});
+				await sleep(this.#busyDelayMs);
+				continue;
 			}
 			if (run.timedOut) {
 				throw new CniError(
@@ -162,10 +268,10 @@ export class ExecaPluginExec implements PluginExec {
 					`plugin "${request.pluginPath}" timed out after ${request.timeoutMs}ms`,
 				);
 			}
-			if (run.exitCode === undefined) {
+			if (run.exitCode === undefined || run.failure !== undefined) {
 				throw new CniError(
 					CniErrorCode.internal,
-					`failed to run plugin "${request.pluginPath}": ${text.trim()}`,
+					`failed to run plugin "${request.pluginPath}": ${run.failure ?? 'no exit status'}`,
 				);
 			}
 			throw decodePluginError(run.stdout, stderr, `exit status ${run.exitCode}`);

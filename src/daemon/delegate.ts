@@ -113,7 +113,7 @@ export function timedPlugin(plugin: CniPlugin, observe: DelegateObserver): CniPl
 export interface DelegateRunnerOptions {
 	/** The result cache root for delegate attachments (libcni's cacheDir). */
 	cacheDir?: string | undefined;
-	/** Runs binaries (default: the chain executor's execa exec). */
+	/** Runs binaries (default: the chain executor's ExecaPluginExec). */
 	exec?: PluginExec | undefined;
 	/** In-process delegates by type. */
 	inProcess?: ChainOptions['inProcess'];

@@ -28,7 +28,7 @@ export interface PlexusDeps {
 				verb: 'ADD' | 'DEL',
 		  ) => KubeClient | undefined)
 		| undefined;
-	/** Runs delegate binaries (default: execa). */
+	/** Runs delegate binaries (default: ExecaPluginExec, node:child_process). */
 	exec?: PluginExec | undefined;
 	/** In-process delegates by type (default: the built-ins minus `disableBuiltins`). */
 	inProcess?:
