@@ -9,9 +9,16 @@
  * user's checkout) Node runs without it, and NODE_DISABLE_COMPILE_CACHE=1 turns it off.
  */
 import {enableCompileCache} from 'node:module';
-import {join} from 'node:path';
+import {resolve} from 'node:path';
 
-enableCompileCache(join(import.meta.dirname, '../../node_modules/.cache/plexus'));
+const COMPILE_CACHE_DIR = resolve(import.meta.dirname, '../../node_modules/.cache/plexus');
+enableCompileCache(COMPILE_CACHE_DIR);
+// bin/plexus exports NODE_COMPILE_CACHE=<that dir> so that even this file comes from the cache (no
+// TypeScript stripper is loaded at all); it is the launcher's, not for the plugins Plexus runs.
+const launcherCache = process.env['NODE_COMPILE_CACHE'];
+if (launcherCache !== undefined && resolve(launcherCache) === COMPILE_CACHE_DIR) {
+	delete process.env['NODE_COMPILE_CACHE'];
+}
 // Imported only now, so the CLI and everything it loads go through the cache.
 const {runCli} = await import('./cli.ts');
 
