@@ -7,18 +7,22 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 
 bash scripts/prereqs.sh
+# Each vitest project also writes a JSON report here; the totals are printed as the last line.
+results=.test-results
+rm -rf "$results" && mkdir -p "$results"
+json() { echo "--reporter=default" "--reporter=json" "--outputFile.json=$PWD/$results/$1.json"; }
 echo "== lint" >&2
 biome check .
 echo "== typecheck" >&2
 tsc --noEmit -p tsconfig.json
 echo "== unit" >&2
-vitest run --project unit
+vitest run --project unit $(json unit)
 if [ "$(id -u)" -ne 0 ]; then
 	echo "e2e tests need root (real network namespaces): run 'sudo npm test'" >&2
 	exit 1
 fi
 echo "== e2e (host kernel)" >&2
-vitest run --project e2e
+vitest run --project e2e $(json e2e)
 
 # vrf, 8021q, dummy and ipvlan: probed in a throwaway network namespace of this kernel.
 host_has_vm_kinds() {
@@ -30,8 +34,21 @@ host_has_vm_kinds() {
 }
 if host_has_vm_kinds; then
 	echo "== vm (host kernel)" >&2
-	vitest run --project vm
+	vitest run --project vm $(json vm)
 else
 	echo "== vm (qemu test bed: this kernel lacks vrf/8021q/dummy/ipvlan)" >&2
-	bash scripts/vm/run -- "$PWD/node_modules/.bin/vitest" run --project vm
+	bash scripts/vm/run -- "$PWD/node_modules/.bin/vitest" run --project vm $(json vm)
 fi
+
+# One closing line with the totals of all three projects.
+node -e '
+	let passed = 0, failed = 0, skipped = 0;
+	for (const file of process.argv.slice(1)) {
+		const report = JSON.parse(require("node:fs").readFileSync(file, "utf8"));
+		passed += report.numPassedTests;
+		failed += report.numFailedTests;
+		skipped += report.numPendingTests + report.numTodoTests;
+	}
+	console.log(`tests: ${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
+	process.exitCode = failed === 0 && passed > 0 ? 0 : 1;
+' "$results"/unit.json "$results"/e2e.json "$results"/vm.json
