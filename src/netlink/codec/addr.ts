@@ -1,5 +1,5 @@
 /** Addresses: struct ifaddrmsg (8 bytes) + IFA_* attributes. */
-import type {Address, IpFamily, RouteScope} from '../netlink.ts';
+import type {Address, AddressOptions, IpFamily} from '../netlink.ts';
 import {attr, concat, parseAttrs, reader, readStr, readU32, Struct, strAttr, u32Attr} from './attrs.ts';
 import {AF_INET, AF_INET6, AF_UNSPEC, IFA, IFA_F} from './constants.ts';
 import {formatAddress, parseAddress, parsePrefix} from './ip.ts';
@@ -11,17 +11,11 @@ export function familyNumber(family: IpFamily | undefined): number {
 	return family === 4 ? AF_INET : family === 6 ? AF_INET6 : AF_UNSPEC;
 }
 
-/** The body of an RTM_NEWADDR/RTM_DELADDR request. */
-export interface AddressMessage {
+/** The body of an RTM_NEWADDR/RTM_DELADDR request: the address, its link and the AddressOptions. */
+export interface AddressMessage extends Omit<AddressOptions, 'replace'> {
 	readonly index: number;
 	/** `10.0.0.2/24`. */
 	readonly cidr: string;
-	readonly nodad?: boolean;
-	readonly noprefixroute?: boolean;
-	readonly peer?: string;
-	readonly broadcast?: string;
-	readonly label?: string;
-	readonly scope?: RouteScope;
 }
 
 export function encodeAddressBody(msg: AddressMessage): Uint8Array {

@@ -5,6 +5,7 @@ import {
 	ROUTE_TYPES,
 	type Route,
 	type RouteScope,
+	type RouteSpec,
 	type RouteType,
 	RT_PROTO,
 	RT_TABLE,
@@ -47,21 +48,8 @@ export function typeFromNumber(value: number): RouteType {
 	return ROUTE_TYPES[value] ?? 'unspec';
 }
 
-/** A route request with every link already resolved to an ifindex. */
-export interface RouteMessage {
-	readonly dst: string;
-	readonly gateway?: string;
-	readonly oif?: number;
-	readonly table?: number;
-	readonly scope?: RouteScope;
-	readonly type?: RouteType;
-	readonly metric?: number;
-	readonly onlink?: boolean;
-	readonly prefsrc?: string;
-	readonly protocol?: number;
-	readonly mtu?: number;
-	readonly advmss?: number;
-}
+/** A route request: a RouteSpec with its link already resolved to an ifindex. */
+export type RouteMessage = Omit<RouteSpec, 'oif'> & {readonly oif?: number};
 
 /**
  * The body of RTM_NEWROUTE/RTM_DELROUTE. For `forDelete`, unset scope/type/protocol are sent as

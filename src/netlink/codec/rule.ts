@@ -1,5 +1,5 @@
 /** Policy rules: struct fib_rule_hdr (12 bytes) + FRA_* attributes. */
-import {type IpFamily, RULE_ACTIONS, type Rule, type RuleAction} from '../netlink.ts';
+import {type IpFamily, RULE_ACTIONS, type Rule, type RuleAction, type RuleSpec} from '../netlink.ts';
 import {
 	attr,
 	concat,
@@ -17,21 +17,8 @@ import {formatAddress, parsePrefix} from './ip.ts';
 
 export const FIB_RULE_HDR_LEN = 12;
 
-/** A rule request (same shape as RuleSpec). */
-export interface RuleMessage {
-	readonly family: IpFamily;
-	readonly priority?: number;
-	readonly action?: RuleAction;
-	readonly table?: number;
-	readonly src?: string;
-	readonly dst?: string;
-	readonly iif?: string;
-	readonly oif?: string;
-	readonly fwmark?: number;
-	readonly fwmask?: number;
-	readonly l3mdev?: boolean;
-	readonly invert?: boolean;
-}
+/** A rule request: the RuleSpec that `addRule`/`deleteRule` take, sent as it is. */
+export type RuleMessage = RuleSpec;
 
 const ACTION_BY_NUMBER = new Map<number, RuleAction>(RULE_ACTIONS.map((name) => [FR_ACT[name], name]));
 
