@@ -80,6 +80,12 @@ import {
 	route,
 } from './state.ts';
 
+/** The kernel's ext-ack when an address request names a missing link, by family (inet vs inet6 code). */
+const ADDRESS_LINK_NOT_FOUND: Readonly<Record<IpFamily, string>> = {
+	4: 'ipv4: Device not found',
+	6: 'ipv6: Unable to find the interface',
+};
+
 export class ModelNetlink implements Netlink {
 	readonly netns: NetnsPath | undefined;
 	private readonly model: ModelKernel;
@@ -102,9 +108,10 @@ export class ModelNetlink implements Netlink {
 		return this.space;
 	}
 
-	private link(ns: Namespace, ref: LinkRef, operation?: string): LinkState {
+	/** The link `ref` names; `extack` is the kernel's message when it is missing, if it gives one. */
+	private link(ns: Namespace, ref: LinkRef, operation?: string, extack?: string): LinkState {
 		const link = typeof ref === 'number' ? ns.links.get(ref) : ns.byName(ref);
-		if (link === undefined) throw new LinkNotFoundError(ref, operation);
+		if (link === undefined) throw new LinkNotFoundError(ref, operation, extack);
 		return link;
 	}
 
@@ -360,14 +367,7 @@ export class ModelNetlink implements Netlink {
 		const operation = `add address ${cidr} to link ${describe(ref)}`;
 		const ns = this.ns(operation);
 		const p = parsePrefix(cidr);
-		const link = typeof ref === 'number' ? ns.links.get(ref) : ns.byName(ref);
-		if (link === undefined) {
-			throw new LinkNotFoundError(
-				ref,
-				operation,
-				p.family === 4 ? 'ipv4: Device not found' : 'ipv6: Unable to find the interface',
-			);
-		}
+		const link = this.link(ns, ref, operation, ADDRESS_LINK_NOT_FOUND[p.family]);
 		const address = formatAddress(p.bytes);
 		const existing = ns.addrs.find(
 			(a) => a.index === link.index && a.family === p.family && a.address === address,
@@ -406,14 +406,7 @@ export class ModelNetlink implements Netlink {
 		const operation = `delete address ${cidr} from link ${describe(ref)}`;
 		const ns = this.ns(operation);
 		const p = parsePrefix(cidr);
-		const link = typeof ref === 'number' ? ns.links.get(ref) : ns.byName(ref);
-		if (link === undefined) {
-			throw new LinkNotFoundError(
-				ref,
-				operation,
-				p.family === 4 ? 'ipv4: Device not found' : 'ipv6: Unable to find the interface',
-			);
-		}
+		const link = this.link(ns, ref, operation, ADDRESS_LINK_NOT_FOUND[p.family]);
 		const address = formatAddress(p.bytes);
 		const i = ns.addrs.findIndex(
 			(a) =>
