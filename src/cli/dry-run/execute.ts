@@ -16,8 +16,7 @@ import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {basename, dirname, join} from 'node:path';
 import {createBuiltins} from '../../../delegates/index.ts';
-import {buildDelegateConf} from '../../chain/delegate-conf.ts';
-import {ChainExecutor, type RuntimeConf} from '../../chain/executor.ts';
+import {ChainExecutor} from '../../chain/executor.ts';
 import type {NetworkList} from '../../chain/network-list.ts';
 import {ExecaPluginExec, type ExecRequest, type PluginExec} from '../../chain/plugin-exec.ts';
 import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
@@ -27,8 +26,8 @@ import {defaultBuiltins} from '../../meta/deps.ts';
 import {Invocation, toCached} from '../../meta/invocation.ts';
 import {openNetlink} from '../../netlink/kernel.ts';
 import {createNetns, deleteNetns, NETNS_RUN_DIR, netnsExists, netnsPathOf} from '../../netlink/netns.ts';
-import type {Finding, NetworkDryRun, PodDryRun} from './plan.ts';
-import {podAddRequest} from './plan.ts';
+import type {ChainRun, Finding, NetworkDryRun, PodDryRun} from './plan.ts';
+import {attachmentRun, networkRun, podAddRequestCachedIn} from './plan.ts';
 import {type NetView, viewOf} from './simulate.ts';
 
 /** One delegate run (ADD or DEL) on the real kernel. */
@@ -212,17 +211,10 @@ export function assertEmptyNetns(netns: string): void {
 		throw new Error(`netns "${netns}" is not empty (${others.join(', ')}); --execute needs a fresh one`);
 }
 
-interface Item {
-	list: NetworkList;
-	rt: RuntimeConf;
-	network: string;
-	prefix: string | undefined;
-}
-
 interface Runner {
-	add(item: Item): Promise<CniResult>;
+	add(item: ChainRun): Promise<CniResult>;
 	/** DELs the attempted items in reverse; returns the failures. */
-	del(items: readonly Item[]): Promise<CniError[]>;
+	del(items: readonly ChainRun[]): Promise<CniError[]>;
 }
 
 async function run(
@@ -231,12 +223,12 @@ async function run(
 	cacheDir: string,
 	steps: ExecutedStep[],
 	current: Context,
-	items: Item[],
+	items: ChainRun[],
 	runner: Runner,
 ): Promise<Execution> {
 	const findings: Finding[] = [];
 	const before = hostLinks();
-	const attempted: Item[] = [];
+	const attempted: ChainRun[] = [];
 	// Host-side links the ADD results name (veth ends, bridges); only new ones must go with DEL.
 	const hostSide = new Set<string>();
 	for (const item of items) {
@@ -367,26 +359,14 @@ async function runPod(input: PodDryRun): Promise<Execution> {
 		const steps: ExecutedStep[] = [];
 		const current: Context = {network: '', ifname: ''};
 		const exec = new RecordingExec(steps, current);
-		const request = podAddRequest(input);
-		const config: Record<string, unknown> = {...request.config, cniDir: cacheDir};
-		const stdin = buildDelegateConf({
-			name: String(config['name']),
-			cniVersion: String(config['cniVersion']),
-			plugin: config,
-		}).stdin;
-		const inv = await Invocation.open(
-			{...request, config, stdin},
-			{exec, inProcess: async (conf, e) => recordBuiltins(await defaultBuiltins(conf, e), steps, current)},
-		);
+		const inv = await Invocation.open(podAddRequestCachedIn(input, cacheDir), {
+			exec,
+			inProcess: async (conf, e) => recordBuiltins(await defaultBuiltins(conf, e), steps, current),
+		});
 		const attachments = await inv.resolve(input.pod, input.kube);
-		const byItem = new Map<Item, (typeof attachments)[number]>();
+		const byItem = new Map<ChainRun, (typeof attachments)[number]>();
 		const items = attachments.map((a) => {
-			const item: Item = {
-				list: a.list,
-				rt: inv.runtimeConf(a),
-				network: a.network,
-				prefix: inv.addFailure(a),
-			};
+			const item = attachmentRun(inv, a);
 			byItem.set(item, a);
 			return item;
 		});
@@ -421,15 +401,7 @@ async function runNetwork(input: NetworkDryRun): Promise<Execution> {
 			env: input.env,
 			cacheDir,
 		});
-		const rt: RuntimeConf = {
-			containerId: input.containerId,
-			netns: input.netns,
-			ifname: input.ifname,
-			args: input.args,
-			capabilityArgs: input.capabilityArgs,
-		};
-		const item: Item = {list: input.list, rt, network: input.list.name, prefix: undefined};
-		return await run(input.netns, input.containerId, cacheDir, steps, current, [item], {
+		return await run(input.netns, input.containerId, cacheDir, steps, current, [networkRun(input)], {
 			add: (i) => executor.addNetworkList(i.list, i.rt),
 			del: async (done) => {
 				const errors: CniError[] = [];

@@ -6,7 +6,7 @@
  * ChainExecutor.prepareAdd (the exact stdin and environment of each delegate). What ADD would
  * fail on becomes a finding carrying ADD's own message.
  */
-import {marshalLikeGo} from '../../chain/delegate-conf.ts';
+import {buildDelegateConf, marshalLikeGo} from '../../chain/delegate-conf.ts';
 import {ChainExecutor, type RuntimeConf} from '../../chain/executor.ts';
 import type {NetworkList} from '../../chain/network-list.ts';
 import type {PluginExec} from '../../chain/plugin-exec.ts';
@@ -299,6 +299,53 @@ export function podAddRequest(input: Omit<PodDryRun, 'kube' | 'exec'>): PluginRe
 	};
 }
 
+/**
+ * The pod's ADD request with the executor's result cache (`cniDir`) moved to `cacheDir`; the conf
+ * is otherwise as given. What --simulate and --execute run, so neither writes the real cache.
+ */
+export function podAddRequestCachedIn(
+	input: Omit<PodDryRun, 'kube' | 'exec'>,
+	cacheDir: string,
+): PluginRequest {
+	const request = podAddRequest(input);
+	const config: Record<string, unknown> = {...request.config, cniDir: cacheDir};
+	const stdin = buildDelegateConf({
+		name: String(config['name']),
+		cniVersion: String(config['cniVersion']),
+		plugin: config,
+	}).stdin;
+	return {...request, config, stdin};
+}
+
+/** One delegate chain to run: its list and runtime conf, the network it is, and ADD's failure prefix. */
+export interface ChainRun {
+	list: NetworkList;
+	rt: RuntimeConf;
+	network: string;
+	prefix: string | undefined;
+}
+
+/** The chain one of the pod's attachments runs, as ADD runs it. */
+export function attachmentRun(inv: Invocation, a: Attachment): ChainRun {
+	return {list: a.list, rt: inv.runtimeConf(a), network: a.network, prefix: inv.addFailure(a)};
+}
+
+/** The runtime conf a bare network list runs under. */
+export function networkRuntimeConf(input: NetworkDryRun): RuntimeConf {
+	return {
+		containerId: input.containerId,
+		netns: input.netns,
+		ifname: input.ifname,
+		args: input.args,
+		capabilityArgs: input.capabilityArgs,
+	};
+}
+
+/** The one chain a bare network list runs. */
+export function networkRun(input: NetworkDryRun): ChainRun {
+	return {list: input.list, rt: networkRuntimeConf(input), network: input.list.name, prefix: undefined};
+}
+
 /** Dry-runs the meta-plugin's ADD for a pod. */
 export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
 	const report: DryRunReport = {
@@ -370,17 +417,10 @@ export async function dryRunNetwork(input: NetworkDryRun): Promise<DryRunReport>
 		inProcess: await networkBuiltins(input),
 		env: input.env,
 	});
-	const rt: RuntimeConf = {
-		containerId: input.containerId,
-		netns: input.netns,
-		ifname: input.ifname,
-		args: input.args,
-		capabilityArgs: input.capabilityArgs,
-	};
 	const plugins = await planList(
 		executor,
 		input.list,
-		rt,
+		networkRuntimeConf(input),
 		input.list.name,
 		input,
 		new Map(),

@@ -11,9 +11,7 @@
 import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {basename, join} from 'node:path';
-import {buildDelegateConf} from '../../chain/delegate-conf.ts';
-import {ChainExecutor, type RuntimeConf} from '../../chain/executor.ts';
-import type {NetworkList} from '../../chain/network-list.ts';
+import {ChainExecutor} from '../../chain/executor.ts';
 import type {ExecRequest, PluginExec} from '../../chain/plugin-exec.ts';
 import {toCniError} from '../../cni/errors.ts';
 import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
@@ -22,8 +20,8 @@ import type {Attachment} from '../../k8s/resolve.ts';
 import {Invocation} from '../../meta/invocation.ts';
 import {NetlinkModel as Model} from '../../netlink/model.ts';
 import type {OpenNetlink} from '../../netlink/netlink.ts';
-import type {Finding, NetworkDryRun, PodDryRun} from './plan.ts';
-import {podAddRequest} from './plan.ts';
+import type {ChainRun, Finding, NetworkDryRun, PodDryRun} from './plan.ts';
+import {attachmentRun, networkRun, podAddRequestCachedIn} from './plan.ts';
 
 /** One delegate run in the simulation. */
 export interface SimulatedStep {
@@ -267,11 +265,7 @@ async function harness(common: {exec: PluginExec; netns: string}): Promise<Harne
 }
 
 /** Runs the ADD of each list in order on the model; stops at the first failure, as ADD does. */
-async function runAll(
-	h: Harness,
-	executor: ChainExecutor,
-	items: {list: NetworkList; rt: RuntimeConf; network: string; prefix: string | undefined}[],
-): Promise<Finding[]> {
+async function runAll(h: Harness, executor: ChainExecutor, items: readonly ChainRun[]): Promise<Finding[]> {
 	for (const item of items) {
 		h.current.network = item.network;
 		h.current.ifname = item.rt.ifname;
@@ -291,31 +285,15 @@ async function runAll(
 export async function simulatePod(input: PodDryRun): Promise<Simulation> {
 	const h = await harness(input);
 	try {
-		// The conf as given, but the result cache in a temp dir.
-		const request = podAddRequest(input);
-		const config: Record<string, unknown> = {...request.config, cniDir: h.cacheDir};
-		const stdin = buildDelegateConf({
-			name: String(config['name']),
-			cniVersion: String(config['cniVersion']),
-			plugin: config,
-		}).stdin;
-		const inv = await Invocation.open(
-			{...request, config, stdin},
-			{
-				exec: h.exec,
-				inProcess: async (conf) => filterDisabled(await h.builtins(h.exec), conf.disableBuiltins),
-			},
-		);
+		const inv = await Invocation.open(podAddRequestCachedIn(input, h.cacheDir), {
+			exec: h.exec,
+			inProcess: async (conf) => filterDisabled(await h.builtins(h.exec), conf.disableBuiltins),
+		});
 		const attachments: Attachment[] = await inv.resolve(input.pod, input.kube);
 		const findings = await runAll(
 			h,
 			inv.executor,
-			attachments.map((a) => ({
-				list: a.list,
-				rt: inv.runtimeConf(a),
-				network: a.network,
-				prefix: inv.addFailure(a),
-			})),
+			attachments.map((a) => attachmentRun(inv, a)),
 		);
 		return {steps: h.steps, view: viewOf(h.model.open, input.netns), findings};
 	} finally {
@@ -339,16 +317,7 @@ export async function simulateNetwork(input: NetworkDryRun): Promise<Simulation>
 			env: input.env,
 			cacheDir: h.cacheDir,
 		});
-		const rt: RuntimeConf = {
-			containerId: input.containerId,
-			netns: input.netns,
-			ifname: input.ifname,
-			args: input.args,
-			capabilityArgs: input.capabilityArgs,
-		};
-		const findings = await runAll(h, executor, [
-			{list: input.list, rt, network: input.list.name, prefix: undefined},
-		]);
+		const findings = await runAll(h, executor, [networkRun(input)]);
 		return {steps: h.steps, view: viewOf(h.model.open, input.netns), findings};
 	} finally {
 		await rm(h.cacheDir, {recursive: true, force: true});
