@@ -3,6 +3,7 @@ import {execa} from 'execa';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {pluginRequest} from '../delegates/common/request.ts';
 import {createVrfPlugin, VRF_VERSIONS} from '../delegates/vrf/index.ts';
+import {TABLE_ID_CONFLICTS, vrfPrevResult} from '../delegates/vrf/test-cases.ts';
 import type {CniCommand} from '../src/cni/plugin.ts';
 import {openNetlink} from '../src/netlink/kernel.ts';
 
@@ -70,19 +71,6 @@ describe('vrf on a real kernel', () => {
 		return (entry?.addr_info ?? []).filter((a) => a.family === family && a.scope === 'global');
 	}
 
-	function prevResult(cniVersion: string, ifname: string, addrs: string[]) {
-		return {
-			cniVersion,
-			interfaces: [{name: ifname, sandbox: netns}],
-			ips: addrs.map((address) => ({
-				...(cniVersion.startsWith('0.') ? {version: address.includes(':') ? '6' : '4'} : {}),
-				interface: 0,
-				address,
-			})),
-			...(cniVersion.startsWith('0.') ? {dns: {}} : {}),
-		};
-	}
-
 	function conf(
 		vrfName: string,
 		ifname: string,
@@ -96,7 +84,7 @@ describe('vrf on a real kernel', () => {
 			type: 'vrf',
 			// The reference tests spell the key this way; Go matches it case-insensitively, so do we.
 			vrfName,
-			prevResult: prevResult(cniVersion, ifname, addrs),
+			prevResult: vrfPrevResult(cniVersion, netns, ifname, addrs),
 			...extra,
 		};
 	}
@@ -221,30 +209,22 @@ describe('vrf on a real kernel', () => {
 		});
 	});
 
-	describe.each([
-		['same vrf with same tableid', 'vrf0', 'vrf0', 1001, 1001, undefined],
-		['different vrf with same tableid', 'vrf0', 'vrf1', 1001, 1001, undefined],
-		[
-			'same vrf with different tableids',
-			'vrf0',
-			'vrf0',
-			1001,
-			1002,
-			'already exist with different routing table',
-		],
-	])('handles tableid conflicts', (label, vrf0, vrf1, table0, table1, error) => {
-		it(label, async () => {
-			await run('ADD', conf(vrf0, IF0, ['10.0.0.2/24'], {table: table0}), IF0);
-			const second = run('ADD', conf(vrf1, IF1, ['10.0.0.3/24'], {table: table1}), IF1);
-			if (error === undefined) {
-				await second;
-				expect(await vrfTable(vrf1)).toBe(table1);
-				await assertOnVrf(vrf1, IF1);
-			} else {
-				await expect(second).rejects.toMatchObject({message: expect.stringContaining(error)});
-			}
-		});
-	});
+	describe.each(TABLE_ID_CONFLICTS)(
+		'handles tableid conflicts',
+		(label, vrf0, vrf1, table0, table1, error) => {
+			it(label, async () => {
+				await run('ADD', conf(vrf0, IF0, ['10.0.0.2/24'], {table: table0}), IF0);
+				const second = run('ADD', conf(vrf1, IF1, ['10.0.0.3/24'], {table: table1}), IF1);
+				if (error === undefined) {
+					await second;
+					expect(await vrfTable(vrf1)).toBe(table1);
+					await assertOnVrf(vrf1, IF1);
+				} else {
+					await expect(second).rejects.toMatchObject({message: expect.stringContaining(error)});
+				}
+			});
+		},
+	);
 
 	it('removes the VRF only when the last interface is removed', async () => {
 		await run('ADD', conf('vrf0', IF0, ['10.0.0.2/24']), IF0);

@@ -3,6 +3,7 @@ import {NetlinkModel} from '../../src/netlink/model.ts';
 import type {Link} from '../../src/netlink/netlink.ts';
 import {pluginRequest} from '../common/request.ts';
 import {createVrfPlugin, VRF_VERSIONS} from './index.ts';
+import {TABLE_ID_CONFLICTS, vrfPrevResult} from './test-cases.ts';
 import {freeTableId} from './vrf.ts';
 
 // Unit tests of the vrf delegate on the in-memory kernel (src/netlink/model.ts), mirroring
@@ -53,16 +54,7 @@ describe('vrf on the model', () => {
 			name: 'net1',
 			type: 'vrf',
 			vrfname,
-			prevResult: {
-				cniVersion,
-				interfaces: [{name: ifname, sandbox: NETNS}],
-				ips: addrs.map((address) => ({
-					...(cniVersion.startsWith('0.') ? {version: address.includes(':') ? '6' : '4'} : {}),
-					interface: 0,
-					address,
-				})),
-				...(cniVersion.startsWith('0.') ? {dns: {}} : {}),
-			},
+			prevResult: vrfPrevResult(cniVersion, NETNS, ifname, addrs),
 			...extra,
 		};
 	}
@@ -175,23 +167,15 @@ describe('vrf on the model', () => {
 		nl.close();
 	});
 
-	it.each([
-		['same vrf with same tableid', 'vrf0', 'vrf0', 1001, 1001, undefined],
-		['different vrf with same tableid', 'vrf0', 'vrf1', 1001, 1001, undefined],
-		[
-			'same vrf with different tableids',
-			'vrf0',
-			'vrf0',
-			1001,
-			1002,
-			'already exist with different routing table',
-		],
-	])('handles tableid conflicts: %s', async (_label, vrf0, vrf1, table0, table1, error) => {
-		await add(conf(vrf0, 'dummy0', [], {table: table0}), 'dummy0');
-		const second = add(conf(vrf1, 'dummy1', [], {table: table1}), 'dummy1');
-		if (error === undefined) await expect(second).resolves.toBeDefined();
-		else await expect(second).rejects.toMatchObject({code: 7, message: expect.stringContaining(error)});
-	});
+	it.each(TABLE_ID_CONFLICTS)(
+		'handles tableid conflicts: %s',
+		async (_label, vrf0, vrf1, table0, table1, error) => {
+			await add(conf(vrf0, 'dummy0', [], {table: table0}), 'dummy0');
+			const second = add(conf(vrf1, 'dummy1', [], {table: table1}), 'dummy1');
+			if (error === undefined) await expect(second).resolves.toBeDefined();
+			else await expect(second).rejects.toMatchObject({code: 7, message: expect.stringContaining(error)});
+		},
+	);
 
 	it('removes the VRF only when the last interface is removed', async () => {
 		await add(conf('vrf0', 'dummy0', []), 'dummy0');
