@@ -26,6 +26,19 @@ function ipam(ips: {address: string; gateway?: string}[], routes: {dst: string; 
 	});
 }
 
+/** The vlan conf most cases use (master eth0, VLAN 5, static IPAM), with `changes` on top. */
+function vlanConf(changes: Record<string, unknown> = {}): Record<string, unknown> {
+	return {
+		cniVersion: '1.0.0',
+		name: 'n',
+		type: 'vlan',
+		master: 'eth0',
+		vlanId: 5,
+		ipam: {type: 'static'},
+		...changes,
+	};
+}
+
 describe('vlan on the model', () => {
 	let kernel: NetlinkModel;
 
@@ -125,16 +138,7 @@ describe('vlan on the model', () => {
 				await run(
 					ipam([{address: '10.1.2.2/24'}]),
 					'ADD',
-					{
-						cniVersion: '1.0.0',
-						name: 'n',
-						type: 'vlan',
-						master,
-						vlanId: 33,
-						mtu: 1400,
-						linkInContainer,
-						ipam: {type: 'static'},
-					},
+					vlanConf({master, vlanId: 33, mtu: 1400, linkInContainer}),
 					'foobar0',
 				);
 				expect(inPod((nl) => nl.getLink('foobar0').mtu)).toBe(1400);
@@ -144,15 +148,7 @@ describe('vlan on the model', () => {
 				await run(
 					ipam([{address: '10.1.3.2/24'}]),
 					'ADD',
-					{
-						cniVersion: '1.0.0',
-						name: 'n',
-						type: 'vlan',
-						master,
-						vlanId: 34,
-						linkInContainer,
-						ipam: {type: 'static'},
-					},
+					vlanConf({master, vlanId: 34, linkInContainer}),
 					'foobar1',
 				);
 				expect(inPod((nl) => nl.getLink('foobar1').mtu)).toBe(1200);
@@ -163,16 +159,7 @@ describe('vlan on the model', () => {
 				[-100, 'invalid MTU -100, must be [0, master MTU(1500)]'],
 			])('fails to create vlan link with MTU %s', async (mtu, message) => {
 				const exec = ipam([{address: '10.1.2.2/24'}]);
-				const config = {
-					cniVersion: '1.0.0',
-					name: 'n',
-					type: 'vlan',
-					master,
-					vlanId: 33,
-					mtu,
-					linkInContainer,
-					ipam: {type: 'static'},
-				};
+				const config = vlanConf({master, vlanId: 33, mtu, linkInContainer});
 				await expect(run(exec, 'ADD', config, 'eth2')).rejects.toMatchObject({code: 7, message});
 				expect(exec.calls).toHaveLength(0);
 			});
@@ -180,12 +167,7 @@ describe('vlan on the model', () => {
 	}
 
 	it('creates the link from the host straight into the pod netns, on the host master', async () => {
-		await run(
-			ipam([{address: '10.1.2.2/24'}]),
-			'ADD',
-			{cniVersion: '1.0.0', name: 'n', type: 'vlan', master: 'eth0', vlanId: 5, ipam: {type: 'static'}},
-			'net1',
-		);
+		await run(ipam([{address: '10.1.2.2/24'}]), 'ADD', vlanConf(), 'net1');
 		const host = kernel.open();
 		expect(host.listLinks().map((l) => l.name)).toEqual(['lo', 'eth0']);
 		host.close();
@@ -197,14 +179,10 @@ describe('vlan on the model', () => {
 	});
 
 	it('a missing master is a code-7 error naming it', async () => {
-		await expect(
-			run(
-				ipam([]),
-				'ADD',
-				{cniVersion: '1.0.0', name: 'n', type: 'vlan', master: 'nope0', vlanId: 5, ipam: {type: 'static'}},
-				'net1',
-			),
-		).rejects.toMatchObject({code: 7, message: 'failed to lookup master "nope0": link not found'});
+		await expect(run(ipam([]), 'ADD', vlanConf({master: 'nope0'}), 'net1')).rejects.toMatchObject({
+			code: 7,
+			message: 'failed to lookup master "nope0": link not found',
+		});
 	});
 
 	it('applies IPv6: keep_addr_on_down, address, default route via the family gateway; dns from the config', async () => {
@@ -216,12 +194,7 @@ describe('vlan on the model', () => {
 			[{dst: '::/0'}, {dst: '10.99.0.0/16'}],
 		);
 		const dns = {nameservers: ['10.5.0.53'], search: ['example.org']};
-		const result = (await run(
-			exec,
-			'ADD',
-			{cniVersion: '1.0.0', name: 'n', type: 'vlan', master: 'eth0', vlanId: 5, dns, ipam: {type: 'static'}},
-			'net1',
-		)) as Record<string, unknown>;
+		const result = (await run(exec, 'ADD', vlanConf({dns}), 'net1')) as Record<string, unknown>;
 		expect(result['dns']).toEqual(dns);
 		inPod((nl) => {
 			expect(nl.readSysctl('net/ipv6/conf/net1/keep_addr_on_down')).toBe('1');
@@ -232,14 +205,9 @@ describe('vlan on the model', () => {
 
 	it('no IP from IPAM: the reference error, IPAM DEL, and no link left', async () => {
 		const exec = ipam([]);
-		await expect(
-			run(
-				exec,
-				'ADD',
-				{cniVersion: '1.0.0', name: 'n', type: 'vlan', master: 'eth0', vlanId: 5, ipam: {type: 'static'}},
-				'net1',
-			),
-		).rejects.toMatchObject({message: 'IPAM plugin returned missing IP config'});
+		await expect(run(exec, 'ADD', vlanConf(), 'net1')).rejects.toMatchObject({
+			message: 'IPAM plugin returned missing IP config',
+		});
 		expect(exec.callsOf('DEL')).toHaveLength(1);
 		expect(inPod((nl) => nl.listLinks().map((l) => l.name))).toEqual(['lo', 'eth1']);
 	});
@@ -250,33 +218,18 @@ describe('vlan on the model', () => {
 				throw new CniError(11, 'try again');
 			},
 		});
-		await expect(
-			run(
-				exec,
-				'ADD',
-				{cniVersion: '1.0.0', name: 'n', type: 'vlan', master: 'eth0', vlanId: 5, ipam: {type: 'static'}},
-				'net1',
-			),
-		).rejects.toMatchObject({code: 11});
+		await expect(run(exec, 'ADD', vlanConf(), 'net1')).rejects.toMatchObject({code: 11});
 		expect(inPod((nl) => nl.listLinks().map((l) => l.name))).toEqual(['lo', 'eth1']);
 	});
 
 	it('ADD without ipam.type is a code-7 error', async () => {
-		await expect(
-			run(ipam([]), 'ADD', {cniVersion: '1.0.0', name: 'n', type: 'vlan', master: 'eth0', vlanId: 5}, 'net1'),
-		).rejects.toMatchObject({code: 7});
+		const {ipam: _, ...withoutIpam} = vlanConf();
+		await expect(run(ipam([]), 'ADD', withoutIpam, 'net1')).rejects.toMatchObject({code: 7});
 	});
 
 	it('CHECK fails on drift: MAC changed, address removed, sandbox mismatch', async () => {
 		const exec = ipam([{address: '10.1.2.2/24'}]);
-		const config = {
-			cniVersion: '1.0.0',
-			name: 'n',
-			type: 'vlan',
-			master: 'eth0',
-			vlanId: 5,
-			ipam: {type: 'static'},
-		};
+		const config = vlanConf();
 		const result = (await run(exec, 'ADD', config, 'net1')) as Record<string, unknown>;
 		const other = {...result, interfaces: [{name: 'net1', sandbox: '/var/run/netns/other'}]};
 		await expect(run(exec, 'CHECK', {...config, prevResult: other}, 'net1')).rejects.toMatchObject({
@@ -295,14 +248,7 @@ describe('vlan on the model', () => {
 
 	it('DEL succeeds with the master gone, with the netns gone, and without CNI_NETNS', async () => {
 		const exec = ipam([{address: '10.1.2.2/24'}]);
-		const config = {
-			cniVersion: '1.0.0',
-			name: 'n',
-			type: 'vlan',
-			master: 'eth0',
-			vlanId: 5,
-			ipam: {type: 'static'},
-		};
+		const config = vlanConf();
 		await run(exec, 'ADD', config, 'net1');
 		const host = kernel.open();
 		host.deleteLink('eth0');
