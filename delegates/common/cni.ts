@@ -3,6 +3,7 @@
  * (through the one conversion table in src/cni/result.ts), and opening CNI_NETNS.
  */
 import {CniError, CniErrorCode} from '../../src/cni/errors.ts';
+import type {PluginRequest} from '../../src/cni/plugin.ts';
 import {convertResult, parseResult, type Result100} from '../../src/cni/result.ts';
 import {CURRENT_VERSION, versionAtLeast} from '../../src/cni/versions.ts';
 import {NetnsNotFoundError} from '../../src/netlink/errors.ts';
@@ -19,6 +20,22 @@ export function assertSupportedVersion(
 		CniErrorCode.incompatibleVersion,
 		`incompatible CNI versions: config is "${cniVersion}", ${pluginType} supports ${JSON.stringify(supported)}`,
 	);
+}
+
+/**
+ * A delegate's config loader: parses the request's config with `parse`, then checks its
+ * cniVersion is one of `supported` ({@link assertSupportedVersion}).
+ */
+export function configLoader<Config extends {readonly cniVersion: string}>(
+	pluginType: string,
+	supported: readonly string[],
+	parse: (raw: Record<string, unknown>) => Config,
+): (request: PluginRequest) => Config {
+	return (request) => {
+		const config = parse(request.config);
+		assertSupportedVersion(pluginType, supported, config.cniVersion);
+		return config;
+	};
 }
 
 /** The first spec version with CHECK. */
@@ -80,9 +97,17 @@ export async function ignoreMissingNetns(work: Promise<void>): Promise<void> {
 	}
 }
 
-/** The code-7 error for a CHECK or ADD that needs prevResult and has none. */
-export function missingPrevResult(message: string): CniError {
-	return new CniError(CniErrorCode.invalidConfig, message);
+/**
+ * The config's prevResult as a {@link Result}, for an ADD or CHECK that needs it: none is a code-7
+ * error with `message` (each delegate keeps its reference plugin's wording).
+ */
+export function requirePrevResult(
+	config: {readonly prevResult?: Record<string, unknown> | undefined; readonly cniVersion: string},
+	message: string,
+): Result {
+	const prev = readPrevResult(config.prevResult, config.cniVersion);
+	if (prev === undefined) throw new CniError(CniErrorCode.invalidConfig, message);
+	return prev;
 }
 
 /** Sleeps `ms` milliseconds. */

@@ -2,18 +2,11 @@
  * The `route-override` delegate: rewrites the routes of the interface a previous plugin set up,
  * in the kernel and in the result. Wiring only; the kernel work is in ./route-override.ts.
  */
-import type {CniPlugin, PluginRequest} from '../../src/cni/plugin.ts';
+import type {CniPlugin} from '../../src/cni/plugin.ts';
 import {SUPPORTED_VERSIONS} from '../../src/cni/versions.ts';
 import type {OpenNetlink} from '../../src/netlink/netlink.ts';
-import {
-	assertCheckAllowed,
-	assertSupportedVersion,
-	missingPrevResult,
-	readPrevResult,
-	withNetns,
-	writeResult,
-} from '../common/cni.ts';
-import {parseRouteOverrideConfig, type RouteOverrideConfig} from './config.ts';
+import {assertCheckAllowed, configLoader, requirePrevResult, withNetns, writeResult} from '../common/cni.ts';
+import {parseRouteOverrideConfig} from './config.ts';
 import {applyOverride, checkOverride} from './route-override.ts';
 
 /** Every spec version, 1.1.0 included (the reference stops at 1.0.0 and drops 1.1 route fields). */
@@ -28,12 +21,7 @@ const MISSING_PREV_RESULT = 'route-override: required prevResult missing';
 
 /** Builds the route-override plugin over a Netlink opener. */
 export function createRouteOverridePlugin(deps: RouteOverrideDeps): CniPlugin {
-	/** Parses and version-checks the request's config. */
-	function load(request: PluginRequest): RouteOverrideConfig {
-		const config = parseRouteOverrideConfig(request.config);
-		assertSupportedVersion('route-override', ROUTE_OVERRIDE_VERSIONS, config.cniVersion);
-		return config;
-	}
+	const load = configLoader('route-override', ROUTE_OVERRIDE_VERSIONS, parseRouteOverrideConfig);
 
 	return {
 		type: 'route-override',
@@ -41,8 +29,7 @@ export function createRouteOverridePlugin(deps: RouteOverrideDeps): CniPlugin {
 
 		async add(request) {
 			const config = load(request);
-			const prev = readPrevResult(config.prevResult, config.cniVersion);
-			if (prev === undefined) throw missingPrevResult(MISSING_PREV_RESULT);
+			const prev = requirePrevResult(config, MISSING_PREV_RESULT);
 			const result = await withNetns(deps.openNetlink, request.netns, (nl) =>
 				applyOverride(nl, config, prev, request.ifname),
 			);
@@ -56,8 +43,7 @@ export function createRouteOverridePlugin(deps: RouteOverrideDeps): CniPlugin {
 			const config = load(request);
 			assertCheckAllowed(config.cniVersion);
 			if (config.skipcheck) return;
-			const prev = readPrevResult(config.prevResult, config.cniVersion);
-			if (prev === undefined) throw missingPrevResult(MISSING_PREV_RESULT);
+			const prev = requirePrevResult(config, MISSING_PREV_RESULT);
 			await withNetns(deps.openNetlink, request.netns, (nl) => checkOverride(nl, config, prev));
 		},
 

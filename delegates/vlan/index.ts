@@ -6,17 +6,17 @@
  */
 import type {PluginExec} from '../../src/chain/plugin-exec.ts';
 import {CniError, CniErrorCode} from '../../src/cni/errors.ts';
-import type {CniPlugin, PluginRequest} from '../../src/cni/plugin.ts';
+import type {CniPlugin} from '../../src/cni/plugin.ts';
 import type {Dns} from '../../src/cni/result.ts';
 import {SUPPORTED_VERSIONS} from '../../src/cni/versions.ts';
 import type {Netlink, OpenNetlink} from '../../src/netlink/netlink.ts';
 import {
 	assertCheckAllowed,
-	assertSupportedVersion,
+	configLoader,
 	ignoreMissingNetns,
-	missingPrevResult,
 	type Result,
 	readPrevResult,
+	requirePrevResult,
 	withNetns,
 	writeResult,
 } from '../common/cni.ts';
@@ -45,12 +45,7 @@ export interface VlanDeps {
 
 /** Builds the vlan plugin over a Netlink opener and the exec seam. */
 export function createVlanPlugin(deps: VlanDeps): CniPlugin {
-	/** Parses and version-checks the request's config. */
-	function load(request: PluginRequest): VlanConfig {
-		const config = parseVlanConfig(request.config);
-		assertSupportedVersion('vlan', VLAN_VERSIONS, config.cniVersion);
-		return config;
-	}
+	const load = configLoader('vlan', VLAN_VERSIONS, parseVlanConfig);
 
 	/** Runs `fn` with a handle where the master lives: the pod's (`podNl`) or the host's. */
 	async function withMasterNetns<T>(
@@ -139,8 +134,7 @@ export function createVlanPlugin(deps: VlanDeps): CniPlugin {
 			assertCheckAllowed(config.cniVersion);
 			const target = resolveVlanTarget(config, request.ifname, false);
 			if (config.ipam.type !== '') await ipamExec(deps.exec, config.ipam.type, request, 'CHECK');
-			const prev = readPrevResult(config.prevResult, config.cniVersion);
-			if (prev === undefined) throw missingPrevResult('vlan: required prevResult missing');
+			const prev = requirePrevResult(config, 'vlan: required prevResult missing');
 			const interfaces = prev.interfaces ?? [];
 			const index = interfaces.findIndex((i) => i.name === target.ifname && i.sandbox === request.netns);
 			const iface = interfaces[index];

@@ -2,15 +2,14 @@
  * The `vrf` delegate: puts CNI_IFNAME into a VRF inside the pod's netns (chained after an
  * interface-creating plugin). Wiring only; the kernel work is in ./vrf.ts.
  */
-import type {CniPlugin, PluginRequest} from '../../src/cni/plugin.ts';
+import type {CniPlugin} from '../../src/cni/plugin.ts';
 import type {OpenNetlink} from '../../src/netlink/netlink.ts';
 import {
 	assertCheckAllowed,
-	assertSupportedVersion,
 	cloneResult,
+	configLoader,
 	ignoreMissingNetns,
-	missingPrevResult,
-	readPrevResult,
+	requirePrevResult,
 	withNetns,
 	writeResult,
 } from '../common/cni.ts';
@@ -30,12 +29,7 @@ const MISSING_PREV_RESULT = 'missing prevResult from earlier plugin';
 
 /** Builds the vrf plugin over a Netlink opener (the kernel's, or the in-memory model's). */
 export function createVrfPlugin(deps: VrfDeps): CniPlugin {
-	/** Parses and version-checks the request's config. */
-	function load(request: PluginRequest) {
-		const config = parseVrfConfig(request.config);
-		assertSupportedVersion('vrf', VRF_VERSIONS, config.cniVersion);
-		return config;
-	}
+	const load = configLoader('vrf', VRF_VERSIONS, parseVrfConfig);
 
 	return {
 		type: 'vrf',
@@ -43,8 +37,7 @@ export function createVrfPlugin(deps: VrfDeps): CniPlugin {
 
 		async add(request) {
 			const config = load(request);
-			const prev = readPrevResult(config.prevResult, config.cniVersion);
-			if (prev === undefined) throw missingPrevResult(MISSING_PREV_RESULT);
+			const prev = requirePrevResult(config, MISSING_PREV_RESULT);
 			await withNetns(deps.openNetlink, request.netns, async (nl) => {
 				const vrf = ensureVrf(nl, config.vrfname, config.table);
 				await enslave(nl, vrf, request.ifname);
@@ -63,9 +56,7 @@ export function createVrfPlugin(deps: VrfDeps): CniPlugin {
 		async check(request) {
 			const config = load(request);
 			assertCheckAllowed(config.cniVersion);
-			if (readPrevResult(config.prevResult, config.cniVersion) === undefined) {
-				throw missingPrevResult(MISSING_PREV_RESULT);
-			}
+			requirePrevResult(config, MISSING_PREV_RESULT);
 			await withNetns(deps.openNetlink, request.netns, (nl) =>
 				assertMember(nl, config.vrfname, request.ifname),
 			);
