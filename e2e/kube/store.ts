@@ -184,19 +184,13 @@ export class ObjectStore {
 				`${kind.plural}${groupSuffix(kind)} "${name}" already exists`,
 			);
 		}
-		const object: KubeObject = {
-			...structuredClone(body),
-			apiVersion: kind.apiVersion,
-			kind: kind.kind,
-			metadata: {
-				...structuredClone(meta),
-				name,
-				namespace,
-				uid: randomUUID(),
-				resourceVersion: this.#nextVersion(),
-				creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-			},
-		};
+		const object = asStored(kind, body, meta, {
+			name,
+			namespace,
+			uid: randomUUID(),
+			resourceVersion: this.#nextVersion(),
+			creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+		});
 		this.#objects.set(this.#key(kind, namespace, name), object);
 		return structuredClone(object);
 	}
@@ -234,19 +228,13 @@ export class ObjectStore {
 			if (isPlainObject(meta['labels']))
 				next.metadata.labels = structuredClone(meta['labels']) as Record<string, string>;
 		} else {
-			next = {
-				...structuredClone(body),
-				apiVersion: kind.apiVersion,
-				kind: kind.kind,
-				metadata: {
-					...structuredClone(meta),
-					name,
-					namespace,
-					uid: current.metadata.uid,
-					creationTimestamp: current.metadata.creationTimestamp,
-					resourceVersion: '',
-				},
-			} as KubeObject;
+			next = asStored(kind, body, meta, {
+				name,
+				namespace,
+				uid: current.metadata.uid,
+				creationTimestamp: current.metadata.creationTimestamp,
+				resourceVersion: '',
+			});
 		}
 		next.metadata.resourceVersion = this.#nextVersion();
 		this.#objects.set(this.#key(kind, namespace, name), next);
@@ -313,6 +301,24 @@ export class ObjectStore {
 			);
 		}
 	}
+}
+
+/**
+ * A client's `body` as the store keeps it: the kind's apiVersion and kind, and the server-owned
+ * metadata (`server`) over the metadata the client sent (`meta`).
+ */
+function asStored(
+	kind: ResourceKind,
+	body: Record<string, unknown>,
+	meta: Record<string, unknown>,
+	server: Pick<ObjectMeta, 'name' | 'namespace' | 'uid' | 'resourceVersion' | 'creationTimestamp'>,
+): KubeObject {
+	return {
+		...structuredClone(body),
+		apiVersion: kind.apiVersion,
+		kind: kind.kind,
+		metadata: {...structuredClone(meta), ...server},
+	};
 }
 
 function groupSuffix(kind: ResourceKind): string {
