@@ -18,7 +18,7 @@ import {type ChildProcess, spawn, spawnSync} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
 import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {request as httpRequest} from 'node:http';
-import {tmpdir} from 'node:os';
+import {loadavg, tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {createBuiltins} from '../delegates/index.ts';
@@ -253,6 +253,13 @@ function rss(pid: number): number {
 	return Number(match?.[1] ?? 0) * 1024;
 }
 
+/** The 1, 5 and 15 minute load averages, as `uptime` prints them. */
+function loadText(): string {
+	return loadavg()
+		.map((n) => n.toFixed(2))
+		.join(' ');
+}
+
 function table(rows: string[][]): string {
 	const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
 	return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')).join('\n');
@@ -262,6 +269,8 @@ async function main(argv: readonly string[]): Promise<void> {
 	const iterations = option(argv, '--iterations', 20);
 	const pods = option(argv, '--pods', 100);
 	if (!existsSync(SHIM)) throw new Error(`${SHIM} is missing: run "npm ci"`);
+	// Other work on the machine moves every number; the table says how loaded it was.
+	const loadBefore = loadText();
 	const bed = new Bed();
 	let daemon: ChildProcess | undefined;
 	try {
@@ -393,7 +402,7 @@ async function main(argv: readonly string[]): Promise<void> {
 			]),
 		];
 		process.stdout.write(
-			`pod with 3 attachments (bridge+static→route-override, macvlan+static→tuning, bridge+static), ${iterations} rounds; daemon NODE_OPTIONS="${daemonNodeOptions()}"\n\n${table(rows)}\n\n${table(burstRows)}\n`,
+			`pod with 3 attachments (bridge+static→route-override, macvlan+static→tuning, bridge+static), ${iterations} rounds; daemon NODE_OPTIONS="${daemonNodeOptions()}"\nload average (1/5/15 min) at start ${loadBefore}, at end ${loadText()}\n\n${table(rows)}\n\n${table(burstRows)}\n`,
 		);
 		const failure = burstAdd.failures[0] ?? burstDel.failures[0];
 		if (failure !== undefined) process.stdout.write(`first burst failure: ${failure.stdout}\n`);
