@@ -217,12 +217,39 @@ interface Runner {
 	del(items: readonly ChainRun[]): Promise<CniError[]>;
 }
 
+/** What one run records into: every delegate run, the chain running now, and the temp result cache. */
+interface Recording {
+	readonly cacheDir: string;
+	readonly steps: ExecutedStep[];
+	readonly current: Context;
+	/** Finds and runs binaries, recording each run. */
+	readonly exec: RecordingExec;
+	/** The in-process delegates `plugins`, each run recorded too. */
+	record(plugins: ReadonlyMap<string, CniPlugin>): Map<string, CniPlugin>;
+}
+
+/** Runs `fn` with a fresh recording; its result cache is a temp dir removed afterwards. */
+async function withRecording(fn: (recording: Recording) => Promise<Execution>): Promise<Execution> {
+	const cacheDir = await mkdtemp(join(tmpdir(), 'plexus-execute-'));
+	try {
+		const steps: ExecutedStep[] = [];
+		const current: Context = {network: '', ifname: ''};
+		return await fn({
+			cacheDir,
+			steps,
+			current,
+			exec: new RecordingExec(steps, current),
+			record: (plugins) => recordBuiltins(plugins, steps, current),
+		});
+	} finally {
+		await rm(cacheDir, {recursive: true, force: true});
+	}
+}
+
 async function run(
 	netns: string,
 	containerId: string,
-	cacheDir: string,
-	steps: ExecutedStep[],
-	current: Context,
+	{cacheDir, steps, current}: Recording,
 	items: ChainRun[],
 	runner: Runner,
 ): Promise<Execution> {
@@ -353,15 +380,11 @@ export function executePod(input: PodDryRun, options: ExecuteOptions = {}): Prom
 	return inNetns(input.netns, input.containerId, options, () => runPod(input));
 }
 
-async function runPod(input: PodDryRun): Promise<Execution> {
-	const cacheDir = await mkdtemp(join(tmpdir(), 'plexus-execute-'));
-	try {
-		const steps: ExecutedStep[] = [];
-		const current: Context = {network: '', ifname: ''};
-		const exec = new RecordingExec(steps, current);
-		const inv = await Invocation.open(podAddRequestCachedIn(input, cacheDir), {
-			exec,
-			inProcess: async (conf, e) => recordBuiltins(await defaultBuiltins(conf, e), steps, current),
+function runPod(input: PodDryRun): Promise<Execution> {
+	return withRecording(async (recording) => {
+		const inv = await Invocation.open(podAddRequestCachedIn(input, recording.cacheDir), {
+			exec: recording.exec,
+			inProcess: async (conf, e) => recording.record(await defaultBuiltins(conf, e)),
 		});
 		const attachments = await inv.resolve(input.pod, input.kube);
 		const byItem = new Map<ChainRun, (typeof attachments)[number]>();
@@ -370,17 +393,15 @@ async function runPod(input: PodDryRun): Promise<Execution> {
 			byItem.set(item, a);
 			return item;
 		});
-		return await run(input.netns, input.containerId, cacheDir, steps, current, items, {
+		return run(input.netns, input.containerId, recording, items, {
 			add: (item) => inv.executor.addNetworkList(item.list, item.rt),
 			del: async (done) => {
-				current.network = '';
-				current.ifname = '';
+				recording.current.network = '';
+				recording.current.ifname = '';
 				return inv.delAttachments(done.map((item) => toCached(byItem.get(item)!)));
 			},
 		});
-	} finally {
-		await rm(cacheDir, {recursive: true, force: true});
-	}
+	});
 }
 
 /** Executes one network list's ADD and DEL in `input.netns` (made for the run with options.createNetns). */
@@ -388,20 +409,17 @@ export function executeNetwork(input: NetworkDryRun, options: ExecuteOptions = {
 	return inNetns(input.netns, input.containerId, options, () => runNetwork(input));
 }
 
-async function runNetwork(input: NetworkDryRun): Promise<Execution> {
-	const cacheDir = await mkdtemp(join(tmpdir(), 'plexus-execute-'));
-	try {
-		const steps: ExecutedStep[] = [];
-		const current: Context = {network: '', ifname: ''};
-		const exec = new RecordingExec(steps, current);
+function runNetwork(input: NetworkDryRun): Promise<Execution> {
+	return withRecording((recording) => {
+		const {exec} = recording;
 		const executor = new ChainExecutor({
 			path: input.path,
 			exec,
-			inProcess: recordBuiltins(createBuiltins({openNetlink, exec}), steps, current),
+			inProcess: recording.record(createBuiltins({openNetlink, exec})),
 			env: input.env,
-			cacheDir,
+			cacheDir: recording.cacheDir,
 		});
-		return await run(input.netns, input.containerId, cacheDir, steps, current, [networkRun(input)], {
+		return run(input.netns, input.containerId, recording, [networkRun(input)], {
 			add: (i) => executor.addNetworkList(i.list, i.rt),
 			del: async (done) => {
 				const errors: CniError[] = [];
@@ -415,7 +433,5 @@ async function runNetwork(input: NetworkDryRun): Promise<Execution> {
 				return errors;
 			},
 		});
-	} finally {
-		await rm(cacheDir, {recursive: true, force: true});
-	}
+	});
 }
