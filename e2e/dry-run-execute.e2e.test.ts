@@ -13,6 +13,7 @@ import {netnsExists} from '../src/netlink/netns.ts';
 import {
 	cleanup,
 	execute,
+	executeCleanly,
 	existingHostLinks,
 	ipNetnsList,
 	leftBehind,
@@ -42,11 +43,8 @@ function hostSide(report: Awaited<ReturnType<typeof execute>>['report']): string
 describe('plexus dry-run --execute', () => {
 	test('001-route-override: macvlan + route-override on eth1 and eth2, then nothing left', async () => {
 		scratch = await scratchExample('001-route-override.yaml');
-		const {exitCode, report, stderr} = await execute(scratch);
+		const {report, run, stderr} = await executeCleanly(scratch);
 		expect(stderr).toBe('');
-		expect(report.findings).toEqual([]);
-		expect(exitCode).toBe(0);
-		const run = report.execution!;
 		// In a netns made for the run, at the path the plan showed every plugin as CNI_NETNS.
 		expect(run.netnsCreated).toBe(true);
 		expect(run.netns).toMatch(/^\/var\/run\/netns\/plexus-dryrun-[0-9a-f]{8}$/);
@@ -91,10 +89,7 @@ describe('plexus dry-run --execute', () => {
 
 	test('003-macvlan: a single-plugin conf, then nothing left', async () => {
 		scratch = await scratchExample('003-macvlan.yaml');
-		const {exitCode, report} = await execute(scratch);
-		expect(report.findings).toEqual([]);
-		expect(exitCode).toBe(0);
-		const run = report.execution!;
+		const {report, run} = await executeCleanly(scratch);
 		expect(run.view?.links.map((l) => l.name)).toEqual(expect.arrayContaining(['eth0', 'macvlan0']));
 		expect(run.leftovers).toEqual([]);
 		expect(await leftBehind(scratch, run)).toEqual([]);
@@ -154,10 +149,7 @@ describe('plexus dry-run --execute', () => {
 	test("--netns: runs in the operator's netns and leaves it there, with only lo", async () => {
 		scratch = await scratchExample('003-macvlan.yaml');
 		const netns = await operatorNetns(scratch);
-		const {exitCode, report} = await execute(scratch, netns);
-		expect(report.findings).toEqual([]);
-		expect(exitCode).toBe(0);
-		const run = report.execution!;
+		const {run} = await executeCleanly(scratch, netns);
 		expect(run).toMatchObject({netns, netnsCreated: false, leftovers: []});
 		expect(run.view?.links.map((l) => l.name)).toEqual(expect.arrayContaining(['eth0', 'macvlan0']));
 		expect(await ipNetnsList()).toContain(basename(netns));

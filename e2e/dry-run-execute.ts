@@ -12,6 +12,7 @@ import {tmpdir} from 'node:os';
 import {basename, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {execa} from 'execa';
+import {expect} from 'vitest';
 import {stringify} from 'yaml';
 import {runCli} from '../src/cli/cli.ts';
 import type {Execution} from '../src/cli/dry-run/execute.ts';
@@ -150,6 +151,17 @@ export async function execute(
 	const made = report.execution?.netnsCreated === true ? report.execution.netns : undefined;
 	if (made !== undefined) s.netns.push(basename(made));
 	return {exitCode: outcome.exitCode, report, stderr: outcome.stderr};
+}
+
+/** {@link execute}, expecting a run that goes through (no findings, exit 0); its execution too. */
+export async function executeCleanly(
+	s: Scratch,
+	netns?: string,
+): Promise<{report: DryRunReport; run: Execution; stderr: string}> {
+	const {exitCode, report, stderr} = await execute(s, netns);
+	expect(report.findings).toEqual([]);
+	expect(exitCode).toBe(0);
+	return {report, run: report.execution!, stderr};
 }
 
 /** The names `ip netns list` shows. */

@@ -3,7 +3,7 @@
 // netns is gone (`ip` as the oracle).
 // Run: scripts/vm/run -- node_modules/.bin/vitest run --project vm e2e/dry-run-execute.vm.test.ts
 import {afterEach, describe, expect, test} from 'vitest';
-import {cleanup, execute, leftBehind, type Scratch, scratchExample} from './dry-run-execute.ts';
+import {cleanup, executeCleanly, leftBehind, type Scratch, scratchExample} from './dry-run-execute.ts';
 
 let scratch: Scratch | undefined;
 
@@ -15,10 +15,7 @@ afterEach(async () => {
 describe('plexus dry-run --execute on a kernel with vrf and 8021q', () => {
 	test('000-vrf: net1 in VRF blue, net2 in VRF red, then nothing left', async () => {
 		scratch = await scratchExample('000-vrf.yaml');
-		const {exitCode, report} = await execute(scratch);
-		expect(report.findings).toEqual([]);
-		expect(exitCode).toBe(0);
-		const run = report.execution!;
+		const {run} = await executeCleanly(scratch);
 		expect(run.view?.vrfs).toEqual([
 			{name: 'blue', table: expect.any(Number), ports: ['net1']},
 			{name: 'red', table: expect.any(Number), ports: ['net2']},
@@ -40,10 +37,7 @@ describe('plexus dry-run --execute on a kernel with vrf and 8021q', () => {
 
 	test('004-vlan-chaining: net1.3 and net1.4 on net1, then nothing left', async () => {
 		scratch = await scratchExample('004-vlan-chaining.yaml');
-		const {exitCode, report} = await execute(scratch);
-		expect(report.findings).toEqual([]);
-		expect(exitCode).toBe(0);
-		const run = report.execution!;
+		const {run} = await executeCleanly(scratch);
 		expect(run.view?.links).toEqual(
 			expect.arrayContaining([
 				expect.objectContaining({name: 'net1.3', kind: 'vlan', vlan: 3}),
