@@ -138,6 +138,27 @@ describe('ExecaPluginExec', () => {
 		expect(Date.now() - started).toBeLessThan(4000);
 	});
 
+	test('a plugin killed by a signal is code 999 naming the signal', async () => {
+		const path = await script('killed', 'kill -9 $$');
+		await expect(exec.exec({pluginPath: path, stdin: Buffer.from('{}'), env: {}})).rejects.toMatchObject({
+			code: 999,
+			message: `failed to run plugin "${path}": killed by signal SIGKILL`,
+		});
+	});
+
+	test('a plugin that exits without reading a large stdin still succeeds', async () => {
+		const path = await script('deaf', 'echo \'{"cniVersion":"1.0.0"}\'');
+		const out = await exec.exec({pluginPath: path, stdin: Buffer.alloc(4 << 20, 0x20), env: {}});
+		expect(Buffer.from(out).toString()).toBe('{"cniVersion":"1.0.0"}\n');
+	});
+
+	test('returns stdout as a plain Uint8Array, as decoders expect', async () => {
+		const path = await script('plain', 'printf abc');
+		const out = await exec.exec({pluginPath: path, stdin: Buffer.from(''), env: {}});
+		expect(out.constructor).toBe(Uint8Array);
+		expect([...out]).toEqual([0x61, 0x62, 0x63]);
+	});
+
 	test('retries "text file busy" until the binary is closed for writing', async () => {
 		const path = join(dir, 'busy');
 		const handle = await open(path, 'w', 0o755);
