@@ -158,40 +158,29 @@ describe('vlan on a real kernel', () => {
 			}
 
 			for (const ver of SUPPORTED_VERSIONS) {
-				it(`[${ver}] creates an vlan link in a non-default namespace with given MTU`, async () => {
-					withHandles((masterNl, podNl) =>
-						createVlan({
-							masterNl,
-							podNl,
-							netns: podNs,
-							master: masterNl.getLink(masterName),
-							vlanId: 33,
-							mtu: 1500,
-							ifname: 'foobar0',
-						}),
-					);
-					const link = await podLink('foobar0');
-					expect(link?.linkinfo).toMatchObject({info_kind: 'vlan', info_data: {id: 33}});
-					expect(link?.mtu).toBe(1500);
-				});
-
-				it(`[${ver}] creates an vlan link in a non-default namespace with master's MTU`, async () => {
-					setMtu(masterNs(), masterName, 1200);
-					withHandles((masterNl, podNl) =>
-						createVlan({
-							masterNl,
-							podNl,
-							netns: podNs,
-							master: masterNl.getLink(masterName),
-							vlanId: 33,
-							mtu: 0,
-							ifname: 'foobar0',
-						}),
-					);
-					const link = await podLink('foobar0');
-					expect(link?.linkinfo).toMatchObject({info_kind: 'vlan', info_data: {id: 33}});
-					expect(link?.mtu).toBe(1200);
-				});
+				// An explicit MTU, and 0: the master's (lowered to 1200 first).
+				for (const [what, masterMtu, mtu, expected] of [
+					['given MTU', undefined, 1500, 1500],
+					["master's MTU", 1200, 0, 1200],
+				] as const) {
+					it(`[${ver}] creates an vlan link in a non-default namespace with ${what}`, async () => {
+						if (masterMtu !== undefined) setMtu(masterNs(), masterName, masterMtu);
+						withHandles((masterNl, podNl) =>
+							createVlan({
+								masterNl,
+								podNl,
+								netns: podNs,
+								master: masterNl.getLink(masterName),
+								vlanId: 33,
+								mtu,
+								ifname: 'foobar0',
+							}),
+						);
+						const link = await podLink('foobar0');
+						expect(link?.linkinfo).toMatchObject({info_kind: 'vlan', info_data: {id: 33}});
+						expect(link?.mtu).toBe(expected);
+					});
+				}
 
 				it(`[${ver}] configures and deconfigures a vlan link with ADD/CHECK/DEL`, async () => {
 					const realIpam = !versionAtLeast(ver, '1.1.0');
@@ -228,37 +217,26 @@ describe('vlan on a real kernel', () => {
 					await run(exec, 'DEL', config, 'ethX');
 				});
 
-				it(`[${ver}] fails to create vlan link with greater MTU than master interface`, async () => {
-					const config = {
-						cniVersion: ver,
-						name: 'mynet',
-						type: 'vlan',
-						master: masterName,
-						vlanId: 33,
-						mtu: 1600,
-						linkInContainer,
-						ipam: {type: 'static'},
-					};
-					await expect(run(fakeIpam('10.1.2.2/24'), 'ADD', config, 'eth2')).rejects.toMatchObject({
-						message: 'invalid MTU 1600, must be [0, master MTU(1500)]',
+				for (const [what, mtu, message] of [
+					['greater MTU than master interface', 1600, 'invalid MTU 1600, must be [0, master MTU(1500)]'],
+					['negative MTU', -100, 'invalid MTU -100, must be [0, master MTU(1500)]'],
+				] as const) {
+					it(`[${ver}] fails to create vlan link with ${what}`, async () => {
+						const config = {
+							cniVersion: ver,
+							name: 'mynet',
+							type: 'vlan',
+							master: masterName,
+							vlanId: 33,
+							mtu,
+							linkInContainer,
+							ipam: {type: 'static'},
+						};
+						await expect(run(fakeIpam('10.1.2.2/24'), 'ADD', config, 'eth2')).rejects.toMatchObject({
+							message,
+						});
 					});
-				});
-
-				it(`[${ver}] fails to create vlan link with negative MTU`, async () => {
-					const config = {
-						cniVersion: ver,
-						name: 'mynet',
-						type: 'vlan',
-						master: masterName,
-						vlanId: 33,
-						mtu: -100,
-						linkInContainer,
-						ipam: {type: 'static'},
-					};
-					await expect(run(fakeIpam('10.1.2.2/24'), 'ADD', config, 'eth2')).rejects.toMatchObject({
-						message: 'invalid MTU -100, must be [0, master MTU(1500)]',
-					});
-				});
+				}
 			}
 		});
 	}
