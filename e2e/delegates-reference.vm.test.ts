@@ -1,7 +1,7 @@
 import {randomBytes} from 'node:crypto';
 import {execa} from 'execa';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {pluginRequest} from '../delegates/common/request.ts';
+import {callPlugin, pluginRequest} from '../delegates/common/request.ts';
 import {createBuiltins} from '../delegates/index.ts';
 import {ExecaPluginExec} from '../src/chain/plugin-exec.ts';
 import type {CniCommand} from '../src/cni/plugin.ts';
@@ -73,10 +73,7 @@ describe('built-ins against the reference binaries', () => {
 		}
 		const plugin = builtins.get(type);
 		if (plugin === undefined) throw new Error(`no built-in ${type}`);
-		if (command === 'ADD') return plugin.add(request);
-		if (command === 'DEL') await plugin.del(request);
-		else await plugin.check(request);
-		return undefined;
+		return callPlugin(plugin, request);
 	}
 
 	/** Kernel state that must match: links (kind, master, VLAN id/VRF table, MTU), addresses, routes. */

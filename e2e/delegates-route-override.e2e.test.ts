@@ -1,7 +1,7 @@
 import {randomBytes} from 'node:crypto';
 import {execa} from 'execa';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {pluginRequest} from '../delegates/common/request.ts';
+import {callPlugin, pluginRequest} from '../delegates/common/request.ts';
 import {createRouteOverridePlugin} from '../delegates/route-override/index.ts';
 import {dispatch} from '../src/cni/dispatch.ts';
 import type {CniCommand} from '../src/cni/plugin.ts';
@@ -96,11 +96,7 @@ describe('route-override on a real kernel', () => {
 	}
 
 	async function run(command: CniCommand, config: Record<string, unknown>) {
-		const request = pluginRequest(command, config, {netns, ifname: IFNAME});
-		if (command === 'ADD') return plugin.add(request);
-		if (command === 'DEL') await plugin.del(request);
-		else await plugin.check(request);
-		return undefined;
+		return callPlugin(plugin, pluginRequest(command, config, {netns, ifname: IFNAME}));
 	}
 
 	describe.each([

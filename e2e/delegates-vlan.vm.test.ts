@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {execa} from 'execa';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {pluginRequest} from '../delegates/common/request.ts';
+import {callPlugin, pluginRequest} from '../delegates/common/request.ts';
 import {createVlanPlugin} from '../delegates/vlan/index.ts';
 import {createVlan} from '../delegates/vlan/vlan.ts';
 import {FakePluginExec} from '../src/chain/fake-exec.ts';
@@ -124,19 +124,7 @@ describe('vlan on a real kernel', () => {
 			containerId: `ctr-${id}`,
 			path: [FAKE_DIR, DEBIAN_CNI],
 		});
-		switch (command) {
-			case 'ADD':
-				return plugin.add(request);
-			case 'DEL':
-				await plugin.del(request);
-				return undefined;
-			case 'CHECK':
-				await plugin.check(request);
-				return undefined;
-			default:
-				await plugin.status?.(request);
-				return undefined;
-		}
+		return callPlugin(plugin, request);
 	}
 
 	for (const linkInContainer of [false, true]) {

@@ -1,7 +1,7 @@
 import {randomBytes} from 'node:crypto';
 import {execa} from 'execa';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {pluginRequest} from '../delegates/common/request.ts';
+import {callPlugin, pluginRequest} from '../delegates/common/request.ts';
 import {createVrfPlugin, VRF_VERSIONS} from '../delegates/vrf/index.ts';
 import {TABLE_ID_CONFLICTS, vrfPrevResult} from '../delegates/vrf/test-cases.ts';
 import type {CniCommand} from '../src/cni/plugin.ts';
@@ -90,11 +90,7 @@ describe('vrf on a real kernel', () => {
 	}
 
 	async function run(command: CniCommand, config: Record<string, unknown>, ifname: string) {
-		const request = pluginRequest(command, config, {netns, ifname});
-		if (command === 'ADD') return plugin.add(request);
-		if (command === 'DEL') await plugin.del(request);
-		else await plugin.check(request);
-		return undefined;
+		return callPlugin(plugin, pluginRequest(command, config, {netns, ifname}));
 	}
 
 	async function assertOnVrf(vrf: string, dev: string) {

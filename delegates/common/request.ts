@@ -1,9 +1,9 @@
 /**
  * Builds a PluginRequest the way a runtime would invoke a plugin binary: the config serialised to
- * stdin bytes, the CNI_* variables in `env`. Used to call the built-ins in-process (tests, the
- * benchmark) without going through a process.
+ * stdin bytes, the CNI_* variables in `env`, and calls a plugin's method for it. Used to call the
+ * built-ins in-process (tests, the benchmark) without going through a process.
  */
-import type {CniCommand, PluginRequest} from '../../src/cni/plugin.ts';
+import type {CniCommand, CniPlugin, PluginRequest} from '../../src/cni/plugin.ts';
 
 export interface RequestOptions {
 	readonly netns?: string;
@@ -45,4 +45,32 @@ export function pluginRequest(
 			CNI_PATH: path.join(':'),
 		},
 	};
+}
+
+/**
+ * Calls the method of `plugin` for the request's command, directly (none of skel's version checks):
+ * ADD's result, undefined for the other verbs (STATUS and GC only run when the plugin has them).
+ */
+export async function callPlugin(
+	plugin: CniPlugin,
+	request: PluginRequest,
+): Promise<Record<string, unknown> | undefined> {
+	switch (request.command) {
+		case 'ADD':
+			return plugin.add(request);
+		case 'DEL':
+			await plugin.del(request);
+			return undefined;
+		case 'CHECK':
+			await plugin.check(request);
+			return undefined;
+		case 'STATUS':
+			await plugin.status?.(request);
+			return undefined;
+		case 'GC':
+			await plugin.gc?.(request);
+			return undefined;
+		case 'VERSION':
+			throw new TypeError('VERSION is answered by the dispatcher, not by a plugin method');
+	}
 }

@@ -2,7 +2,7 @@ import {beforeEach, describe, expect, it} from 'vitest';
 import {SUPPORTED_VERSIONS, versionAtLeast} from '../../src/cni/versions.ts';
 import {NetlinkModel} from '../../src/netlink/model.ts';
 import type {Netlink} from '../../src/netlink/netlink.ts';
-import {pluginRequest} from '../common/request.ts';
+import {callPlugin, pluginRequest} from '../common/request.ts';
 import {createRouteOverridePlugin} from './index.ts';
 
 // Unit tests of route-override on the in-memory kernel, mirroring route-override_test.go;
@@ -57,9 +57,7 @@ describe('route-override on the model', () => {
 
 	function run(command: 'ADD' | 'DEL' | 'CHECK', config: Record<string, unknown>) {
 		const plugin = createRouteOverridePlugin({openNetlink: kernel.open});
-		const request = pluginRequest(command, config, {netns: POD, ifname: 'dummy0'});
-		if (command === 'ADD') return plugin.add(request);
-		return command === 'DEL' ? plugin.del(request) : plugin.check(request);
+		return callPlugin(plugin, pluginRequest(command, config, {netns: POD, ifname: 'dummy0'}));
 	}
 
 	const conf = (cniVersion: string, extra: Record<string, unknown>) => ({

@@ -4,7 +4,7 @@ import {CniError} from '../../src/cni/errors.ts';
 import {convertResult, parseResult} from '../../src/cni/result.ts';
 import {SUPPORTED_VERSIONS, versionAtLeast} from '../../src/cni/versions.ts';
 import {NetlinkModel} from '../../src/netlink/model.ts';
-import {pluginRequest} from '../common/request.ts';
+import {callPlugin, pluginRequest} from '../common/request.ts';
 import {createVlanPlugin} from './index.ts';
 
 // Unit tests of the vlan delegate on the in-memory kernel with a fake IPAM plugin, mirroring
@@ -60,17 +60,10 @@ describe('vlan on the model', () => {
 		ifname: string,
 	) {
 		const plugin = createVlanPlugin({openNetlink: kernel.open, exec});
-		const request = pluginRequest(command, config, {netns: POD, ifname, path: CNI_PATH, containerId: 'ctr1'});
-		switch (command) {
-			case 'ADD':
-				return plugin.add(request);
-			case 'DEL':
-				return plugin.del(request);
-			case 'CHECK':
-				return plugin.check(request);
-			default:
-				return plugin.status?.(request);
-		}
+		return callPlugin(
+			plugin,
+			pluginRequest(command, config, {netns: POD, ifname, path: CNI_PATH, containerId: 'ctr1'}),
+		);
 	}
 
 	function inPod<T>(fn: (nl: ReturnType<NetlinkModel['open']>) => T): T {
