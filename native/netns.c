@@ -187,6 +187,19 @@ static void *run_job(void *arg) {
 	return NULL; /* the thread ends here, still in the target netns; the main thread never moved */
 }
 
+/* Runs the job on a thread of its own and waits for it: setns and unshare move only that thread. */
+static int run_on_thread(struct job *job) {
+	pthread_t thread;
+	int rc = pthread_create(&thread, NULL, run_job, job);
+	if (rc != 0) {
+		job->err = rc;
+		job->syscall = "pthread_create";
+		return -1;
+	}
+	pthread_join(thread, NULL);
+	return 0;
+}
+
 /* Runs the job: on a fresh thread when a netns is given, else right here. */
 static int run(struct job *job, const char *ns_path) {
 	job->err = 0;
@@ -202,17 +215,9 @@ static int run(struct job *job, const char *ns_path) {
 		job->syscall = "open netns";
 		return -1;
 	}
-	pthread_t thread;
-	int rc = pthread_create(&thread, NULL, run_job, job);
-	if (rc != 0) {
-		close(job->ns_fd);
-		job->err = rc;
-		job->syscall = "pthread_create";
-		return -1;
-	}
-	pthread_join(thread, NULL);
+	int rc = run_on_thread(job);
 	close(job->ns_fd);
-	return job->fd;
+	return rc < 0 ? -1 : job->fd;
 }
 
 /* ---- netns files (ip netns add / del) ---------------------------------------------------------- */
@@ -256,14 +261,7 @@ static napi_value create_netns(napi_env env, napi_callback_info info) {
 	if (fd < 0) return throw_errno(env, errno, "open", path);
 	close(fd);
 	struct job job = {.kind = JOB_UNSHARE, .path = path, .err = 0};
-	pthread_t thread;
-	int rc = pthread_create(&thread, NULL, run_job, &job);
-	if (rc != 0) {
-		job.err = rc;
-		job.syscall = "pthread_create";
-	} else {
-		pthread_join(thread, NULL);
-	}
+	run_on_thread(&job);
 	if (job.err != 0) {
 		unlink(path);
 		return throw_errno(env, job.err, job.syscall, path);
