@@ -5,12 +5,12 @@ import {join} from 'node:path';
 import {execa} from 'execa';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {callPlugin, pluginRequest} from '../delegates/common/request.ts';
+import {fakeStaticIpam} from '../delegates/vlan/fake-ipam.ts';
 import {createVlanPlugin} from '../delegates/vlan/index.ts';
 import {createVlan} from '../delegates/vlan/vlan.ts';
 import {FakePluginExec} from '../src/chain/fake-exec.ts';
 import {ExecaPluginExec, type PluginExec} from '../src/chain/plugin-exec.ts';
 import type {CniCommand} from '../src/cni/plugin.ts';
-import {convertResult, parseResult} from '../src/cni/result.ts';
 import {SUPPORTED_VERSIONS, versionAtLeast} from '../src/cni/versions.ts';
 import {openNetlink} from '../src/netlink/kernel.ts';
 import type {OpenNetlink} from '../src/netlink/netlink.ts';
@@ -38,17 +38,7 @@ interface IpAddr {
 
 /** What static IPAM returns for one address, in the caller's version. */
 function fakeIpam(address: string, gateway?: string) {
-	return new FakePluginExec({
-		static: (call) => {
-			const version = String(call.config['cniVersion']);
-			if (call.command !== 'ADD') return undefined;
-			const v1 = parseResult({
-				cniVersion: '1.1.0',
-				ips: [{address, ...(gateway === undefined ? {} : {gateway})}],
-			});
-			return convertResult(v1, version);
-		},
-	});
+	return fakeStaticIpam([{address, ...(gateway === undefined ? {} : {gateway})}]);
 }
 
 describe('vlan on a real kernel', () => {

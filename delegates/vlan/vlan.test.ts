@@ -1,10 +1,10 @@
 import {beforeEach, describe, expect, it} from 'vitest';
 import {FakePluginExec} from '../../src/chain/fake-exec.ts';
 import {CniError} from '../../src/cni/errors.ts';
-import {convertResult, parseResult} from '../../src/cni/result.ts';
 import {SUPPORTED_VERSIONS, versionAtLeast} from '../../src/cni/versions.ts';
 import {NetlinkModel} from '../../src/netlink/model.ts';
 import {callPlugin, pluginRequest} from '../common/request.ts';
+import {fakeStaticIpam} from './fake-ipam.ts';
 import {createVlanPlugin} from './index.ts';
 
 // Unit tests of the vlan delegate on the in-memory kernel with a fake IPAM plugin, mirroring
@@ -12,19 +12,6 @@ import {createVlanPlugin} from './index.ts';
 
 const POD = '/var/run/netns/pod';
 const CNI_PATH = ['/fake/cni/bin'];
-
-/** A fake static IPAM answering `ips` (and `routes`) in the caller's version. */
-function ipam(ips: {address: string; gateway?: string}[], routes: {dst: string; gw?: string}[] = []) {
-	return new FakePluginExec({
-		static: (call) => {
-			if (call.command !== 'ADD') return undefined;
-			return convertResult(
-				parseResult({cniVersion: '1.1.0', ips, routes}),
-				String(call.config['cniVersion']),
-			);
-		},
-	});
-}
 
 /** The vlan conf most cases use (master eth0, VLAN 5, static IPAM), with `changes` on top. */
 function vlanConf(changes: Record<string, unknown> = {}): Record<string, unknown> {
@@ -81,7 +68,7 @@ describe('vlan on the model', () => {
 			it.each(SUPPORTED_VERSIONS)(
 				'[%s] configures and deconfigures a vlan link with ADD/CHECK/DEL',
 				async (ver) => {
-					const exec = ipam([{address: '10.1.2.2/24', gateway: '10.1.2.1'}]);
+					const exec = fakeStaticIpam([{address: '10.1.2.2/24', gateway: '10.1.2.1'}]);
 					const config = {
 						cniVersion: ver,
 						name: 'testConfig',
@@ -129,7 +116,7 @@ describe('vlan on the model', () => {
 
 			it("creates the link with the given MTU, or the master's", async () => {
 				await run(
-					ipam([{address: '10.1.2.2/24'}]),
+					fakeStaticIpam([{address: '10.1.2.2/24'}]),
 					'ADD',
 					vlanConf({master, vlanId: 33, mtu: 1400, linkInContainer}),
 					'foobar0',
@@ -139,7 +126,7 @@ describe('vlan on the model', () => {
 				opener.setLink(master, {mtu: 1200});
 				opener.close();
 				await run(
-					ipam([{address: '10.1.3.2/24'}]),
+					fakeStaticIpam([{address: '10.1.3.2/24'}]),
 					'ADD',
 					vlanConf({master, vlanId: 34, linkInContainer}),
 					'foobar1',
@@ -151,7 +138,7 @@ describe('vlan on the model', () => {
 				[1600, 'invalid MTU 1600, must be [0, master MTU(1500)]'],
 				[-100, 'invalid MTU -100, must be [0, master MTU(1500)]'],
 			])('fails to create vlan link with MTU %s', async (mtu, message) => {
-				const exec = ipam([{address: '10.1.2.2/24'}]);
+				const exec = fakeStaticIpam([{address: '10.1.2.2/24'}]);
 				const config = vlanConf({master, vlanId: 33, mtu, linkInContainer});
 				await expect(run(exec, 'ADD', config, 'eth2')).rejects.toMatchObject({code: 7, message});
 				expect(exec.calls).toHaveLength(0);
@@ -160,7 +147,7 @@ describe('vlan on the model', () => {
 	}
 
 	it('creates the link from the host straight into the pod netns, on the host master', async () => {
-		await run(ipam([{address: '10.1.2.2/24'}]), 'ADD', vlanConf(), 'net1');
+		await run(fakeStaticIpam([{address: '10.1.2.2/24'}]), 'ADD', vlanConf(), 'net1');
 		const host = kernel.open();
 		expect(host.listLinks().map((l) => l.name)).toEqual(['lo', 'eth0']);
 		host.close();
@@ -172,14 +159,14 @@ describe('vlan on the model', () => {
 	});
 
 	it('a missing master is a code-7 error naming it', async () => {
-		await expect(run(ipam([]), 'ADD', vlanConf({master: 'nope0'}), 'net1')).rejects.toMatchObject({
+		await expect(run(fakeStaticIpam([]), 'ADD', vlanConf({master: 'nope0'}), 'net1')).rejects.toMatchObject({
 			code: 7,
 			message: 'failed to lookup master "nope0": link not found',
 		});
 	});
 
 	it('applies IPv6: keep_addr_on_down, address, default route via the family gateway; dns from the config', async () => {
-		const exec = ipam(
+		const exec = fakeStaticIpam(
 			[
 				{address: 'fd00:5::2/64', gateway: 'fd00:5::1'},
 				{address: '10.5.0.2/24', gateway: '10.5.0.1'},
@@ -197,7 +184,7 @@ describe('vlan on the model', () => {
 	});
 
 	it('no IP from IPAM: the reference error, IPAM DEL, and no link left', async () => {
-		const exec = ipam([]);
+		const exec = fakeStaticIpam([]);
 		await expect(run(exec, 'ADD', vlanConf(), 'net1')).rejects.toMatchObject({
 			message: 'IPAM plugin returned missing IP config',
 		});
@@ -217,11 +204,11 @@ describe('vlan on the model', () => {
 
 	it('ADD without ipam.type is a code-7 error', async () => {
 		const {ipam: _, ...withoutIpam} = vlanConf();
-		await expect(run(ipam([]), 'ADD', withoutIpam, 'net1')).rejects.toMatchObject({code: 7});
+		await expect(run(fakeStaticIpam([]), 'ADD', withoutIpam, 'net1')).rejects.toMatchObject({code: 7});
 	});
 
 	it('CHECK fails on drift: MAC changed, address removed, sandbox mismatch', async () => {
-		const exec = ipam([{address: '10.1.2.2/24'}]);
+		const exec = fakeStaticIpam([{address: '10.1.2.2/24'}]);
 		const config = vlanConf();
 		const result = (await run(exec, 'ADD', config, 'net1')) as Record<string, unknown>;
 		const other = {...result, interfaces: [{name: 'net1', sandbox: '/var/run/netns/other'}]};
@@ -240,7 +227,7 @@ describe('vlan on the model', () => {
 	});
 
 	it('DEL succeeds with the master gone, with the netns gone, and without CNI_NETNS', async () => {
-		const exec = ipam([{address: '10.1.2.2/24'}]);
+		const exec = fakeStaticIpam([{address: '10.1.2.2/24'}]);
 		const config = vlanConf();
 		await run(exec, 'ADD', config, 'net1');
 		const host = kernel.open();
@@ -273,13 +260,13 @@ describe('vlan on the model', () => {
 		it('vlan 3 and 4 on CNI_IFNAME: the result keeps the earlier interfaces and appends each vlan', async () => {
 			inPod((nl) => nl.addLink({kind: 'dummy', name: 'net1', up: true}));
 			const first = (await run(
-				ipam([{address: '192.168.3.10/24', gateway: '192.168.3.1'}]),
+				fakeStaticIpam([{address: '192.168.3.10/24', gateway: '192.168.3.1'}]),
 				'ADD',
 				{...chained(3), prevResult},
 				'net1',
 			)) as Record<string, unknown>;
 			const second = (await run(
-				ipam([{address: '192.168.4.10/24', gateway: '192.168.4.1'}]),
+				fakeStaticIpam([{address: '192.168.4.10/24', gateway: '192.168.4.1'}]),
 				'ADD',
 				{...chained(4), prevResult: first},
 				'net1',
@@ -305,8 +292,8 @@ describe('vlan on the model', () => {
 				expect(nl.getLink('net1.4')).toMatchObject({kind: 'vlan', vlan: {id: 4}, parentIndex: parent});
 			});
 			// DEL without prevResult (the PR's DEL needed one), in reverse chain order.
-			await run(ipam([]), 'DEL', chained(4), 'net1');
-			await run(ipam([]), 'DEL', chained(3), 'net1');
+			await run(fakeStaticIpam([]), 'DEL', chained(4), 'net1');
+			await run(fakeStaticIpam([]), 'DEL', chained(3), 'net1');
 			expect(
 				inPod((nl) =>
 					nl
@@ -320,12 +307,12 @@ describe('vlan on the model', () => {
 		it('CHECK works in chained mode (the PR looked for a master called "")', async () => {
 			inPod((nl) => nl.addLink({kind: 'dummy', name: 'net1', up: true}));
 			const config = {...chained(3), cniVersion: '0.4.0', prevResult: {...prevResult, cniVersion: '0.4.0'}};
-			const result = await run(ipam([{address: '192.168.3.10/24'}]), 'ADD', config, 'net1');
-			await run(ipam([]), 'CHECK', {...config, prevResult: result}, 'net1');
+			const result = await run(fakeStaticIpam([{address: '192.168.3.10/24'}]), 'ADD', config, 'net1');
+			await run(fakeStaticIpam([]), 'CHECK', {...config, prevResult: result}, 'net1');
 		});
 
 		it('a name over 15 characters is refused before anything is created', async () => {
-			const exec = ipam([{address: '192.168.3.10/24'}]);
+			const exec = fakeStaticIpam([{address: '192.168.3.10/24'}]);
 			await expect(run(exec, 'ADD', {...chained(4094), prevResult}, 'longifname1')).rejects.toMatchObject({
 				code: 7,
 				message: expect.stringContaining('at most 10 characters'),
