@@ -64,6 +64,14 @@ export function parseCapArgs(text: string | undefined): Record<string, unknown> 
 	return value as Record<string, unknown>;
 }
 
+/**
+ * CNI_ARGS and CAP_ARGS from the environment, as cnitool reads them; `plexus dry-run` of a bare
+ * conflist reads them the same way.
+ */
+export function envRuntimeArgs(env: ChainIo['env']): Pick<RuntimeConf, 'args' | 'capabilityArgs'> {
+	return {args: parseCniArgs(env['CNI_ARGS'] ?? ''), capabilityArgs: parseCapArgs(env['CAP_ARGS'])};
+}
+
 /** Runs `plexus chain ...` (argv after "chain"). */
 export async function runChain(argv: readonly string[], io: ChainIo): Promise<CliOutcome> {
 	let parsed: ReturnType<typeof parse>;
@@ -101,8 +109,7 @@ export async function runChain(argv: readonly string[], io: ChainIo): Promise<Cl
 		containerId: netns === '' ? '' : cnitoolContainerId(netns),
 		netns,
 		ifname: values.ifname ?? io.env['CNI_IFNAME'] ?? 'eth0',
-		args: parseCniArgs(io.env['CNI_ARGS'] ?? ''),
-		capabilityArgs: parseCapArgs(io.env['CAP_ARGS']),
+		...envRuntimeArgs(io.env),
 	};
 	switch (verb as ChainVerb) {
 		case 'add': {

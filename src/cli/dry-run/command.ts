@@ -8,11 +8,11 @@ import {extname, join, resolve} from 'node:path';
 import {parseArgs} from 'node:util';
 import {buildDelegateConf} from '../../chain/delegate-conf.ts';
 import {ExecaPluginExec, type PluginExec} from '../../chain/plugin-exec.ts';
-import {parseCniArgs, splitPath} from '../../cni/env.ts';
+import {splitPath} from '../../cni/env.ts';
 import {toCniError} from '../../cni/errors.ts';
 import type {KubeClient, Pod} from '../../k8s/client.ts';
 import {networkListFromText} from '../../k8s/nad.ts';
-import {parseCapArgs} from '../chain.ts';
+import {envRuntimeArgs} from '../chain.ts';
 import {type CliOutcome, usageError} from '../outcome.ts';
 import type {Execution} from './execute.ts';
 import {loadManifests, ManifestKubeClient, type Manifests} from './manifests.ts';
@@ -214,12 +214,7 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 			} catch (error) {
 				return findingsOnly(toCniError(error).message, output, io);
 			}
-			const input = {
-				...common,
-				list,
-				args: parseCniArgs(io.env['CNI_ARGS'] ?? ''),
-				capabilityArgs: parseCapArgs(io.env['CAP_ARGS']),
-			};
+			const input = {...common, list, ...envRuntimeArgs(io.env)};
 			report = await dryRunNetwork(input);
 			if (values.simulate === true && !hasErrors(report))
 				addSimulation(report, await (await import('./simulate.ts')).simulateNetwork(input));
