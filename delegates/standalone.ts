@@ -8,13 +8,13 @@ import {BUILTIN_TYPES, type BuiltinType, createBuiltins} from './index.ts';
 
 /** The built-in `type` over the kernel's netlink and execa (for vlan's IPAM plugin). */
 export async function loadBuiltin(type: BuiltinType): Promise<CniPlugin> {
-	const [{openNetlink}, {ExecaPluginExec}] = await Promise.all([
+	const [{openNetlink}, {ProcessPluginExec}] = await Promise.all([
 		import('../src/netlink/kernel.ts'),
 		import('../src/chain/plugin-exec.ts'),
 	]);
 	const plugin = createBuiltins({
 		openNetlink: (netns) => openNetlink(netns),
-		exec: new ExecaPluginExec(),
+		exec: new ProcessPluginExec(),
 	}).get(type);
 	if (plugin === undefined) throw new Error(`unknown built-in delegate "${type}"`);
 	return plugin;

@@ -7,7 +7,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {createBuiltins} from '../delegates/index.ts';
 import {ChainExecutor, type RuntimeConf} from '../src/chain/executor.ts';
 import {parseNetworkList} from '../src/chain/network-list.ts';
-import {ExecaPluginExec, type ExecRequest} from '../src/chain/plugin-exec.ts';
+import {ProcessPluginExec, type ExecRequest} from '../src/chain/plugin-exec.ts';
 import type {CniPlugin} from '../src/cni/plugin.ts';
 import {isNotFound} from '../src/netlink/errors.ts';
 import {openNetlink} from '../src/netlink/kernel.ts';
@@ -60,8 +60,8 @@ const vethPlugin: CniPlugin = {
 	async check() {},
 };
 
-/** An ExecaPluginExec that remembers which binaries it ran. */
-class RecordingExec extends ExecaPluginExec {
+/** An ProcessPluginExec that remembers which binaries it ran. */
+class RecordingExec extends ProcessPluginExec {
 	readonly ran: string[] = [];
 	override async exec(request: ExecRequest): Promise<Uint8Array> {
 		this.ran.push(`${request.env['CNI_COMMAND']} ${request.pluginPath}`);

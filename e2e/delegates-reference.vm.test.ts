@@ -3,7 +3,7 @@ import {execa} from 'execa';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {callPlugin, pluginRequest} from '../delegates/common/request.ts';
 import {createBuiltins} from '../delegates/index.ts';
-import {ExecaPluginExec} from '../src/chain/plugin-exec.ts';
+import {ProcessPluginExec} from '../src/chain/plugin-exec.ts';
 import type {CniCommand} from '../src/cni/plugin.ts';
 import {openNetlink} from '../src/netlink/kernel.ts';
 
@@ -13,7 +13,7 @@ import {openNetlink} from '../src/netlink/kernel.ts';
 // behaviour (vrf's route moving, vlan's linkInContainer) the inputs stay inside what both do.
 
 const REFERENCE = '/usr/lib/cni';
-const exec = new ExecaPluginExec();
+const exec = new ProcessPluginExec();
 const builtins = createBuiltins({openNetlink, exec});
 
 interface IpLink {

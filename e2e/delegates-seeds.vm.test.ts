@@ -7,7 +7,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {createBuiltins} from '../delegates/index.ts';
 import {ChainExecutor, type RuntimeConf} from '../src/chain/executor.ts';
 import {confListFromConf, parseNetworkList} from '../src/chain/network-list.ts';
-import {ExecaPluginExec} from '../src/chain/plugin-exec.ts';
+import {ProcessPluginExec} from '../src/chain/plugin-exec.ts';
 import type {CniResult} from '../src/cni/result.ts';
 import {openNetlink} from '../src/netlink/kernel.ts';
 
@@ -43,7 +43,7 @@ describe('seed scenarios through the chain executor', () => {
 		return ns;
 	}
 
-	const exec = new ExecaPluginExec();
+	const exec = new ProcessPluginExec();
 	const executor = () =>
 		new ChainExecutor({
 			path: CNI_PATH,

@@ -9,7 +9,7 @@ import {fakeStaticIpam} from '../delegates/vlan/fake-ipam.ts';
 import {createVlanPlugin} from '../delegates/vlan/index.ts';
 import {createVlan} from '../delegates/vlan/vlan.ts';
 import {FakePluginExec} from '../src/chain/fake-exec.ts';
-import {ExecaPluginExec, type PluginExec} from '../src/chain/plugin-exec.ts';
+import {ProcessPluginExec, type PluginExec} from '../src/chain/plugin-exec.ts';
 import type {CniCommand} from '../src/cni/plugin.ts';
 import {SUPPORTED_VERSIONS, versionAtLeast} from '../src/cni/versions.ts';
 import {openNetlink} from '../src/netlink/kernel.ts';
@@ -162,7 +162,7 @@ describe('vlan on a real kernel', () => {
 
 				it(`[${ver}] configures and deconfigures a vlan link with ADD/CHECK/DEL`, async () => {
 					const realIpam = !versionAtLeast(ver, '1.1.0');
-					const exec = realIpam ? new ExecaPluginExec() : fakeIpam('10.1.2.2/24', '10.1.2.1');
+					const exec = realIpam ? new ProcessPluginExec() : fakeIpam('10.1.2.2/24', '10.1.2.1');
 					const ipam = realIpam
 						? {type: 'host-local', subnet: '10.1.2.0/24', dataDir}
 						: {type: 'static', addresses: [{address: '10.1.2.2/24', gateway: '10.1.2.1'}]};
@@ -222,7 +222,7 @@ describe('vlan on a real kernel', () => {
 	describe('When master is not provided / When used as a chained plugin / When linkInContainer is true', () => {
 		for (const ver of SUPPORTED_VERSIONS) {
 			it(`[${ver}] Use IFNAME as a master interface`, async () => {
-				const exec = versionAtLeast(ver, '1.1.0') ? fakeIpam('10.1.2.2/24') : new ExecaPluginExec();
+				const exec = versionAtLeast(ver, '1.1.0') ? fakeIpam('10.1.2.2/24') : new ProcessPluginExec();
 				const config = {
 					cniVersion: ver,
 					name: 'testConfig',

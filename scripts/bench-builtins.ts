@@ -13,7 +13,7 @@ import {existsSync} from 'node:fs';
 import {join, resolve} from 'node:path';
 import {pluginRequest} from '../delegates/common/request.ts';
 import {createBuiltins} from '../delegates/index.ts';
-import {ExecaPluginExec} from '../src/chain/plugin-exec.ts';
+import {ProcessPluginExec} from '../src/chain/plugin-exec.ts';
 import type {CniCommand, CniPlugin} from '../src/cni/plugin.ts';
 import {openNetlink} from '../src/netlink/kernel.ts';
 import {quantile, ratio, summarize} from './bench-stats.ts';
@@ -155,7 +155,7 @@ async function main(argv: readonly string[]): Promise<void> {
 	const iterations = option(argv, '--iterations', 20);
 	const binaryIterations = option(argv, '--binary-iterations', 3);
 	const cniPath = (process.env['CNI_PATH'] || '/usr/lib/cni').split(':').filter((d) => d !== '');
-	const exec = new ExecaPluginExec();
+	const exec = new ProcessPluginExec();
 	const builtins = createBuiltins({openNetlink, exec});
 	const rows: string[][] = [];
 	for (const scenario of SCENARIOS) {

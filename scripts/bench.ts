@@ -24,7 +24,7 @@ import {setTimeout as sleep} from 'node:timers/promises';
 import {createBuiltins} from '../delegates/index.ts';
 import {ChainExecutor, type RuntimeConf} from '../src/chain/executor.ts';
 import {parseNetworkList} from '../src/chain/network-list.ts';
-import {ExecaPluginExec} from '../src/chain/plugin-exec.ts';
+import {ProcessPluginExec} from '../src/chain/plugin-exec.ts';
 import {openNetlink} from '../src/netlink/kernel.ts';
 import {formatMs, quantile, ratio} from './bench-stats.ts';
 
@@ -276,7 +276,7 @@ async function main(argv: readonly string[]): Promise<void> {
 	try {
 		// Floor: the delegates alone.
 		const floorNs = bed.netns();
-		const exec = new ExecaPluginExec();
+		const exec = new ProcessPluginExec();
 		const executor = new ChainExecutor({
 			path: CNI_BIN,
 			cacheDir: join(bed.dir, 'floor-cache'),

@@ -14,7 +14,7 @@ import {versionAtLeast} from '../cni/versions.ts';
 import {type AttachmentKey, DEFAULT_CACHE_DIR, ResultCache} from './cache.ts';
 import {buildDelegateConf, buildGcConf, buildStatusConf, type DelegateConf} from './delegate-conf.ts';
 import type {NetworkList, PluginEntry} from './network-list.ts';
-import {ExecaPluginExec, type PluginExec, validatePluginType} from './plugin-exec.ts';
+import {ProcessPluginExec, type PluginExec, validatePluginType} from './plugin-exec.ts';
 
 /** The per-invocation arguments (libcni RuntimeConf). */
 export interface RuntimeConf {
@@ -37,7 +37,7 @@ export interface ChainOptions {
 	path: readonly string[];
 	/** The result cache root (libcni's cacheDir, default /var/lib/cni). */
 	cacheDir?: string | undefined;
-	/** Runs binaries (default: ExecaPluginExec). */
+	/** Runs binaries (default: ProcessPluginExec). */
 	exec?: PluginExec | undefined;
 	/** In-process delegates by `type`, consulted before CNI_PATH. */
 	inProcess?: ReadonlyMap<string, CniPlugin> | undefined;
@@ -84,7 +84,7 @@ export class ChainExecutor {
 	constructor(options: ChainOptions) {
 		this.#path = options.path;
 		this.cache = new ResultCache(options.cacheDir ?? DEFAULT_CACHE_DIR);
-		this.#exec = options.exec ?? new ExecaPluginExec();
+		this.#exec = options.exec ?? new ProcessPluginExec();
 		this.#inProcess = options.inProcess ?? new Map();
 		this.#env = options.env ?? process.env;
 		this.#timeoutMs = options.timeoutMs;

@@ -2,7 +2,7 @@ import {chmod, mkdir, mkdtemp, open, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
-import {decodePluginError, ExecaPluginExec, findInPath, validatePluginType} from './plugin-exec.ts';
+import {decodePluginError, ProcessPluginExec, findInPath, validatePluginType} from './plugin-exec.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -81,8 +81,8 @@ describe('decodePluginError', () => {
 	});
 });
 
-describe('ExecaPluginExec', () => {
-	const exec = new ExecaPluginExec({busyRetries: 20, busyDelayMs: 50});
+describe('ProcessPluginExec', () => {
+	const exec = new ProcessPluginExec({busyRetries: 20, busyDelayMs: 50});
 
 	test('passes stdin and exactly the given env, returns stdout bytes', async () => {
 		const path = await script(

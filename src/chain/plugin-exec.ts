@@ -107,7 +107,7 @@ export function decodePluginError(stdout: Uint8Array, stderr: Uint8Array, failur
 	return new CniError(code === 0 ? CniErrorCode.internal : code, msg, {details});
 }
 
-export interface ExecaPluginExecOptions {
+export interface ProcessPluginExecOptions {
 	/** How many times "text file busy" (ETXTBSY) is retried (libcni: 5). */
 	busyRetries?: number;
 	/** Pause between those retries in ms (libcni: 1000). */
@@ -234,12 +234,12 @@ function runOnce(
  * Runs delegate binaries with node:child_process (the class kept its name from when it used
  * execa: importing execa cost every one-shot process ~45 ms and every exec ~1.5 ms).
  */
-export class ExecaPluginExec implements PluginExec {
+export class ProcessPluginExec implements PluginExec {
 	readonly #busyRetries: number;
 	readonly #busyDelayMs: number;
-	readonly #onStderr: ExecaPluginExecOptions['onStderr'];
+	readonly #onStderr: ProcessPluginExecOptions['onStderr'];
 
-	constructor(options: ExecaPluginExecOptions = {}) {
+	constructor(options: ProcessPluginExecOptions = {}) {
 		this.#busyRetries = options.busyRetries ?? 5;
 		this.#busyDelayMs = options.busyDelayMs ?? 1000;
 		this.#onStderr = options.onStderr;

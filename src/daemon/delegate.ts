@@ -8,7 +8,7 @@ import {basename} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import {ChainExecutor, type ChainOptions} from '../chain/executor.ts';
 import {confListFromConf, type NetworkList, parseNetworkList} from '../chain/network-list.ts';
-import {ExecaPluginExec, type ExecRequest, type PluginExec} from '../chain/plugin-exec.ts';
+import {ProcessPluginExec, type ExecRequest, type PluginExec} from '../chain/plugin-exec.ts';
 import {parseCniArgs} from '../cni/env.ts';
 import {toCniError} from '../cni/errors.ts';
 import type {CniPlugin, PluginRequest} from '../cni/plugin.ts';
@@ -113,7 +113,7 @@ export function timedPlugin(plugin: CniPlugin, observe: DelegateObserver): CniPl
 export interface DelegateRunnerOptions {
 	/** The result cache root for delegate attachments (libcni's cacheDir). */
 	cacheDir?: string | undefined;
-	/** Runs binaries (default: the chain executor's ExecaPluginExec). */
+	/** Runs binaries (default: the chain executor's ProcessPluginExec). */
 	exec?: PluginExec | undefined;
 	/** In-process delegates by type. */
 	inProcess?: ChainOptions['inProcess'];
@@ -138,7 +138,7 @@ export class DelegateRunner implements CniPlugin {
 		const list = Array.isArray(request.config['plugins'])
 			? parseNetworkList(request.stdin)
 			: confListFromConf(request.stdin);
-		let exec: PluginExec = this.#options.exec ?? new ExecaPluginExec();
+		let exec: PluginExec = this.#options.exec ?? new ProcessPluginExec();
 		if (this.#options.observe !== undefined)
 			exec = new TimedPluginExec(exec, this.#options.observe, {nad: list.name});
 		const executor = new ChainExecutor({

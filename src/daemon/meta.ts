@@ -4,7 +4,7 @@
  * kubeconfig (client-node loaded once, connections kept warm), pod and NAD watch caches, and
  * per-delegate metrics.
  */
-import {ExecaPluginExec} from '../chain/plugin-exec.ts';
+import {ProcessPluginExec} from '../chain/plugin-exec.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {hasKubeConfig, type KubeClient, NodeKubeClient} from '../k8s/client.ts';
 import type {PlexusConf} from '../k8s/conf.ts';
@@ -164,7 +164,7 @@ export function createDaemonMetaPlugin(
 	}
 	return createPlexusPlugin({
 		kube: (conf, env, verb) => clients.get(conf, env, verb),
-		exec: new TimedPluginExec(new ExecaPluginExec(), context.observeDelegate, {
+		exec: new TimedPluginExec(new ProcessPluginExec(), context.observeDelegate, {
 			timeoutMs: context.delegateTimeoutMs,
 		}),
 		inProcess: async (conf, exec) => {

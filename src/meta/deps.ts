@@ -28,7 +28,7 @@ export interface PlexusDeps {
 				verb: 'ADD' | 'DEL',
 		  ) => KubeClient | undefined)
 		| undefined;
-	/** Runs delegate binaries (default: ExecaPluginExec, node:child_process). */
+	/** Runs delegate binaries (default: ProcessPluginExec, node:child_process). */
 	exec?: PluginExec | undefined;
 	/** In-process delegates by type (default: the built-ins minus `disableBuiltins`). */
 	inProcess?:
@@ -62,13 +62,13 @@ export async function defaultBuiltins(
 	conf: PlexusConf,
 	exec: PluginExec | undefined,
 ): Promise<ReadonlyMap<string, CniPlugin>> {
-	const [{createBuiltins}, {openNetlink}, {ExecaPluginExec}] = await Promise.all([
+	const [{createBuiltins}, {openNetlink}, {ProcessPluginExec}] = await Promise.all([
 		import('../../delegates/index.ts'),
 		import('../netlink/kernel.ts'),
 		import('../chain/plugin-exec.ts'),
 	]);
 	return createBuiltins(
-		{openNetlink: (netns) => openNetlink(netns), exec: exec ?? new ExecaPluginExec()},
+		{openNetlink: (netns) => openNetlink(netns), exec: exec ?? new ProcessPluginExec()},
 		{disable: conf.disableBuiltins},
 	);
 }

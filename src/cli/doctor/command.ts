@@ -8,7 +8,7 @@ import {constants} from 'node:fs';
 import {access, readdir, readFile, stat} from 'node:fs/promises';
 import {extname, join} from 'node:path';
 import {parseArgs} from 'node:util';
-import {ExecaPluginExec, findInPath, type PluginExec} from '../../chain/plugin-exec.ts';
+import {ProcessPluginExec, findInPath, type PluginExec} from '../../chain/plugin-exec.ts';
 import {splitPath} from '../../cni/env.ts';
 import {toCniError} from '../../cni/errors.ts';
 import {KubeApiError, type KubeClient, NodeKubeClient} from '../../k8s/client.ts';
@@ -462,7 +462,7 @@ export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<
 			conf,
 			kube,
 			splitPath(env['CNI_PATH']),
-			io.exec ?? new ExecaPluginExec({busyRetries: 0}),
+			io.exec ?? new ProcessPluginExec({busyRetries: 0}),
 			checks,
 		);
 		await checkFiles(conf, checks);

@@ -7,7 +7,7 @@ import {readdir, readFile, stat} from 'node:fs/promises';
 import {extname, join, resolve} from 'node:path';
 import {parseArgs} from 'node:util';
 import {buildDelegateConf} from '../../chain/delegate-conf.ts';
-import {ExecaPluginExec, type PluginExec} from '../../chain/plugin-exec.ts';
+import {ProcessPluginExec, type PluginExec} from '../../chain/plugin-exec.ts';
 import {splitPath} from '../../cni/env.ts';
 import {toCniError} from '../../cni/errors.ts';
 import type {KubeClient, Pod} from '../../k8s/client.ts';
@@ -200,7 +200,7 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 			values.netns ??
 			(createNetns ? (await import('./execute.ts')).throwawayNetnsPath() : '/var/run/netns/plexus-dry-run'),
 		ifname: values.ifname ?? 'eth0',
-		exec: io.exec ?? new ExecaPluginExec({busyRetries: 0}),
+		exec: io.exec ?? new ProcessPluginExec({busyRetries: 0}),
 		queryVersions: values['no-versions'] !== true,
 	};
 

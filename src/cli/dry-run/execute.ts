@@ -18,7 +18,7 @@ import {basename, dirname, join} from 'node:path';
 import {createBuiltins} from '../../../delegates/index.ts';
 import {ChainExecutor} from '../../chain/executor.ts';
 import type {NetworkList} from '../../chain/network-list.ts';
-import {ExecaPluginExec, type ExecRequest, type PluginExec} from '../../chain/plugin-exec.ts';
+import {ProcessPluginExec, type ExecRequest, type PluginExec} from '../../chain/plugin-exec.ts';
 import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
 import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
 import {type CniResult, convertResult} from '../../cni/result.ts';
@@ -66,7 +66,7 @@ interface Context {
 
 /** Runs binaries through the exec seam, recording every run. */
 class RecordingExec implements PluginExec {
-	readonly #inner: ExecaPluginExec;
+	readonly #inner: ProcessPluginExec;
 	readonly #stderr = new Map<string, Uint8Array>();
 	readonly #steps: ExecutedStep[];
 	readonly #current: Context;
@@ -74,7 +74,7 @@ class RecordingExec implements PluginExec {
 	constructor(steps: ExecutedStep[], current: Context) {
 		this.#steps = steps;
 		this.#current = current;
-		this.#inner = new ExecaPluginExec({busyRetries: 0, onStderr: (path, err) => this.#stderr.set(path, err)});
+		this.#inner = new ProcessPluginExec({busyRetries: 0, onStderr: (path, err) => this.#stderr.set(path, err)});
 	}
 
 	find(type: string, path: readonly string[]): Promise<string> {
