@@ -14,7 +14,9 @@ describe('ip text helpers', () => {
 		['FD00::A', 'fd00::a'],
 		['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
 		['::', '::'],
-		['::ffff:10.0.0.1', '::ffff:a00:1'],
+		// IPv4-mapped addresses as the kernel (inet_ntop) prints them, so CHECK compares like with like.
+		['::ffff:10.0.0.1', '::ffff:10.0.0.1'],
+		['::ffff:a00:1', '::ffff:10.0.0.1'],
 		['10.0.0.1', '10.0.0.1'],
 	])('canonicalAddress(%s) = %s', (input, expected) => {
 		expect(canonicalAddress(input)).toBe(expected);
@@ -31,6 +33,8 @@ describe('ip text helpers', () => {
 	it('rejects what is not an address or a prefix with code 7', () => {
 		expect(() => canonicalPrefix('10.0.0.0/33')).toThrow(expect.objectContaining({code: 7}));
 		expect(() => canonicalAddress('nope')).toThrow(expect.objectContaining({code: 7}));
+		expect(() => canonicalAddress('nope')).toThrow('invalid IP address "nope"');
+		expect(() => canonicalCidr('10.0.0.1/x')).toThrow('invalid prefix "10.0.0.1/x"');
 	});
 
 	it('classifies defaults and link-local prefixes', () => {
