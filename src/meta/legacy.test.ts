@@ -328,6 +328,18 @@ describe('CHECK of a pod Multus added', () => {
 		expect(exec.calls[2]?.config['prevResult']).toMatchObject({ips: [{address: '10.3.3.5/24'}]});
 	});
 
+	test('skips a delegate added at cniVersion 0.3.1 (no CHECK there) and checks the others', async () => {
+		await multusPod('c1');
+		const delegates = JSON.parse(await readFile(join(dir, 'c1'), 'utf8')) as Record<string, unknown>[];
+		const macvlan = delegates[1] as {Conf: {cniVersion: string}; Bytes: string};
+		macvlan.Conf.cniVersion = '0.3.1';
+		const bytes = Buffer.from(macvlan.Bytes, 'base64').toString().replace('"0.4.0"', '"0.3.1"');
+		macvlan.Bytes = Buffer.from(bytes).toString('base64');
+		await writeFile(join(dir, 'c1'), JSON.stringify(delegates));
+		expect(failure(await run('CHECK'))).toBeUndefined();
+		expect(calls()).toEqual(['CHECK bridge eth0', 'CHECK bridge data0']);
+	});
+
 	test('a failing delegate fails CHECK naming it', async () => {
 		await multusPod('c1');
 		exec = new FakePluginExec({

@@ -12,6 +12,7 @@ import type {RuntimeConf} from '../chain/executor.ts';
 import type {NetworkList} from '../chain/network-list.ts';
 import {CniError, toCniError} from '../cni/errors.ts';
 import type {GcAttachment} from '../cni/spec.ts';
+import {versionAtLeast} from '../cni/versions.ts';
 import {log} from '../log.ts';
 import {aggregate, type Invocation} from './invocation.ts';
 import {
@@ -169,8 +170,11 @@ export async function checkMultusDelegates(
 ): Promise<void> {
 	for (const d of cached.delegates) {
 		const rt = multusRuntimeConf(d, container, inv.conf.deviceInfoDir);
+		const list = delegateNetworkList(d, inv.conf.cniVersion, cached.file);
+		// A delegate ADDed at 0.3.x has no CHECK; it is skipped, as plexus' own attachments are.
+		if (!versionAtLeast(list.cniVersion, '0.4.0')) continue;
 		try {
-			await inv.executor.checkNetworkList(delegateNetworkList(d, inv.conf.cniVersion, cached.file), rt);
+			await inv.executor.checkNetworkList(list, rt);
 		} catch (error) {
 			const cause = toCniError(error);
 			throw new CniError(cause.code, `check of ${describe(d, rt.ifname)} failed: ${cause.message}`, {cause});

@@ -4,7 +4,7 @@ import {mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
-import {FakePluginExec} from '../chain/fake-exec.ts';
+import {type FakeCall, FakePluginExec} from '../chain/fake-exec.ts';
 import {dispatch} from '../cni/dispatch.ts';
 import {CniError} from '../cni/errors.ts';
 import {FakeKubeClient} from '../k8s/fake-client.ts';
@@ -423,6 +423,48 @@ describe('DEL', () => {
 		await expect(stat(join(dir, 'plexus', 'c1-eth0.json'))).resolves.toBeDefined();
 	});
 
+	test('a DEL arriving during the ADD of the same container waits for it (spec v1.3 §7.3)', async () => {
+		let letAddFinish: () => void = () => undefined;
+		const addHeld = new Promise<void>((resolve) => {
+			letAddFinish = resolve;
+		});
+		// The usual answers, with the cluster network's ADD held until the DEL has arrived.
+		const usual = exec;
+		const answer = async (call: FakeCall) => {
+			if (call.command === 'ADD' && call.type === 'bridge') await addHeld;
+			const out = await usual.exec({
+				pluginPath: call.pluginPath,
+				stdin: Buffer.from(call.stdin),
+				env: call.env,
+			});
+			return out.length === 0 ? undefined : (JSON.parse(Buffer.from(out).toString('utf8')) as unknown);
+		};
+		exec = new FakePluginExec({bridge: answer, macvlan: answer, ipvlan: answer});
+		const shared = plugin();
+		const adding = run(shared, 'ADD', conf());
+		const deleting = run(shared, 'DEL', conf());
+		const callsOf = (id: string) =>
+			exec.calls
+				.filter((c) => c.env['CNI_CONTAINERID'] === id)
+				.map((c) => `${c.command} ${c.type} ${c.env['CNI_IFNAME']}`);
+		// A DEL of another container is not held up by this one.
+		expect((await run(shared, 'DEL', conf(), {CNI_CONTAINERID: 'other'})).ok).toBe(true);
+		expect(callsOf('other')).toHaveLength(3);
+		expect(callsOf('c1')).toEqual(['ADD bridge eth0']);
+		letAddFinish();
+		expect((await adding).ok).toBe(true);
+		expect((await deleting).ok).toBe(true);
+		expect(callsOf('c1')).toEqual([
+			'ADD bridge eth0',
+			'ADD macvlan net1',
+			'ADD ipvlan eth9',
+			'DEL ipvlan eth9',
+			'DEL macvlan net1',
+			'DEL bridge eth0',
+		]);
+		await expect(stat(join(dir, 'plexus', 'c1-eth0.json'))).rejects.toThrow('ENOENT');
+	});
+
 	test('twice is fine: the second DEL finds no cache and no pod and succeeds', async () => {
 		await run(plugin(), 'ADD', conf());
 		expect((await run(plugin(), 'DEL', conf())).ok).toBe(true);
@@ -453,6 +495,17 @@ describe('CHECK, STATUS, GC', () => {
 			'bridge eth0',
 			'macvlan net1',
 			'ipvlan eth9',
+		]);
+	});
+
+	test('CHECK skips an attachment whose cniVersion predates CHECK (0.3.1) and checks the others', async () => {
+		kube.addNad('ns1', 'b', JSON.stringify({cniVersion: '0.3.1', name: 'b', type: 'ipvlan', master: 'y'}));
+		expect((await run(plugin(), 'ADD', conf())).ok).toBe(true);
+		const outcome = await run(plugin(), 'CHECK', conf());
+		expect(outcome.ok ? undefined : outcome.error).toBeUndefined();
+		expect(exec.callsOf('CHECK').map((c) => `${c.type} ${c.env['CNI_IFNAME']}`)).toEqual([
+			'bridge eth0',
+			'macvlan net1',
 		]);
 	});
 

@@ -9,7 +9,7 @@ import {parseNetworkList} from '../chain/network-list.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {type CniResult, convertResult} from '../cni/result.ts';
-import {SUPPORTED_VERSIONS} from '../cni/versions.ts';
+import {SUPPORTED_VERSIONS, versionAtLeast} from '../cni/versions.ts';
 import {NETWORK_STATUS_ANNOTATION} from '../k8s/annotations.ts';
 import type {KubeClient, Pod} from '../k8s/client.ts';
 import {type AttachmentOutcome, formatNetworkStatus} from '../k8s/network-status.ts';
@@ -37,6 +37,7 @@ import {
 
 import {checkMultusEra, delMultusEra, gcMultusEra} from './legacy.ts';
 import {cachedNetworkList} from './multus-cache.ts';
+import {PerKeySerializer} from './serial.ts';
 
 export type {PlexusDeps} from './deps.ts';
 
@@ -231,8 +232,19 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 			);
 		}
 		for (const a of read.entry.attachments) {
+			const list = parseNetworkList(a.config, a.network);
+			// CHECK exists from 0.4.0 on: an attachment ADDed at 0.3.x cannot be checked, which is no
+			// reason to fail the pod (Multus' mixed-version breakage, #737/#525/#561).
+			if (!versionAtLeast(list.cniVersion, '0.4.0')) {
+				log('debug', 'not checking a network whose cniVersion has no CHECK', {
+					network: a.network,
+					ifname: a.ifname,
+					cniVersion: list.cniVersion,
+				});
+				continue;
+			}
 			try {
-				await inv.executor.checkNetworkList(parseNetworkList(a.config, a.network), inv.runtimeConf(a));
+				await inv.executor.checkNetworkList(list, inv.runtimeConf(a));
 			} catch (error) {
 				const cause = toCniError(error);
 				throw new CniError(
@@ -297,12 +309,17 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 		if (errors.length > 0) throw aggregate('garbage collection failed', errors);
 	}
 
+	// ADD, DEL and CHECK of one container never overlap (spec v1.3 §7.3), e.g. in the daemon.
+	const serial = new PerKeySerializer();
 	return {
 		type: 'plexus',
 		supportedVersions: SUPPORTED_VERSIONS,
-		add: async (request) => add(await Invocation.open(request, deps)),
-		del: async (request) => del(await Invocation.open(request, deps)),
-		check: async (request) => check(await Invocation.open(request, deps)),
+		add: async (request) =>
+			serial.run(request.containerId, async () => add(await Invocation.open(request, deps))),
+		del: async (request) =>
+			serial.run(request.containerId, async () => del(await Invocation.open(request, deps))),
+		check: async (request) =>
+			serial.run(request.containerId, async () => check(await Invocation.open(request, deps))),
 		status: async (request) => status(await Invocation.open(request, deps)),
 		gc: async (request) => gc(await Invocation.open(request, deps)),
 	} satisfies CniPlugin;
