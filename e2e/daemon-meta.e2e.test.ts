@@ -11,6 +11,7 @@ import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
 import {freePort, type RunningDaemon, requireShim, runShim, startDaemon} from './daemon-helpers.ts';
+import {ipJson} from './helpers/netns.ts';
 import {CNI_BIN, MetaHarness, macvlanNad, type TestPod} from './kube/harness.ts';
 
 let h: MetaHarness;
@@ -48,6 +49,13 @@ async function expectNothingLeft(pod: TestPod): Promise<void> {
 	expect(await h.links(pod)).toEqual(['lo']);
 	expect(await h.clusterBridgePorts()).toEqual([]);
 	expect(await h.cachedFiles()).toEqual([]);
+}
+
+interface IpLink {
+	address: string;
+	promiscuity: number;
+	link_index?: number;
+	linkinfo?: {info_kind: string; info_data?: Record<string, unknown>};
 }
 
 beforeAll(requireShim);
@@ -128,6 +136,45 @@ describe('seeds through plexus-shim and the daemon', () => {
 		expect(metrics).toContain('plexus_cni_request_duration_seconds_count{command="ADD",result="success"} 1');
 		expect((await shim('CHECK', pod, 2)).exitCode).toBe(0);
 		expect(await shim('DEL', pod, 2)).toMatchObject({exitCode: 0, stdout: ''});
+		await expectNothingLeft(pod);
+	});
+
+	it('seed 003: a single-conf NAD (cniVersion 0.3.1, no IPAM) as macvlan0; CHECK, then DEL leaves nothing', async () => {
+		h.api.createNad(
+			'vpp-server',
+			'macvlan0',
+			`{\n"cniVersion": "0.3.1",\n"name": "macvlan0",\n"type": "macvlan",\n"master": "${h.master}",\n"linkInContainer": false,\n"mode": "bridge"\n}`,
+		);
+		const pod = await h.createPod(
+			'vpp-app',
+			{'k8s.v1.cni.cncf.io/networks': '[{"name": "macvlan0", "interface": "macvlan0"}]'},
+			'vpp-server',
+		);
+		await daemon();
+		const add = await shim('ADD', pod, 6);
+		expect(add).toMatchObject({
+			exitCode: 0,
+			json: {cniVersion: '1.0.0', ips: [{address: `${h.subnet}.6/24`}]},
+		});
+		expect(await h.links(pod)).toEqual(['eth0', 'lo', 'macvlan0']);
+		const [link] = await ipJson<IpLink[]>(pod.netns, '-d', 'link', 'show', 'dev', 'macvlan0');
+		expect(link?.linkinfo).toMatchObject({info_kind: 'macvlan', info_data: {mode: 'bridge'}});
+		expect(link?.promiscuity).toBe(0);
+		const [master] = await ipJson<{ifindex: number}[]>(undefined, 'link', 'show', 'dev', h.master);
+		expect(link?.link_index).toBe(master?.ifindex);
+		const status = JSON.parse(
+			h.api.getPod('vpp-server', 'vpp-app')?.metadata.annotations?.['k8s.v1.cni.cncf.io/network-status'] ??
+				'[]',
+		) as Record<string, unknown>[];
+		expect(status[1]).toEqual({
+			name: 'vpp-server/macvlan0',
+			interface: 'macvlan0',
+			mac: link?.address,
+			default: false,
+			dns: {},
+		});
+		expect(await shim('CHECK', pod, 6)).toMatchObject({exitCode: 0, stdout: ''});
+		expect(await shim('DEL', pod, 6)).toMatchObject({exitCode: 0, stdout: ''});
 		await expectNothingLeft(pod);
 	});
 
