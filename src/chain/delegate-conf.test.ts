@@ -13,8 +13,11 @@ describe('marshalLikeGo', () => {
 			'{"Z":1.5,"a":{"B":"x\\u003cy\\u003e\\u0026z","z":[true,null]},"b":1,"ä":0}',
 		);
 	});
-	test('numbers in Go float64 text', () => {
-		expect(marshalLikeGo([1e21, 1e-7, 100, 0.5])).toBe('[1e+21,1e-07,100,0.5]');
+	test('numbers in Go float64 text (encoding/json strips the leading zero of an exponent)', () => {
+		expect(marshalLikeGo([1e21, 1.5e-7, 1e-7, 1e-6, 1e20, 100, 0.5, -2.5e-10])).toBe(
+			'[1e+21,1.5e-7,1e-7,0.000001,100000000000000000000,100,0.5,-2.5e-10]',
+		);
+		expect(marshalLikeGo(JSON.parse('[-0, 0]'))).toBe('[-0,0]');
 	});
 	test('U+2028/U+2029 are escaped', () => {
 		expect(marshalLikeGo('a\u2028b\u2029')).toBe('"a\\u2028b\\u2029"');

@@ -87,11 +87,14 @@ function finish(config: Record<string, unknown>): DelegateConf {
 
 const compareBytes = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
-/** Go's float64 text: exponent with at least two digits ("1e-07"). */
+/**
+ * Go's float64 text. encoding/json picks 'f' below 1e21 and 'e' from there (or under 1e-6), and
+ * then strips an exponent's leading zero ("1e-07" → "1e-7"): the same text as ES's Number
+ * toString, except that Go keeps the sign of negative zero.
+ */
 function formatNumber(value: number): string {
 	if (!Number.isFinite(value)) throw new TypeError(`cannot marshal ${value} as JSON`);
-	const text = JSON.stringify(value);
-	return text.replace(/e([+-])(\d)$/, 'e$10$2');
+	return Object.is(value, -0) ? '-0' : JSON.stringify(value);
 }
 
 /** JSON text as Go's json.Marshal writes a decoded map: sorted keys, `<>&` and U+2028/9 escaped. */
