@@ -1,4 +1,4 @@
-import {mkdtempSync, rmSync, statSync} from 'node:fs';
+import {chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {request as httpRequest} from 'node:http';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -82,6 +82,25 @@ describe('Daemon', () => {
 		expect(statSync(join(dir, 'run')).mode & 0o777).toBe(0o700);
 		expect(statSync(socketPath).mode & 0o777).toBe(0o600);
 		expect(statSync(socketPath).isSocket()).toBe(true);
+	});
+
+	it('tightens an existing dedicated socket dir (a 0755 hostPath) to 0700', async () => {
+		const run = join(dir, 'run');
+		mkdirSync(run, {mode: 0o755});
+		chmodSync(run, 0o755);
+		daemon = await Daemon.start({socketPath: join(run, 'plexus.sock'), plugin: fakePlugin().plugin});
+		expect(statSync(run).mode & 0o777).toBe(0o700);
+	});
+
+	it('leaves a shared socket dir (holding other files) as it is, and still makes the socket 0600', async () => {
+		const shared = join(dir, 'shared');
+		mkdirSync(shared, {mode: 0o755});
+		chmodSync(shared, 0o755);
+		writeFileSync(join(shared, 'someone-else.pid'), '1');
+		const socketPath = join(shared, 'plexus.sock');
+		daemon = await Daemon.start({socketPath, plugin: fakePlugin().plugin});
+		expect(statSync(shared).mode & 0o777).toBe(0o755);
+		expect(statSync(socketPath).mode & 0o777).toBe(0o600);
 	});
 
 	it('answers ADD with {"Result": …} in the config version and passes the exact request to the plugin', async () => {

@@ -11,10 +11,10 @@
  * via src/cni/dispatch.ts, so the daemon and the one-shot binary share the exact same semantics.
  * @see https://github.com/k8snetworkplumbingwg/multus-cni/blob/master/docs/thick-plugin.md
  */
-import {chmodSync, lstatSync, mkdirSync, unlinkSync} from 'node:fs';
+import {chmodSync, lstatSync, mkdirSync, readdirSync, statSync, unlinkSync} from 'node:fs';
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http';
 import {connect} from 'node:net';
-import {dirname} from 'node:path';
+import {basename, dirname} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {dispatch} from '../cni/dispatch.ts';
@@ -104,6 +104,28 @@ async function clearStaleSocket(path: string): Promise<void> {
 	unlinkSync(path);
 }
 
+/**
+ * Makes the socket's directory 0700: created so, or tightened when it holds nothing but the socket
+ * (a hostPath the kubelet created 0755). A directory holding anything else (say /run or /tmp) is
+ * shared: its mode is left alone, with a warning, as chmod-ing it would break the host.
+ */
+function prepareSocketDir(socketPath: string): void {
+	const dir = dirname(socketPath);
+	mkdirSync(dir, {recursive: true, mode: 0o700});
+	const entries = readdirSync(dir).filter((name) => name !== basename(socketPath));
+	if (entries.length === 0) {
+		chmodSync(dir, 0o700);
+		return;
+	}
+	const mode = statSync(dir).mode & 0o777;
+	if (mode !== 0o700) {
+		log('warning', 'socket directory is shared and not 0700; left as it is (the socket itself is 0600)', {
+			dir,
+			mode: mode.toString(8),
+		});
+	}
+}
+
 /** A running daemon. Create with `Daemon.start`. */
 export class Daemon {
 	readonly socketPath: string;
@@ -133,17 +155,21 @@ export class Daemon {
 	/** Creates the socket directory (0700), clears a stale socket, listens, and chmods the socket 0600. */
 	static async start(options: DaemonOptions): Promise<Daemon> {
 		const daemon = new Daemon(options);
-		const dir = dirname(options.socketPath);
-		mkdirSync(dir, {recursive: true, mode: 0o700});
-		chmodSync(dir, 0o700);
+		prepareSocketDir(options.socketPath);
 		await clearStaleSocket(options.socketPath);
-		await new Promise<void>((resolve, reject) => {
-			daemon.#server.once('error', reject);
-			daemon.#server.listen(options.socketPath, () => {
-				daemon.#server.off('error', reject);
-				resolve();
+		// The socket is bound 0600 (umask 0177), so not even a moment exists in which others could connect.
+		const umask = process.umask(0o177);
+		try {
+			await new Promise<void>((resolve, reject) => {
+				daemon.#server.once('error', reject);
+				daemon.#server.listen(options.socketPath, () => {
+					daemon.#server.off('error', reject);
+					resolve();
+				});
 			});
-		});
+		} finally {
+			process.umask(umask);
+		}
 		chmodSync(options.socketPath, 0o600);
 		log('info', 'plexus daemon listening', {
 			socket: options.socketPath,
