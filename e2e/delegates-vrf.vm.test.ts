@@ -167,6 +167,8 @@ describe('vrf on a real kernel', () => {
 			message: expect.stringContaining('has already a master set'),
 		});
 		expect((await link(IF0))?.master).toBe('testbr');
+		// The refused ADD leaves no VRF of its own behind.
+		expect(await link('vrf0')).toBeUndefined();
 	});
 
 	describe.each([

@@ -14,7 +14,7 @@ import {
 	writeResult,
 } from '../common/cni.ts';
 import {parseVrfConfig} from './config.ts';
-import {assertMember, enslave, ensureVrf, release} from './vrf.ts';
+import {assertMember, enslave, ensureVrf, findVrf, release} from './vrf.ts';
 
 /** The versions the reference vrf plugin supports (VersionsStartingFrom("0.3.1")). */
 export const VRF_VERSIONS = ['0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
@@ -39,8 +39,20 @@ export function createVrfPlugin(deps: VrfDeps): CniPlugin {
 			const config = load(request);
 			const prev = requirePrevResult(config, MISSING_PREV_RESULT);
 			await withNetns(deps.openNetlink, request.netns, async (nl) => {
+				const created = findVrf(nl, config.vrfname) === undefined;
 				const vrf = ensureVrf(nl, config.vrfname, config.table);
-				await enslave(nl, vrf, request.ifname);
+				try {
+					await enslave(nl, vrf, request.ifname);
+				} catch (err) {
+					// A failed ADD leaves nothing of its own: the interface leaves the VRF again and a
+					// VRF this ADD created goes with it (the reference leaves both behind).
+					try {
+						release(nl, config.vrfname, request.ifname, created);
+					} catch {
+						// Best effort: the enslave error is the one the runtime needs to see.
+					}
+					throw err;
+				}
 			});
 			return writeResult(cloneResult(prev), config.cniVersion);
 		},

@@ -146,6 +146,28 @@ describe('vrf on the model', () => {
 			message: expect.stringContaining('has already a master set'),
 		});
 		expect(masterOf('dummy0')).toBe('testbr');
+		// The refused ADD leaves no VRF of its own behind.
+		const after = pod();
+		expect(after.findLink('vrf0')).toBeUndefined();
+		after.close();
+	});
+
+	it('a failed ADD keeps a VRF that existed before it, with its members', async () => {
+		await add(conf('vrf0', 'dummy1', []), 'dummy1');
+		await expect(add(conf('vrf0', 'missing0', []), 'missing0')).rejects.toMatchObject({
+			message: 'failed to find interface "missing0" to add to VRF "vrf0"',
+		});
+		expect(masterOf('dummy1')).toBe('vrf0');
+	});
+
+	it('a failed ADD into a VRF that existed without members does not delete it', async () => {
+		const nl = pod();
+		nl.addLink({kind: 'vrf', name: 'vrf9', table: 9, up: true});
+		nl.close();
+		await expect(add(conf('vrf9', 'missing0', []), 'missing0')).rejects.toMatchObject({code: 999});
+		const after = pod();
+		expect(after.findLink('vrf9')?.vrf?.table).toBe(9);
+		after.close();
 	});
 
 	it('fails when a non-VRF link has the VRF name', async () => {

@@ -198,10 +198,11 @@ function describeRoute(route: Route): string {
 }
 
 /**
- * Releases `ifname` from the VRF `name` and deletes the VRF when no member is left. Everything
- * already gone (VRF, interface) is success, so DEL can run any number of times.
+ * Releases `ifname` from the VRF `name` and deletes the VRF when no member is left (unless
+ * `deleteWhenEmpty` is false). Everything already gone (VRF, interface) is success, so DEL can run
+ * any number of times.
  */
-export function release(nl: Netlink, name: string, ifname: string): void {
+export function release(nl: Netlink, name: string, ifname: string, deleteWhenEmpty = true): void {
 	const vrf = nl.findLink(name);
 	if (vrf === undefined || vrf.kind !== 'vrf') return;
 	const link = nl.findLink(ifname);
@@ -218,7 +219,7 @@ export function release(nl: Netlink, name: string, ifname: string): void {
 			}
 		}
 	}
-	if (nl.listLinks({master: vrf.index}).length > 0) return;
+	if (!deleteWhenEmpty || nl.listLinks({master: vrf.index}).length > 0) return;
 	try {
 		nl.deleteLink(vrf.index);
 	} catch (err) {
