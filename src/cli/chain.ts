@@ -65,11 +65,28 @@ export function parseCapArgs(text: string | undefined): Record<string, unknown> 
 }
 
 /**
+ * CNI_ARGS as cnitool's parseArgs reads it: `K=V` pairs split on ";", each with exactly one "=" and
+ * neither side empty (code 4 naming the pair otherwise).
+ */
+export function parseCnitoolArgs(text: string | undefined): [string, string][] {
+	const pairs = parseCniArgs(text ?? '');
+	for (const [key, value] of pairs) {
+		if (key === '' || value === '') {
+			throw new CniError(
+				CniErrorCode.invalidEnv,
+				`invalid CNI_ARGS pair "${key}=${value}": key and value must not be empty`,
+			);
+		}
+	}
+	return pairs;
+}
+
+/**
  * CNI_ARGS and CAP_ARGS from the environment, as cnitool reads them; `plexus dry-run` of a bare
  * conflist reads them the same way.
  */
 export function envRuntimeArgs(env: ChainIo['env']): Pick<RuntimeConf, 'args' | 'capabilityArgs'> {
-	return {args: parseCniArgs(env['CNI_ARGS'] ?? ''), capabilityArgs: parseCapArgs(env['CAP_ARGS'])};
+	return {args: parseCnitoolArgs(env['CNI_ARGS']), capabilityArgs: parseCapArgs(env['CAP_ARGS'])};
 }
 
 /** Runs `plexus chain ...` (argv after "chain"). */

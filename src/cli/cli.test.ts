@@ -124,6 +124,17 @@ describe('plexus chain', () => {
 			code: 7,
 			msg: `no net configuration with name "nope" in ${dir}`,
 		});
+		for (const [args, pair] of [
+			['K8S_POD_NAME=', 'K8S_POD_NAME='],
+			['A=1;=2', '=2'],
+		]) {
+			const badArgs = io(['chain', 'add', 'blue', '/n'], {CNI_ARGS: args!});
+			expect(JSON.parse((await runCli(badArgs)).stdout)).toMatchObject({
+				code: 4,
+				msg: `invalid CNI_ARGS pair "${pair}": key and value must not be empty`,
+			});
+			expect(badArgs.exec.calls).toEqual([]);
+		}
 		const badCap = await runCli(io(['chain', 'add', 'blue', '/n'], {CAP_ARGS: '[1]'}));
 		expect(JSON.parse(badCap.stdout)).toMatchObject({
 			code: 4,
