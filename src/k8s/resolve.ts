@@ -283,10 +283,6 @@ export function elementCapabilityArgs(selection: NetworkSelection): Record<strin
 	return args;
 }
 
-/**
- * The spec's capability pre-check: an attachment requesting `ips`, `mac`, ... fails unless some
- * plugin of its list declares that capability (otherwise the request would be silently dropped).
- */
 /** True when some plugin of the list declares `capability`. */
 function declares(list: NetworkList, capability: string): boolean {
 	return list.plugins.some((p) => {
@@ -297,6 +293,10 @@ function declares(list: NetworkList, capability: string): boolean {
 	});
 }
 
+/**
+ * The spec's capability pre-check: an attachment requesting `ips`, `mac`, ... fails unless some
+ * plugin of its list declares that capability (otherwise the request would be silently dropped).
+ */
 export function checkCapabilities(
 	list: NetworkList,
 	requested: Readonly<Record<string, unknown>>,
@@ -305,13 +305,7 @@ export function checkCapabilities(
 	pod: PodRef | undefined,
 ): void {
 	for (const capability of Object.keys(requested)) {
-		const declared = list.plugins.some((p) => {
-			const caps = p.raw['capabilities'];
-			return (
-				typeof caps === 'object' && caps !== null && (caps as Record<string, unknown>)[capability] === true
-			);
-		});
-		if (!declared) {
+		if (!declares(list, capability)) {
 			throw invalid(
 				`network-attachment-definition "${network}" cannot honour "${capability}" requested by ${podText(pod)} (${origin}): no plugin in its chain declares the "${capability}" capability`,
 			);
