@@ -75,6 +75,13 @@ export interface ResolveContext {
 	onNetworkNotFound?:
 		| ((nad: {namespace: string; name: string}, message: string) => Promise<void>)
 		| undefined;
+	/**
+	 * When set, an annotation element that cannot be resolved (NAD missing or broken, isolation,
+	 * capabilities) is reported here and skipped instead of failing everything: DEL without a cache
+	 * must still undo the rest. The skipped element keeps its `net<position>` slot, so the others
+	 * get the interface names they had at ADD.
+	 */
+	onUnresolvable?: ((origin: string, error: CniError) => void) | undefined;
 }
 
 /** The device-info spec's capability: where a plugin writes the device it attached. */
@@ -403,43 +410,52 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 
 	// 3. The pod's networks annotation, in order.
 	let devices: DeviceAllocator | undefined;
+	/** Positions of elements skipped through `onUnresolvable` (they still count for net<position>). */
+	const skipped = new Set<number>();
 	const value = pod?.annotations[NETWORKS_ANNOTATION];
 	if (value !== undefined) {
 		const elements = parseNetworkSelections(value, source(NETWORKS_ANNOTATION));
 		for (const [i, selection] of elements.entries()) {
 			const origin = `element ${i + 1} of annotation "${NETWORKS_ANNOTATION}"`;
-			checkIsolation(ctx, selection.namespace, selection.name, origin, []);
-			const network = `${selection.namespace}/${selection.name}`;
-			const fetched = await fetchNad(ctx, selection, origin);
-			let list = withCniArgs(fetched.list, selection.cniArgs);
-			const capabilityArgs = elementCapabilityArgs(selection);
-			checkCapabilities(list, capabilityArgs, network, origin, podRef);
-			let devicePluginInfo: string | undefined;
-			const resource = fetched.nad.annotations[RESOURCE_NAME_ANNOTATION];
-			if (resource !== undefined && resource !== '') {
-				// The device plugin's device wins over an element's deviceID (Multus' rule).
-				devices ??= await podDevices(ctx);
-				const deviceId = devices.take(resource);
-				if (deviceId === undefined) {
-					throw invalid(
-						`network-attachment-definition "${network}" (${origin}) needs a "${resource}" device, but ${podText(podRef)} has no unused one allocated by kubelet`,
-					);
+			const position = attachments.length + skipped.size;
+			try {
+				checkIsolation(ctx, selection.namespace, selection.name, origin, []);
+				const network = `${selection.namespace}/${selection.name}`;
+				const fetched = await fetchNad(ctx, selection, origin);
+				let list = withCniArgs(fetched.list, selection.cniArgs);
+				const capabilityArgs = elementCapabilityArgs(selection);
+				checkCapabilities(list, capabilityArgs, network, origin, podRef);
+				let devicePluginInfo: string | undefined;
+				const resource = fetched.nad.annotations[RESOURCE_NAME_ANNOTATION];
+				if (resource !== undefined && resource !== '') {
+					// The device plugin's device wins over an element's deviceID (Multus' rule).
+					devices ??= await podDevices(ctx);
+					const deviceId = devices.take(resource);
+					if (deviceId === undefined) {
+						throw invalid(
+							`network-attachment-definition "${network}" (${origin}) needs a "${resource}" device, but ${podText(podRef)} has no unused one allocated by kubelet`,
+						);
+					}
+					list = withDeviceId(list, deviceId);
+					if (declares(list, 'deviceID')) capabilityArgs['deviceID'] = deviceId;
+					devicePluginInfo = devicePluginInfoFile(conf.devicePluginInfoDir, resource, deviceId);
 				}
-				list = withDeviceId(list, deviceId);
-				if (declares(list, 'deviceID')) capabilityArgs['deviceID'] = deviceId;
-				devicePluginInfo = devicePluginInfoFile(conf.devicePluginInfoDir, resource, deviceId);
+				attachments.push({
+					network,
+					nad: {namespace: selection.namespace, name: selection.name},
+					ifname: selection.interface ?? '',
+					isClusterNetwork: false,
+					list,
+					capabilityArgs,
+					defaultRoute: selection.defaultRoute,
+					origin,
+					...(devicePluginInfo === undefined ? {} : {devicePluginInfo}),
+				});
+			} catch (error) {
+				if (ctx.onUnresolvable === undefined || !isCniError(error)) throw error;
+				ctx.onUnresolvable(origin, error);
+				skipped.add(position);
 			}
-			attachments.push({
-				network,
-				nad: {namespace: selection.namespace, name: selection.name},
-				ifname: selection.interface ?? '',
-				isClusterNetwork: false,
-				list,
-				capabilityArgs,
-				defaultRoute: selection.defaultRoute,
-				origin,
-				...(devicePluginInfo === undefined ? {} : {devicePluginInfo}),
-			});
 		}
 	}
 
@@ -469,8 +485,11 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 	// 4. Interface names: requested names win; the others are net<position> (Multus' numbering,
 	// the cluster network being position 0). Any duplicate fails before anything runs.
 	const owners = new Map<string, Attachment>();
-	for (const [position, attachment] of attachments.entries()) {
+	let position = 0;
+	for (const attachment of attachments) {
+		while (skipped.has(position)) position++;
 		if (attachment.ifname === '') attachment.ifname = `net${position}`;
+		position++;
 		const previous = owners.get(attachment.ifname);
 		if (previous !== undefined) {
 			throw invalid(

@@ -204,6 +204,7 @@ export class Invocation {
 		pod: Pod | undefined,
 		kube: KubeClient | undefined,
 		onNetworkNotFound?: ResolveContext['onNetworkNotFound'],
+		onUnresolvable?: ResolveContext['onUnresolvable'],
 	): Promise<Attachment[]> {
 		return resolveAttachments({
 			conf: this.conf,
@@ -213,6 +214,7 @@ export class Invocation {
 			pod,
 			kube,
 			onNetworkNotFound,
+			onUnresolvable,
 		});
 	}
 

@@ -485,6 +485,29 @@ describe('DEL', () => {
 		expect(calls()).toEqual(['DEL ipvlan eth9', 'DEL macvlan net1', 'DEL bridge eth0']);
 		await expect(stat(file)).rejects.toThrow('ENOENT');
 	});
+
+	test('without a cache, a NAD deleted since ADD is skipped and the rest keeps its ADD interface names', async () => {
+		kube.addPod({
+			namespace: 'ns1',
+			name: 'web',
+			uid: 'u1',
+			annotations: {'k8s.v1.cni.cncf.io/networks': 'a, b'},
+		});
+		await run(plugin(), 'ADD', conf());
+		expect(calls()).toEqual(['ADD bridge eth0', 'ADD macvlan net1', 'ADD ipvlan net2']);
+		await rm(join(dir, 'plexus', 'c1-eth0.json'));
+		kube.nads.delete('ns1/a');
+		exec.calls.length = 0;
+		expect(await run(plugin(), 'DEL', conf())).toEqual({ok: true, stdout: ''});
+		expect(calls()).toEqual(['DEL ipvlan net2', 'DEL bridge eth0']);
+		// ADD still refuses the missing NAD.
+		exec.calls.length = 0;
+		const add = await run(plugin(), 'ADD', conf());
+		expect(add.ok ? '' : add.error.message).toBe(
+			'failed to find network-attachment-definition "ns1/a" (element 1 of annotation "k8s.v1.cni.cncf.io/networks") for pod "ns1/web"',
+		);
+		expect(exec.calls).toEqual([]);
+	});
 });
 
 describe('CHECK, STATUS, GC', () => {

@@ -215,7 +215,15 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 			);
 			return;
 		}
-		const attachments = await inv.resolve(pod, kube);
+		// A NAD deleted or broken since ADD must not keep the pod Terminating forever: that element
+		// is skipped (its chain cannot be known any more) and the rest is undone.
+		const attachments = await inv.resolve(pod, kube, undefined, (origin, error) =>
+			log('warning', 'cannot resolve a network of the pod on DEL; skipping it', {
+				pod: inv.pod,
+				origin,
+				error: error.message,
+			}),
+		);
 		const errors = await inv.delAttachments(attachments.map(toCached));
 		if (errors.length > 0) throw aggregate(`failed to delete ${inv.pod}`, errors);
 		await cache.remove(request.containerId, request.ifname);
