@@ -1,4 +1,13 @@
-import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	readdirSync,
+	readFileSync,
+	rmSync,
+	statSync,
+	writeFileSync,
+} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
@@ -137,6 +146,67 @@ describe('install / uninstall', () => {
 		expect(await uninstall({confDir: options.confDir})).toEqual([]);
 	});
 
+	/** Runs `work` while checking, between every step of it, that the runtime's view never has a gap. */
+	async function watchGaps(work: () => Promise<unknown>, present: string[], absent: string[]) {
+		const seen: string[] = [];
+		let done = false;
+		const watching = (async () => {
+			let turns = 0;
+			while (!done) {
+				turns++;
+				for (const path of present) if (!existsSync(path)) seen.push(`missing ${path}`);
+				for (const path of absent) if (existsSync(path)) seen.push(`present ${path}`);
+				await new Promise((resolve) => setImmediate(resolve));
+			}
+			return turns;
+		})();
+		await work();
+		done = true;
+		return {gaps: [...new Set(seen)], turns: await watching};
+	}
+
+	it('a reinstall replaces every file in place: the conf and the shim never go missing', async () => {
+		writeConf('10-flannel.conflist', {cniVersion: '1.0.0', name: 'cbr0', plugins: [{type: 'flannel'}]});
+		writeFileSync(join(options.binDir, 'plexus-shim'), 'old-shim', {mode: 0o700});
+		const before = [snapshot(options.confDir), snapshot(options.binDir)];
+		const conf = join(options.confDir, PLEXUS_CONF_NAME);
+		const shim = join(options.binDir, 'plexus-shim');
+		const first = await watchGaps(() => install(options), [shim], []);
+		expect(first.gaps).toEqual([]);
+		writeFileSync(join(root, 'build/plexus-shim'), 'new-shim-binary');
+		const again = await watchGaps(() => install(options), [conf, shim], []);
+		expect(again.gaps).toEqual([]);
+		expect(again.turns).toBeGreaterThan(3);
+		expect(readFileSync(shim, 'utf8')).toBe('new-shim-binary');
+		await uninstall({confDir: options.confDir});
+		expect([snapshot(options.confDir), snapshot(options.binDir)]).toEqual(before);
+	});
+
+	it('a reinstall without a delegate puts that delegate back as the host had it', async () => {
+		writeConf('10-flannel.conflist', {cniVersion: '1.0.0', name: 'cbr0', plugins: [{type: 'flannel'}]});
+		writeFileSync(join(options.binDir, 'route-override'), 'host-route-override', {mode: 0o755});
+		const before = snapshot(root);
+		await install(options);
+		expect(readFileSync(join(options.binDir, 'route-override'), 'utf8')).toBe('delegate-binary');
+		const result = await install({...options, delegates: []});
+		expect(result.written).toEqual([
+			join(options.binDir, 'plexus-shim'),
+			join(options.confDir, PLEXUS_CONF_NAME),
+		]);
+		expect(readFileSync(join(options.binDir, 'route-override'), 'utf8')).toBe('host-route-override');
+		await uninstall({confDir: options.confDir});
+		expect(snapshot(root)).toEqual(before);
+	});
+
+	it('a reinstall that fails its checks leaves the previous install as it was', async () => {
+		writeConf('10-flannel.conflist', {cniVersion: '1.0.0', name: 'cbr0', plugins: [{type: 'flannel'}]});
+		await install(options);
+		const installed = snapshot(root);
+		await expect(install({...options, shimPath: join(root, 'nope')})).rejects.toMatchObject({code: 7});
+		await expect(install({...options, cniVersion: '0.4.0'})).rejects.toMatchObject({code: 7});
+		expect(snapshot(root)).toEqual(installed);
+	});
+
 	describe('over an existing Multus', () => {
 		/** A thin Multus conf as its entrypoint auto-generates it (reference §1.3). */
 		const multusConf = (extra: Record<string, unknown> = {}) => ({
@@ -213,6 +283,23 @@ describe('install / uninstall', () => {
 			const undone = await uninstall({confDir: options.confDir});
 			expect(undone[0]).toBe(join(options.confDir, '00-multus.conf'));
 			expect(undone[1]).toBe(join(options.confDir, PLEXUS_CONF_NAME));
+			expect(snapshot(root)).toEqual(before);
+		});
+
+		it('a reinstall keeps the Multus conf aside and reads its settings from there', async () => {
+			writeConf('00-multus.conf', multusConf());
+			const before = snapshot(root);
+			await install(options);
+			const firstConf = readFileSync(join(options.confDir, PLEXUS_CONF_NAME), 'utf8');
+			const multus = join(options.confDir, '00-multus.conf');
+			const again = await watchGaps(
+				() => install(options),
+				[join(options.confDir, PLEXUS_CONF_NAME)],
+				[multus],
+			);
+			expect(again.gaps).toEqual([]);
+			expect(readFileSync(join(options.confDir, PLEXUS_CONF_NAME), 'utf8')).toBe(firstConf);
+			await uninstall({confDir: options.confDir});
 			expect(snapshot(root)).toEqual(before);
 		});
 

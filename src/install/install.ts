@@ -14,7 +14,7 @@
  * Multus file back before it removes the Plexus one.
  * @see https://github.com/k8snetworkplumbingwg/multus-cni/blob/master/pkg/server/config/generator.go
  */
-import {chmod, copyFile, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises';
+import {chmod, copyFile, link, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises';
 import {basename, extname, join} from 'node:path';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {compareVersions, isSupportedVersion, negotiateVersion} from '../cni/versions.ts';
@@ -190,24 +190,38 @@ function validateTakeover(takeover: MultusTakeover, conflist: Record<string, unk
 	}
 }
 
-/** Writes `data` to `path` through a temp file and rename; keeps a backup of what was there. */
+/**
+ * Writes `data` to `path` through a temp file and one rename over the old file, so `path` never
+ * disappears. What was there first is kept as a hard link (the backup) and recorded in the state
+ * before the rename; a file a previous install already placed keeps that install's backup (the
+ * host's original), as it is Plexus' own copy that gets replaced.
+ */
 async function place(
 	path: string,
 	data: {copyFrom: string} | {text: string},
 	mode: number,
 	state: InstallState,
+	confDir: string,
 ): Promise<void> {
 	const temp = join(path, '..', `.${basename(path)}.tmp-${process.pid}`);
-	if ('copyFrom' in data) await copyFile(data.copyFrom, temp);
-	else await writeFile(temp, data.text);
-	await chmod(temp, mode);
-	const entry: {path: string; backup?: string} = {path};
-	if (await exists(path)) {
-		entry.backup = `${path}${BACKUP_SUFFIX}`;
-		await rename(path, entry.backup);
+	try {
+		if ('copyFrom' in data) await copyFile(data.copyFrom, temp);
+		else await writeFile(temp, data.text);
+		await chmod(temp, mode);
+		if (!state.files.some((f) => f.path === path)) {
+			const entry: {path: string; backup?: string} = {path};
+			if (await exists(path)) {
+				entry.backup = `${path}${BACKUP_SUFFIX}`;
+				await rm(entry.backup, {force: true});
+				await link(path, entry.backup);
+			}
+			state.files.push(entry);
+			await writeState(confDir, state);
+		}
+		await rename(temp, path);
+	} finally {
+		await rm(temp, {force: true});
 	}
-	state.files.push(entry);
-	await rename(temp, path);
 }
 
 async function readState(confDir: string): Promise<InstallState | undefined> {
@@ -225,11 +239,33 @@ async function writeState(confDir: string, state: InstallState): Promise<void> {
 	await rename(`${path}.tmp-${process.pid}`, path);
 }
 
-/** Installs the shim, the delegates and the conf; a previous Plexus install is undone first. */
+/** The Multus conf a previous install took over (kept aside as its backup), if any. */
+function previousTakeover(previous: InstallState | undefined) {
+	return previous?.files.find(
+		(f) => (MULTUS_CONF_NAMES as readonly string[]).includes(basename(f.path)) && f.backup !== undefined,
+	) as {path: string; backup: string} | undefined;
+}
+
+/**
+ * Installs the shim, the delegates and the conf. Over a previous Plexus install (a DaemonSet
+ * restart) every file is replaced in place: the conf the runtime reads is there at every instant,
+ * a taken-over Multus conf stays aside (and is read from there), and the host's originals stay
+ * the backups `uninstall` restores.
+ */
 export async function install(options: InstallOptions): Promise<InstallResult> {
-	await uninstall({confDir: options.confDir});
+	const previous = await readState(options.confDir);
 	const all = await listConfs(options.confDir);
-	const takeover = await takeOverMultus(options, all);
+	const aside = previousTakeover(previous);
+	let takeover: MultusTakeover | undefined;
+	if (aside === undefined) takeover = await takeOverMultus(options, all);
+	else {
+		if (options.master !== undefined) {
+			throw fail(
+				`"${aside.path}" is taken over (its clusterNetwork or delegates become the Plexus conf's); a master conf "${options.master}" contradicts it`,
+			);
+		}
+		takeover = {...(await readMultusConf(aside.backup, options.confDir)), path: aside.path};
+	}
 	const names = all.filter((name) => !(MULTUS_CONF_NAMES as readonly string[]).includes(name));
 	let master: MasterConf;
 	if (takeover === undefined) {
@@ -251,44 +287,60 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
 		if (!(await exists(binary))) throw fail(`failed to install "${binary}": no such file (was it built?)`);
 	}
 
-	const state: InstallState = {files: []};
+	// Starts from what the previous install recorded, so its backups (the originals) are kept.
+	const state: InstallState = {files: [...(previous?.files ?? [])]};
+	const placed = new Set<string>();
 	try {
 		for (const binary of binaries) {
-			const name = binary === options.shimPath ? SHIM_NAME : basename(binary);
-			await place(join(options.binDir, name), {copyFrom: binary}, 0o755, state);
+			const path = join(options.binDir, binary === options.shimPath ? SHIM_NAME : basename(binary));
+			await place(path, {copyFrom: binary}, 0o755, state, options.confDir);
+			placed.add(path);
 		}
 		const confPath = join(options.confDir, PLEXUS_CONF_NAME);
 		const text = `${JSON.stringify(conflist, null, 2)}\n`;
-		await place(confPath, {text}, 0o600, state);
+		await place(confPath, {text}, 0o600, state, options.confDir);
+		placed.add(confPath);
+		// What the previous install placed and this one does not (a delegate no longer shipped) goes back.
+		const stale = state.files.filter((f) => !placed.has(f.path) && f.path !== aside?.path);
+		await restore({files: stale});
+		state.files = state.files.filter((f) => !stale.includes(f));
+		await writeState(options.confDir, state);
 		let multus: InstallResult['multus'];
 		if (takeover !== undefined) {
-			// The Plexus conf is complete; now the runtime stops seeing Multus' in one rename.
-			const backup = `${takeover.path}${BACKUP_SUFFIX}`;
-			await rename(takeover.path, backup);
-			state.files.push({path: takeover.path, backup});
+			const backup = aside?.backup ?? `${takeover.path}${BACKUP_SUFFIX}`;
+			if (aside === undefined) {
+				// The Plexus conf is complete; now the runtime stops seeing Multus' in one rename.
+				state.files.push({path: takeover.path, backup});
+				await writeState(options.confDir, state);
+				await rename(takeover.path, backup);
+			}
 			multus = {path: takeover.path, backup, dropped: takeover.dropped};
 		}
-		await writeState(options.confDir, state);
 		return {
 			confPath,
 			masterPath: master.path,
 			cniVersion,
 			capabilities: master.capabilities,
-			written: state.files.filter((f) => f.path !== takeover?.path).map((f) => f.path),
+			written: [...placed],
 			multus,
 		};
 	} catch (err) {
 		await restore(state);
+		await rm(join(options.confDir, STATE_NAME), {force: true});
 		throw err;
 	}
 }
 
-/** Undoes the files of `state` in reverse: restores backups, removes the rest. */
+/**
+ * Undoes the files of `state` in reverse: a backup is renamed back over the file, a file that had
+ * none is removed. A recorded backup that is missing (the step that makes it never ran) leaves the
+ * file alone: it is still the host's own.
+ */
 async function restore(state: InstallState): Promise<string[]> {
 	const undone: string[] = [];
 	for (const file of [...state.files].reverse()) {
-		if (file.backup !== undefined && (await exists(file.backup))) await rename(file.backup, file.path);
-		else await rm(file.path, {force: true});
+		if (file.backup === undefined) await rm(file.path, {force: true});
+		else if (await exists(file.backup)) await rename(file.backup, file.path);
 		undone.push(file.path);
 	}
 	return undone;
