@@ -62,8 +62,28 @@ describe('conf/deploy', () => {
 		expect(v1.schema.openAPIV3Schema.properties.spec.properties.config.type).toBe('string');
 	});
 
-	it('grants what the daemon uses, bound to its service account', () => {
+	it('grants exactly what the daemon uses, bound to its service account', () => {
 		const role = manifest(all, 'ClusterRole');
+		// src/k8s/client.ts: readNamespacedPod, replaceNamespacedPodStatus (PUT), createNamespacedEvent
+		// (core/v1); src/daemon/kube-cache.ts: list+watch of pods and NADs; live GET of NADs.
+		const granted = (role.rules as {apiGroups: string[]; resources: string[]; verbs: string[]}[]).flatMap(
+			(rule) =>
+				rule.apiGroups.flatMap((group) =>
+					rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${group}/${resource} ${verb}`)),
+				),
+		);
+		expect(granted.sort()).toEqual(
+			[
+				'/events create',
+				'/pods get',
+				'/pods list',
+				'/pods watch',
+				'/pods/status update',
+				'k8s.cni.cncf.io/network-attachment-definitions get',
+				'k8s.cni.cncf.io/network-attachment-definitions list',
+				'k8s.cni.cncf.io/network-attachment-definitions watch',
+			].sort(),
+		);
 		type Rule = {apiGroups: string[]; resources: string[]; verbs: string[]};
 		const allows = (group: string, resource: string, verb: string) =>
 			role.rules.some(
