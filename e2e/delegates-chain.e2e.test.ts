@@ -7,7 +7,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {createBuiltins} from '../delegates/index.ts';
 import {ChainExecutor, type RuntimeConf} from '../src/chain/executor.ts';
 import {parseNetworkList} from '../src/chain/network-list.ts';
-import {ProcessPluginExec, type ExecRequest} from '../src/chain/plugin-exec.ts';
+import {type ExecRequest, ProcessPluginExec} from '../src/chain/plugin-exec.ts';
 import type {CniPlugin} from '../src/cni/plugin.ts';
 import {isNotFound} from '../src/netlink/errors.ts';
 import {openNetlink} from '../src/netlink/kernel.ts';

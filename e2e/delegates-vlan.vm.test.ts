@@ -9,7 +9,7 @@ import {fakeStaticIpam} from '../delegates/vlan/fake-ipam.ts';
 import {createVlanPlugin} from '../delegates/vlan/index.ts';
 import {createVlan} from '../delegates/vlan/vlan.ts';
 import {FakePluginExec} from '../src/chain/fake-exec.ts';
-import {ProcessPluginExec, type PluginExec} from '../src/chain/plugin-exec.ts';
+import {type PluginExec, ProcessPluginExec} from '../src/chain/plugin-exec.ts';
 import type {CniCommand} from '../src/cni/plugin.ts';
 import {SUPPORTED_VERSIONS, versionAtLeast} from '../src/cni/versions.ts';
 import {openNetlink} from '../src/netlink/kernel.ts';

@@ -14,7 +14,7 @@ import {versionAtLeast} from '../cni/versions.ts';
 import {type AttachmentKey, DEFAULT_CACHE_DIR, ResultCache} from './cache.ts';
 import {buildDelegateConf, buildGcConf, buildStatusConf, type DelegateConf} from './delegate-conf.ts';
 import type {NetworkList, PluginEntry} from './network-list.ts';
-import {ProcessPluginExec, type PluginExec, validatePluginType} from './plugin-exec.ts';
+import {type PluginExec, ProcessPluginExec, validatePluginType} from './plugin-exec.ts';
 
 /** The per-invocation arguments (libcni RuntimeConf). */
 export interface RuntimeConf {

@@ -2,7 +2,7 @@ import {chmod, mkdir, mkdtemp, open, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
-import {decodePluginError, ProcessPluginExec, findInPath, validatePluginType} from './plugin-exec.ts';
+import {decodePluginError, findInPath, ProcessPluginExec, validatePluginType} from './plugin-exec.ts';
 
 let dir: string;
 beforeEach(async () => {

@@ -8,7 +8,7 @@ import {basename} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import {ChainExecutor, type ChainOptions} from '../chain/executor.ts';
 import {confListFromConf, type NetworkList, parseNetworkList} from '../chain/network-list.ts';
-import {ProcessPluginExec, type ExecRequest, type PluginExec} from '../chain/plugin-exec.ts';
+import {type ExecRequest, type PluginExec, ProcessPluginExec} from '../chain/plugin-exec.ts';
 import {parseCniArgs} from '../cni/env.ts';
 import {toCniError} from '../cni/errors.ts';
 import type {CniPlugin, PluginRequest} from '../cni/plugin.ts';

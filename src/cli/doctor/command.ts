@@ -8,7 +8,7 @@ import {constants} from 'node:fs';
 import {access, readdir, readFile, stat} from 'node:fs/promises';
 import {extname, join} from 'node:path';
 import {parseArgs} from 'node:util';
-import {ProcessPluginExec, findInPath, type PluginExec} from '../../chain/plugin-exec.ts';
+import {findInPath, type PluginExec, ProcessPluginExec} from '../../chain/plugin-exec.ts';
 import {splitPath} from '../../cni/env.ts';
 import {toCniError} from '../../cni/errors.ts';
 import {KubeApiError, type KubeClient, NodeKubeClient} from '../../k8s/client.ts';

@@ -7,7 +7,7 @@ import {readdir, readFile, stat} from 'node:fs/promises';
 import {extname, join, resolve} from 'node:path';
 import {parseArgs} from 'node:util';
 import {buildDelegateConf} from '../../chain/delegate-conf.ts';
-import {ProcessPluginExec, type PluginExec} from '../../chain/plugin-exec.ts';
+import {type PluginExec, ProcessPluginExec} from '../../chain/plugin-exec.ts';
 import {splitPath} from '../../cni/env.ts';
 import {toCniError} from '../../cni/errors.ts';
 import type {KubeClient, Pod} from '../../k8s/client.ts';

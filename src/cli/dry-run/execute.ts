@@ -18,7 +18,7 @@ import {basename, dirname, join} from 'node:path';
 import {createBuiltins} from '../../../delegates/index.ts';
 import {ChainExecutor} from '../../chain/executor.ts';
 import type {NetworkList} from '../../chain/network-list.ts';
-import {ProcessPluginExec, type ExecRequest, type PluginExec} from '../../chain/plugin-exec.ts';
+import {type ExecRequest, type PluginExec, ProcessPluginExec} from '../../chain/plugin-exec.ts';
 import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
 import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
 import {type CniResult, convertResult} from '../../cni/result.ts';
@@ -74,7 +74,10 @@ class RecordingExec implements PluginExec {
 	constructor(steps: ExecutedStep[], current: Context) {
 		this.#steps = steps;
 		this.#current = current;
-		this.#inner = new ProcessPluginExec({busyRetries: 0, onStderr: (path, err) => this.#stderr.set(path, err)});
+		this.#inner = new ProcessPluginExec({
+			busyRetries: 0,
+			onStderr: (path, err) => this.#stderr.set(path, err),
+		});
 	}
 
 	find(type: string, path: readonly string[]): Promise<string> {
