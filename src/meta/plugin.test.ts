@@ -429,9 +429,16 @@ describe('DEL', () => {
 			letAddFinish = resolve;
 		});
 		// The usual answers, with the cluster network's ADD held until the DEL has arrived.
+		let addReached: () => void = () => undefined;
+		const reached = new Promise<void>((resolve) => {
+			addReached = resolve;
+		});
 		const usual = exec;
 		const answer = async (call: FakeCall) => {
-			if (call.command === 'ADD' && call.type === 'bridge') await addHeld;
+			if (call.command === 'ADD' && call.type === 'bridge') {
+				addReached();
+				await addHeld;
+			}
 			const out = await usual.exec({
 				pluginPath: call.pluginPath,
 				stdin: Buffer.from(call.stdin),
@@ -442,6 +449,7 @@ describe('DEL', () => {
 		exec = new FakePluginExec({bridge: answer, macvlan: answer, ipvlan: answer});
 		const shared = plugin();
 		const adding = run(shared, 'ADD', conf());
+		await reached;
 		const deleting = run(shared, 'DEL', conf());
 		const callsOf = (id: string) =>
 			exec.calls
