@@ -181,12 +181,25 @@ describe('resolveAttachments', () => {
 		});
 	});
 
+	test('a requested name wins over a generated one, which moves on to the next free net<n>', async () => {
+		kube.addNad('ns1', 'a', macvlan('a'));
+		kube.addNad('ns1', 'b', macvlan('b'));
+		kube.addNad('ns1', 'c', macvlan('c'));
+		const attachments = await resolveAttachments(context({'k8s.v1.cni.cncf.io/networks': 'a, b@net1, c'}));
+		expect(attachments.map((a) => `${a.network} ${a.ifname}`)).toEqual([
+			'cbr0 eth0',
+			'ns1/a net2',
+			'ns1/b net1',
+			'ns1/c net3',
+		]);
+	});
+
 	test('duplicate interface names fail before anything runs', async () => {
 		kube.addNad('ns1', 'a', macvlan('a'));
 		kube.addNad('ns1', 'b', macvlan('b'));
-		const error = await failure(context({'k8s.v1.cni.cncf.io/networks': 'a, b@net1'}));
+		const error = await failure(context({'k8s.v1.cni.cncf.io/networks': 'a@net5, b@net5'}));
 		expect(error.message).toBe(
-			'interface "net1" of pod "ns1/web" is used twice: by element 1 of annotation "k8s.v1.cni.cncf.io/networks" ("ns1/a") and by element 2 of annotation "k8s.v1.cni.cncf.io/networks" ("ns1/b")',
+			'interface "net5" of pod "ns1/web" is used twice: by element 1 of annotation "k8s.v1.cni.cncf.io/networks" ("ns1/a") and by element 2 of annotation "k8s.v1.cni.cncf.io/networks" ("ns1/b")',
 		);
 		const eth0 = await failure(context({'k8s.v1.cni.cncf.io/networks': 'a@eth0'}));
 		expect(eth0.message).toContain(

@@ -483,12 +483,18 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 	}
 
 	// 4. Interface names: requested names win; the others are net<position> (Multus' numbering,
-	// the cluster network being position 0). Any duplicate fails before anything runs.
+	// the cluster network being position 0), or the next net<n> that no element requested. Two
+	// requests for one name fail before anything runs.
+	const requested = new Set(attachments.map((a) => a.ifname).filter((name) => name !== ''));
 	const owners = new Map<string, Attachment>();
 	let position = 0;
 	for (const attachment of attachments) {
 		while (skipped.has(position)) position++;
-		if (attachment.ifname === '') attachment.ifname = `net${position}`;
+		if (attachment.ifname === '') {
+			let n = position;
+			while (requested.has(`net${n}`) || owners.has(`net${n}`)) n++;
+			attachment.ifname = `net${n}`;
+		}
 		position++;
 		const previous = owners.get(attachment.ifname);
 		if (previous !== undefined) {
