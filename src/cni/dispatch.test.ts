@@ -32,11 +32,41 @@ const baseEnv = {
 };
 function io(command: string, conf: unknown, extra: Record<string, string> = {}): DispatchIo {
 	const vars: Record<string, string> = {...baseEnv, CNI_COMMAND: command, ...extra};
-	const stdin = typeof conf === 'string' ? conf : JSON.stringify(conf);
+	// Every config carries a network name, as libcni always injects one.
+	const stdin = typeof conf === 'string' ? conf : JSON.stringify({name: 'n', ...(conf as object)});
 	return {getenv: (k) => vars[k], stdin: Buffer.from(stdin)};
 }
 
 describe('dispatch', () => {
+	test.each([
+		['ADD', {cniVersion: '1.0.0', type: 'rec'}, 7, 'missing network name'],
+		['DEL', {cniVersion: '1.0.0', name: '', type: 'rec'}, 7, 'missing network name'],
+		[
+			'CHECK',
+			{cniVersion: '1.0.0', name: 'a b', type: 'rec'},
+			7,
+			'invalid characters found in network name "a b": must match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$',
+		],
+		[
+			'GC',
+			{cniVersion: '1.1.0', name: 5, type: 'rec'},
+			6,
+			'failed to decode network config: "name" must be a string',
+		],
+	])(
+		'%s refuses a config without a valid network name before calling the plugin (skel validateConfig)',
+		async (command, conf, code, msg) => {
+			const {plugin, seen} = recordingPlugin();
+			const vars: Record<string, string> = {...baseEnv, CNI_COMMAND: command};
+			const outcome = await dispatch(plugin, {
+				getenv: (k) => vars[k],
+				stdin: Buffer.from(JSON.stringify(conf)),
+			});
+			expect(outcome).toMatchObject({ok: false, error: {code, message: msg}});
+			expect(seen).toEqual([]);
+		},
+	);
+
 	test('VERSION reports the supported versions', async () => {
 		const {plugin} = recordingPlugin();
 		expect(await dispatch(plugin, io('VERSION', {cniVersion: '0.4.0'}))).toEqual({

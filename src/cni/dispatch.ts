@@ -5,7 +5,7 @@
  * in-process delegates through the same function, so both see identical semantics.
  */
 
-import {type Getenv, parseCniEnv} from './env.ts';
+import {type Getenv, parseCniEnv, validateNetworkName} from './env.ts';
 import {CniError, CniErrorCode, toCniError} from './errors.ts';
 import type {CniPlugin, PluginRequest} from './plugin.ts';
 import {compareVersions, DEFAULT_VERSION, versionAtLeast} from './versions.ts';
@@ -51,6 +51,18 @@ export function decodeConfig(stdin: Uint8Array): Record<string, unknown> {
 	return value as Record<string, unknown>;
 }
 
+/** Go skel's validateConfig: every verb but VERSION needs a valid network `name` (code 7). */
+function validateConfigName(config: Record<string, unknown>): void {
+	const name = config['name'];
+	if (name !== undefined && typeof name !== 'string') {
+		throw new CniError(
+			CniErrorCode.decodeFailure,
+			'failed to decode network config: "name" must be a string',
+		);
+	}
+	validateNetworkName(name ?? '');
+}
+
 /** The newest version a plugin supports (what VERSION reports as its own cniVersion). */
 function newest(versions: readonly string[]): string {
 	return [...versions].sort(compareVersions).at(-1) ?? DEFAULT_VERSION;
@@ -86,6 +98,7 @@ export async function dispatch(plugin: CniPlugin, io: DispatchIo): Promise<Dispa
 			return {ok: true, stdout: JSON.stringify(reply)};
 		}
 		const config = decodeConfig(io.stdin);
+		validateConfigName(config);
 		const declared = config['cniVersion'];
 		if (declared !== undefined && typeof declared !== 'string') {
 			throw new CniError(
