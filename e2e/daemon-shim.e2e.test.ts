@@ -157,6 +157,18 @@ describe('plexus-shim ↔ plexus daemon', () => {
 		expect(JSON.parse(add.stdout).msg).toContain('not ready after 300 ms');
 	});
 
+	it('answers STATUS with code 50 within about a second when no daemon is ready, and 0 once it is', async () => {
+		const started = Date.now();
+		const down = await shim('STATUS', {...conf(), cniVersion: '1.1.0'});
+		const elapsed = Date.now() - started;
+		expect(down.exitCode).toBe(1);
+		expect(JSON.parse(down.stdout)).toMatchObject({cniVersion: '1.1.0', code: 50});
+		expect(JSON.parse(down.stdout).msg).toContain('not ready after 1000 ms');
+		expect(elapsed).toBeLessThan(5000);
+		await startDaemon();
+		expect(await shim('STATUS', {...conf(), cniVersion: '1.1.0'})).toMatchObject({exitCode: 0, stdout: ''});
+	});
+
 	it('keeps retrying DEL while the daemon starts, then succeeds', async () => {
 		const del = shim('DEL', conf(), {PLEXUS_SHIM_DEL_TIMEOUT_MS: '20000'});
 		await sleep(300);

@@ -17,7 +17,8 @@
  * Knobs (all optional):
  *   socket path   --socket PATH, else $PLEXUS_SOCKET, else <dir>/plexus.sock with <dir> the config's
  *                 "daemonSocketDir" (or "socketDir", multus-shim's key), else /run/plexus/plexus.sock
- *   $PLEXUS_SHIM_READY_TIMEOUT_MS  ADD/CHECK/STATUS/GC wait for GET /readyz (default 60000)
+ *   $PLEXUS_SHIM_READY_TIMEOUT_MS  ADD/CHECK/GC wait for GET /readyz (default 60000; STATUS at most
+ *                                  1000, then code 50)
  *   $PLEXUS_SHIM_DEL_TIMEOUT_MS    DEL retries while the daemon is unreachable (default 10000)
  *   $PLEXUS_SHIM_TIMEOUT_MS        deadline for the daemon's answer to POST /cni (default 300000)
  *
@@ -46,6 +47,7 @@ extern char **environ;
 #define MAX_STDIN (16u << 20)
 #define MAX_RESPONSE (64u << 20)
 #define POLL_INTERVAL_MS 100
+#define STATUS_READY_MS 1000
 
 /* CNI error codes the shim itself reports (SPEC.md "Error"). */
 enum {
@@ -53,6 +55,7 @@ enum {
 	CODE_IO_FAILURE = 5,
 	CODE_DECODE_FAILURE = 6,
 	CODE_TRY_AGAIN_LATER = 11,
+	CODE_NOT_AVAILABLE = 50,
 	CODE_INTERNAL = 999,
 };
 
@@ -521,6 +524,7 @@ int main(int argc, char **argv) {
 	}
 	int is_add = strcmp(command, "ADD") == 0;
 	int is_del = strcmp(command, "DEL") == 0;
+	int is_status = strcmp(command, "STATUS") == 0;
 
 	char socket_path[4096];
 	char dir[4000];
@@ -540,10 +544,16 @@ int main(int argc, char **argv) {
 	long answer_ms = env_ms("PLEXUS_SHIM_TIMEOUT_MS", 300000);
 
 	if (!is_del) {
-		/* Like multus-shim: every verb but DEL waits for the daemon to say it is ready. */
+		/*
+		 * Like multus-shim, every verb but DEL waits for the daemon to say it is ready. STATUS is the
+		 * runtime's readiness poll, so it does not wait for long: a daemon not ready within a second
+		 * is code 50, "plugin not available" (SPEC.md STATUS), not a minute-long hang.
+		 */
 		long ready_ms = env_ms("PLEXUS_SHIM_READY_TIMEOUT_MS", 60000);
+		if (is_status && ready_ms > STATUS_READY_MS) ready_ms = STATUS_READY_MS;
 		if (!wait_until_ok(socket_path, "/readyz", start + ready_ms, why, sizeof why)) {
-			fail(CODE_TRY_AGAIN_LATER, "plexus daemon at \"%s\" not ready after %ld ms: %s", socket_path, ready_ms, why);
+			fail(is_status ? CODE_NOT_AVAILABLE : CODE_TRY_AGAIN_LATER, "plexus daemon at \"%s\" not ready after %ld ms: %s",
+			     socket_path, ready_ms, why);
 		}
 		struct response res;
 		http(socket_path, "POST", "/cni", &body, now_ms() + answer_ms, &res);
