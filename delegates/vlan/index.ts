@@ -8,7 +8,7 @@ import type {PluginExec} from '../../src/chain/plugin-exec.ts';
 import {CniError, CniErrorCode} from '../../src/cni/errors.ts';
 import type {CniPlugin} from '../../src/cni/plugin.ts';
 import type {Dns} from '../../src/cni/result.ts';
-import {SUPPORTED_VERSIONS} from '../../src/cni/versions.ts';
+import {SUPPORTED_VERSIONS, versionAtLeast} from '../../src/cni/versions.ts';
 import type {Netlink, OpenNetlink} from '../../src/netlink/netlink.ts';
 import {
 	assertCheckAllowed,
@@ -81,7 +81,7 @@ export function createVlanPlugin(deps: VlanDeps): CniPlugin {
 			const config = load(request);
 			const target = resolveVlanTarget(config, request.ifname, true);
 			const ipam = ipamType(config);
-			const prev = target.chained ? readPrevResult(config.prevResult, config.cniVersion) : undefined;
+			const prev = target.chained ? chainedPrevResult(config) : undefined;
 
 			return withNetns(deps.openNetlink, request.netns, async (podNl) => {
 				const link = await withMasterNetns(target, podNl, (masterNl) => {
@@ -173,6 +173,21 @@ export function createVlanPlugin(deps: VlanDeps): CniPlugin {
 			if (config.ipam.type !== '') await ipamExec(deps.exec, config.ipam.type, request, 'GC');
 		},
 	};
+}
+
+/**
+ * The prevResult chained mode keeps. A 0.1.0/0.2.0 result has no interface list, and one without
+ * any address has no newer reading at all (libcni refuses to convert it): it contributes nothing,
+ * as in the PR, which ignored prevResult's content.
+ */
+function chainedPrevResult(config: VlanConfig): Result | undefined {
+	const prev = config.prevResult;
+	if (prev === undefined) return undefined;
+	const version = typeof prev['cniVersion'] === 'string' ? prev['cniVersion'] : config.cniVersion;
+	if (!versionAtLeast(version, '0.3.0') && prev['ip4'] === undefined && prev['ip6'] === undefined) {
+		return undefined;
+	}
+	return readPrevResult(prev, config.cniVersion);
 }
 
 /**

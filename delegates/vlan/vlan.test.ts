@@ -304,6 +304,26 @@ describe('vlan on the model', () => {
 			).toEqual(['eth1', 'lo', 'net1']);
 		});
 
+		it.each(SUPPORTED_VERSIONS)(
+			"[%s] Use IFNAME as a master interface (the PR's case: prevResult has only cniVersion)",
+			async (ver) => {
+				const result = (await run(
+					fakeStaticIpam([{address: '10.1.2.2/24'}]),
+					'ADD',
+					{...chained(1234), cniVersion: ver, prevResult: {cniVersion: ver}},
+					'eth1',
+				)) as Record<string, unknown>;
+				const link = inPod((nl) => nl.getLink('eth1.1234'));
+				expect(link).toMatchObject({kind: 'vlan', vlan: {id: 1234}});
+				if (versionAtLeast(ver, '0.3.0')) {
+					expect(result['interfaces']).toEqual([{name: 'eth1.1234', mac: link.mac, sandbox: POD}]);
+					expect(result['ips']).toEqual([expect.objectContaining({address: '10.1.2.2/24', interface: 0})]);
+				} else {
+					expect(result['ip4']).toMatchObject({ip: '10.1.2.2/24'});
+				}
+			},
+		);
+
 		it('CHECK works in chained mode (the PR looked for a master called "")', async () => {
 			inPod((nl) => nl.addLink({kind: 'dummy', name: 'net1', up: true}));
 			const config = {...chained(3), cniVersion: '0.4.0', prevResult: {...prevResult, cniVersion: '0.4.0'}};
