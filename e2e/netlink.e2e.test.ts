@@ -1,4 +1,4 @@
-import {readFileSync, readlinkSync, statSync} from 'node:fs';
+import {readdirSync, readFileSync, readlinkSync, statSync} from 'node:fs';
 import {execa} from 'execa';
 import {afterAll, describe, expect, it} from 'vitest';
 import {netlinkContract} from '../src/netlink/contract.ts';
@@ -25,6 +25,17 @@ describe('netns isolation of the main thread', () => {
 		await execa('ip', ['-batch', '-'], {input: names.map((n) => `netns add ${n}`).join('\n')});
 		const ownNs = `/proc/self/task/${process.pid}/ns/net`;
 		const before = readlinkSync(ownNs);
+		// The thread running this test (the main thread under the forks pool; thread-self either way).
+		expect(readlinkSync('/proc/thread-self/ns/net')).toBe(before);
+		/** Threads of this process that sit in another netns (the addon's setns threads are joined). */
+		const strayThreads = () =>
+			readdirSync('/proc/self/task').filter((tid) => {
+				try {
+					return readlinkSync(`/proc/self/task/${tid}/ns/net`) !== before;
+				} catch {
+					return false; // a thread that exited between readdir and readlink
+				}
+			});
 		const hostForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
 		const flipped = hostForward === '1' ? '0' : '1';
 		const inodes = new Set<number>();
@@ -41,9 +52,11 @@ describe('netns isolation of the main thread', () => {
 			}
 			inodes.add(statSync(path).ino);
 			expect(readlinkSync(ownNs)).toBe(before);
+			expect(readlinkSync('/proc/thread-self/ns/net')).toBe(before);
 		}
 		expect(inodes.size).toBe(count);
 		expect(readlinkSync(ownNs)).toBe(before);
+		expect(strayThreads()).toEqual([]);
 		// 1,000 writes of the opposite value went to the namespaces, none to the host.
 		expect(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim()).toBe(hostForward);
 	}, 120_000);
