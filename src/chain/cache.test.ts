@@ -32,6 +32,22 @@ describe('ResultCache', () => {
 		expect(() => cache.path({networkName: 'n', containerId: '', ifname: 'i'})).toThrow(/container ID \(""\)/);
 	});
 
+	test('a key with "/" names no file: path and write refuse it (code 7), remove leaves the outside file', async () => {
+		const outside = join(dir, 'victim-c1-eth0');
+		await writeFile(outside, 'keep');
+		const key = {networkName: '../victim', containerId: 'c1', ifname: 'eth0'};
+		expect(() => cache.path(key)).toThrow(
+			expect.objectContaining({code: 7, message: expect.stringMatching(/must not contain "\/"/)}),
+		);
+		await expect(cache.write(entry(key))).rejects.toMatchObject({code: 7});
+		for (const bad of [key, {networkName: 'blue', containerId: '../../victim', ifname: 'eth0'}]) {
+			await cache.remove(bad);
+			expect(await cache.getResult(bad, '1.0.0')).toBeUndefined();
+		}
+		expect(await readFile(outside, 'utf8')).toBe('keep');
+		expect(await readdir(dir)).toEqual(['victim-c1-eth0']);
+	});
+
 	test('omits empty netns/cniArgs/capabilityArgs like libcni and leaves no temp file', async () => {
 		await cache.write(entry());
 		expect(await readdir(join(dir, 'results'))).toEqual(['blue-c1-eth0']);

@@ -73,7 +73,11 @@ export class ResultCache {
 		return join(this.dir, 'results');
 	}
 
-	/** The file of one attachment; all three parts must be non-empty. */
+	/**
+	 * The file of one attachment; all three parts must be non-empty, and none may hold a "/" (or
+	 * NUL): ADD validates them, but DEL and GC take a conflist name and a runtime's IDs as they come,
+	 * and such a key must not name a file outside `<dir>/results`.
+	 */
 	path(key: AttachmentKey): string {
 		if (key.networkName === '' || key.containerId === '' || key.ifname === '') {
 			throw new CniError(
@@ -81,7 +85,14 @@ export class ResultCache {
 				`cache file path requires network name ("${key.networkName}"), container ID ("${key.containerId}"), and interface name ("${key.ifname}")`,
 			);
 		}
-		return join(this.resultsDir, `${key.networkName}-${key.containerId}-${key.ifname}`);
+		const name = `${key.networkName}-${key.containerId}-${key.ifname}`;
+		if (/[/\0]/.test(name)) {
+			throw new CniError(
+				CniErrorCode.invalidConfig,
+				`invalid cache file name ${JSON.stringify(name)}: network name, container ID and interface name must not contain "/"`,
+			);
+		}
+		return join(this.resultsDir, name);
 	}
 
 	/** Writes one attachment atomically (temp file in the same dir, then rename). */
@@ -106,10 +117,15 @@ export class ResultCache {
 		}
 	}
 
-	/** Removes one attachment's file; absent files and incomplete keys are ignored (libcni cacheDel). */
+	/** Removes one attachment's file; absent files and unusable keys are ignored (libcni cacheDel). */
 	async remove(key: AttachmentKey): Promise<void> {
-		if (key.networkName === '' || key.containerId === '' || key.ifname === '') return;
-		await rm(this.path(key), {force: true});
+		let file: string;
+		try {
+			file = this.path(key);
+		} catch {
+			return; // no file can exist under a key path() refuses
+		}
+		await rm(file, {force: true});
 	}
 
 	/** The raw file contents, or undefined when there is none (libcni ignores read errors). */
