@@ -93,12 +93,14 @@ export interface VlanTarget {
  * Resolves master and link name. With `linkInContainer: true` and no `master` the delegate runs in
  * chained mode: the previous plugin's interface `CNI_IFNAME` is the parent and the VLAN is named
  * `<CNI_IFNAME>.<vlanId>`. PR #993 also demanded a prevResult; Plexus requires it on ADD only
- * (`requirePrevResult`), so DEL and CHECK find the same link without one.
+ * (`requirePrevResult`), so DEL and CHECK find the same link without one. A chained name over
+ * {@link IFNAME_MAX} is an error unless `checkName` is false (DEL: such a link never existed).
  */
 export function resolveVlanTarget(
 	config: VlanConfig,
 	ifname: string,
 	requirePrevResult: boolean,
+	checkName = true,
 ): VlanTarget {
 	if (config.master !== '') {
 		return {master: config.master, masterInContainer: config.linkInContainer, ifname, chained: false};
@@ -107,7 +109,7 @@ export function resolveVlanTarget(
 		throw invalidConfig(MASTER_REQUIRED);
 	}
 	const name = `${ifname}.${config.vlanId}`;
-	if (name.length > IFNAME_MAX) {
+	if (checkName && name.length > IFNAME_MAX) {
 		const room = IFNAME_MAX - `.${config.vlanId}`.length;
 		throw invalidConfig(
 			`vlan interface name "${name}" is ${name.length} characters, over the kernel's limit of ${IFNAME_MAX}: ` +

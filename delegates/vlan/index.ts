@@ -21,7 +21,7 @@ import {
 	writeResult,
 } from '../common/cni.ts';
 import {ipamAdd, ipamExec} from '../common/ipam.ts';
-import {parseVlanConfig, resolveVlanTarget, type VlanConfig, type VlanTarget} from './config.ts';
+import {IFNAME_MAX, parseVlanConfig, resolveVlanTarget, type VlanConfig, type VlanTarget} from './config.ts';
 import {
 	assertAddresses,
 	assertMtu,
@@ -121,7 +121,10 @@ export function createVlanPlugin(deps: VlanDeps): CniPlugin {
 
 		async del(request) {
 			const config = load(request);
-			const target = resolveVlanTarget(config, request.ifname, false);
+			const target = resolveVlanTarget(config, request.ifname, false, false);
+			// A chained name too long for the kernel was refused by ADD before IPAM or any link: the
+			// runtime's DEL after that failed ADD has nothing to undo and must not fail forever.
+			if (target.ifname.length > IFNAME_MAX) return;
 			if (config.ipam.type !== '') await ipamExec(deps.exec, config.ipam.type, request, 'DEL');
 			if (request.netns === '') return;
 			await ignoreMissingNetns(

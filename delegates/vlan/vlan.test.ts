@@ -338,6 +338,10 @@ describe('vlan on the model', () => {
 				message: expect.stringContaining('at most 10 characters'),
 			});
 			expect(exec.calls).toHaveLength(0);
+			// The runtime's DEL after that failed ADD has nothing to undo: success, IPAM not called.
+			await run(exec, 'DEL', {...chained(4094), prevResult}, 'longifname1');
+			await run(exec, 'DEL', chained(4094), 'longifname1');
+			expect(exec.calls).toHaveLength(0);
 		});
 	});
 });
