@@ -6,11 +6,13 @@
  */
 import {constants} from 'node:fs';
 import {access, readdir, readFile, stat} from 'node:fs/promises';
+import {request as httpRequest} from 'node:http';
 import {extname, join} from 'node:path';
 import {parseArgs} from 'node:util';
 import {findInPath, type PluginExec, ProcessPluginExec} from '../../chain/plugin-exec.ts';
 import {splitPath} from '../../cni/env.ts';
 import {toCniError} from '../../cni/errors.ts';
+import {DEFAULT_SOCKET_PATH} from '../../daemon/server.ts';
 import {KubeApiError, type KubeClient, NodeKubeClient} from '../../k8s/client.ts';
 import {type PlexusConf, parsePlexusConf} from '../../k8s/conf.ts';
 import {networkListFromText} from '../../k8s/nad.ts';
@@ -23,7 +25,8 @@ Checks this node's Plexus installation and prints every problem with its fix:
 the Plexus conf (valid, and the first conf file the runtime reads), the cluster network's
 delegates (found on binDir/CNI_PATH, and supporting the network's cniVersion per VERSION), the
 kubeconfig (API reachable; get pods, update pods/status, get and list NADs, create events), the
-readiness indicator file, and the cache directory (cniDir) permissions.
+readiness indicator file, the cache directory (cniDir) permissions, and in daemon mode (the conf
+runs plexus-shim) that the daemon answers /readyz on the shim's socket.
 
 Options:
       --conf-dir <dir>      the runtime's conf directory (default: /etc/cni/net.d)
@@ -66,7 +69,9 @@ async function firstConf(dir: string): Promise<string | undefined> {
 }
 
 /** The Plexus plugin of a conf file (a .conflist's plexus or plexus-shim entry, or a .conf), with name/cniVersion. */
-async function readConf(file: string): Promise<{conf: PlexusConf | undefined; type: string}> {
+async function readConf(
+	file: string,
+): Promise<{conf: PlexusConf | undefined; type: string; socketPath?: string | undefined}> {
 	const list = networkListFromText(await readFile(file, 'utf8'), undefined, `file "${file}"`);
 	const plugin = list.plugins.find((p) => PLEXUS_TYPES.includes(p.type)) ?? list.plugins[0];
 	if (plugin === undefined) return {conf: undefined, type: ''};
@@ -74,13 +79,58 @@ async function readConf(file: string): Promise<{conf: PlexusConf | undefined; ty
 	return {
 		conf: parsePlexusConf({...plugin.raw, name: list.name, cniVersion: list.cniVersion}),
 		type: 'plexus',
+		socketPath: plugin.type === 'plexus-shim' ? shimSocketPath(plugin.raw) : undefined,
 	};
+}
+
+/** Where plexus-shim looks for the daemon, from its conf (`daemonSocketDir`, or multus-shim's `socketDir`). */
+function shimSocketPath(raw: Readonly<Record<string, unknown>>): string {
+	for (const key of ['daemonSocketDir', 'socketDir']) {
+		const dir = raw[key];
+		if (typeof dir === 'string' && dir !== '') return join(dir, 'plexus.sock');
+	}
+	return DEFAULT_SOCKET_PATH;
+}
+
+/** GET /readyz on the daemon socket: the HTTP status, or the connection error's code. */
+function probeReadyz(socketPath: string, timeoutMs: number): Promise<number | string> {
+	return new Promise((done) => {
+		const req = httpRequest({socketPath, path: '/readyz', method: 'GET', timeout: timeoutMs}, (res) => {
+			res.resume();
+			res.on('end', () => done(res.statusCode ?? 0));
+		});
+		req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), {code: 'ETIMEDOUT'})));
+		req.on('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
+		req.end();
+	});
+}
+
+/** Daemon mode (the conf runs plexus-shim): the daemon must answer /readyz on the shim's socket. */
+async function checkDaemon(socketPath: string, checks: Check[]): Promise<void> {
+	const answer = await probeReadyz(socketPath, 3000);
+	if (answer === 200) {
+		checks.push({check: 'daemon', status: 'ok', detail: `plexus daemon at "${socketPath}" is ready`});
+	} else if (typeof answer === 'number') {
+		checks.push({
+			check: 'daemon',
+			status: 'problem',
+			detail: `plexus daemon at "${socketPath}" is not ready (HTTP ${answer}): shutting down, or its pod and NAD caches have not synced; every ADD waits and fails with code 11`,
+			fix: 'read the daemon log (kubectl -n kube-system logs ds/plexus -c daemon); it answers /readyz once the API server is reachable',
+		});
+	} else {
+		checks.push({
+			check: 'daemon',
+			status: 'problem',
+			detail: `no plexus daemon answers at "${socketPath}" (${answer}): every ADD and DEL fails with code 11`,
+			fix: `start it: the plexus DaemonSet (kubectl -n kube-system get ds plexus), or plexus daemon --socket ${socketPath}`,
+		});
+	}
 }
 
 async function checkConf(
 	values: {conf?: string | undefined; 'conf-dir'?: string | undefined},
 	checks: Check[],
-): Promise<PlexusConf | undefined> {
+): Promise<{conf: PlexusConf | undefined; socketPath?: string | undefined}> {
 	const dir = values['conf-dir'] ?? '/etc/cni/net.d';
 	let first: string | undefined;
 	try {
@@ -103,7 +153,7 @@ async function checkConf(
 				fix: 'install Plexus: plexus install (or copy conf/00-plexus.conf there)',
 			});
 		}
-		return undefined;
+		return {conf: undefined};
 	}
 	let read: Awaited<ReturnType<typeof readConf>>;
 	try {
@@ -115,7 +165,7 @@ async function checkConf(
 			detail: `"${file}" is not a valid Plexus conf: ${toCniError(error).message}`,
 			fix: `correct the key it names in "${file}" (README.md, "The Kubernetes meta-plugin")`,
 		});
-		return undefined;
+		return {conf: undefined};
 	}
 	if (read.conf === undefined) {
 		checks.push({
@@ -124,7 +174,7 @@ async function checkConf(
 			detail: `"${file}" runs plugin type "${read.type}", not plexus`,
 			fix: `give the Plexus conf a name that sorts first in "${dir}" (e.g. 00-plexus.conf), or run plexus install`,
 		});
-		return undefined;
+		return {conf: undefined};
 	}
 	checks.push({check: 'conf', status: 'ok', detail: `"${file}" is a valid Plexus conf`});
 	if (values.conf !== undefined && first !== undefined && first !== values.conf) {
@@ -137,7 +187,7 @@ async function checkConf(
 	} else if (first !== undefined) {
 		checks.push({check: 'conf order', status: 'ok', detail: `"${first}" is the first conf file in "${dir}"`});
 	}
-	return read.conf;
+	return {conf: read.conf, socketPath: read.socketPath};
 }
 
 async function versionsOf(exec: PluginExec, path: string, cniVersion: string): Promise<string[]> {
@@ -449,7 +499,7 @@ export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<
 	if (output !== 'table' && output !== 'json')
 		return usageError(`invalid --output "${output}": expected table or json`, DOCTOR_USAGE);
 	const checks: Check[] = [];
-	const conf = await checkConf(values, checks);
+	const {conf, socketPath} = await checkConf(values, checks);
 	if (conf !== undefined) {
 		const kubeconfig = values.kubeconfig ?? conf.kubeconfig;
 		const env = io.env;
@@ -466,6 +516,7 @@ export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<
 			checks,
 		);
 		await checkFiles(conf, checks);
+		if (socketPath !== undefined) await checkDaemon(socketPath, checks);
 	}
 	const problems = checks.some((c) => c.status === 'problem');
 	return {

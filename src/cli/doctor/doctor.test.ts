@@ -6,8 +6,15 @@ import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {TestApiServer} from '../../../e2e/kube/apiserver.ts';
+import type {CniPlugin} from '../../cni/plugin.ts';
+import {SUPPORTED_VERSIONS} from '../../cni/versions.ts';
+import {Daemon} from '../../daemon/server.ts';
+import {configureLog} from '../../log.ts';
 import {runCli} from '../cli.ts';
 import type {Check} from './command.ts';
+
+// The daemon the daemon-mode checks start logs nowhere.
+configureLog({logToStderr: false});
 
 const FIXTURE_BIN = fileURLToPath(new URL('../../../e2e/testdata/dry-run/bin', import.meta.url));
 
@@ -56,6 +63,15 @@ async function doctor(...extra: string[]): Promise<{exitCode: number; checks: Ch
 
 const problems = (checks: Check[]) => checks.filter((c) => c.status === 'problem');
 
+/** What the daemon serves in the daemon-mode checks (doctor only asks /readyz). */
+const idle: CniPlugin = {
+	type: 'idle',
+	supportedVersions: SUPPORTED_VERSIONS,
+	add: async () => ({}),
+	del: async () => undefined,
+	check: async () => undefined,
+};
+
 beforeEach(async () => {
 	dir = await mkdtemp(join(tmpdir(), 'plexus-doctor-'));
 	api = await TestApiServer.start();
@@ -91,12 +107,13 @@ describe('plexus doctor', () => {
 		expect(api.requests[2]?.path).toBe('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews');
 	});
 
-	test('the conflist of plexus install (plexus-shim in front of the daemon) is a Plexus conf', async () => {
+	/** The conflist `plexus install` writes: plexus-shim in front of the daemon at `socketDir`. */
+	async function shimLayout(socketDir: string): Promise<void> {
 		await layout();
 		await rm(join(confDir, '00-plexus.conf'));
 		const shim = {
 			type: 'plexus-shim',
-			daemonSocketDir: '/run/plexus',
+			daemonSocketDir: socketDir,
 			kubeconfig: await api.writeKubeconfig(dir),
 			binDir: FIXTURE_BIN,
 			cniDir: join(dir, 'cache'),
@@ -106,9 +123,50 @@ describe('plexus doctor', () => {
 			join(confDir, '00-plexus.conflist'),
 			JSON.stringify({cniVersion: '1.0.0', name: 'plexus-cni-network', plugins: [shim]}),
 		);
-		const {exitCode, checks} = await doctor();
-		expect(problems(checks)).toEqual([]);
-		expect(exitCode).toBe(0);
+	}
+
+	test('the conflist of plexus install (plexus-shim in front of the daemon) is a Plexus conf; the daemon answers', async () => {
+		const socketDir = join(dir, 'run');
+		await shimLayout(socketDir);
+		const daemon = await Daemon.start({socketPath: join(socketDir, 'plexus.sock'), plugin: idle});
+		try {
+			const {exitCode, checks} = await doctor();
+			expect(problems(checks)).toEqual([]);
+			expect(checks.at(-1)).toEqual({
+				check: 'daemon',
+				status: 'ok',
+				detail: `plexus daemon at "${join(socketDir, 'plexus.sock')}" is ready`,
+			});
+			expect(exitCode).toBe(0);
+		} finally {
+			await daemon.shutdown({drainTimeoutMs: 0});
+		}
+	});
+
+	test('daemon mode without a daemon on the socket, or one not ready, is a problem with its fix', async () => {
+		const socketDir = join(dir, 'run');
+		const socketPath = join(socketDir, 'plexus.sock');
+		await shimLayout(socketDir);
+		const down = await doctor();
+		expect(down.exitCode).toBe(1);
+		expect(problems(down.checks)).toEqual([
+			{
+				check: 'daemon',
+				status: 'problem',
+				detail: `no plexus daemon answers at "${socketPath}" (ENOENT): every ADD and DEL fails with code 11`,
+				fix: `start it: the plexus DaemonSet (kubectl -n kube-system get ds plexus), or plexus daemon --socket ${socketPath}`,
+			},
+		]);
+		const daemon = await Daemon.start({socketPath, plugin: idle, isReady: () => false});
+		try {
+			const unready = await doctor();
+			expect(unready.exitCode).toBe(1);
+			expect(problems(unready.checks).map((c) => c.detail)).toEqual([
+				expect.stringContaining(`plexus daemon at "${socketPath}" is not ready (HTTP 500)`),
+			]);
+		} finally {
+			await daemon.shutdown({drainTimeoutMs: 0});
+		}
 	});
 
 	test('the table prints each problem with its fix', async () => {
