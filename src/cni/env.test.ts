@@ -88,14 +88,20 @@ describe('validators', () => {
 		['a:b', 'contains /'],
 		['a b', 'contains /'],
 		['a\tb', 'contains /'],
+		['a\u0085b', 'contains /'],
+		['a\u3000b', 'contains /'],
 	])('interface name %j is refused (%s)', (name, why) => {
 		expect(() => validateIfname(name)).toThrow(
 			expect.objectContaining({code: 4, message: expect.stringContaining(why)}),
 		);
 	});
-	test.each(['eth0', '0123456789abcde', 'net1.100', 'a-b_c'])('interface name %s is valid', (name) => {
-		expect(() => validateIfname(name)).not.toThrow();
-	});
+	// U+FEFF is no whitespace to Go's unicode.IsSpace, unlike the regex \s.
+	test.each(['eth0', '0123456789abcde', 'net1.100', 'a-b_c', 'a\ufeffb'])(
+		'interface name %s is valid',
+		(name) => {
+			expect(() => validateIfname(name)).not.toThrow();
+		},
+	);
 
 	test('network names follow the container ID syntax with code 7', () => {
 		expect(() => validateNetworkName('my-net.1')).not.toThrow();

@@ -60,6 +60,12 @@ export function validateNetworkName(name: string): void {
 	}
 }
 
+/**
+ * "/", ":" and what Go's unicode.IsSpace calls whitespace (libcni's rule). That differs from the
+ * regex `\s`: U+0085 counts, U+FEFF does not.
+ */
+const IFNAME_FORBIDDEN = /[/:\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
+
 /** Validates CNI_IFNAME: 1–15 bytes, not "." or "..", no "/", ":" or whitespace (code 4). */
 export function validateIfname(ifname: string): void {
 	const fail = (why: string) =>
@@ -69,7 +75,7 @@ export function validateIfname(ifname: string): void {
 		throw fail(`longer than ${MAX_IFNAME_LENGTH} characters`);
 	}
 	if (ifname === '.' || ifname === '..') throw fail('is . or ..');
-	if (/[/:\s]/.test(ifname)) throw fail('contains / or : or whitespace characters');
+	if (IFNAME_FORBIDDEN.test(ifname)) throw fail('contains / or : or whitespace characters');
 }
 
 /** Splits CNI_ARGS `K=V;K=V` into pairs; each item needs exactly one "=" (code 4 otherwise). */
