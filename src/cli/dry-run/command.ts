@@ -79,6 +79,9 @@ export interface DryRunIo {
 
 class UsageError extends Error {}
 
+/** A pod or NAD manifest that does not parse (reported as a finding). */
+class ManifestError extends Error {}
+
 function parse(argv: readonly string[]) {
 	return parseArgs({
 		args: [...argv],
@@ -226,8 +229,22 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 			const cluster = await kubeFor(kubeconfig, io);
 			const manifests: Manifests = {pods: [], nads: []};
 			let pod: Pod | undefined;
+			for (const path of values.nads ?? []) {
+				try {
+					await stat(path);
+				} catch (error) {
+					throw new UsageError(
+						`cannot read --nads "${path}": ${(error as NodeJS.ErrnoException).code ?? error}`,
+					);
+				}
+			}
+			// A manifest that does not parse is a finding in the report's own format, as a bad conflist is.
+			const load = (paths: string[]) =>
+				loadManifests(paths).catch((error: unknown) => {
+					throw new ManifestError(toCniError(error).message);
+				});
 			if (await isFile(podArg)) {
-				const fromFile = await loadManifests([podArg]);
+				const fromFile = await load([podArg]);
 				pod = fromFile.pods[0];
 				if (pod === undefined) throw new UsageError(`"${podArg}" has no Pod`);
 				manifests.nads.push(...fromFile.nads);
@@ -246,7 +263,7 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 				pod = await cluster.getPod(namespace, name);
 				if (pod === undefined) throw new UsageError(`pod "${podArg}" does not exist in the cluster`);
 			}
-			manifests.nads.push(...(await loadManifests(values.nads ?? [])).nads);
+			manifests.nads.push(...(await load(values.nads ?? [])).nads);
 			const confFile = values.conf ?? (await firstConf(values['conf-dir'] ?? '/etc/cni/net.d'));
 			const input = {
 				...common,
@@ -262,6 +279,7 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 		}
 	} catch (error) {
 		if (error instanceof UsageError) return usageError(error.message, DRY_RUN_USAGE);
+		if (error instanceof ManifestError) return findingsOnly(error.message, output, io, 'pod');
 		throw error;
 	}
 	return {
@@ -284,10 +302,15 @@ function addExecution(report: DryRunReport, execution: Execution): void {
 }
 
 /** A report with a single error finding (an input that does not even parse). */
-function findingsOnly(message: string, output: 'table' | 'json', io: DryRunIo): CliOutcome {
+function findingsOnly(
+	message: string,
+	output: 'table' | 'json',
+	io: DryRunIo,
+	mode: DryRunReport['mode'] = 'network',
+): CliOutcome {
 	const report: DryRunReport = {
 		schemaVersion: 1,
-		mode: 'network',
+		mode,
 		pod: null,
 		attachments: [],
 		findings: [{severity: 'error', message}],

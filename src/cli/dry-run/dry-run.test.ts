@@ -573,6 +573,10 @@ describe('the command', () => {
 		[['--pod', 'ns/name'], 'no kubeconfig is given'],
 		[['-o', 'yaml', 'a.conflist'], 'invalid --output "yaml"'],
 		[['/nonexistent/a.conflist'], 'cannot read network config "/nonexistent/a.conflist"'],
+		[
+			['--pod', `${EXAMPLES}/003-macvlan.yaml`, '--nads', '/nonexistent/nads'],
+			'cannot read --nads "/nonexistent/nads": ENOENT',
+		],
 	])('usage error %j exits 2', async (argv, message) => {
 		const outcome = await run(argv);
 		expect(outcome.exitCode).toBe(2);
@@ -631,6 +635,26 @@ describe('the command', () => {
 		expect(outcome.exitCode).toBe(1);
 		expect(outcome.stdout).toContain('error:');
 		expect(outcome.stdout).toContain(file);
+	});
+
+	test('a pod or NAD manifest that does not parse is a finding naming the file (exit 1), not a CNI error', async () => {
+		const bad = join(dir, 'bad.yaml');
+		await writeFile(bad, 'metadata: [\n');
+		for (const argv of [
+			['--pod', bad],
+			['--pod', `${EXAMPLES}/003-macvlan.yaml`, '--nads', bad],
+		]) {
+			const table = await run([...argv, '--conf', `${EXAMPLES}/00-plexus.conf`]);
+			expect(table.exitCode).toBe(1);
+			expect(table.stdout).toMatch(/^Pod dry run\n/);
+			const json = await run([...argv, '--conf', `${EXAMPLES}/00-plexus.conf`, '-o', 'json']);
+			expect(json.exitCode).toBe(1);
+			const report = JSON.parse(json.stdout) as DryRunReport;
+			expect(report.mode).toBe('pod');
+			expect(report.findings).toEqual([
+				{severity: 'error', message: expect.stringContaining(`failed to read manifest "${bad}": `)},
+			]);
+		}
 	});
 
 	test('a binary whose VERSION fails is a warning, and warnings exit 1', async () => {

@@ -152,7 +152,8 @@ function executionBlock(run: Execution, style: Style): string[] {
 /** The table a terminal shows. */
 export function renderTable(report: DryRunReport, style: Style): string {
 	const lines: string[] = [];
-	lines.push(report.pod === null ? 'Network dry run' : `Pod ${report.pod}: ADD dry run`);
+	if (report.pod !== null) lines.push(`Pod ${report.pod}: ADD dry run`);
+	else lines.push(report.mode === 'pod' ? 'Pod dry run' : 'Network dry run');
 	for (const [i, a] of report.attachments.entries()) {
 		lines.push('');
 		lines.push(...attachmentBlock(a, i + 1, style));
