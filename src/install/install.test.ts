@@ -131,6 +131,23 @@ describe('install / uninstall', () => {
 		await expect(install({...options, master: 'missing.conf'})).rejects.toMatchObject({code: 7});
 	});
 
+	it('refuses to wrap a Plexus conf (a one-shot 00-plexus.conf) and leaves the host untouched', async () => {
+		writeConf('10-flannel.conflist', {cniVersion: '1.0.0', name: 'cbr0', plugins: [{type: 'flannel'}]});
+		writeConf('00-plexus.conf', {cniVersion: '1.0.0', name: 'plexus-cni-network', type: 'plexus'});
+		const before = snapshot(root);
+		await expect(install(options)).rejects.toMatchObject({
+			code: 7,
+			message: expect.stringContaining(
+				`master CNI conf "${join(options.confDir, '00-plexus.conf')}" runs "plexus" itself: Plexus cannot wrap Plexus`,
+			),
+		});
+		expect(snapshot(root)).toEqual(before);
+		await expect(install({...options, master: '00-plexus.conf'})).rejects.toMatchObject({code: 7});
+		rmSync(join(options.confDir, '00-plexus.conf'));
+		const result = await install(options);
+		expect(result.masterPath).toBe(join(options.confDir, '10-flannel.conflist'));
+	});
+
 	it('uninstall restores the host exactly, including files it replaced; both are idempotent', async () => {
 		writeConf('10-flannel.conflist', {cniVersion: '1.0.0', name: 'cbr0', plugins: [{type: 'flannel'}]});
 		writeFileSync(join(options.binDir, 'plexus-shim'), 'old-shim', {mode: 0o700});

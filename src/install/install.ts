@@ -116,6 +116,14 @@ export async function readMaster(path: string): Promise<MasterConf> {
 	const cniVersion = negotiateVersion(declared, versions);
 	if (cniVersion === '') throw fail(`failed to load master CNI conf "${path}": no "cniVersion"`);
 	const plugins = Array.isArray(record['plugins']) ? (record['plugins'] as unknown[]) : [record];
+	const plexus = plugins
+		.map((plugin) => (plugin as Record<string, unknown> | null)?.['type'])
+		.find((type) => type === 'plexus' || type === SHIM_NAME);
+	if (plexus !== undefined) {
+		throw fail(
+			`master CNI conf "${path}" runs ${JSON.stringify(plexus)} itself: Plexus cannot wrap Plexus; remove that conf (daemon mode replaces a one-shot Plexus; its settings go in --kubeconfig and the like), then install again`,
+		);
+	}
 	const capabilities: Record<string, boolean> = {};
 	for (const plugin of plugins) {
 		const caps = (plugin as Record<string, unknown> | null)?.['capabilities'];
