@@ -10,6 +10,8 @@ import {describe, expect, it} from 'vitest';
 import {parseAllDocuments} from 'yaml';
 import {parseDaemonOptions} from '../src/daemon/cli.ts';
 import {parseInstallArgs} from '../src/install/cli.ts';
+import {DEFAULT_DEVICE_INFO_DIR} from '../src/k8s/conf.ts';
+import {DEFAULT_DEVICE_CHECKPOINT, DEFAULT_DP_DEVICE_INFO_DIR} from '../src/k8s/device-plugin.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const deploy = join(root, 'conf/deploy');
@@ -131,6 +133,13 @@ describe('conf/deploy', () => {
 		expect(mounts['/run/netns'].mountPropagation).toBe('HostToContainer');
 		expect(mounts['/var/lib/cni']).toBeDefined();
 		expect(options.defaultCniPath.every((dir) => mounts[dir] !== undefined)).toBe(true);
+		// The default paths the meta-plugin reads and writes for device plugins and device-info
+		// (/var/run is /run in the image as on the host).
+		const mounted = (path: string) =>
+			Object.keys(mounts).some((m) => path.replace(/^\/var\/run\//, '/run/').startsWith(`${m}/`));
+		for (const path of [DEFAULT_DEVICE_CHECKPOINT, DEFAULT_DEVICE_INFO_DIR, DEFAULT_DP_DEVICE_INFO_DIR]) {
+			expect(mounted(path), path).toBe(true);
+		}
 	});
 
 	it('runs the daemon with NODE_OPTIONS that Node accepts', async () => {
