@@ -1,5 +1,5 @@
 // plexus dry-run --execute on the host kernel (root): the examples that need no vrf/8021q
-// (001 route-override, 003 macvlan) really run in a netns the tool makes for the run, with the
+// (001 route-override, 002 multi-interface, 003 macvlan) really run in a netns the tool makes for the run, with the
 // reference plugins from /usr/lib/cni and the built-ins in-process, then DEL leaves nothing and the
 // netns is gone: `ip` is the oracle for the netns and the host, host-local's dataDir for
 // reservations. --netns runs in the operator's netns instead. 000 and 004 run in the vm test.
@@ -84,6 +84,23 @@ describe('plexus dry-run --execute', () => {
 		expect(await leftBehind(scratch, run)).toEqual([]);
 		const veths = hostSide(report).filter((n) => !scratch?.hostLinks.includes(n));
 		expect(veths.length).toBeGreaterThan(0);
+		expect(await existingHostLinks(veths)).toEqual([]);
+	});
+
+	test('002-multi-interface: eth0, net1 and net2 on three bridges, then nothing left', async () => {
+		scratch = await scratchExample('002-multi-interface.yaml');
+		const {report, run} = await executeCleanly(scratch);
+		expect(run.view?.links.map((l) => l.name)).toEqual(expect.arrayContaining(['eth0', 'net1', 'net2']));
+		expect(run.view?.addresses).toEqual(
+			expect.arrayContaining([
+				{dev: 'net1', cidr: '10.10.10.5/24'},
+				{dev: 'net2', cidr: '10.20.20.5/24'},
+			]),
+		);
+		expect(run.leftovers).toEqual([]);
+		expect(await leftBehind(scratch, run)).toEqual([]);
+		const veths = hostSide(report).filter((n) => !scratch?.hostLinks.includes(n));
+		expect(veths.length).toBeGreaterThanOrEqual(3);
 		expect(await existingHostLinks(veths)).toEqual([]);
 	});
 

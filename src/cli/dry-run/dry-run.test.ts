@@ -52,6 +52,7 @@ describe('golden output of every conf/examples scenario', () => {
 		expect(EXAMPLE_FILES).toEqual([
 			'000-vrf.yaml',
 			'001-route-override.yaml',
+			'002-multi-interface.yaml',
 			'003-macvlan.yaml',
 			'004-vlan-chaining.yaml',
 		]);
