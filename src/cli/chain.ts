@@ -49,7 +49,7 @@ export function cnitoolContainerId(netnsPath: string): string {
 	return `cnitool-${digest.subarray(0, 10).toString('hex')}`;
 }
 
-/** Parses CAP_ARGS (code 4 when it is not a JSON object). */
+/** Parses CAP_ARGS (code 4 when it is neither a JSON object nor null). */
 export function parseCapArgs(text: string | undefined): Record<string, unknown> {
 	if (text === undefined || text === '') return {};
 	let value: unknown;
@@ -58,7 +58,9 @@ export function parseCapArgs(text: string | undefined): Record<string, unknown> 
 	} catch (err) {
 		throw new CniError(CniErrorCode.invalidEnv, `invalid CAP_ARGS: ${(err as Error).message}`);
 	}
-	if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+	// cnitool decodes into a map, and JSON null leaves a map empty.
+	if (value === null) return {};
+	if (typeof value !== 'object' || Array.isArray(value)) {
 		throw new CniError(CniErrorCode.invalidEnv, 'invalid CAP_ARGS: expected a JSON object');
 	}
 	return value as Record<string, unknown>;

@@ -135,6 +135,9 @@ describe('plexus chain', () => {
 			});
 			expect(badArgs.exec.calls).toEqual([]);
 		}
+		const nullCap = io(['chain', 'add', '--cache-dir', join(dir, 'c'), 'blue', '/n'], {CAP_ARGS: 'null'});
+		expect((await runCli(nullCap)).exitCode).toBe(0);
+		expect(nullCap.exec.calls[1]!.config['runtimeConfig']).toBeUndefined();
 		const badCap = await runCli(io(['chain', 'add', 'blue', '/n'], {CAP_ARGS: '[1]'}));
 		expect(JSON.parse(badCap.stdout)).toMatchObject({
 			code: 4,
