@@ -234,6 +234,20 @@ describe('vrf on a real kernel', () => {
 		expect(await link('vrf0')).toBeUndefined();
 	});
 
+	it('a failed ADD removes the VRF it created; a repeated ADD leaves the interface in its VRF', async () => {
+		await expect(run('ADD', conf('vrf1', 'missing0', []), 'missing0')).rejects.toMatchObject({
+			message: 'failed to find interface "missing0" to add to VRF "vrf1"',
+		});
+		expect(await link('vrf1')).toBeUndefined();
+		const config = conf('vrf0', IF0, ['10.0.0.2/24']);
+		const result = await run('ADD', config, IF0);
+		await expect(run('ADD', config, IF0)).rejects.toMatchObject({
+			message: expect.stringContaining('has already a master set: "vrf0"'),
+		});
+		await assertOnVrf('vrf0', IF0);
+		await run('CHECK', {...config, prevResult: result}, IF0);
+	});
+
 	it('configures and deconfigures VRF with CNI 0.4.0 ADD/DEL', async () => {
 		const config = conf('vrf0', IF0, ['10.0.0.2/24'], {}, '0.4.0');
 		const result = await run('ADD', config, IF0);

@@ -40,14 +40,18 @@ export function createVrfPlugin(deps: VrfDeps): CniPlugin {
 			const prev = requirePrevResult(config, MISSING_PREV_RESULT);
 			await withNetns(deps.openNetlink, request.netns, async (nl) => {
 				const created = findVrf(nl, config.vrfname) === undefined;
+				// enslave refuses an interface with a master; only a free one can be moved by this ADD.
+				const masterBefore = nl.findLink(request.ifname)?.masterIndex ?? 0;
 				const vrf = ensureVrf(nl, config.vrfname, config.table);
 				try {
 					await enslave(nl, vrf, request.ifname);
 				} catch (err) {
 					// A failed ADD leaves nothing of its own: the interface leaves the VRF again and a
-					// VRF this ADD created goes with it (the reference leaves both behind).
+					// VRF this ADD created goes with it (the reference leaves both behind). An interface
+					// that already had a master (a repeated ADD) is not touched.
 					try {
-						release(nl, config.vrfname, request.ifname, created);
+						if (masterBefore === 0) release(nl, config.vrfname, request.ifname, created);
+						else if (created) release(nl, config.vrfname, undefined, true);
 					} catch {
 						// Best effort: the enslave error is the one the runtime needs to see.
 					}

@@ -160,6 +160,17 @@ describe('vrf on the model', () => {
 		expect(masterOf('dummy1')).toBe('vrf0');
 	});
 
+	it('a repeated ADD is refused and leaves the interface in its VRF', async () => {
+		const config = conf('vrf0', 'dummy0', []);
+		await add(config, 'dummy0');
+		await expect(add(config, 'dummy0')).rejects.toMatchObject({
+			code: 7,
+			message: expect.stringContaining('has already a master set: "vrf0"'),
+		});
+		expect(masterOf('dummy0')).toBe('vrf0');
+		await check(config, 'dummy0');
+	});
+
 	it('a failed ADD into a VRF that existed without members does not delete it', async () => {
 		const nl = pod();
 		nl.addLink({kind: 'vrf', name: 'vrf9', table: 9, up: true});

@@ -198,14 +198,14 @@ function describeRoute(route: Route): string {
 }
 
 /**
- * Releases `ifname` from the VRF `name` and deletes the VRF when no member is left (unless
- * `deleteWhenEmpty` is false). Everything already gone (VRF, interface) is success, so DEL can run
- * any number of times.
+ * Releases `ifname` (when given) from the VRF `name` and deletes the VRF when no member is left
+ * (unless `deleteWhenEmpty` is false). Everything already gone (VRF, interface) is success, so DEL
+ * can run any number of times.
  */
-export function release(nl: Netlink, name: string, ifname: string, deleteWhenEmpty = true): void {
+export function release(nl: Netlink, name: string, ifname: string | undefined, deleteWhenEmpty = true): void {
 	const vrf = nl.findLink(name);
 	if (vrf === undefined || vrf.kind !== 'vrf') return;
-	const link = nl.findLink(ifname);
+	const link = ifname === undefined ? undefined : nl.findLink(ifname);
 	if (link !== undefined && link.masterIndex === vrf.index) {
 		try {
 			nl.setLink(link.index, {master: null});
