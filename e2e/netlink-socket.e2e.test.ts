@@ -1,13 +1,23 @@
 // The socket layer on the host kernel, beyond what the fake transport of rtnl.test.ts proves: a
 // dump far larger than one kernel datagram arrives whole (multipart, 128 KiB receive buffer), and
-// SO_RCVTIMEO set by the addon really ends a wait for a reply that never comes.
+// SO_RCVTIMEO set by the addon really ends a wait for a reply that never comes; a netns path that
+// is missing or no netns fails with code 8 before anything is opened in the wrong namespace.
+import {constants as fsConstants, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {execa} from 'execa';
 import {afterEach, describe, expect, test} from 'vitest';
-import {NetlinkError} from '../src/netlink/errors.ts';
+import {NetlinkError, NetnsNotFoundError} from '../src/netlink/errors.ts';
 import {openNetlink} from '../src/netlink/kernel.ts';
 import {RtnlSocket, type RtnlTransport} from '../src/netlink/rtnl.ts';
-import {closeFd, openRouteSocket, receiveDatagram, sendDatagram} from '../src/netlink/socket.ts';
-import {createNetns, ipJson, type Netns, removeNetns} from './helpers/netns.ts';
+import {
+	closeFd,
+	openFileInNetns,
+	openRouteSocket,
+	receiveDatagram,
+	sendDatagram,
+} from '../src/netlink/socket.ts';
+import {createNetns, ipJson, type Netns, randomName, removeNetns} from './helpers/netns.ts';
 
 const RTM_GETLINK = 18;
 let netns: Netns | undefined;
@@ -86,4 +96,42 @@ describe('netlink socket on the host kernel', () => {
 			live.close();
 		}
 	});
+
+	test('a netns path that is missing or not a netns is a code-8 error naming it, for sockets and files', () => {
+		const scratch = mkdtempSync(join(tmpdir(), 'pxsock-'));
+		try {
+			const missing = `/var/run/netns/${randomName('pxnone-')}`;
+			const plain = join(scratch, 'not-a-netns');
+			writeFileSync(plain, '');
+			const opens = [
+				(ns: string) => openNetlink(ns),
+				(ns: string) => openFileInNetns(ns, '/proc/sys/net/ipv4/ip_forward', fsConstants.O_RDONLY),
+			];
+			for (const open of opens) {
+				const gone = thrown(() => open(missing));
+				expect(gone).toBeInstanceOf(NetnsNotFoundError);
+				expect(gone).toMatchObject({
+					code: 8,
+					message: `failed to open netns ${JSON.stringify(missing)}: no such network namespace`,
+				});
+				for (const notNetns of [plain, scratch]) {
+					expect(thrown(() => open(notNetns))).toMatchObject({
+						code: 8,
+						message: `failed to open netns ${JSON.stringify(notNetns)}: not a network namespace`,
+					});
+				}
+			}
+		} finally {
+			rmSync(scratch, {recursive: true, force: true});
+		}
+	});
 });
+
+function thrown(fn: () => unknown): unknown {
+	try {
+		fn();
+	} catch (err) {
+		return err;
+	}
+	throw new Error('expected a failure');
+}
