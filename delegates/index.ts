@@ -6,13 +6,12 @@
 import type {PluginExec} from '../src/chain/plugin-exec.ts';
 import type {CniPlugin} from '../src/cni/plugin.ts';
 import type {OpenNetlink} from '../src/netlink/netlink.ts';
+import {BUILTIN_TYPES, type BuiltinType} from './builtin-types.ts';
 import {createRouteOverridePlugin} from './route-override/index.ts';
 import {createVlanPlugin} from './vlan/index.ts';
 import {createVrfPlugin} from './vrf/index.ts';
 
-/** The `type`s Plexus runs in-process unless the Plexus conf turns them off. */
-export const BUILTIN_TYPES = ['vrf', 'vlan', 'route-override'] as const;
-export type BuiltinType = (typeof BUILTIN_TYPES)[number];
+export {BUILTIN_TYPES, type BuiltinType} from './builtin-types.ts';
 
 /** What the built-ins need: a Netlink opener, and the exec seam vlan uses for its IPAM plugin. */
 export interface BuiltinDeps {

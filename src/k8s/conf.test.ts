@@ -95,6 +95,14 @@ describe('parsePlexusConf', () => {
 		});
 	});
 
+	test('disableBuiltins names built-in delegates', () => {
+		expect(
+			parsePlexusConf({...base, clusterNetwork: 'x', disableBuiltins: ['vlan', 'passthru']}),
+		).toMatchObject({
+			disableBuiltins: ['vlan', 'passthru'],
+		});
+	});
+
 	test('reads GC valid attachments under either key', () => {
 		const valid = [{containerID: 'c1', ifname: 'eth0'}];
 		expect(
@@ -118,6 +126,10 @@ describe('parsePlexusConf', () => {
 			'keys "clusterNetwork" and "delegates" contradict',
 		],
 		[{clusterNetwork: 'x', cniVersion: 1}, 'key "cniVersion"'],
+		[
+			{clusterNetwork: 'x', disableBuiltins: ['vlan', 'vlna']},
+			'key "disableBuiltins": "vlna" is not a built-in delegate, expected one of vrf, vlan, route-override, passthru',
+		],
 	])('%j is refused with code 7: %s', (extra, message) => {
 		let error: unknown;
 		try {

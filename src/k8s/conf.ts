@@ -5,8 +5,10 @@
  * @see https://github.com/k8snetworkplumbingwg/multus-cni/blob/95a0932350f0060cd232096876e24672a1de83fa/pkg/types/types.go#L131
  */
 import {z} from 'zod';
+import {BUILTIN_TYPES} from '../../delegates/builtin-types.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import type {LogLevel} from '../log.ts';
+import {PASSTHRU_TYPE} from '../meta/passthru.ts';
 import {DEFAULT_DEVICE_CHECKPOINT, DEFAULT_DP_DEVICE_INFO_DIR} from './device-plugin.ts';
 
 /** Multus' defaults, so an existing conf means the same thing. */
@@ -186,6 +188,14 @@ export function parsePlexusConf(raw: Record<string, unknown>): PlexusConf {
 				`invalid plexus config: key "auxiliaryCNIChainName": "${conf.auxiliaryCNIChainName}" is not a valid network name`,
 			);
 		}
+	}
+	// A misspelt type would silently keep the built-in: say so instead.
+	const builtins: readonly string[] = [...BUILTIN_TYPES, PASSTHRU_TYPE];
+	const unknownBuiltin = conf.disableBuiltins?.find((t) => !builtins.includes(t));
+	if (unknownBuiltin !== undefined) {
+		throw invalid(
+			`invalid plexus config: key "disableBuiltins": "${unknownBuiltin}" is not a built-in delegate, expected one of ${builtins.join(', ')}`,
+		);
 	}
 	const globalNamespaces =
 		conf.globalNamespaces === undefined
