@@ -187,7 +187,7 @@ describe('plexus chain (acceptance)', () => {
 		const missing = await plexus(args('add'), env);
 		expect(missing.exitCode).toBe(1);
 		expect(JSON.parse(missing.stdout)).toEqual({
-			cniVersion: '1.1.0',
+			cniVersion: '1.0.0',
 			code: 7,
 			msg: `plugin type="no-such-plugin" failed (add): failed to find plugin "no-such-plugin" in path [/nonexistent ${CNI_BIN}]`,
 		});
@@ -199,7 +199,7 @@ describe('plexus chain (acceptance)', () => {
 		const failing = await plexus(args('add'), env);
 		expect(failing.exitCode).toBe(1);
 		expect(JSON.parse(failing.stdout)).toEqual({
-			cniVersion: '1.1.0',
+			cniVersion: '1.0.0',
 			code: 999,
 			msg: expect.stringMatching(/^plugin type="tuning" failed \(add\): .*not-a-mac/),
 		});

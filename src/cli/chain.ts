@@ -11,7 +11,7 @@ import type {RuntimeConf} from '../chain/executor.ts';
 import type {PluginExec} from '../chain/plugin-exec.ts';
 import {parseCniArgs, splitPath} from '../cni/env.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
-import {type CliOutcome, usageError} from './outcome.ts';
+import {type CliOutcome, errorOutcome, usageError} from './outcome.ts';
 
 export const CHAIN_USAGE = `Usage: plexus chain <add|check|del|gc|status> [options] <network-name> [<netns>]
 
@@ -130,23 +130,28 @@ export async function runChain(argv: readonly string[], io: ChainIo): Promise<Cl
 		ifname: values.ifname ?? io.env['CNI_IFNAME'] ?? 'eth0',
 		...envRuntimeArgs(io.env),
 	};
-	switch (verb as ChainVerb) {
-		case 'add': {
-			const result = await executor.addNetworkList(list, rt);
-			return {stdout: `${JSON.stringify(result, null, 4)}\n`, stderr: '', exitCode: 0};
+	try {
+		switch (verb as ChainVerb) {
+			case 'add': {
+				const result = await executor.addNetworkList(list, rt);
+				return {stdout: `${JSON.stringify(result, null, 4)}\n`, stderr: '', exitCode: 0};
+			}
+			case 'check':
+				await executor.checkNetworkList(list, rt);
+				break;
+			case 'del':
+				await executor.delNetworkList(list, rt);
+				break;
+			case 'gc':
+				await executor.gcNetworkList(list);
+				break;
+			case 'status':
+				await executor.statusNetworkList(list);
+				break;
 		}
-		case 'check':
-			await executor.checkNetworkList(list, rt);
-			break;
-		case 'del':
-			await executor.delNetworkList(list, rt);
-			break;
-		case 'gc':
-			await executor.gcNetworkList(list);
-			break;
-		case 'status':
-			await executor.statusNetworkList(list);
-			break;
+	} catch (err) {
+		// Once the network is known, its error JSON carries the network's version (as a plugin's does).
+		return errorOutcome(err, list.cniVersion);
 	}
 	return {stdout: '', stderr: '', exitCode: 0};
 }

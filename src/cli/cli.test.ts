@@ -114,8 +114,9 @@ describe('plexus chain', () => {
 		);
 		expect(out.exitCode).toBe(1);
 		expect(out.stderr).toBe('');
+		// The error carries the network's cniVersion, as a plugin's error does.
 		expect(JSON.parse(out.stdout)).toEqual({
-			cniVersion: '1.1.0',
+			cniVersion: '1.0.0',
 			code: 7,
 			msg: 'plugin type="main" failed (add): failed to find plugin "main" in path [/a /b]',
 		});
