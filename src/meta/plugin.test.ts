@@ -570,4 +570,38 @@ describe('CHECK, STATUS, GC', () => {
 		await expect(stat(join(dir, 'plexus', 'c1-eth0.json'))).rejects.toThrow('ENOENT');
 		await expect(stat(join(dir, 'plexus', 'c2-eth0.json'))).resolves.toBeDefined();
 	});
+
+	test('GC waits for a DEL of the same container and does not DEL its attachments again', async () => {
+		await run(plugin(), 'ADD', conf());
+		let delReached: () => void = () => undefined;
+		const reached = new Promise<void>((resolve) => {
+			delReached = resolve;
+		});
+		let letDelFinish: () => void = () => undefined;
+		const held = new Promise<void>((resolve) => {
+			letDelFinish = resolve;
+		});
+		exec = new FakePluginExec({
+			bridge: () => undefined,
+			macvlan: () => undefined,
+			ipvlan: async (call) => {
+				if (call.command === 'DEL' && call.env['CNI_NETNS'] === '/var/run/netns/p1') {
+					delReached();
+					await held;
+				}
+				return undefined;
+			},
+		});
+		const shared = plugin();
+		const deleting = run(shared, 'DEL', conf());
+		await reached;
+		const collecting = run(shared, 'GC', conf({cniVersion: '1.1.0', 'cni.dev/valid-attachments': []}));
+		await new Promise((resolve) => setTimeout(resolve, 20));
+		letDelFinish();
+		expect((await deleting).ok).toBe(true);
+		expect((await collecting).ok).toBe(true);
+		expect(
+			exec.callsOf('DEL').map((c) => `${c.env['CNI_CONTAINERID']} ${c.type} ${c.env['CNI_IFNAME']}`),
+		).toEqual(['c1 ipvlan eth9', 'c1 macvlan net1', 'c1 bridge eth0']);
+	});
 });

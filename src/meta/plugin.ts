@@ -43,6 +43,8 @@ export type {PlexusDeps} from './deps.ts';
 
 /** Creates the meta-plugin. */
 export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
+	// ADD, DEL, CHECK and GC's DEL of one container never overlap (spec v1.3 §7.3), e.g. in the daemon.
+	const serial = new PerKeySerializer();
 	const kubeFor = deps.kube ?? defaultKube;
 	const ready = (inv: Invocation, wait: boolean) =>
 		waitReadiness(
@@ -282,18 +284,25 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 			if (read.state === 'unsupported')
 				errors.push(new CniError(CniErrorCode.incompatibleVersion, `plexus cache "${file}": ${read.reason}`));
 			if (read.state !== 'ok') continue;
-			const entry = read.entry;
-			if (valid.has(`${entry.containerId}\u0000${entry.ifname}`)) {
-				for (const a of entry.attachments)
-					stillValid.push({containerID: entry.containerId, ifname: a.ifname});
+			const listed = read.entry;
+			if (valid.has(`${listed.containerId}\u0000${listed.ifname}`)) {
+				for (const a of listed.attachments)
+					stillValid.push({containerID: listed.containerId, ifname: a.ifname});
 				continue;
 			}
-			const failed = await inv.delAttachments(entry.attachments, {
-				containerId: entry.containerId,
-				netns: entry.netns,
-				pairs: entry.cniArgs,
+			// Not alongside a DEL of the same container (spec §7.3); what that DEL removed is done.
+			const failed = await serial.run(listed.containerId, async () => {
+				const again = await inv.cache.read(listed.containerId, listed.ifname);
+				if (again.state !== 'ok') return [];
+				const entry = again.entry;
+				const undone = await inv.delAttachments(entry.attachments, {
+					containerId: entry.containerId,
+					netns: entry.netns,
+					pairs: entry.cniArgs,
+				});
+				if (undone.length === 0) await inv.cache.remove(entry.containerId, entry.ifname);
+				return undone;
 			});
-			if (failed.length === 0) await inv.cache.remove(entry.containerId, entry.ifname);
 			errors.push(...failed);
 		}
 		// Pods Multus ADDed (./legacy.ts): stale ones DEL'd, the results of live ones kept.
@@ -317,8 +326,6 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 		if (errors.length > 0) throw aggregate('garbage collection failed', errors);
 	}
 
-	// ADD, DEL and CHECK of one container never overlap (spec v1.3 §7.3), e.g. in the daemon.
-	const serial = new PerKeySerializer();
 	return {
 		type: 'plexus',
 		supportedVersions: SUPPORTED_VERSIONS,
