@@ -89,29 +89,6 @@ describe('convertResult', () => {
 		}
 	});
 
-	test.each(['0.3.1', '0.4.0', '1.0.0', '1.1.0'])(
-		'up from 0.2.0 to %s fails without an IP address, as libcni',
-		(to) => {
-			const noIp = parseResult({cniVersion: '0.2.0', dns: {nameservers: ['10.0.0.53']}});
-			expect(() => convertResult(noIp, to)).toThrow(
-				expect.objectContaining({code: 1, message: expect.stringMatching(/no valid IP addresses/)}),
-			);
-		},
-	);
-
-	test('up from 0.2.0 keeps only dst and gw of a route (types/020 convertTo040)', () => {
-		const withMtu = parseResult({
-			cniVersion: '0.2.0',
-			ip4: {ip: '10.0.0.2/24', routes: [{dst: '0.0.0.0/0', gw: '10.0.0.1', mtu: 1300, table: 5}]},
-		});
-		expect(withMtu).toMatchObject({ip4: {routes: [{mtu: 1300, table: 5}]}});
-		expect(convertResult(withMtu, '1.1.0')).toEqual({
-			cniVersion: '1.1.0',
-			ips: [{address: '10.0.0.2/24'}],
-			routes: [{dst: '0.0.0.0/0', gw: '10.0.0.1'}],
-		});
-	});
-
 	test('down to 0.2.0 drops routes of a family without an address', () => {
 		const only4 = parseResult({
 			cniVersion: '1.0.0',

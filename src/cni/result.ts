@@ -7,8 +7,7 @@
  *   `mtu`/`socketPath`/`pciID`, while routes keep `mtu`/`advmss`/`priority`/`table`/`scope`
  *   (Go's `types.Route` is shared across versions);
  * - down to 0.1.0/0.2.0 keeps the first IPv4 and first IPv6 address, splits routes by the family
- *   of `dst` keeping only `dst`/`gw`, and fails when there is no address at all;
- * - up from 0.1.0/0.2.0 keeps only `dst`/`gw` of each route and fails without an address too.
+ *   of `dst` keeping only `dst`/`gw`, and fails when there is no address at all.
  */
 import {CniError, CniErrorCode} from './errors.ts';
 import {describeIssues, Result020Schema, Result040Schema, Result100Schema} from './spec.ts';
@@ -170,14 +169,6 @@ export function isIpv4(addressOrCidr: string): boolean {
 	return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip);
 }
 
-/** libcni's refusal to convert a result without any address to or from 0.1.0/0.2.0 (code 1). */
-function noValidIp(version: string): CniError {
-	return new CniError(
-		CniErrorCode.incompatibleVersion,
-		`failed to convert result to version "${version}": cannot convert: no valid IP addresses`,
-	);
-}
-
 /** The 1.x result for `result` (any layout), i.e. the up-conversion half of the table. */
 function toLayout100(result: CniResult, version: string): Result100 {
 	const from = layoutOf(result.cniVersion);
@@ -188,10 +179,8 @@ function toLayout100(result: CniResult, version: string): Result100 {
 		for (const ip of [r.ip4, r.ip6]) {
 			if (ip === undefined) continue;
 			ips.push(compact<IpConfig100>({address: ip.ip, gateway: ip.gateway}));
-			// types/020's convertTo040 copies only dst and gw of each route.
-			for (const route of ip.routes ?? []) routes.push(compact<Route>({dst: route.dst, gw: route.gw}));
+			for (const route of ip.routes ?? []) routes.push(copyRoute(route));
 		}
-		if (ips.length === 0) throw noValidIp(version);
 		return finish100({cniVersion: version, ips, routes, dns: copyDns(r.dns)});
 	}
 	const r = result as Result100 | Result040;
@@ -238,7 +227,12 @@ function to020(result: Result100, version: string): Result020 {
 		target.routes ??= [];
 		target.routes.push(compact<Route>({dst: route.dst, gw: route.gw}));
 	}
-	if (ip4 === undefined && ip6 === undefined) throw noValidIp(version);
+	if (ip4 === undefined && ip6 === undefined) {
+		throw new CniError(
+			CniErrorCode.incompatibleVersion,
+			`failed to convert result to version "${version}": cannot convert: no valid IP addresses`,
+		);
+	}
 	return compact({cniVersion: version, ip4, ip6, dns: copyDns(result.dns)});
 }
 
