@@ -89,6 +89,23 @@ describe('convertResult', () => {
 		}
 	});
 
+	// Current libcni (types/040 convertFrom02x) up-converts a 0.1.0/0.2.0 result without any address
+	// to an empty one and copies whole routes; only the old types/current code refused it. Read-only
+	// views (network-status, default-route) depend on this not failing an ADD.
+	test.each(['0.1.0', '0.2.0'])(
+		'up from %s without an IP address gives an empty result, as libcni',
+		(from) => {
+			for (const to of ['0.4.0', '1.0.0', '1.1.0']) {
+				const converted = convertResult(parseResult({cniVersion: from}), to) as {
+					cniVersion: string;
+					ips?: unknown[];
+				};
+				expect(converted.cniVersion).toBe(to);
+				expect(converted.ips ?? []).toEqual([]);
+			}
+		},
+	);
+
 	test('down to 0.2.0 drops routes of a family without an address', () => {
 		const only4 = parseResult({
 			cniVersion: '1.0.0',
