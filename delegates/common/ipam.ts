@@ -3,7 +3,7 @@
  * from CNI_PATH with the delegate's own stdin and environment, through the chain's PluginExec seam.
  */
 import type {PluginExec} from '../../src/chain/plugin-exec.ts';
-import {CniError, CniErrorCode} from '../../src/cni/errors.ts';
+import {decodeJson} from '../../src/cni/json.ts';
 import type {CniCommand, PluginRequest} from '../../src/cni/plugin.ts';
 import {convertResult, parseResult} from '../../src/cni/result.ts';
 import {CURRENT_VERSION} from '../../src/cni/versions.ts';
@@ -42,15 +42,7 @@ export async function ipamAdd(
 	cniVersion: string,
 ): Promise<Result> {
 	const text = await run(exec, ipamType, request, 'ADD');
-	let raw: unknown;
-	try {
-		raw = JSON.parse(text);
-	} catch (err) {
-		throw new CniError(
-			CniErrorCode.decodeFailure,
-			`failed to decode result of IPAM plugin "${ipamType}": ${(err as Error).message}`,
-		);
-	}
+	const raw = decodeJson(text, `result of IPAM plugin "${ipamType}"`);
 	return convertResult(parseResult(raw, cniVersion), CURRENT_VERSION) as Result;
 }
 

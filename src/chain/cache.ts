@@ -8,6 +8,7 @@ import {randomBytes} from 'node:crypto';
 import {mkdir, readdir, readFile, rename, rm, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {decodeJson} from '../cni/json.ts';
 import {type CniResult, convertResult, parseResult} from '../cni/result.ts';
 
 export const CACHE_KIND = 'cniCacheV1';
@@ -144,15 +145,7 @@ export class ResultCache {
 	async getResult(key: AttachmentKey, cniVersion: string): Promise<CniResult | undefined> {
 		const text = await this.#read(key);
 		if (text === undefined) return undefined;
-		let raw: unknown;
-		try {
-			raw = JSON.parse(text);
-		} catch (err) {
-			throw new CniError(
-				CniErrorCode.decodeFailure,
-				`failed to decode cached result of network "${key.networkName}": ${(err as Error).message}`,
-			);
-		}
+		const raw = decodeJson(text, `cached result of network "${key.networkName}"`);
 		const rawResult = isRecord(raw) && raw['kind'] === CACHE_KIND ? raw['result'] : raw;
 		const result = parseResult(rawResult);
 		try {

@@ -7,6 +7,7 @@
 import {dispatch} from '../cni/dispatch.ts';
 import {formatCniArgs, validateContainerId, validateIfname, validateNetworkName} from '../cni/env.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
+import {decodeJson} from '../cni/json.ts';
 import type {CniCommand, CniPlugin} from '../cni/plugin.ts';
 import {type CniResult, parseResult} from '../cni/result.ts';
 import type {GcAttachment} from '../cni/spec.ts';
@@ -319,14 +320,5 @@ export class ChainExecutor {
 
 /** Decodes an ADD stdout into a result; a result without cniVersion is read as the conf's version. */
 function decodeResult(stdout: Uint8Array, confVersion: string): CniResult {
-	let raw: unknown;
-	try {
-		raw = JSON.parse(Buffer.from(stdout).toString('utf8'));
-	} catch (err) {
-		throw new CniError(
-			CniErrorCode.decodeFailure,
-			`failed to decode plugin result: ${(err as Error).message}`,
-		);
-	}
-	return parseResult(raw, confVersion);
+	return parseResult(decodeJson(stdout, 'plugin result'), confVersion);
 }

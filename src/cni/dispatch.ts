@@ -7,6 +7,7 @@
 
 import {type Getenv, parseCniEnv, validateNetworkName} from './env.ts';
 import {CniError, CniErrorCode, toCniError} from './errors.ts';
+import {decodeJsonObject} from './json.ts';
 import type {CniPlugin, PluginRequest} from './plugin.ts';
 import {compareVersions, DEFAULT_VERSION, versionAtLeast} from './versions.ts';
 
@@ -36,19 +37,7 @@ function sniffVersion(stdin: Uint8Array): string | undefined {
 
 /** Decodes the stdin config (code 6 on malformed JSON or a non-object). */
 export function decodeConfig(stdin: Uint8Array): Record<string, unknown> {
-	let value: unknown;
-	try {
-		value = JSON.parse(Buffer.from(stdin).toString('utf8'));
-	} catch (err) {
-		throw new CniError(
-			CniErrorCode.decodeFailure,
-			`failed to decode network config: ${(err as Error).message}`,
-		);
-	}
-	if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-		throw new CniError(CniErrorCode.decodeFailure, 'failed to decode network config: expected a JSON object');
-	}
-	return value as Record<string, unknown>;
+	return decodeJsonObject(stdin, 'network config');
 }
 
 /** Go skel's validateConfig: every verb but VERSION needs a valid network `name` (code 7). */

@@ -7,6 +7,7 @@
 
 import {splitPath} from '../cni/env.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {decodeJsonObject} from '../cni/json.ts';
 
 /** What the hot-plug controller asks for on POST /delegate (Multus `DelegateInterfaceAttributes`). */
 export interface InterfaceAttributes {
@@ -127,21 +128,7 @@ export function applyInterfaceAttributes(config: Uint8Array, attributes: Interfa
 	if (attributes.ips === undefined && attributes.mac === undefined && attributes.cniArgs === undefined) {
 		return config;
 	}
-	let conf: unknown;
-	try {
-		conf = JSON.parse(Buffer.from(config).toString('utf8'));
-	} catch (err) {
-		throw new CniError(
-			CniErrorCode.decodeFailure,
-			`failed to decode delegate config: ${(err as Error).message}`,
-		);
-	}
-	if (!isObject(conf)) {
-		throw new CniError(
-			CniErrorCode.decodeFailure,
-			'failed to decode delegate config: expected a JSON object',
-		);
-	}
+	const conf = decodeJsonObject(config, 'delegate config');
 	const runtimeConfig = isObject(conf['runtimeConfig']) ? {...conf['runtimeConfig']} : {};
 	if (attributes.ips !== undefined) runtimeConfig['ips'] = attributes.ips;
 	if (attributes.mac !== undefined) runtimeConfig['mac'] = attributes.mac;

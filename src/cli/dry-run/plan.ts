@@ -12,6 +12,7 @@ import type {NetworkList} from '../../chain/network-list.ts';
 import type {PluginExec} from '../../chain/plugin-exec.ts';
 import {formatCniArgs} from '../../cni/env.ts';
 import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
+import {decodeJson} from '../../cni/json.ts';
 import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
 import type {CniResult} from '../../cni/result.ts';
 import type {KubeClient, Pod} from '../../k8s/client.ts';
@@ -277,15 +278,7 @@ async function networkBuiltins(common: Common): Promise<ReadonlyMap<string, CniP
  * @throws CniError code 6 when the conf is not JSON, as dispatch reports it.
  */
 export function podAddRequest(input: Omit<PodDryRun, 'kube' | 'exec'>): PluginRequest {
-	let config: Record<string, unknown>;
-	try {
-		config = JSON.parse(Buffer.from(input.confStdin).toString('utf8')) as Record<string, unknown>;
-	} catch (error) {
-		throw new CniError(
-			CniErrorCode.decodeFailure,
-			`failed to decode the plexus conf: ${(error as Error).message}`,
-		);
-	}
+	const config = decodeJson(input.confStdin, 'the plexus conf') as Record<string, unknown>;
 	return {
 		command: 'ADD',
 		containerId: input.containerId,
