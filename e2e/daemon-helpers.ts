@@ -78,6 +78,9 @@ export interface RunningDaemon {
 	process: DaemonProcess;
 }
 
+/** How long startDaemon waits for /readyz. */
+const DAEMON_START_TIMEOUT_MS = 60_000;
+
 /** Starts the fixture daemon on `socketPath` and waits until /readyz answers 200. */
 export async function startDaemon(
 	socketPath: string,
@@ -92,7 +95,10 @@ export async function startDaemon(
 	void child.then(() => {
 		exited = true;
 	});
-	for (let i = 0; i < 400 && !exited; i++) {
+	// A bound on start-up, not a timing assertion: inside the qemu test bed (TCG) a cold Node daemon can
+	// take well over 10 s to load under load, so wait up to a minute.
+	const deadline = Date.now() + DAEMON_START_TIMEOUT_MS;
+	while (!exited && Date.now() < deadline) {
 		if ((await probe(socketPath, '/readyz')) === 200) return {process: child};
 		await sleep(25);
 	}
