@@ -11,7 +11,7 @@ import {execa} from 'execa';
 import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
 import {type RunningDaemon, requireShim, runShim, startDaemon} from './daemon-helpers.ts';
 import {ipJson, randomName, removeLink} from './helpers/netns.ts';
-import {CNI_BIN, MetaHarness, type TestPod} from './kube/harness.ts';
+import {CNI_BIN, MetaHarness, podCniArgs, type TestPod} from './kube/harness.ts';
 
 let h: MetaHarness;
 let socketPath: string;
@@ -31,7 +31,7 @@ async function shim(command: string, pod: TestPod, address: number) {
 		CNI_CONTAINERID: pod.containerId,
 		CNI_NETNS: pod.netns.path,
 		CNI_IFNAME: 'eth0',
-		CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name};K8S_POD_INFRA_CONTAINER_ID=${pod.containerId};K8S_POD_UID=${pod.uid}`,
+		CNI_ARGS: podCniArgs(pod),
 		CNI_PATH: CNI_BIN,
 		PLEXUS_SOCKET: socketPath,
 	});

@@ -33,6 +33,11 @@ export interface CniRun {
 }
 
 /** Everything one test needs; `close()` removes all of it. */
+/** The CNI_ARGS kubelet's runtime sends for `pod`. */
+export function podCniArgs(pod: TestPod): string {
+	return `IgnoreUnknown=1;K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name};K8S_POD_INFRA_CONTAINER_ID=${pod.containerId};K8S_POD_UID=${pod.uid}`;
+}
+
 export class MetaHarness {
 	readonly api: TestApiServer;
 	readonly dir: string;
@@ -135,7 +140,7 @@ export class MetaHarness {
 				CNI_CONTAINERID: pod.containerId,
 				CNI_NETNS: pod.netns.path,
 				CNI_IFNAME: ifname,
-				CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name};K8S_POD_INFRA_CONTAINER_ID=${pod.containerId};K8S_POD_UID=${pod.uid}`,
+				CNI_ARGS: podCniArgs(pod),
 				CNI_PATH: CNI_BIN,
 				...extraEnv,
 			},
