@@ -6,6 +6,13 @@
 			"sources": ["plexus-shim.c"],
 			"cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror"],
 			"ldflags": ["-static", "-s"]
+		},
+		{
+			"target_name": "plexus-chroot-exec",
+			"type": "executable",
+			"sources": ["plexus-chroot-exec.c"],
+			"cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror"],
+			"ldflags": ["-static", "-s"]
 		}
 	]
 }
