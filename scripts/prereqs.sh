@@ -8,6 +8,8 @@ REQUIRED=(
 	/usr/lib/cni/bridge:containernetworking-plugins
 	/usr/bin/ping:iputils-ping
 	/usr/sbin/nft:nftables
+	/usr/bin/buildah:buildah
+	/usr/bin/strip:binutils
 )
 
 missing=()
