@@ -8,6 +8,11 @@ REQUIRED=(
 	/usr/lib/cni/bridge:containernetworking-plugins
 	/usr/bin/ping:iputils-ping
 	/usr/sbin/nft:nftables
+	/usr/bin/containerd:containerd
+	/usr/sbin/runc:runc
+	/usr/sbin/xtables-nft-multi:iptables
+	/usr/bin/gcc:gcc
+	/usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
 	/usr/bin/buildah:buildah
 	/usr/bin/strip:binutils
 )
