@@ -6,14 +6,16 @@
  *
  * Static, so it runs in any root: inside a container that lacks the host's /run it fails with
  * flannel's message naming the file. Config keys: "subnetFile" (required), "bridge" (bridge
- * name), "dataDir" (host-local's). Keys are found by a plain scan of the top-level JSON: the
- * tests write these configs, nothing else does.
+ * name), "dataDir" (host-local's), "holdFile" (ADD waits while that file exists, after creating
+ * "<holdFile>.started": tests use it to keep a request in flight). Keys are found by a plain scan
+ * of the top-level JSON: the tests write these configs, nothing else does.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -120,6 +122,15 @@ int main(void) {
 	if (strcmp(command, "ADD") != 0 && strcmp(command, "DEL") != 0 && strcmp(command, "CHECK") != 0) return 0;
 	char subnet[256];
 	read_subnet(field(input, "subnetFile", ""), subnet, sizeof subnet);
+	const char *hold = field(input, "holdFile", "");
+	struct stat st;
+	if (strcmp(command, "ADD") == 0 && hold[0] != '\0' && stat(hold, &st) == 0) {
+		char started[600];
+		snprintf(started, sizeof started, "%s.started", hold);
+		FILE *f = fopen(started, "w");
+		if (f != NULL) fclose(f);
+		while (stat(hold, &st) == 0) usleep(20000);
+	}
 	static char conf[8192];
 	snprintf(conf, sizeof conf,
 	         "{\"cniVersion\":\"%s\",\"name\":\"%s\",\"type\":\"bridge\",\"bridge\":\"%s\","
