@@ -9,7 +9,7 @@
  * the missing file, when the daemon runs without --chroot-dir. SIGTERM (CRI StopContainer) drains:
  * /readyz fails, the ADD in flight finishes, exit code 0.
  */
-import {randomUUID} from 'node:crypto';
+import {randomBytes, randomUUID} from 'node:crypto';
 import {existsSync, readFileSync, statSync} from 'node:fs';
 import {copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
@@ -87,6 +87,30 @@ function clusterNetwork() {
 			{type: 'portmap', capabilities: {portMappings: true}, snat: false},
 		],
 	};
+}
+
+/**
+ * A cluster network that needs no netns before portmap: `static` answers the address, portmap
+ * then needs only iptables (the host's through the chroot; the image has none).
+ */
+function staticThenPortmap(address: string) {
+	return {
+		cniVersion: '1.0.0',
+		name: NETWORK,
+		plugins: [
+			{type: 'static', ipam: {type: 'static', addresses: [{address}]}},
+			{type: 'portmap', capabilities: {portMappings: true}, snat: false},
+		],
+	};
+}
+
+/** Polls `condition` until it holds; fails after WAIT_MS naming what it waited for. */
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+	const deadline = Date.now() + WAIT_MS;
+	while (!(await condition())) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await sleep(20);
+	}
 }
 
 /** Polls a container until it exited (bounded). */
@@ -208,7 +232,7 @@ beforeAll(async () => {
 	);
 	dir = await mkdtemp(join(tmpdir(), 'plexus-daemonset-'));
 	await mkdir(join(dir, 'logs'));
-	subnetDir = `/run/${randomName('plexus-test-')}`;
+	subnetDir = `/run/plexus-e2e-${randomBytes(8).toString('hex')}`;
 	subnet = `${randomSubnet()}.0/24`;
 	bridge = randomName('pxdsbr');
 	hostPort = 20_000 + Math.floor(Math.random() * 20_000);
@@ -220,7 +244,7 @@ beforeAll(async () => {
 	containerd = await Containerd.start({cniConfs: {'10-flannel.conflist': clusterNetwork()}});
 	// Real files, not symlinks into /usr/lib/cni: in the daemon's container (no chroot) they are found too.
 	await copyFile(join(dir, 'plugins', FAKE_FLANNEL), join(containerd.binDir, FAKE_FLANNEL));
-	for (const plugin of ['bridge', 'host-local', 'portmap']) {
+	for (const plugin of ['bridge', 'host-local', 'portmap', 'static']) {
 		await copyFile(join(DEBIAN_CNI_DIR, plugin), join(containerd.binDir, plugin));
 	}
 	await execa('chmod', [
@@ -300,10 +324,13 @@ describe('the DaemonSet under containerd', () => {
 		const hold = join(dir, 'hold');
 		await writeFile(hold, '');
 		const addB = c.cri.runPodSandbox(workload('web-b'));
-		while (!existsSync(`${hold}.started`)) await sleep(20);
+		await until(() => existsSync(`${hold}.started`), 'fake-flannel to hold the ADD');
 		const stopped = stopDaemon(daemon.id);
 		let readyz = 200;
-		while (readyz === 200) readyz = await probe(hostSocket(), '/readyz');
+		await until(async () => {
+			readyz = await probe(hostSocket(), '/readyz');
+			return readyz !== 200;
+		}, '/readyz to change after SIGTERM');
 		expect(readyz).toBe(500);
 		await rm(hold);
 		const b = await addB;
@@ -321,13 +348,32 @@ describe('the DaemonSet under containerd', () => {
 			() => new Error('ADD succeeded without --chroot-dir'),
 			(error: Error) => error,
 		);
+		process.stderr.write(`without --chroot-dir, fake-flannel: ${failed.message}\n`);
 		expect(failed.message).toContain(
 			`failed to load flannel 'subnet.env' file: open ${join(subnetDir, 'subnet.env')}: No such file or directory`,
 		);
+		// And portmap, reached after a plugin that works anywhere, finds no iptables in the image.
+		const clusterFile = join(c.confDir, '10-flannel.conflist');
+		const staticAddress = `${subnet.replace(/\.0\/24$/, '.200')}/24`;
+		await writeFile(clusterFile, JSON.stringify(staticThenPortmap(staticAddress)));
+		const noIptables = await c.cri.runPodSandbox(workload('web-d')).then(
+			() => new Error('ADD succeeded without --chroot-dir'),
+			(error: Error) => error,
+		);
+		process.stderr.write(`without --chroot-dir, portmap: ${noIptables.message}\n`);
+		expect(noIptables.message).toMatch(/portmap.*"iptables": executable file not found in \$PATH/s);
 		expect((await stopDaemon(daemon.id)).exitCode).toBe(0);
 
-		// Back on: pod B and whatever the failed pod left are deleted; nothing stays behind.
+		// The same conf with host-root execution: portmap writes the host's DNAT rule.
 		daemon = await startDaemon(true);
+		const e = await c.cri.runPodSandbox(workload('web-e'));
+		expect((await c.cri.podSandboxStatus(e)).status.network?.ip).toBe(staticAddress.replace(/\/24$/, ''));
+		expect((await hostPortRules()).join('\n')).toContain(
+			`--to-destination ${staticAddress.replace(/\/24$/, '')}:8080`,
+		);
+		await writeFile(clusterFile, JSON.stringify(clusterNetwork()));
+
+		// Pods B and E, and whatever the failed pods left, are deleted; nothing stays behind.
 		for (const sandbox of await c.cri.listPodSandbox()) {
 			if (sandbox.id === daemonSandbox?.id) continue;
 			await c.cri.stopPodSandbox(sandbox.id);
