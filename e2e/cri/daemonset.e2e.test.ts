@@ -53,6 +53,8 @@ let metricsPort: number;
 let undoShared: (() => Promise<void>) | undefined;
 let daemonSandbox: {id: string; config: PodSandboxConfig} | undefined;
 let attempt = 0;
+/** The daemon container running now, if any. */
+let running: {id: string; logPath: string; chroot: boolean} | undefined;
 
 /** Each hostPath of the manifest in the test: CNI dirs are containerd's, `/` stays the host's root. */
 function hostPath(path: string): string {
@@ -174,12 +176,14 @@ async function startDaemon(chroot: boolean): Promise<{id: string; logPath: strin
 		}
 		await sleep(50);
 	}
+	running = {id, logPath, chroot};
 	return {id, logPath};
 }
 
 /** Stops a daemon container as kubelet does (SIGTERM, then SIGKILL after the grace period). */
 async function stopDaemon(id: string): Promise<ContainerStatus> {
 	const c = containerd as Containerd;
+	if (running?.id === id) running = undefined;
 	await c.cri.stopContainer(id, pod.terminationGracePeriodSeconds ?? 30);
 	const status = await waitExited(id);
 	await c.cri.removeContainer(id);
@@ -194,10 +198,12 @@ function workload(name: string): PodSandboxConfig {
 	});
 }
 
-/** The host's nat rules that mention our hostPort. */
+/** The host's nat rules that mention our hostPort (portmap's jump and its per-pod DNAT chain). */
 async function hostPortRules(): Promise<string[]> {
 	const {stdout} = await execa('iptables', ['-w', '-t', 'nat', '-S']);
-	return stdout.split('\n').filter((line) => line.includes(`--dport ${hostPort} `));
+	return stdout
+		.split('\n')
+		.filter((line) => line.includes(`--dport ${hostPort} `) || line.includes(`--dports ${hostPort} `));
 }
 
 /** host-local's reservations in the test's data dir. */
@@ -211,16 +217,38 @@ async function plexusCache(): Promise<string[]> {
 	return readdir(join(hostPath('/var/lib/cni'), 'multus', 'plexus')).catch(() => [] as string[]);
 }
 
-/** Removes portmap rules for our hostPort that a failed test left (best effort). */
+/** Removes portmap's rules for our hostPort that a failed test left (best effort). */
 async function sweepHostPortRules(): Promise<void> {
+	const chains = new Set<string>();
 	for (const rule of await hostPortRules()) {
-		const args = rule.replace(/^-A /, '-D ').split(' ');
-		await execa('iptables', ['-w', '-t', 'nat', ...args], {reject: false});
-		const chain = /-j (CNI-DN-\S+)/.exec(rule)?.[1];
-		if (chain !== undefined) {
-			await execa('iptables', ['-w', '-t', 'nat', '-F', chain], {reject: false});
-			await execa('iptables', ['-w', '-t', 'nat', '-X', chain], {reject: false});
+		const chain = /^-A (CNI-DN-\S+)/.exec(rule)?.[1] ?? /-j (CNI-DN-\S+)/.exec(rule)?.[1];
+		if (chain !== undefined) chains.add(chain);
+		// The jump rule: delete it by its exact spec (iptables-restore syntax, comment quoted).
+		if (!rule.startsWith('-A CNI-DN-')) {
+			await execa('sh', ['-c', `iptables -w -t nat ${rule.replace(/^-A /, '-D ')}`], {reject: false});
 		}
+	}
+	for (const chain of chains) {
+		await execa('iptables', ['-w', '-t', 'nat', '-F', chain], {reject: false});
+		await execa('iptables', ['-w', '-t', 'nat', '-X', chain], {reject: false});
+	}
+}
+
+/**
+ * Deletes the workload pods through a daemon with host-root execution before containerd closes
+ * (closing first would stop the daemon's own sandbox, and the pods' DEL would find no daemon).
+ */
+async function deleteWorkloads(): Promise<void> {
+	const c = containerd as Containerd;
+	if (running !== undefined && !running.chroot) {
+		await stopDaemon(running.id).catch(() => undefined);
+		running = undefined;
+	}
+	if (running === undefined) running = {...(await startDaemon(true)), chroot: true};
+	for (const sandbox of await c.cri.listPodSandbox()) {
+		if (sandbox.id === daemonSandbox?.id) continue;
+		await c.cri.stopPodSandbox(sandbox.id);
+		await c.cri.removePodSandbox(sandbox.id);
 	}
 }
 
@@ -262,6 +290,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+	if (containerd !== undefined && daemonSandbox !== undefined) await deleteWorkloads().catch(() => undefined);
 	await containerd?.close();
 	await sweepHostPortRules();
 	await removeLink(bridge);
@@ -374,11 +403,7 @@ describe('the DaemonSet under containerd', () => {
 		await writeFile(clusterFile, JSON.stringify(clusterNetwork()));
 
 		// Pods B and E, and whatever the failed pods left, are deleted; nothing stays behind.
-		for (const sandbox of await c.cri.listPodSandbox()) {
-			if (sandbox.id === daemonSandbox?.id) continue;
-			await c.cri.stopPodSandbox(sandbox.id);
-			await c.cri.removePodSandbox(sandbox.id);
-		}
+		await deleteWorkloads();
 		expect(await hostPortRules()).toEqual([]);
 		expect(await reservations()).toEqual([]);
 		expect(await plexusCache()).toEqual([]);
