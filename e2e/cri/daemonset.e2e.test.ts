@@ -307,7 +307,7 @@ describe('the DaemonSet under containerd', () => {
 		}
 	});
 
-	it('installs with the init container, then serves pods with delegates in the host root; SIGTERM drains', async () => {
+	it('installs plexus-shim and 00-plexus.conflist with the init container', async () => {
 		const c = containerd as Containerd;
 		await runInstall();
 		expect(await readdir(c.binDir)).toContain('plexus-shim');
@@ -319,18 +319,23 @@ describe('the DaemonSet under containerd', () => {
 			plugins: Record<string, unknown>[];
 		};
 		const shimConf = installed.plugins[0] as Record<string, unknown>;
-		expect(shimConf['type']).toBe('plexus-shim');
+		expect(shimConf).toMatchObject({
+			type: 'plexus-shim',
+			clusterNetwork: '/etc/cni/net.d/10-flannel.conflist',
+		});
 		shimConf['daemonSocketDir'] = hostPath(String(shimConf['daemonSocketDir']));
 		await writeFile(confPath, JSON.stringify(installed));
-		const deadline = Date.now() + WAIT_MS;
-		while (!(await loadedCniNetworks(c.address, CRI_PROTO)).includes(installed.name)) {
-			if (Date.now() > deadline) throw new Error(`containerd did not load ${confPath}`);
-			await sleep(50);
-		}
+		await until(
+			async () => (await loadedCniNetworks(c.address, CRI_PROTO)).includes(installed.name),
+			`containerd to load ${confPath}`,
+		);
+	});
 
-		let daemon = await startDaemon(true);
-		// Pod A: ADD through the containerized daemon, delegates chrooted in the host root.
+	it('adds a pod through the containerized daemon, delegates in the host root; DEL leaves nothing', async () => {
+		const c = containerd as Containerd;
+		await startDaemon(true);
 		const a = await c.cri.runPodSandbox(workload('web-a'));
+		// fake-flannel read the subnet file under the host's /run: host-local allocated from it.
 		const ip = (await c.cri.podSandboxStatus(a)).status.network?.ip ?? '';
 		expect(`${ip}/24`.replace(/\.\d+\/24$/, '.0/24')).toBe(subnet);
 		const netns = await sandboxNetnsPath(c.cri, a);
@@ -348,8 +353,11 @@ describe('the DaemonSet under containerd', () => {
 		expect(await hostPortRules()).toEqual([]);
 		expect(await reservations()).toEqual([]);
 		expect(await plexusCache()).toEqual([]);
+	});
 
-		// Pod B is in flight (fake-flannel holds) when the daemon container gets SIGTERM.
+	it('drains on SIGTERM (StopContainer): /readyz fails, the ADD in flight finishes, exit code 0', async () => {
+		const c = containerd as Containerd;
+		const daemon = running as {id: string; logPath: string};
 		const hold = join(dir, 'hold');
 		await writeFile(hold, '');
 		const addB = c.cri.runPodSandbox(workload('web-b'));
@@ -370,9 +378,11 @@ describe('the DaemonSet under containerd', () => {
 			exitCode: 0,
 		});
 		expect(await containerLog(daemon.logPath)).toContain('plexus daemon received signal');
+	});
 
-		// Host-root execution off: the same pod fails, because the container has no such file.
-		daemon = await startDaemon(false);
+	it('without --chroot-dir the same delegates fail: no subnet file and no iptables in the container', async () => {
+		const c = containerd as Containerd;
+		const daemon = await startDaemon(false);
 		const failed = await c.cri.runPodSandbox(workload('web-c')).then(
 			() => new Error('ADD succeeded without --chroot-dir'),
 			(error: Error) => error,
@@ -381,7 +391,7 @@ describe('the DaemonSet under containerd', () => {
 		expect(failed.message).toContain(
 			`failed to load flannel 'subnet.env' file: open ${join(subnetDir, 'subnet.env')}: No such file or directory`,
 		);
-		// And portmap, reached after a plugin that works anywhere, finds no iptables in the image.
+		// portmap, reached after a plugin that works anywhere, finds no iptables in the image.
 		const clusterFile = join(c.confDir, '10-flannel.conflist');
 		const staticAddress = `${subnet.replace(/\.0\/24$/, '.200')}/24`;
 		await writeFile(clusterFile, JSON.stringify(staticThenPortmap(staticAddress)));
@@ -394,19 +404,21 @@ describe('the DaemonSet under containerd', () => {
 		expect((await stopDaemon(daemon.id)).exitCode).toBe(0);
 
 		// The same conf with host-root execution: portmap writes the host's DNAT rule.
-		daemon = await startDaemon(true);
+		await startDaemon(true);
 		const e = await c.cri.runPodSandbox(workload('web-e'));
-		expect((await c.cri.podSandboxStatus(e)).status.network?.ip).toBe(staticAddress.replace(/\/24$/, ''));
-		expect((await hostPortRules()).join('\n')).toContain(
-			`--to-destination ${staticAddress.replace(/\/24$/, '')}:8080`,
-		);
+		const staticIp = staticAddress.replace(/\/24$/, '');
+		expect((await c.cri.podSandboxStatus(e)).status.network?.ip).toBe(staticIp);
+		expect((await hostPortRules()).join('\n')).toContain(`--to-destination ${staticIp}:8080`);
 		await writeFile(clusterFile, JSON.stringify(clusterNetwork()));
+	});
 
-		// Pods B and E, and whatever the failed pods left, are deleted; nothing stays behind.
+	it('deletes every pod, the failed ones included, once host-root execution is back', async () => {
+		const daemon = running as {id: string; chroot: boolean};
+		expect(daemon.chroot).toBe(true);
 		await deleteWorkloads();
 		expect(await hostPortRules()).toEqual([]);
 		expect(await reservations()).toEqual([]);
 		expect(await plexusCache()).toEqual([]);
 		expect((await stopDaemon(daemon.id)).exitCode).toBe(0);
-	}, 300_000);
+	});
 });
