@@ -13,7 +13,8 @@
  * coreutils and no dynamic loader in the image.
  *
  * Failures (bad usage, chroot, chdir, exec) print one line on stderr naming the root and the
- * plugin and exit 127; the daemon reports that text as the delegate's error.
+ * plugin and exit 127; the daemon reports that text as the delegate's error, and retries an exec
+ * that failed with "Text file busy" as it retries ETXTBSY without a root (libcni does too).
  *
  * Dependencies: libc only. Built by node-gyp (shim/binding.gyp) next to plexus-shim.
  */

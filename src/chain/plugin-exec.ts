@@ -30,6 +30,9 @@ export interface ExecRequest {
 	readonly root?: string | undefined;
 }
 
+/** The exit status of the chroot helper when it could not chroot or exec (shim/plexus-chroot-exec.c). */
+const CHROOT_EXEC_FAILED = 127;
+
 /** The static helper that chroots and execs a plugin (built by `npm ci` next to plexus-shim). */
 export const CHROOT_EXEC_HELPER = fileURLToPath(
 	new URL('../../shim/build/Release/plexus-chroot-exec', import.meta.url),
@@ -255,6 +258,17 @@ function runOnce(
 }
 
 /**
+ * True when the chroot helper could not exec the plugin because it was busy (ETXTBSY): the helper
+ * reports it as text, which is matched as libcni matches "text file busy".
+ */
+function helperBusy(request: ExecRequest, run: Run): boolean {
+	if (request.root === undefined || run.exitCode !== CHROOT_EXEC_FAILED || run.stdout.length > 0)
+		return false;
+	const text = Buffer.from(run.stderr).toString('utf8');
+	return text.startsWith('plexus-chroot-exec: failed to exec') && text.includes('Text file busy');
+}
+
+/**
  * Runs delegate binaries with node:child_process (the class kept its name from when it used
  * execa: importing execa cost every one-shot process ~45 ms and every exec ~1.5 ms).
  */
@@ -287,7 +301,7 @@ export class ProcessPluginExec implements PluginExec {
 			if (this.#onStderr !== undefined) this.#onStderr(request.pluginPath, stderr);
 			else if (stderr.length > 0) process.stderr.write(stderr);
 			if (run.failure === undefined && run.exitCode === 0) return run.stdout;
-			if (run.errno === 'ETXTBSY' && attempt < this.#busyRetries) {
+			if ((run.errno === 'ETXTBSY' || helperBusy(request, run)) && attempt < this.#busyRetries) {
 				log('debug', 'delegate binary busy, retrying', {plugin: request.pluginPath, attempt});
 				await sleep(this.#busyDelayMs);
 				continue;
