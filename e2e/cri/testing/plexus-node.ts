@@ -80,8 +80,8 @@ export class PlexusNode {
 	readonly staticBridge = randomName('pxcs');
 	/** First three octets of the cluster network's /24. */
 	readonly subnet = `10.${randomInt(100, 250)}.${randomInt(0, 256)}`;
-	/** First three octets of the bridge + static NAD's /24. */
-	readonly staticSubnet = `10.${randomInt(100, 250)}.${randomInt(0, 256)}`;
+	/** First three octets of the bridge + static NAD's /24 (10.99 is outside the cluster range). */
+	readonly staticSubnet = `10.99.${randomInt(0, 256)}`;
 	#containerd: Containerd | undefined;
 	#netns: NodeNetns | undefined;
 	#daemon: DaemonProcess | undefined;
@@ -260,10 +260,15 @@ export class PlexusNode {
 	 * (its bridges and iptables rules with it) and the directory.
 	 */
 	async close(): Promise<void> {
-		await this.#containerd?.close();
-		await this.stopDaemon();
-		await this.#netns?.close();
-		await this.api.close();
-		await rm(this.dir, {recursive: true, force: true});
+		const steps = [
+			() => this.#containerd?.close(),
+			() => this.stopDaemon(),
+			() => this.#netns?.close(),
+			() => this.api.close(),
+			() => rm(this.dir, {recursive: true, force: true}),
+		];
+		const errors: unknown[] = [];
+		for (const step of steps) await Promise.resolve(step()).catch((error: unknown) => errors.push(error));
+		if (errors.length > 0) throw new AggregateError(errors, 'failed to close the test node');
 	}
 }
