@@ -15,7 +15,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {execa} from 'execa';
-import {probe, SHIM} from '../../daemon-helpers.ts';
+import {probe, requireShim, SHIM} from '../../daemon-helpers.ts';
 import {randomName} from '../../helpers/netns.ts';
 import {TestApiServer} from '../../kube/apiserver.ts';
 import {installRecorder, type RecordedCall, readCalls} from './cni-recorder.ts';
@@ -137,7 +137,10 @@ export class PlexusNode {
 			await this.netns.run('ip', ['link', 'add', bridge, 'type', 'bridge']);
 			await this.netns.run('ip', ['link', 'set', bridge, 'up']);
 		}
-		if (this.mode === 'daemon') await this.startDaemon();
+		if (this.mode === 'daemon') {
+			requireShim();
+			await this.startDaemon();
+		}
 		this.#containerd = await Containerd.start({
 			prefix: 'plexus-cri-containerd-',
 			cniConfs: (layout) => ({
