@@ -31,6 +31,8 @@ import {CriClient, type PodSandboxConfig} from './cri-client.ts';
 import {buildPauseImage, PAUSE_IMAGE} from './pause-image.ts';
 import {removeCgroups, sweep} from './sweep.ts';
 
+export type {ContainerdLayout} from './containerd-config.ts';
+
 /** Where Debian's containernetworking-plugins installs the reference plugins. */
 export const DEBIAN_CNI_DIR = '/usr/lib/cni';
 
@@ -44,7 +46,7 @@ export interface ContainerdOptions {
 	 * CNI conf files written into the conf dir before containerd starts: file name → content
 	 * (a string as is, anything else as JSON). The CRI plugin uses the lexically first one.
 	 */
-	cniConfs?: Record<string, unknown>;
+	cniConfs?: Record<string, unknown> | ((layout: ContainerdLayout) => Record<string, unknown>);
 	/**
 	 * CNI plugins symlinked into the bin dir: name → executable. `loopback` is always added (containerd
 	 * runs it for the sandbox's lo before the conf's network).
@@ -56,6 +58,16 @@ export interface ContainerdOptions {
 	prefix?: string;
 	/** containerd's --log-level; default info. */
 	logLevel?: string;
+	/**
+	 * Extra environment of containerd; CNI plugins inherit it (libcni passes the runtime's
+	 * environment plus CNI_*), e.g. `PLEXUS_SHIM_DEL_TIMEOUT_MS` for plexus-shim.
+	 */
+	env?: Record<string, string>;
+	/**
+	 * Run containerd (and so its shims and CNI plugins) in this network namespace (a path such as
+	 * /var/run/netns/<name>) instead of the test process's: the "host" network of the node.
+	 */
+	netnsPath?: string;
 }
 
 /** How long start() waits for the CRI plugin to answer (containerd 1.6 starts in well under 5 s). */
@@ -142,9 +154,14 @@ export class Containerd {
 			await writeFile(configPath, containerdConfig(layout));
 			const pauseTar = await buildPauseImage(dir);
 			const logFd = openSync(join(dir, 'containerd.log'), 'a');
+			const [file, ...prefix] =
+				options.netnsPath === undefined
+					? ['containerd']
+					: ['nsenter', `--net=${options.netnsPath}`, 'containerd'];
 			const child = spawn(
-				'containerd',
+				file,
 				[
+					...prefix,
 					'--config',
 					configPath,
 					'--root',
@@ -156,7 +173,7 @@ export class Containerd {
 					'--log-level',
 					options.logLevel ?? 'info',
 				],
-				{stdio: ['ignore', logFd, logFd]},
+				{stdio: ['ignore', logFd, logFd], env: {...process.env, ...options.env}},
 			);
 			closeSync(logFd);
 			containerd = new Containerd(dir, layout, child);
@@ -269,7 +286,8 @@ async function prepareDirs(layout: ContainerdLayout, options: ContainerdOptions)
 	for (const path of [layout.root, layout.state, layout.optDir, layout.confDir, layout.binDir]) {
 		await mkdir(path, {recursive: true, mode: 0o711});
 	}
-	for (const [name, content] of Object.entries(options.cniConfs ?? {})) {
+	const confs = typeof options.cniConfs === 'function' ? options.cniConfs(layout) : options.cniConfs;
+	for (const [name, content] of Object.entries(confs ?? {})) {
 		await writeFile(join(layout.confDir, name), render(content));
 	}
 	const plugins = {...debianPlugins('loopback'), ...options.cniPlugins};
