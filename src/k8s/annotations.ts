@@ -7,6 +7,7 @@
  */
 import {isIP} from 'node:net';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {MAX_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
 
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
 export const DEFAULT_NETWORK_ANNOTATION = 'v1.multus-cni.io/default-network';
@@ -317,6 +318,8 @@ export function parseNetworkSelections(
 	const text = value.trim();
 	if (text === '') return [];
 	if (/[[{"]/.test(text)) {
+		if (nestsDeeperThan(text, MAX_JSON_DEPTH))
+			throw annotationError(source, 'value', `nests deeper than the JSON limit of ${MAX_JSON_DEPTH} levels`);
 		let decoded: unknown;
 		try {
 			decoded = JSON.parse(text);
