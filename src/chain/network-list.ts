@@ -6,7 +6,13 @@
 import {readdir, readFile} from 'node:fs/promises';
 import {extname, join} from 'node:path';
 import {CniError, CniErrorCode, isCniError} from '../cni/errors.ts';
-import {checkJsonDepth, MAX_COMPOSED_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
+import {
+	checkJsonDepth,
+	findNonFiniteNumber,
+	MAX_COMPOSED_JSON_DEPTH,
+	nestsDeeperThan,
+	outOfRange,
+} from '../cni/json.ts';
 import {ConfListSchema, describeIssues, PluginConfSchema} from '../cni/spec.ts';
 import {DEFAULT_VERSION, negotiateVersion} from '../cni/versions.ts';
 import {marshalLikeGo} from './delegate-conf.ts';
@@ -66,6 +72,9 @@ function decodeJson(bytes: Uint8Array, source: string | undefined, what: string)
 			where(source, `error parsing ${what}: expected a JSON object`),
 		);
 	}
+	const at = findNonFiniteNumber(value);
+	if (at !== undefined)
+		throw new CniError(CniErrorCode.decodeFailure, where(source, `error parsing ${what}: ${outOfRange(at)}`));
 	return value as Record<string, unknown>;
 }
 

@@ -82,8 +82,29 @@ export function checkJsonDepth(
 }
 
 /**
+ * The path (`plugins.0.mtu`) of the first number in a parsed document that JSON.parse turned into
+ * ±Infinity (`1e999`): JavaScript cannot hold it, Go's decoder (libcni, every delegate) refuses it,
+ * and re-encoding would silently turn it into `null`. Undefined when there is none. Iterative.
+ */
+export function findNonFiniteNumber(value: unknown): string | undefined {
+	const stack: [unknown, string][] = [[value, '']];
+	for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+		const [v, path] = next;
+		if (typeof v === 'number' && !Number.isFinite(v)) return path === '' ? '(the document)' : path;
+		if (typeof v !== 'object' || v === null) continue;
+		for (const [key, child] of Object.entries(v)) stack.push([child, path === '' ? key : `${path}.${key}`]);
+	}
+	return undefined;
+}
+
+/** The message part for a number out of float64 range at `path`. */
+export function outOfRange(path: string): string {
+	return `the number at "${path}" is out of range (larger than a float64 can hold)`;
+}
+
+/**
  * Parses JSON text or bytes; a document nested deeper than `limit` is code 7 (see checkJsonDepth),
- * a syntax error is `failed to decode <what>: <reason>` (code 6).
+ * a syntax error or a number out of float64 range is `failed to decode <what>: <reason>` (code 6).
  */
 export function decodeJson(
 	input: string | Uint8Array,
@@ -92,11 +113,16 @@ export function decodeJson(
 ): unknown {
 	checkJsonDepth(input, what, limit);
 	const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
+	let value: unknown;
 	try {
-		return JSON.parse(text) as unknown;
+		value = JSON.parse(text) as unknown;
 	} catch (err) {
 		throw new CniError(CniErrorCode.decodeFailure, `failed to decode ${what}: ${(err as Error).message}`);
 	}
+	const at = findNonFiniteNumber(value);
+	if (at !== undefined)
+		throw new CniError(CniErrorCode.decodeFailure, `failed to decode ${what}: ${outOfRange(at)}`);
+	return value;
 }
 
 /** As decodeJson, and the value must be a JSON object (`failed to decode <what>: expected a JSON object`). */

@@ -6,7 +6,7 @@
  */
 import {loadNetworkConf, type NetworkList, parseNetworkList} from '../chain/network-list.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
-import {checkJsonDepth} from '../cni/json.ts';
+import {checkJsonDepth, findNonFiniteNumber, outOfRange} from '../cni/json.ts';
 import type {Nad} from './client.ts';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -46,6 +46,9 @@ export function networkListFromText(text: string, name: string | undefined, sour
 	}
 	if (!isPlainObject(decoded))
 		throw new CniError(CniErrorCode.invalidConfig, `invalid config of ${source}: not a JSON object`);
+	const at = findNonFiniteNumber(decoded);
+	if (at !== undefined)
+		throw new CniError(CniErrorCode.invalidConfig, `invalid config of ${source}: ${outOfRange(at)}`);
 	return networkListFromObject(decoded, name, source);
 }
 
