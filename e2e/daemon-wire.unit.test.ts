@@ -171,4 +171,18 @@ describe('plexus-shim wire format', () => {
 		};
 		expect(body.env['CNI_IFNAME']).toBe('e\u0001\u00e9');
 	});
+
+	it('refuses a relative daemonSocketDir with code 7 instead of connecting relative to its cwd', async () => {
+		const result = await runShim(
+			'ADD',
+			{...conf, daemonSocketDir: 'run/plexus'},
+			{...env(), PLEXUS_SOCKET: ''},
+		);
+		expect(result.exitCode).toBe(1);
+		expect(JSON.parse(result.stdout)).toMatchObject({
+			code: 7,
+			msg: 'invalid config: socket directory "run/plexus" is a relative path; it must be absolute',
+		});
+		expect(seen).toEqual([]);
+	});
 });

@@ -54,6 +54,7 @@ enum {
 	CODE_INVALID_ENV = 4,
 	CODE_IO_FAILURE = 5,
 	CODE_DECODE_FAILURE = 6,
+	CODE_INVALID_CONFIG = 7,
 	CODE_TRY_AGAIN_LATER = 11,
 	CODE_NOT_AVAILABLE = 50,
 	CODE_INTERNAL = 999,
@@ -585,6 +586,8 @@ int main(int argc, char **argv) {
 		snprintf(socket_path, sizeof socket_path, "%s", getenv("PLEXUS_SOCKET"));
 	else if ((config_string(&conf, "daemonSocketDir", dir, sizeof dir) && dir[0] != '\0') ||
 		 (config_string(&conf, "socketDir", dir, sizeof dir) && dir[0] != '\0')) {
+		/* As the daemon's own conf rule: a relative path would resolve against the runtime's cwd. */
+		if (dir[0] != '/') fail(CODE_INVALID_CONFIG, "invalid config: socket directory \"%s\" is a relative path; it must be absolute", dir);
 		size_t n = strlen(dir);
 		snprintf(socket_path, sizeof socket_path, "%s%s%s", dir, dir[n - 1] == '/' ? "" : "/", SOCKET_NAME);
 	} else snprintf(socket_path, sizeof socket_path, "%s", DEFAULT_SOCKET);
