@@ -2,15 +2,17 @@
 // same dispatch the binary and the daemon use) with recording fake delegates. For each bad input:
 // the right code and a message naming what is wrong, no delegate ran, no cache file exists, and a
 // later DEL of the same container with good input exits 0. Real namespaces: e2e/meta-input.e2e.test.ts.
-import {mkdtemp, readdir, rm, writeFile} from 'node:fs/promises';
+import {mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
+import {ResultCache} from '../chain/cache.ts';
 import {FakePluginExec} from '../chain/fake-exec.ts';
 import {dispatch} from '../cni/dispatch.ts';
-import {MAX_JSON_DEPTH} from '../cni/json.ts';
+import {MAX_COMPOSED_JSON_DEPTH, MAX_JSON_DEPTH} from '../cni/json.ts';
 import {FakeKubeClient} from '../k8s/fake-client.ts';
 import {configureLog} from '../log.ts';
+import {decodeCache} from './cache.ts';
 import {createPlexusPlugin} from './plugin.ts';
 import {probeFrom} from './testing/netns.ts';
 
@@ -205,4 +207,25 @@ describe('DEL converges without the namespace', () => {
 			expect(await cacheFiles()).toEqual([]);
 		},
 	);
+});
+
+describe('cache files read back', () => {
+	test(`a plexus cache nested deeper than ${MAX_COMPOSED_JSON_DEPTH} levels is corrupt naming the limit (DEL falls back to the API)`, () => {
+		expect(decodeCache(`{"kind":"plexusCacheV1","x":${deep(5000)}}`)).toEqual({
+			state: 'corrupt',
+			reason: `JSON nests deeper than the limit of ${MAX_COMPOSED_JSON_DEPTH} levels`,
+		});
+	});
+
+	test('a libcni result cache nested too deep is code 7 naming the network and the limit', async () => {
+		const cache = new ResultCache(dir);
+		const key = {networkName: 'net', containerId: 'c1', ifname: 'eth0'};
+		await mkdir(cache.resultsDir, {recursive: true});
+		await writeFile(cache.path(key), `{"kind":"cniCacheV1","result":${deep(5000)}}`);
+		await expect(cache.getResult(key, '1.0.0')).rejects.toMatchObject({
+			code: 7,
+			message: `invalid cached result of network "net": JSON nests deeper than the limit of ${MAX_COMPOSED_JSON_DEPTH} levels`,
+		});
+		expect(await cache.getAttachment(key)).toBeUndefined();
+	});
 });
