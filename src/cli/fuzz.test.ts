@@ -64,7 +64,8 @@ function violation(outcome: CliOutcome, delegateCodes: ReadonlySet<number>): str
 		return 'error output is not JSON';
 	}
 	const {cniVersion, code, msg, details} = error;
-	if (typeof cniVersion !== 'string' || cniVersion === '') return 'error JSON without cniVersion';
+	if (typeof cniVersion !== 'string' || !/^\d+\.\d+\.\d+$/.test(cniVersion))
+		return `error JSON cniVersion ${JSON.stringify(cniVersion)}`;
 	if (typeof code !== 'number' || !Number.isInteger(code)) return 'error JSON without an integer code';
 	if (typeof msg !== 'string' || msg === '') return 'error JSON without msg';
 	if (details !== undefined && typeof details !== 'string') return 'error JSON details is not a string';

@@ -26,14 +26,17 @@ export interface DispatchIo {
 /** What the invocation printed: stdout text (empty for verbs without output) or an error. */
 export type DispatchOutcome = {ok: true; stdout: string} | {ok: false; error: CniError; cniVersion: string};
 
-/** The cniVersion of the config in `stdin`, if it decodes (used to label error JSON). */
+/** What an error JSON may carry as its cniVersion: a version, never arbitrary text from the config. */
+export const VERSION_SYNTAX = /^\d{1,4}\.\d{1,4}\.\d{1,4}$/;
+
+/** The cniVersion of the config in `stdin`, if it decodes and reads as a version (labels error JSON). */
 function sniffVersion(stdin: Uint8Array, maxDepth: number): string | undefined {
 	if (nestsDeeperThan(stdin, maxDepth)) return undefined;
 	try {
 		const conf = JSON.parse(Buffer.from(stdin).toString('utf8')) as unknown;
 		if (typeof conf === 'object' && conf !== null) {
 			const version = (conf as Record<string, unknown>)['cniVersion'];
-			if (typeof version === 'string' && version !== '') return version;
+			if (typeof version === 'string' && VERSION_SYNTAX.test(version)) return version;
 		}
 	} catch {
 		// Not JSON: the error is reported by decodeConfig.
@@ -103,7 +106,7 @@ export async function dispatch(plugin: CniPlugin, io: DispatchIo): Promise<Dispa
 			);
 		}
 		const version = declared === undefined || declared === '' ? DEFAULT_VERSION : declared;
-		cniVersion = version;
+		if (VERSION_SYNTAX.test(version)) cniVersion = version;
 		checkVersion(plugin, env.command, version);
 		const request: PluginRequest = {
 			command: env.command,
