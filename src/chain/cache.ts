@@ -8,7 +8,7 @@ import {randomBytes} from 'node:crypto';
 import {mkdir, readdir, readFile, rename, rm, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
-import {decodeJson} from '../cni/json.ts';
+import {decodeJson, MAX_COMPOSED_JSON_DEPTH} from '../cni/json.ts';
 import {type CniResult, convertResult, parseResult} from '../cni/result.ts';
 
 export const CACHE_KIND = 'cniCacheV1';
@@ -145,7 +145,7 @@ export class ResultCache {
 	async getResult(key: AttachmentKey, cniVersion: string): Promise<CniResult | undefined> {
 		const text = await this.#read(key);
 		if (text === undefined) return undefined;
-		const raw = decodeJson(text, `cached result of network "${key.networkName}"`);
+		const raw = decodeJson(text, `cached result of network "${key.networkName}"`, MAX_COMPOSED_JSON_DEPTH);
 		const rawResult = isRecord(raw) && raw['kind'] === CACHE_KIND ? raw['result'] : raw;
 		const result = parseResult(rawResult);
 		try {
@@ -198,7 +198,7 @@ export class ResultCache {
 function decodeAttachment(text: string): CachedAttachment | undefined {
 	let raw: unknown;
 	try {
-		raw = JSON.parse(text);
+		raw = decodeJson(text, 'cached attachment', MAX_COMPOSED_JSON_DEPTH);
 	} catch {
 		return undefined;
 	}

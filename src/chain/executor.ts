@@ -7,7 +7,7 @@
 import {dispatch} from '../cni/dispatch.ts';
 import {formatCniArgs, validateContainerId, validateIfname, validateNetworkName} from '../cni/env.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
-import {decodeJson} from '../cni/json.ts';
+import {decodeJson, MAX_COMPOSED_JSON_DEPTH} from '../cni/json.ts';
 import type {CniCommand, CniPlugin} from '../cni/plugin.ts';
 import {type CniResult, parseResult} from '../cni/result.ts';
 import type {GcAttachment} from '../cni/spec.ts';
@@ -123,7 +123,12 @@ export class ChainExecutor {
 		if (typeof target === 'string') {
 			return this.#exec.exec({pluginPath: target, stdin: conf.stdin, env, timeoutMs: this.#timeoutMs});
 		}
-		const outcome = await dispatch(target, {getenv: (name) => env[name], stdin: conf.stdin, env});
+		const outcome = await dispatch(target, {
+			getenv: (name) => env[name],
+			stdin: conf.stdin,
+			env,
+			maxJsonDepth: MAX_COMPOSED_JSON_DEPTH,
+		});
 		if (!outcome.ok) throw outcome.error;
 		return Buffer.from(outcome.stdout, 'utf8');
 	}

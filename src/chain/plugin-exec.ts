@@ -10,6 +10,7 @@ import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {MAX_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
 import {ErrorSchema} from '../cni/spec.ts';
 import {log} from '../log.ts';
 
@@ -105,6 +106,12 @@ export function decodePluginError(stdout: Uint8Array, stderr: Uint8Array, failur
 				? `netplugin failed with no error message: ${failure}`
 				: `netplugin failed: ${JSON.stringify(err)}`;
 		return new CniError(CniErrorCode.internal, msg);
+	}
+	if (nestsDeeperThan(out, MAX_JSON_DEPTH)) {
+		return new CniError(
+			CniErrorCode.internal,
+			`netplugin failed but its diagnostic message nests deeper than the JSON limit of ${MAX_JSON_DEPTH} levels`,
+		);
 	}
 	let parsed: unknown;
 	try {

@@ -7,7 +7,7 @@
 
 import {splitPath} from '../cni/env.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
-import {decodeJsonObject} from '../cni/json.ts';
+import {checkJsonDepth, decodeJsonObject} from '../cni/json.ts';
 
 /** What the hot-plug controller asks for on POST /delegate (Multus `DelegateInterfaceAttributes`). */
 export interface InterfaceAttributes {
@@ -60,8 +60,9 @@ function parseAttributes(value: unknown): InterfaceAttributes {
 	return attributes;
 }
 
-/** Decodes a request body; every malformation is a code-6 CniError. */
+/** Decodes a request body; every malformation is a code-6 CniError (code 7 when nested too deep). */
 export function parseThickRequest(body: Uint8Array): ThickRequest {
+	checkJsonDepth(body, 'daemon request');
 	let value: unknown;
 	try {
 		value = JSON.parse(Buffer.from(body).toString('utf8'));

@@ -132,9 +132,48 @@ function invalid(msg: string, details?: string): CniError {
 }
 
 /**
+ * The keys that name a file or directory. Each must be absolute: a relative one would resolve
+ * against the working directory of whatever runs Plexus (kubelet, the runtime, the daemon), which
+ * nobody chose (issue 12). '' keeps its meaning where it has one (no kubeconfig, no readiness file,
+ * no log file) and is refused elsewhere by the schema.
+ */
+export const PATH_KEYS = [
+	'confDir',
+	'cniDir',
+	'binDir',
+	'kubeconfig',
+	'readinessindicatorfile',
+	'logFile',
+	'daemonSocketDir',
+	'deviceInfoDir',
+	'deviceCheckpointFile',
+	'devicePluginInfoDir',
+] as const;
+
+/**
+ * Refuses a path key that is relative or holds a NUL byte (code 7 naming the key and the value).
+ * `clusterNetwork` is a path only when it starts with "/" (else a network name), so it has no rule.
+ */
+export function checkPathKeys(conf: {readonly [K in (typeof PATH_KEYS)[number]]?: string | undefined}): void {
+	for (const key of PATH_KEYS) {
+		const value = conf[key];
+		if (value === undefined || value === '') continue;
+		if (value.includes('\0')) {
+			throw invalid(`invalid plexus config: key "${key}": ${JSON.stringify(value)} contains a NUL byte`);
+		}
+		if (!value.startsWith('/')) {
+			throw invalid(
+				`invalid plexus config: key "${key}": ${JSON.stringify(value)} is a relative path; it must be absolute`,
+			);
+		}
+	}
+}
+
+/**
  * Validates a Plexus conf object (already JSON-decoded).
  *
- * @throws CniError code 7 naming the unknown key, the key of the wrong type, or the contradiction.
+ * @throws CniError code 7 naming the unknown key, the key of the wrong type, a relative path, or the
+ * contradiction.
  * @example
  * parsePlexusConf({cniVersion: '1.0.0', name: 'plexus', type: 'plexus', clusterNetwork: 'cbr0'});
  */
@@ -157,6 +196,7 @@ export function parsePlexusConf(raw: Record<string, unknown>): PlexusConf {
 		throw invalid(`invalid plexus config: key "${path}": ${first?.message ?? 'invalid value'}`);
 	}
 	const conf = parsed.data;
+	checkPathKeys(conf);
 	if (conf.clusterNetwork !== undefined && conf.delegates !== undefined && conf.delegates.length > 0) {
 		throw invalid(
 			'invalid plexus config: keys "clusterNetwork" and "delegates" contradict: both name the cluster network, set one',

@@ -12,6 +12,7 @@ import {createHash, randomBytes} from 'node:crypto';
 import {mkdir, readdir, readFile, rename, rm, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {MAX_COMPOSED_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
 
 export const PLEXUS_CACHE_KIND = 'plexusCacheV1';
 
@@ -83,6 +84,11 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 
 /** Decodes and verifies a cache file; any mismatch is a reason, never a partial entry. */
 export function decodeCache(text: string): CacheRead {
+	if (nestsDeeperThan(text, MAX_COMPOSED_JSON_DEPTH))
+		return {
+			state: 'corrupt',
+			reason: `JSON nests deeper than the limit of ${MAX_COMPOSED_JSON_DEPTH} levels`,
+		};
 	let raw: unknown;
 	try {
 		raw = JSON.parse(text);

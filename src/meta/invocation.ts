@@ -10,6 +10,7 @@ import {ChainExecutor, type RuntimeConf} from '../chain/executor.ts';
 import {parseNetworkList} from '../chain/network-list.ts';
 import {parseCniArgs} from '../cni/env.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
+import {decodeJson} from '../cni/json.ts';
 import type {CniPlugin, PluginRequest} from '../cni/plugin.ts';
 import {type CniResult, convertResult} from '../cni/result.ts';
 import type {KubeClient, Pod} from '../k8s/client.ts';
@@ -105,7 +106,7 @@ export async function readDeviceInfo(
 	const file = capabilityArgs[DEVICE_INFO_CAPABILITY];
 	if (typeof file !== 'string') return undefined;
 	try {
-		const info: unknown = JSON.parse(await readFile(file, 'utf8'));
+		const info: unknown = decodeJson(await readFile(file, 'utf8'), `device information file "${file}"`);
 		return typeof info === 'object' && info !== null && !Array.isArray(info)
 			? (info as Record<string, unknown>)
 			: undefined;

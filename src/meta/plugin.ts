@@ -37,6 +37,7 @@ import {
 
 import {checkMultusEra, delMultusEra, gcMultusEra} from './legacy.ts';
 import {cachedNetworkList} from './multus-cache.ts';
+import {delRequest, netnsForDel, requireNetns} from './netns-guard.ts';
 import {PerKeySerializer} from './serial.ts';
 
 export type {PlexusDeps} from './deps.ts';
@@ -73,6 +74,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 	}
 
 	async function add(inv: Invocation): Promise<Record<string, unknown>> {
+		requireNetns(inv.request.netns, 'ADD', deps.probeNetns);
 		const {request, conf, executor, cache, podRef} = inv;
 		await ready(inv, true);
 		const kube = kubeFor(conf, request.env, 'ADD');
@@ -233,6 +235,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 	}
 
 	async function check(inv: Invocation): Promise<void> {
+		requireNetns(inv.request.netns, 'CHECK', deps.probeNetns);
 		await ready(inv, false);
 		const read = await inv.cache.read(inv.request.containerId, inv.request.ifname);
 		if (read.state === 'missing' && (await checkMultusEra(inv))) return;
@@ -298,7 +301,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 				const entry = again.entry;
 				const undone = await inv.delAttachments(entry.attachments, {
 					containerId: entry.containerId,
-					netns: entry.netns,
+					netns: netnsForDel(entry.netns, deps.probeNetns),
 					pairs: entry.cniArgs,
 				});
 				if (undone.length === 0) await inv.cache.remove(entry.containerId, entry.ifname);
@@ -333,7 +336,9 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 		add: async (request) =>
 			serial.run(request.containerId, async () => add(await Invocation.open(request, deps))),
 		del: async (request) =>
-			serial.run(request.containerId, async () => del(await Invocation.open(request, deps))),
+			serial.run(request.containerId, async () =>
+				del(await Invocation.open(delRequest(request, deps.probeNetns), deps)),
+			),
 		check: async (request) =>
 			serial.run(request.containerId, async () => check(await Invocation.open(request, deps))),
 		status: async (request) => status(await Invocation.open(request, deps)),
