@@ -48,15 +48,28 @@ export function validatePluginType(type: string): void {
 	if (/[\u0000-\u001f\u007f]/.test(type)) throw refuse('contains control characters');
 }
 
-/** The "not found" error: names the type and every directory searched (code 7). */
-export function pluginNotFound(type: string, path: readonly string[]): CniError {
-	if (path.length === 0) {
-		return new CniError(CniErrorCode.invalidConfig, `failed to find plugin "${type}": CNI_PATH is empty`);
+/** A delegate binary that is on no CNI_PATH directory (code 7); DEL branches on it. */
+export class PluginNotFoundError extends CniError {
+	/** The plugin type looked for. */
+	readonly type: string;
+	/** Every directory searched, in order. */
+	readonly path: readonly string[];
+
+	constructor(type: string, path: readonly string[]) {
+		super(
+			CniErrorCode.invalidConfig,
+			path.length === 0
+				? `failed to find plugin "${type}": CNI_PATH is empty`
+				: `failed to find plugin "${type}" in path [${path.join(' ')}]`,
+		);
+		this.type = type;
+		this.path = [...path];
 	}
-	return new CniError(
-		CniErrorCode.invalidConfig,
-		`failed to find plugin "${type}" in path [${path.join(' ')}]`,
-	);
+}
+
+/** The "not found" error: names the type and every directory searched (code 7). */
+export function pluginNotFound(type: string, path: readonly string[]): PluginNotFoundError {
+	return new PluginNotFoundError(type, path);
 }
 
 /** Searches `path` for `type` like libcni's FindInPath: the first directory holding it as a regular file. */
