@@ -2,14 +2,16 @@
 // installed, an invalid type, an invalid network name, a cniVersion the plugin does not speak) fails
 // ADD, and the first DEL succeeds and leaves nothing: the plugins that ran are undone, the one that
 // never started is skipped. A 250-byte network name works end to end. A pod stuck under the
-// previous release (its plexusCacheV1 record, e2e/testdata/plexus-cache/) is deleted too.
-import {readdir, readFile, rm, writeFile} from 'node:fs/promises';
+// previous release (its plexusCacheV1 record, e2e/testdata/plexus-cache/) is deleted too. A plugin
+// uninstalled between ADD and DEL fails DEL for that plugin only; doctor and cleanup handle it.
+import {copyFile, readdir, readFile, rm, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
+import {execa} from 'execa';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
-import {hostLocalReservations, randomSubnet} from './helpers/cni.ts';
+import {hostLocalReservations, plexus, randomSubnet} from './helpers/cni.ts';
 import {ipJson} from './helpers/netns.ts';
 import {materializePlexusCache} from './helpers/plexus-fixture.ts';
-import {MetaHarness, type TestPod} from './kube/harness.ts';
+import {CNI_BIN, MetaHarness, PLEXUS, type TestPod} from './kube/harness.ts';
 
 let h: MetaHarness;
 let subnet: string;
@@ -153,5 +155,73 @@ test('a pod stuck under the previous release (plexusCacheV1 without progress) is
 	expect(del.json).toBeUndefined();
 	expect(del.exitCode).toBe(0);
 	expect(del.stderr).toContain('not undoing a plugin that never ran');
+	await expectNothingLeft(pod);
+});
+
+test('a plugin uninstalled since ADD: DEL undoes the rest and fails naming it; doctor lists the pod; cleanup drops it', async () => {
+	// "px-tuning" is Debian's tuning under another name, so it can be uninstalled from binDir.
+	await copyFile(join(CNI_BIN, 'tuning'), join(h.binDir, 'px-tuning'));
+	const tuning = {type: 'px-tuning', mtu: 1400, dataDir: join(h.dir, 'tuning')};
+	h.api.createNad(
+		'ns1',
+		'nad-x',
+		JSON.stringify({cniVersion: '1.0.0', name: 'nad-x', plugins: [bridgeHostLocal(), tuning]}),
+	);
+	const pod = await h.createPod('web', {'k8s.v1.cni.cncf.io/networks': 'nad-x'});
+	expect((await h.cni('ADD', pod)).exitCode).toBe(0);
+	await rm(join(h.binDir, 'px-tuning'));
+	const del = await h.cni('DEL', pod);
+	expect(del.exitCode).toBe(1);
+	expect(del.json).toMatchObject({code: 7});
+	expect(del.json?.['msg']).toBe(
+		`failed to delete pod "ns1/web": failed to delete network "ns1/nad-x" (interface "net1"): plugin "px-tuning" ran at ADD but is not installed any more (failed to find plugin "px-tuning" in path [${h.binDir} ${CNI_BIN}]); install it again (binDir or CNI_PATH) and the retried DEL undoes it, or, once what it created is gone, drop it with: plexus cleanup ${pod.containerId}`,
+	);
+	// Everything else is undone: the pod's links, the host veths, host-local's address.
+	expect(await h.links(pod)).toEqual(['lo']);
+	expect(await h.clusterBridgePorts()).toEqual([]);
+	expect(await hostLocalReservations(dataDir())).toEqual([]);
+	expect(await h.cachedFiles()).toEqual([
+		`plexus/${pod.containerId}-eth0.json`,
+		`results/nad-x-${pod.containerId}-net1`,
+	]);
+	// The retry fails the same way, without running anything again.
+	expect((await h.cni('DEL', pod)).json?.['msg']).toBe(del.json?.['msg']);
+
+	const confFile = join(h.dir, '00-plexus.conf');
+	await writeFile(confFile, JSON.stringify(h.conf()));
+	const doctor = await plexus(['doctor', '--conf', confFile, '--conf-dir', h.confDir, '-o', 'json'], {});
+	const failing = (
+		JSON.parse(String(doctor.stdout)) as {
+			checks: {check: string; status: string; detail: string; fix: string}[];
+		}
+	).checks.filter((c) => c.check === 'failing DEL');
+	expect(failing).toHaveLength(1);
+	expect(failing[0]?.status).toBe('problem');
+	expect(failing[0]?.detail).toContain(
+		`DEL of container "${pod.containerId}" (pod "ns1/web") failed 2 time(s)`,
+	);
+	expect(failing[0]?.detail).toContain('left to undo: ns1/nad-x (interface "net1"; left to undo: px-tuning)');
+	expect(failing[0]?.fix).toContain(`plexus cleanup ${pod.containerId}`);
+
+	// tuning only set the MTU of an interface that is gone: nothing is left to undo by hand.
+	const declined = await execa(PLEXUS, ['cleanup', pod.containerId, '--conf', confFile], {
+		input: 'n\n',
+		reject: false,
+	});
+	expect(declined.exitCode).toBe(1);
+	expect(await h.cachedFiles()).toHaveLength(2);
+	const cleanup = await execa(PLEXUS, ['cleanup', pod.containerId, '--conf', confFile], {
+		input: 'y\n',
+		reject: false,
+	});
+	expect(cleanup.stderr).toContain('Drop these files? [y/N]');
+	expect(cleanup.exitCode).toBe(0);
+	expect(String(cleanup.stdout).trim().split('\n')).toEqual([
+		`dropped ${join(h.cniDir, 'plexus', `${pod.containerId}-eth0.json`)}`,
+		`dropped ${join(h.cniDir, 'results', `nad-x-${pod.containerId}-net1`)}`,
+	]);
+	expect(await h.cachedFiles()).toEqual([]);
+	// The runtime's next DEL succeeds (no record: the API's NAD names px-tuning, which never ran as far as it knows).
+	expect((await h.cni('DEL', pod)).exitCode).toBe(0);
 	await expectNothingLeft(pod);
 });
