@@ -281,3 +281,22 @@ describe('delegateTimeoutMs', () => {
 		expect(error?.message).toContain('key "delegateTimeoutMs"');
 	});
 });
+
+test('the progress keys are checksummed like the rest: a malformed "started" list is a corrupt record', async () => {
+	await run('ADD');
+	const text = await readFile(cacheFile(), 'utf8');
+	const raw = JSON.parse(text) as {attachments: {started?: unknown}[]; checksum?: string};
+	expect(raw.attachments.map((a) => a.started)).toEqual([[0], [0, 1], [0]]);
+	raw.attachments[0]!.started = ['x'];
+	const {checksum: _, ...body} = raw;
+	const {createHash} = await import('node:crypto');
+	const resealed = {...body, checksum: createHash('sha256').update(JSON.stringify(body)).digest('hex')};
+	expect(decodeCache(JSON.stringify(resealed))).toMatchObject({
+		state: 'corrupt',
+		reason: expect.stringContaining('"started"'),
+	});
+	expect(decodeCache(text.replace('"started":[0,1]', '"started":[0]'))).toMatchObject({
+		state: 'corrupt',
+		reason: 'checksum mismatch',
+	});
+});
