@@ -75,6 +75,38 @@ function neverRunnable(list: NetworkList, rt: RuntimeConf): string | undefined {
 }
 
 /**
+ * DELs plugins `indices` of `list` in reverse (./undo.ts's rules per outcome); returns those still
+ * to undo, the "not installed any more" causes and the failure that stopped the chain, if any.
+ */
+async function undoPlugins(
+	executor: ChainExecutor,
+	list: NetworkList,
+	rt: RuntimeConf,
+	indices: readonly number[],
+	options: {missingNeverRan: boolean; skip: (type: string, reason: string) => void},
+): Promise<{left: Set<number>; missing: string[]; failure: CniError | undefined}> {
+	const key: AttachmentKey = {networkName: list.name, containerId: rt.containerId, ifname: rt.ifname};
+	const toUndo = [...new Set(indices)].filter((i) => i < list.plugins.length).sort((x, y) => y - x);
+	const left = new Set(toUndo);
+	const missing: string[] = [];
+	const prevResult = toUndo.length === 0 ? undefined : await prevResultOf(executor, list, key);
+	for (const index of toUndo) {
+		const plugin = list.plugins[index]!;
+		const step = await executor.delPlugin(list, plugin, rt, prevResult);
+		if (step.outcome === 'failed') return {left, missing, failure: step.error};
+		if (step.outcome === 'missing' && !options.missingNeverRan) {
+			missing.push(
+				`plugin "${plugin.type}" ran at ADD but is not installed any more (${step.error.message})`,
+			);
+			continue;
+		}
+		if (step.outcome !== 'done') options.skip(plugin.type, step.error.message);
+		left.delete(index);
+	}
+	return {left, missing, failure: undefined};
+}
+
+/**
  * Undoes one attachment's plugins; returns the attachment narrowed to the plugins still to undo
  * (undefined when none are) and, then, the error saying why.
  */
@@ -107,33 +139,10 @@ async function undoAttachment(
 		return {keep: undefined, error: undefined};
 	}
 	const indices = a.started ?? list.plugins.map((_, i) => i);
-	const toUndo = [...new Set(indices)].filter((i) => i < list.plugins.length).sort((x, y) => y - x);
-	const left = new Set(toUndo);
-	const missing: string[] = [];
-	let failure: CniError | undefined;
-	const prevResult = toUndo.length === 0 ? undefined : await prevResultOf(executor, list, key);
-	for (const index of toUndo) {
-		const plugin = list.plugins[index]!;
-		const step = await executor.delPlugin(list, plugin, rt, prevResult);
-		if (step.outcome === 'done') {
-			left.delete(index);
-		} else if (step.outcome === 'invalid' || step.outcome === 'refused') {
-			skip(plugin.type, step.error.message);
-			left.delete(index);
-		} else if (step.outcome === 'missing') {
-			if (knowledge === 'unknown') {
-				skip(plugin.type, step.error.message);
-				left.delete(index);
-			} else {
-				missing.push(
-					`plugin "${plugin.type}" ran at ADD but is not installed any more (${step.error.message})`,
-				);
-			}
-		} else {
-			failure = step.error;
-			break;
-		}
-	}
+	const {left, missing, failure} = await undoPlugins(executor, list, rt, indices, {
+		missingNeverRan: knowledge === 'unknown',
+		skip,
+	});
 	if (left.size === 0) {
 		await executor.cache.remove(key);
 		// device-info spec §4.2.1: the attachment's device file goes with it.
