@@ -84,6 +84,8 @@ export interface AddProgress {
 	 * plugin's own code runs, so it did nothing.
 	 */
 	refused(index: number): Promise<void>;
+	/** Plugin `index` cannot run at all (not found, invalid type or name): it never starts. */
+	unrunnable?(index: number, error: CniError): void;
 }
 
 /** How one plugin's DEL went (ChainExecutor.delPlugin). */
@@ -203,7 +205,10 @@ export class ChainExecutor {
 		let result: CniResult | undefined;
 		for (const [index, plugin] of list.plugins.entries()) {
 			const step = await this.prepareAdd(list, plugin, rt, result);
-			if (step.target === undefined) throw step.failure;
+			if (step.target === undefined) {
+				progress?.unrunnable?.(index, step.failure);
+				throw step.failure;
+			}
 			await progress?.starting(index);
 			try {
 				const stdout = await this.#run(step.target, 'ADD', step.conf, rt);

@@ -44,7 +44,8 @@ export type {PlexusDeps} from './deps.ts';
 
 /**
  * The ADD progress of attachment `i`: each plugin joins its `started` list, persisted before it
- * runs; one that refused the cniVersion (code 1) leaves it again.
+ * runs; one that refused the cniVersion (code 1) leaves it again; both that and one that cannot
+ * run at all are logged as warnings (their DEL is skipped).
  */
 function progressOf(cache: PlexusCache, entry: PodCacheEntry, i: number): AddProgress {
 	return {
@@ -56,7 +57,21 @@ function progressOf(cache: PlexusCache, entry: PodCacheEntry, i: number): AddPro
 		refused: async (index) => {
 			const a = entry.attachments[i]!;
 			a.started = (a.started ?? []).filter((n) => n !== index);
+			log('warning', 'a plugin refused the cniVersion: it did not run, its DEL will be skipped', {
+				network: a.network,
+				ifname: a.ifname,
+				plugin: index,
+			});
 			await cache.write(entry);
+		},
+		unrunnable: (index, error) => {
+			const a = entry.attachments[i]!;
+			log('warning', 'a plugin cannot run: it never started, its DEL will be skipped', {
+				network: a.network,
+				ifname: a.ifname,
+				plugin: index,
+				error: error.message,
+			});
 		},
 	};
 }
