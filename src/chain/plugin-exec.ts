@@ -64,19 +64,35 @@ export function validatePluginType(type: string): void {
 	if (/[\u0000-\u001f\u007f]/.test(type)) throw refuse('contains control characters');
 }
 
+/** A delegate binary that is on no CNI_PATH directory (code 7); DEL branches on it. */
+export class PluginNotFoundError extends CniError {
+	/** The plugin type looked for. */
+	readonly type: string;
+	/** Every directory searched, in order. */
+	readonly path: readonly string[];
+	/** The host root the directories were searched in (`plexus daemon --chroot-dir`), if any. */
+	readonly root: string | undefined;
+
+	constructor(type: string, path: readonly string[], root?: string) {
+		const where = root === undefined ? '' : ` under host root "${root}"`;
+		super(
+			CniErrorCode.invalidConfig,
+			path.length === 0
+				? `failed to find plugin "${type}": CNI_PATH is empty`
+				: `failed to find plugin "${type}" in path [${path.join(' ')}]${where}`,
+		);
+		this.type = type;
+		this.path = [...path];
+		this.root = root;
+	}
+}
+
 /**
  * The "not found" error: names the type and every directory searched (code 7), and the host root
  * the directories were searched in when there is one.
  */
-export function pluginNotFound(type: string, path: readonly string[], root?: string): CniError {
-	if (path.length === 0) {
-		return new CniError(CniErrorCode.invalidConfig, `failed to find plugin "${type}": CNI_PATH is empty`);
-	}
-	const where = root === undefined ? '' : ` under host root "${root}"`;
-	return new CniError(
-		CniErrorCode.invalidConfig,
-		`failed to find plugin "${type}" in path [${path.join(' ')}]${where}`,
-	);
+export function pluginNotFound(type: string, path: readonly string[], root?: string): PluginNotFoundError {
+	return new PluginNotFoundError(type, path, root);
 }
 
 /** Searches `path` for `type` like libcni's FindInPath: the first directory holding it as a regular file. */

@@ -18,6 +18,8 @@ export const DEFAULT_BIN_DIR = '/opt/cni/bin';
 export const DEFAULT_DEVICE_INFO_DIR = '/var/run/k8s.cni.cncf.io/devinfo/cni';
 export const DEFAULT_SYSTEM_NAMESPACES = ['kube-system'] as const;
 export const DEFAULT_MULTUS_NAMESPACE = 'kube-system';
+/** The largest `delegateTimeoutMs`: 10 minutes, beyond any runtime's own CNI timeout. */
+export const DELEGATE_TIMEOUT_MAX_MS = 600_000;
 /** With `namespaceIsolation` and no `globalNamespaces`, this namespace is still referenceable. */
 export const DEFAULT_GLOBAL_NAMESPACE = 'default';
 
@@ -83,6 +85,8 @@ const PlexusConfSchema = z.strictObject({
 	cniConf: z.string().optional(),
 	// Plexus: the bound of one Kubernetes API call (retries included), in milliseconds.
 	apiTimeoutMs: z.number().int().positive().max(60_000).optional(),
+	// Plexus: how long one delegate may run before it is killed (code 11), in milliseconds.
+	delegateTimeoutMs: z.number().int().positive().max(DELEGATE_TIMEOUT_MAX_MS).optional(),
 	// Plexus: where CNIDeviceInfoFile files go (device-info spec; Multus' fixed path by default).
 	deviceInfoDir: z.string().min(1).optional(),
 	// Plexus: kubelet's device-manager checkpoint and the device plugins' device-info directory.
@@ -119,6 +123,8 @@ export interface PlexusConf {
 	retryDeleteOnError: boolean;
 	auxiliaryCNIChainName: string | undefined;
 	apiTimeoutMs: number | undefined;
+	/** Kill a delegate binary after this long (its run fails with code 11); undefined: no limit. */
+	delegateTimeoutMs: number | undefined;
 	disableBuiltins: readonly string[];
 	deviceInfoDir: string;
 	deviceCheckpointFile: string;
@@ -270,6 +276,7 @@ export function parsePlexusConf(raw: Record<string, unknown>): PlexusConf {
 		retryDeleteOnError: conf.retryDeleteOnError ?? false,
 		auxiliaryCNIChainName: conf.auxiliaryCNIChainName === '' ? undefined : conf.auxiliaryCNIChainName,
 		apiTimeoutMs: conf.apiTimeoutMs,
+		delegateTimeoutMs: conf.delegateTimeoutMs,
 		disableBuiltins: conf.disableBuiltins ?? [],
 		deviceInfoDir: conf.deviceInfoDir ?? DEFAULT_DEVICE_INFO_DIR,
 		deviceCheckpointFile: conf.deviceCheckpointFile ?? DEFAULT_DEVICE_CHECKPOINT,
