@@ -2,6 +2,7 @@
 // same dispatch the binary and the daemon use) with recording fake delegates. For each bad input:
 // the right code and a message naming what is wrong, no delegate ran, no cache file exists, and a
 // later DEL of the same container with good input exits 0. Real namespaces: e2e/meta-input.e2e.test.ts.
+import {randomUUID} from 'node:crypto';
 import {mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -136,10 +137,7 @@ describe('refused before anything runs', () => {
 		const {code, msg} = await run('ADD', JSON.stringify(conf()));
 		expect(code).toBe(7);
 		expect(msg).toContain('invalid annotation "k8s.v1.cni.cncf.io/networks" on pod "ns1/web"');
-		// DEL without a plexus cache re-resolves the pod from the API, where this annotation still
-		// fails as a whole; that fallback is issue 12's DEL work (another branch). Once the pod's
-		// annotation is fixed, DEL converges.
-		kube.addPod({namespace: 'ns1', name: 'web', uid: 'u1', annotations: {}});
+		// The annotation stays broken: DEL has no cache and cannot resolve it, and still converges.
 		await expectNothingLeft();
 	});
 
@@ -191,6 +189,33 @@ describe('refused before anything runs', () => {
 			await expectNothingLeft();
 		},
 	);
+});
+
+describe('DEL with the same bad conf ADD refused', () => {
+	test.each([
+		['a relative cniDir', {cniDir: 'relative/dir'}],
+		['an unknown key', {cniDri: '/x'}],
+		['both clusterNetwork and delegates', {clusterNetwork: 'cbr0'}],
+		['a bad logLevel', {logLevel: 'x'}],
+	])('%s: ADD is code 7, DEL of the same container exits 0 with nothing to undo', async (_, extra) => {
+		const bad = JSON.stringify(conf(extra));
+		// A relative cniDir sends DEL to the default dir: a container ID no other run has used.
+		const id = {CNI_CONTAINERID: `bad-conf-${randomUUID()}`};
+		expect((await run('ADD', bad, id)).code).toBe(7);
+		expect(await run('DEL', bad, id)).toEqual({code: 0, msg: ''});
+		expect(exec.calls).toEqual([]);
+		expect(await cacheFiles()).toEqual([]);
+	});
+
+	test('a conf broken after a good ADD: DEL fails naming the conf and keeps the cache for the retry', async () => {
+		expect((await run('ADD', JSON.stringify(conf()))).code).toBe(0);
+		const {code, msg} = await run('DEL', JSON.stringify(conf({logLevel: 'x'})));
+		expect(code).toBe(7);
+		expect(msg).toContain('invalid plexus config: key "logLevel"');
+		expect(await cacheFiles()).toEqual(['c1-eth0.json']);
+		expect(await run('DEL', JSON.stringify(conf()))).toEqual({code: 0, msg: ''});
+		expect(await cacheFiles()).toEqual([]);
+	});
 });
 
 describe('DEL converges without the namespace', () => {

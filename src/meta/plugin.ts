@@ -14,7 +14,7 @@ import {SUPPORTED_VERSIONS, versionAtLeast} from '../cni/versions.ts';
 import {NETWORK_STATUS_ANNOTATION} from '../k8s/annotations.ts';
 import type {KubeClient, Pod} from '../k8s/client.ts';
 import {type AttachmentOutcome, formatNetworkStatus} from '../k8s/network-status.ts';
-import {resolveConfClusterNetwork} from '../k8s/resolve.ts';
+import {type Attachment, resolveConfClusterNetwork} from '../k8s/resolve.ts';
 import {log} from '../log.ts';
 import type {PlexusCache, PodCacheEntry} from './cache.ts';
 import {
@@ -40,6 +40,7 @@ import {checkMultusEra, delMultusEra, gcMultusEra} from './legacy.ts';
 import {cachedNetworkList} from './multus-cache.ts';
 import {delRequest, netnsForDel, requireNetns} from './netns-guard.ts';
 import {PerKeySerializer} from './serial.ts';
+import {delWithUnusableConf} from './unusable-conf.ts';
 
 export type {PlexusDeps} from './deps.ts';
 
@@ -267,13 +268,25 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 		}
 		// A NAD deleted or broken since ADD must not keep the pod Terminating forever: that element
 		// is skipped (its chain cannot be known any more) and the rest is undone.
-		const attachments = await inv.resolve(pod, kube, undefined, (origin, error) =>
-			log('warning', 'cannot resolve a network of the pod on DEL; skipping it', {
+		let attachments: Attachment[];
+		try {
+			attachments = await inv.resolve(pod, kube, undefined, (origin, error) =>
+				log('warning', 'cannot resolve a network of the pod on DEL; skipping it', {
+					pod: inv.pod,
+					origin,
+					error: error.message,
+				}),
+			);
+		} catch (error) {
+			// Nothing recorded what ran and nothing can be resolved any more (an annotation or a
+			// cluster network that ADD refused as well): failing would only keep the pod forever.
+			log('warning', "cannot resolve the pod's networks on DEL and no usable plexus cache; nothing to undo", {
 				pod: inv.pod,
-				origin,
-				error: error.message,
-			}),
-		);
+				error: toCniError(error).message,
+			});
+			if (read.state === 'corrupt') await cache.remove(request.containerId, request.ifname);
+			return;
+		}
 		await undoOrFail(inv, inv.newEntry(attachments.map(toCached), pod?.uid));
 	}
 
@@ -380,9 +393,16 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 		add: async (request) =>
 			serial.run(request.containerId, async () => add(await Invocation.open(request, deps))),
 		del: async (request) =>
-			serial.run(request.containerId, async () =>
-				del(await Invocation.open(delRequest(request, deps.probeNetns), deps)),
-			),
+			serial.run(request.containerId, async () => {
+				const req = delRequest(request, deps.probeNetns);
+				let inv: Invocation;
+				try {
+					inv = await Invocation.open(req, deps);
+				} catch (error) {
+					return delWithUnusableConf(req, toCniError(error));
+				}
+				return del(inv);
+			}),
 		check: async (request) =>
 			serial.run(request.containerId, async () => check(await Invocation.open(request, deps))),
 		status: async (request) => status(await Invocation.open(request, deps)),

@@ -129,6 +129,13 @@ function pathValue(rng: Rng, dir: string, leaf: string): unknown {
 
 /** Keeps every absolute path key inside `dir` (a hostile value must never name a host path). */
 function confine(conf: Record<string, unknown>, dir: string): void {
+	// Keys whose default is a host directory Plexus writes (the cache, device info) stay in `dir`.
+	for (const [key, inDir] of [
+		['cniDir', `${dir}/cni`],
+		['deviceInfoDir', `${dir}/devinfo`],
+	] as const) {
+		if (conf[key] === undefined || conf[key] === '') conf[key] = inDir;
+	}
 	for (const key of [...PATH_KEYS, 'clusterNetwork']) {
 		const value = conf[key];
 		if (typeof value === 'string' && value.startsWith('/') && !value.startsWith(`${dir}/`))

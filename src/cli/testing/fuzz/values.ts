@@ -65,12 +65,10 @@ export function nastyString(rng: Rng): string {
 }
 
 /**
- * The longest name (container ID, network name) drawn for a part of a cache file name. Names up to
- * 255 bytes and beyond overflow NAME_MAX in the cache file names today (ENAMETOOLONG: code 5 at
- * ADD, 999 at DEL); the deterministic hashing of those names is issue 12's work on another
- * branch. Raise this to Infinity once it has landed.
+ * The longest name (container ID, network name) drawn for a part of a cache file name: no bound,
+ * since cache file names over NAME_MAX are shortened with a hash (src/chain/cache-file.ts).
  */
-export const MAX_FILE_NAME_PART = 100;
+export const MAX_FILE_NAME_PART = Infinity;
 
 /** nastyString, with long strings cut to MAX_FILE_NAME_PART (for names that end up in file names). */
 export function nastyName(rng: Rng): string {
