@@ -14,6 +14,7 @@ import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {FakeKubeClient} from '../k8s/fake-client.ts';
 import {decodeCache, PlexusCache} from './cache.ts';
 import {createPlexusPlugin} from './plugin.ts';
+import {anyPathIsNetns} from './testing/netns.ts';
 
 const FAKE_BIN = '/fake/cni/bin';
 const PLEXUS_FIXTURES = fileURLToPath(new URL('../../e2e/testdata/plexus-cache/', import.meta.url));
@@ -58,7 +59,8 @@ afterEach(async () => {
 	await rm(dir, {recursive: true, force: true});
 });
 
-const plugin = () => createPlexusPlugin({kube: () => kube, exec, inProcess: async () => new Map()});
+const plugin = () =>
+	createPlexusPlugin({kube: () => kube, exec, inProcess: async () => new Map(), probeNetns: anyPathIsNetns});
 
 const conf = () => ({
 	cniVersion: '1.0.0',
