@@ -48,6 +48,22 @@ export interface ChainOptions {
 	timeoutMs?: number | undefined;
 }
 
+/** The stdin of `plugin` in `list` for `rt`, with `prevResult` (libcni's buildOneConfig). */
+function delegateConf(
+	list: NetworkList,
+	plugin: PluginEntry,
+	rt: RuntimeConf,
+	prevResult: CniResult | undefined,
+): DelegateConf {
+	return buildDelegateConf({
+		name: list.name,
+		cniVersion: list.cniVersion,
+		plugin: plugin.raw,
+		prevResult,
+		capabilityArgs: rt.capabilityArgs,
+	});
+}
+
 /** `type="bridge" name="x"`, libcni's pluginDescription. */
 function pluginDescription(plugin: PluginEntry): string {
 	return plugin.name === undefined || plugin.name === ''
@@ -177,13 +193,7 @@ export class ChainExecutor {
 		rt: RuntimeConf,
 		prevResult: CniResult | undefined,
 	): Promise<AddStep> {
-		const conf = buildDelegateConf({
-			name: list.name,
-			cniVersion: list.cniVersion,
-			plugin: plugin.raw,
-			prevResult,
-			capabilityArgs: rt.capabilityArgs,
-		});
+		const conf = delegateConf(list, plugin, rt, prevResult);
 		const env = this.#envFor('ADD', rt);
 		try {
 			const target = await this.#locate(plugin.type);
@@ -257,13 +267,7 @@ export class ChainExecutor {
 		for (const plugin of [...list.plugins].reverse()) {
 			try {
 				const target = await this.#locate(plugin.type);
-				const conf = buildDelegateConf({
-					name: list.name,
-					cniVersion: list.cniVersion,
-					plugin: plugin.raw,
-					prevResult: cached,
-					capabilityArgs: rt.capabilityArgs,
-				});
+				const conf = delegateConf(list, plugin, rt, cached);
 				await this.#run(target, 'DEL', conf, rt);
 			} catch (err) {
 				throw wrap(`plugin ${pluginDescription(plugin)} failed (delete)`, err);
@@ -292,13 +296,7 @@ export class ChainExecutor {
 			if (err instanceof PluginNotFoundError) return {outcome: 'missing', error: err};
 			return {outcome: 'invalid', error: wrap(prefix, err)};
 		}
-		const conf = buildDelegateConf({
-			name: list.name,
-			cniVersion: list.cniVersion,
-			plugin: plugin.raw,
-			prevResult,
-			capabilityArgs: rt.capabilityArgs,
-		});
+		const conf = delegateConf(list, plugin, rt, prevResult);
 		try {
 			await this.#run(target, 'DEL', conf, rt);
 			return {outcome: 'done'};
@@ -325,13 +323,7 @@ export class ChainExecutor {
 		}
 		for (const plugin of list.plugins) {
 			const target = await this.#locate(plugin.type);
-			const conf = buildDelegateConf({
-				name: list.name,
-				cniVersion: list.cniVersion,
-				plugin: plugin.raw,
-				prevResult: cached,
-				capabilityArgs: rt.capabilityArgs,
-			});
+			const conf = delegateConf(list, plugin, rt, cached);
 			await this.#run(target, 'CHECK', conf, rt);
 		}
 	}
