@@ -4,7 +4,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterAll, describe, expect, test} from 'vitest';
-import {netnsForDel, requireNetns} from './netns-guard.ts';
+import {netnsForDel, probeNetnsIn, requireNetns} from './netns-guard.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'plexus-netns-guard-'));
 const file = join(dir, 'regular-file');
@@ -45,5 +45,19 @@ describe('DEL hands its delegates an empty CNI_NETNS once the namespace is gone'
 	test('a namespace stays, and "" stays ""', () => {
 		expect(netnsForDel('/proc/self/ns/net')).toBe('/proc/self/ns/net');
 		expect(netnsForDel('')).toBe('');
+	});
+});
+
+describe('with delegates chrooted in a host root, CNI_NETNS is the host path', () => {
+	test('looked up inside the root: the real netns through "/", missing under another root', () => {
+		expect(probeNetnsIn('/')('/proc/self/ns/net')).toEqual({kind: 'netns'});
+		expect(probeNetnsIn(dir)('/proc/self/ns/net')).toEqual({kind: 'missing'});
+		expect(() => requireNetns('/proc/self/ns/net', 'ADD', probeNetnsIn(dir))).toThrow(
+			expect.objectContaining({code: 8}),
+		);
+	});
+
+	test('without a host root, on this process own file system', () => {
+		expect(probeNetnsIn(undefined)('/proc/self/ns/net')).toEqual({kind: 'netns'});
 	});
 });

@@ -9,6 +9,7 @@
  *   DEL, so each still releases what lives outside the pod (IPAM reservations, host veths, caches)
  *   instead of failing on a namespace it cannot enter.
  */
+import {join} from 'node:path';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import type {PluginRequest} from '../cni/plugin.ts';
 import {log} from '../log.ts';
@@ -16,6 +17,17 @@ import {type NetnsKind, netnsKind} from '../netlink/netns.ts';
 
 /** Classifies a CNI_NETNS path (default: statfs on the real file system, see netnsKind). */
 export type ProbeNetns = (path: string) => NetnsKind;
+
+/**
+ * The probe for delegates that run chrooted in `hostRoot` (`plexus daemon --chroot-dir`): they
+ * open CNI_NETNS as the host names it, so it is looked up inside that root; without a host root,
+ * on this process's own file system.
+ */
+export function probeNetnsIn(hostRoot: string | undefined): ProbeNetns {
+	return hostRoot === undefined
+		? netnsKind
+		: (path) => netnsKind(path.startsWith('/') ? join(hostRoot, path) : path);
+}
 
 /**
  * Refuses an ADD or CHECK whose CNI_NETNS is not a network namespace.

@@ -38,7 +38,7 @@ import {
 
 import {checkMultusEra, delMultusEra, gcMultusEra} from './legacy.ts';
 import {cachedNetworkList} from './multus-cache.ts';
-import {delRequest, netnsForDel, requireNetns} from './netns-guard.ts';
+import {delRequest, netnsForDel, probeNetnsIn, requireNetns} from './netns-guard.ts';
 import {PerKeySerializer} from './serial.ts';
 import {delWithUnusableConf} from './unusable-conf.ts';
 
@@ -98,6 +98,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 	// ADD, DEL, CHECK and GC's DEL of one container never overlap (spec v1.3 §7.3), e.g. in the daemon.
 	const serial = new PerKeySerializer();
 	const kubeFor = deps.kube ?? defaultKube;
+	const probeNetns = deps.probeNetns ?? probeNetnsIn(deps.hostRoot);
 	const ready = (inv: Invocation, wait: boolean) =>
 		waitReadiness(
 			inv.conf.readinessIndicatorFile,
@@ -125,7 +126,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 	}
 
 	async function add(inv: Invocation): Promise<Record<string, unknown>> {
-		requireNetns(inv.request.netns, 'ADD', deps.probeNetns);
+		requireNetns(inv.request.netns, 'ADD', probeNetns);
 		const {request, conf, executor, cache} = inv;
 		await ready(inv, true);
 		const kube = kubeFor(conf, request.env, 'ADD');
@@ -291,7 +292,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 	}
 
 	async function check(inv: Invocation): Promise<void> {
-		requireNetns(inv.request.netns, 'CHECK', deps.probeNetns);
+		requireNetns(inv.request.netns, 'CHECK', probeNetns);
 		await ready(inv, false);
 		const read = await inv.cache.read(inv.request.containerId, inv.request.ifname);
 		if (read.state === 'missing' && (await checkMultusEra(inv))) return;
@@ -357,7 +358,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 				const entry = again.entry;
 				const undone = await inv.undo(entry.attachments, {
 					containerId: entry.containerId,
-					netns: netnsForDel(entry.netns, deps.probeNetns),
+					netns: netnsForDel(entry.netns, probeNetns),
 					pairs: entry.cniArgs,
 				});
 				const reason = undone.errors.map((e) => e.message).join('; ');
@@ -394,7 +395,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 			serial.run(request.containerId, async () => add(await Invocation.open(request, deps))),
 		del: async (request) =>
 			serial.run(request.containerId, async () => {
-				const req = delRequest(request, deps.probeNetns);
+				const req = delRequest(request, probeNetns);
 				let inv: Invocation;
 				try {
 					inv = await Invocation.open(req, deps);
