@@ -56,12 +56,15 @@ let attempt = 0;
 /** The daemon container running now, if any. */
 let running: {id: string; logPath: string; chroot: boolean} | undefined;
 
-/** Each hostPath of the manifest in the test: CNI dirs are containerd's, `/` stays the host's root. */
+/**
+ * Each hostPath of the manifest in the test: CNI dirs are containerd's; `/` and the netns dirs stay
+ * the host's (this containerd mounts sandbox netns in /var/run/netns, as a real node's does).
+ */
 function hostPath(path: string): string {
 	const c = containerd as Containerd;
 	if (path === '/etc/cni/net.d') return c.confDir;
 	if (path === '/opt/cni/bin') return c.binDir;
-	if (path === '/') return '/';
+	if (path === '/' || path === '/run/netns' || path === '/var/run/netns') return path;
 	return join(dir, 'host', path);
 }
 
@@ -269,7 +272,10 @@ beforeAll(async () => {
 	await writeFile(join(subnetDir, 'subnet.env'), subnetEnv(subnet));
 	await buildFakeFlannel(join(dir, 'plugins'));
 	undoShared = await ensureRootShared();
-	containerd = await Containerd.start({cniConfs: {'10-flannel.conflist': clusterNetwork()}});
+	containerd = await Containerd.start({
+		cniConfs: {'10-flannel.conflist': clusterNetwork()},
+		netnsInHostDir: true,
+	});
 	// Real files, not symlinks into /usr/lib/cni: in the daemon's container (no chroot) they are found too.
 	await copyFile(join(dir, 'plugins', FAKE_FLANNEL), join(containerd.binDir, FAKE_FLANNEL));
 	for (const plugin of ['bridge', 'host-local', 'portmap', 'static']) {

@@ -10,7 +10,7 @@
  * - runc `Root`: runc's state goes under the test's state dir instead of the host-wide
  *   /run/containerd/runc, so cleanup sees only this containerd's containers.
  * - `netns_mounts_under_state_dir`: sandbox netns are bind-mounted under the state dir, not in the
- *   host's /var/run/netns.
+ *   host's /var/run/netns (unless the layout asks for the host's dir, as a real node has it).
  * - `max_conf_num = 1`: the CRI plugin (go-cni) sorts the `.conf`, `.conflist` and `.json` files of
  *   `conf_dir` lexically and uses the first one only (the 1.6 default, stated for the reader).
  * - `stream_server_port = "0"`: exec/attach streaming on a random loopback port, never a fixed one.
@@ -27,6 +27,8 @@ export interface ContainerdLayout {
 	readonly binDir: string;
 	readonly sandboxImage: string;
 	readonly snapshotter: string;
+	/** Sandbox netns in the host's /var/run/netns (a real node's place) instead of the state dir. */
+	readonly netnsInHostDir: boolean;
 }
 
 /** TOML basic string. */
@@ -59,7 +61,7 @@ disabled_plugins = [${DISABLED_PLUGINS.map(str).join(', ')}]
 [${cri}]
   sandbox_image = ${str(layout.sandboxImage)}
   restrict_oom_score_adj = true
-  netns_mounts_under_state_dir = true
+  netns_mounts_under_state_dir = ${!layout.netnsInHostDir}
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
 

@@ -68,6 +68,11 @@ export interface ContainerdOptions {
 	 * /var/run/netns/<name>) instead of the test process's: the "host" network of the node.
 	 */
 	netnsPath?: string;
+	/**
+	 * Mount sandbox netns in the host's /var/run/netns, where a real node's containerd puts them
+	 * (and where a DaemonSet's netns hostPath sees them); default: under the state dir.
+	 */
+	netnsInHostDir?: boolean;
 }
 
 /** How long start() waits for the CRI plugin to answer (containerd 1.6 starts in well under 5 s). */
@@ -145,6 +150,7 @@ export class Containerd {
 			binDir: join(dir, 'bin'),
 			sandboxImage: PAUSE_IMAGE,
 			snapshotter: options.snapshotter ?? 'overlayfs',
+			netnsInHostDir: options.netnsInHostDir ?? false,
 		};
 		const sweepOnly = {address: layout.address, runcRoot: layout.runcRoot, state: layout.state, dir};
 		let containerd: Containerd | undefined;

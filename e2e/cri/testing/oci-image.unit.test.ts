@@ -75,6 +75,7 @@ describe('containerdConfig', () => {
 			binDir: '/t/bin',
 			sandboxImage: 'localhost/p:t',
 			snapshotter: 'overlayfs',
+			netnsInHostDir: false,
 		});
 		for (const line of [
 			'root = "/t/root"',
