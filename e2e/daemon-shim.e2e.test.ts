@@ -7,14 +7,17 @@ import {existsSync, mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
+import {execa} from 'execa';
 import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
 import {SUPPORTED_VERSIONS} from '../src/cni/versions.ts';
+import {plexusVersion} from '../src/version/version.ts';
 import {
 	freePort,
 	probe,
 	type RunningDaemon,
 	requireShim,
 	runShim,
+	SHIM,
 	startDaemon as start,
 } from './daemon-helpers.ts';
 
@@ -66,6 +69,12 @@ describe('plexus-shim ↔ plexus daemon', () => {
 			await daemon.process;
 		}
 		rmSync(dir, {recursive: true, force: true});
+	});
+
+	it("prints its build version, package.json's, for --version", async () => {
+		const result = await execa(SHIM, ['--version'], {reject: false});
+		expect(result.exitCode).toBe(0);
+		expect(result.stdout).toBe(`plexus-shim ${plexusVersion()}`);
 	});
 
 	it('answers VERSION locally with the versions src/cni supports', async () => {

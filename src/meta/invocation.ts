@@ -28,6 +28,7 @@ import {type CachedAttachment, PlexusCache} from './cache.ts';
 import {defaultGateways, familiesOf, moveDefaultRoute, rewriteDefaultRoutes} from './default-route.ts';
 import {defaultBuiltins, type PlexusDeps} from './deps.ts';
 import {PASSTHRU_TYPE, passthruPlugin} from './passthru.ts';
+import {inAttachmentOf} from './scope.ts';
 
 /** Pods whose `kubernetes.io/config.source` is not "api" are static: their UID differs by design. */
 const CONFIG_SOURCE_ANNOTATION = 'kubernetes.io/config.source';
@@ -245,9 +246,16 @@ export class Invocation {
 		const errors: CniError[] = [];
 		for (const a of [...attachments].reverse()) {
 			try {
-				await this.executor.delNetworkList(
-					parseNetworkList(a.config, a.network),
-					this.runtimeConf(a, container),
+				await inAttachmentOf(
+					this,
+					a,
+					() =>
+						this.executor.delNetworkList(
+							parseNetworkList(a.config, a.network),
+							this.runtimeConf(a, container),
+						),
+					'DEL',
+					container.containerId,
 				);
 				// device-info spec §4.2.1: the attachment's device file goes with it.
 				const deviceInfo = a.capabilityArgs[DEVICE_INFO_CAPABILITY];

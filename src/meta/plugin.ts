@@ -37,6 +37,7 @@ import {
 
 import {checkMultusEra, delMultusEra, gcMultusEra} from './legacy.ts';
 import {cachedNetworkList} from './multus-cache.ts';
+import {inAttachmentOf} from './scope.ts';
 import {PerKeySerializer} from './serial.ts';
 
 export type {PlexusDeps} from './deps.ts';
@@ -107,7 +108,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 			let result: CniResult;
 			try {
 				await prepareDeviceInfo(a);
-				result = await executor.addNetworkList(a.list, inv.runtimeConf(a));
+				result = await inAttachmentOf(inv, a, () => executor.addNetworkList(a.list, inv.runtimeConf(a)));
 			} catch (error) {
 				throw await rollback(i + 1, inv.addFailure(a), toCniError(error));
 			}
@@ -254,7 +255,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 				continue;
 			}
 			try {
-				await inv.executor.checkNetworkList(list, inv.runtimeConf(a));
+				await inAttachmentOf(inv, a, () => inv.executor.checkNetworkList(list, inv.runtimeConf(a)));
 			} catch (error) {
 				const cause = toCniError(error);
 				throw new CniError(
