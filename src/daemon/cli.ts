@@ -9,7 +9,7 @@ import type {CniPlugin} from '../cni/plugin.ts';
 import {configureLog, LOG_LEVELS, type LogLevel, lockLogConfig, log} from '../log.ts';
 import {observeDelegates} from '../observe/delegates.ts';
 import {DEFAULT_TRACE_CAPACITY, TraceStore} from '../observe/trace.ts';
-import {plexusVersion} from '../version/version.ts';
+import {plexusVersion, setPlexusMode} from '../version/version.ts';
 import {DelegateRunner} from './delegate.ts';
 import type {DaemonPluginContext} from './meta.ts';
 import {DaemonMetrics, parseListenAddress, serveMetrics} from './metrics.ts';
@@ -194,6 +194,7 @@ export async function runDaemonCommand(
 		return usage((err as Error).message);
 	}
 	if (options.help) return {stdout: DAEMON_USAGE, stderr: '', exitCode: 0};
+	setPlexusMode('daemon');
 	configureLog({logLevel: options.logLevel, logFile: options.logFile});
 	// The daemon's logging is its flags'; the meta-plugin's per-request configureLog must not change it.
 	lockLogConfig();
