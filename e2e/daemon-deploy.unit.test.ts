@@ -9,6 +9,7 @@ import {execa} from 'execa';
 import {describe, expect, it} from 'vitest';
 import {parseAllDocuments} from 'yaml';
 import {parseDaemonOptions} from '../src/daemon/cli.ts';
+import {parseListenAddress} from '../src/daemon/metrics.ts';
 import {parseInstallArgs} from '../src/install/cli.ts';
 import {DEFAULT_DEVICE_INFO_DIR} from '../src/k8s/conf.ts';
 import {DEFAULT_DEVICE_CHECKPOINT, DEFAULT_DP_DEVICE_INFO_DIR} from '../src/k8s/device-plugin.ts';
@@ -49,15 +50,17 @@ describe('conf/deploy', () => {
 		for (const doc of all) expect(doc.metadata.name).toMatch(/^[a-z0-9.-]+$/);
 	});
 
-	it('defines the NPWG NetworkAttachmentDefinition CRD', () => {
+	it("defines the NPWG NetworkAttachmentDefinition CRD with Multus's names and short names", () => {
 		const crd = manifest(all, 'CustomResourceDefinition');
 		expect(crd.metadata.name).toBe('network-attachment-definitions.k8s.cni.cncf.io');
 		expect(crd.spec.group).toBe('k8s.cni.cncf.io');
 		expect(crd.spec.scope).toBe('Namespaced');
-		expect(crd.spec.names).toMatchObject({
+		// As multus-cni's deployments/multus-daemonset*.yml name it: `kubectl get nad` keeps working.
+		expect(crd.spec.names).toEqual({
 			plural: 'network-attachment-definitions',
+			singular: 'network-attachment-definition',
 			kind: 'NetworkAttachmentDefinition',
-			shortNames: ['net-attach-def'],
+			shortNames: ['nad', 'net-attach-def'],
 		});
 		const [v1] = crd.spec.versions;
 		expect(v1).toMatchObject({name: 'v1', served: true, storage: true});
@@ -123,8 +126,15 @@ describe('conf/deploy', () => {
 		expect(daemon.securityContext.privileged).toBe(true);
 		const options = parseDaemonOptions(daemon.args.slice(1));
 		expect(options.socketPath).toBe('/run/plexus/plexus.sock');
-		const metricsPort = Number(options.metricsAddress.split(':').at(-1));
-		expect(daemon.ports).toContainEqual({name: 'metrics', containerPort: metricsPort, protocol: 'TCP'});
+		const metrics = parseListenAddress(options.metricsAddress);
+		// Not every interface of the node: the metrics listener is loopback unless an operator says so.
+		expect(metrics.host).toBe('127.0.0.1');
+		expect(daemon.ports).toContainEqual({name: 'metrics', containerPort: metrics.port, protocol: 'TCP'});
+		// kubelet probes the metrics listener: readiness on /readyz, liveness on /healthz (not /metrics),
+		// on loopback, which a hostNetwork pod shares with kubelet.
+		const probe = {host: metrics.host, port: 'metrics'};
+		expect(daemon.readinessProbe.httpGet).toEqual({...probe, path: '/readyz'});
+		expect(daemon.livenessProbe.httpGet).toEqual({...probe, path: '/healthz'});
 		expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(
 			options.graceMs + options.drainTimeoutMs,
 		);
