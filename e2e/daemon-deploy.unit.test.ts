@@ -13,6 +13,7 @@ import {parseListenAddress} from '../src/daemon/metrics.ts';
 import {parseInstallArgs} from '../src/install/cli.ts';
 import {DEFAULT_DEVICE_INFO_DIR} from '../src/k8s/conf.ts';
 import {DEFAULT_DEVICE_CHECKPOINT, DEFAULT_DP_DEVICE_INFO_DIR} from '../src/k8s/device-plugin.ts';
+import {TAKEN_OVER_KEYS} from '../src/k8s/multus-conf.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const deploy = join(root, 'conf/deploy');
@@ -37,7 +38,7 @@ const manifest = (docs: Doc[], kind: string): any => {
 };
 
 describe('conf/deploy', () => {
-	const all = ['crd.yaml', 'rbac.yaml', 'daemonset.yaml'].flatMap(load);
+	const all = ['crd.yaml', 'rbac.yaml', 'configmap.yaml', 'daemonset.yaml'].flatMap(load);
 
 	it('has every object a cluster needs, each with apiVersion, kind and name', () => {
 		expect(all.map((doc) => `${doc['apiVersion']} ${doc.kind}`).sort()).toEqual([
@@ -45,6 +46,7 @@ describe('conf/deploy', () => {
 			'apps/v1 DaemonSet',
 			'rbac.authorization.k8s.io/v1 ClusterRole',
 			'rbac.authorization.k8s.io/v1 ClusterRoleBinding',
+			'v1 ConfigMap',
 			'v1 ServiceAccount',
 		]);
 		for (const doc of all) expect(doc.metadata.name).toMatch(/^[a-z0-9.-]+$/);
@@ -172,13 +174,34 @@ describe('conf/deploy', () => {
 		expect(mounts).toContain(values['bin-dir']);
 		expect(values['socket-dir']).toBe('/run/plexus');
 		const hostPaths = Object.fromEntries(
-			pod.volumes.map((v: {name: string; hostPath: {path: string}}) => [v.name, v.hostPath.path]),
+			pod.volumes.map((v: {name: string; hostPath?: {path: string}}) => [v.name, v.hostPath?.path]),
 		);
 		const runMount = pod.containers[0].volumeMounts.find(
 			(m: {mountPath: string}) => m.mountPath === '/run/plexus',
 		);
 		expect(hostPaths[runMount.name]).toBe(values['socket-dir']);
 		expect(hostPaths[init.volumeMounts[0].name]).toBe('/etc/cni/net.d');
+	});
+
+	it('renders the plexus-conf ConfigMap in the init container; it holds every Multus key Plexus honours', () => {
+		const pod = manifest(all, 'DaemonSet').spec.template.spec;
+		const [init] = pod.initContainers;
+		const {values} = parseInstallArgs(init.args);
+		const configMap = manifest(all, 'ConfigMap');
+		const volume = pod.volumes.find(
+			(v: {configMap?: {name: string}}) => v.configMap?.name === configMap.metadata.name,
+		);
+		const mount = init.volumeMounts.find((m: {name: string}) => m.name === volume.name);
+		expect(values.conf).toBe(`${mount.mountPath}/plexus.json`);
+		const keys = JSON.parse(configMap.data['plexus.json']) as Record<string, unknown>;
+		// install sets clusterNetwork (or delegates) and kubeconfig; the rest is the operator's.
+		const setByInstall = ['clusterNetwork', 'delegates', 'kubeconfig'];
+		// Accepted for Multus compatibility with no effect in Plexus (no rotation; DEL retry always on).
+		const inert = ['logOptions', 'retryDeleteOnError'];
+		for (const key of TAKEN_OVER_KEYS) {
+			if (!setByInstall.includes(key) && !inert.includes(key)) expect(keys, key).toHaveProperty(key);
+		}
+		expect(keys).toHaveProperty('apiTimeoutMs');
 	});
 
 	it('mounts only volumes the pod defines', () => {
