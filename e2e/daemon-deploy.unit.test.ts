@@ -166,6 +166,21 @@ describe('conf/deploy', () => {
 		}
 	});
 
+	it("runs delegates in the host root: --chroot-dir is a mount of the host's / with HostToContainer", () => {
+		const pod = manifest(all, 'DaemonSet').spec.template.spec;
+		const daemon = pod.containers.find((c: {name: string}) => c.name === 'daemon');
+		const {chrootDir} = parseDaemonOptions(daemon.args.slice(1));
+		expect(chrootDir).toBe('/hostroot');
+		const mount = daemon.volumeMounts.find((m: {mountPath: string}) => m.mountPath === chrootDir);
+		expect(mount).toMatchObject({mountPropagation: 'HostToContainer'});
+		expect(mount.readOnly).toBeUndefined();
+		const volume = pod.volumes.find((v: {name: string}) => v.name === mount.name);
+		expect(volume.hostPath.path).toBe('/');
+		// The daemon's own files are not under the host root mount.
+		const options = parseDaemonOptions(daemon.args.slice(1));
+		expect(options.socketPath.startsWith(`${chrootDir}/`)).toBe(false);
+	});
+
 	it('runs the daemon with NODE_OPTIONS that Node accepts', async () => {
 		const daemon = manifest(all, 'DaemonSet').spec.template.spec.containers[0];
 		const options = daemon.env.find((e: {name: string}) => e.name === 'NODE_OPTIONS')?.value as string;
@@ -297,6 +312,14 @@ describe('conf/deploy', () => {
 		const dockerfile = readFileSync(join(deploy, 'Dockerfile'), 'utf8');
 		expect(dockerfile).toMatch(/^RUN npm ci$/m);
 		expect(dockerfile).toMatch(/^ENTRYPOINT \["\/app\/bin\/plexus"\]$/m);
+		// The same image as `npm run image`: the root filesystem comes from scripts/image --rootfs, and
+		// the entrypoint and command are the ones scripts/image gives buildah.
+		expect(dockerfile).toMatch(/^RUN bash scripts\/image --rootfs \/rootfs$/m);
+		expect(dockerfile).toMatch(/^FROM scratch\nCOPY --from=build \/rootfs\/ \/$/m);
+		const script = readFileSync(join(root, 'scripts/image'), 'utf8');
+		expect(script).toContain(`--entrypoint '["/app/bin/plexus"]' --cmd daemon --workingdir /app`);
+		expect(dockerfile).toMatch(/^CMD \["daemon"\]$/m);
+		expect(dockerfile).toMatch(/^WORKDIR \/app$/m);
 		const copies = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) =>
 			(m[1] ?? '').split(' '),
 		);

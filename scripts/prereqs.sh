@@ -13,6 +13,8 @@ REQUIRED=(
 	/usr/sbin/xtables-nft-multi:iptables
 	/usr/bin/gcc:gcc
 	/usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
+	/usr/bin/buildah:buildah
+	/usr/bin/strip:binutils
 )
 
 missing=()

@@ -21,6 +21,9 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "e2e tests need root (real network namespaces): run 'sudo npm test'" >&2
 	exit 1
 fi
+# The DaemonSet's image (e2e/cri imports it into containerd); reused when its inputs did not change.
+echo "== image" >&2
+bash scripts/image
 echo "== e2e (host kernel)" >&2
 vitest run --project e2e $(json e2e)
 

@@ -17,6 +17,8 @@ export interface FakeCall {
 	readonly config: Record<string, unknown>;
 	readonly env: Readonly<Record<string, string>>;
 	readonly timeoutMs: number | undefined;
+	/** The root the plugin was to run chrooted in (ExecRequest.root). */
+	readonly root: string | undefined;
 }
 
 /**
@@ -54,6 +56,7 @@ export class FakePluginExec implements PluginExec {
 			config: JSON.parse(stdin) as Record<string, unknown>,
 			env: request.env,
 			timeoutMs: request.timeoutMs,
+			root: request.root,
 		};
 		this.calls.push(call);
 		const handler = this.#handlers.get(type);

@@ -1,12 +1,14 @@
 /**
  * The exec seam (libcni pkg/invoke): finding a delegate binary on CNI_PATH and running it with
  * node:child_process. This is the only module of src/ that spawns processes; tests swap in
- * FakePluginExec.
+ * FakePluginExec. A request with a `root` runs the plugin chrooted into that directory through
+ * the static plexus-chroot-exec helper (see ./host-root.ts and shim/plexus-chroot-exec.c).
  */
 import {type ChildProcess, spawn} from 'node:child_process';
 import {stat} from 'node:fs/promises';
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
+import {fileURLToPath} from 'node:url';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {ErrorSchema} from '../cni/spec.ts';
 import {log} from '../log.ts';
@@ -21,7 +23,20 @@ export interface ExecRequest {
 	readonly env: Readonly<Record<string, string>>;
 	/** Kill the delegate after this many milliseconds (undefined: no limit). */
 	readonly timeoutMs?: number | undefined;
+	/**
+	 * Run the plugin chrooted into this directory (`pluginPath` is then a path inside it), as
+	 * Multus thick's `chrootDir` does; undefined: in our own root.
+	 */
+	readonly root?: string | undefined;
 }
+
+/** The exit status of the chroot helper when it could not chroot or exec (shim/plexus-chroot-exec.c). */
+const CHROOT_EXEC_FAILED = 127;
+
+/** The static helper that chroots and execs a plugin (built by `npm ci` next to plexus-shim). */
+export const CHROOT_EXEC_HELPER = fileURLToPath(
+	new URL('../../shim/build/Release/plexus-chroot-exec', import.meta.url),
+);
 
 /** Finds and runs delegate binaries. */
 export interface PluginExec {
@@ -48,14 +63,18 @@ export function validatePluginType(type: string): void {
 	if (/[\u0000-\u001f\u007f]/.test(type)) throw refuse('contains control characters');
 }
 
-/** The "not found" error: names the type and every directory searched (code 7). */
-export function pluginNotFound(type: string, path: readonly string[]): CniError {
+/**
+ * The "not found" error: names the type and every directory searched (code 7), and the host root
+ * the directories were searched in when there is one.
+ */
+export function pluginNotFound(type: string, path: readonly string[], root?: string): CniError {
 	if (path.length === 0) {
 		return new CniError(CniErrorCode.invalidConfig, `failed to find plugin "${type}": CNI_PATH is empty`);
 	}
+	const where = root === undefined ? '' : ` under host root "${root}"`;
 	return new CniError(
 		CniErrorCode.invalidConfig,
-		`failed to find plugin "${type}" in path [${path.join(' ')}]`,
+		`failed to find plugin "${type}" in path [${path.join(' ')}]${where}`,
 	);
 }
 
@@ -151,19 +170,27 @@ const bytes = (chunks: Buffer[]): Uint8Array => {
 	return new Uint8Array(all.buffer, all.byteOffset, all.length);
 };
 
-/** Runs `file` once with exactly `env`, `stdin` as its input, collecting both outputs. */
+/**
+ * Runs `file` once with exactly `env`, `stdin` as its input, collecting both outputs; with `root`,
+ * through the chroot helper (it execs the plugin in place, so signals and the exit status are the
+ * plugin's own).
+ */
 function runOnce(
 	file: string,
 	stdin: Uint8Array,
 	env: Record<string, string>,
 	timeoutMs?: number,
+	root?: string,
 ): Promise<Run> {
 	return new Promise((resolve) => {
 		const out: Buffer[] = [];
 		const err: Buffer[] = [];
 		let child: ChildProcess;
 		try {
-			child = spawn(file, [], {env, stdio: ['pipe', 'pipe', 'pipe']});
+			child =
+				root === undefined
+					? spawn(file, [], {env, stdio: ['pipe', 'pipe', 'pipe']})
+					: spawn(CHROOT_EXEC_HELPER, [root, file], {env, stdio: ['pipe', 'pipe', 'pipe']});
 		} catch (error) {
 			// Some spawn errors (ETXTBSY among them) are thrown rather than emitted.
 			const e = error as NodeJS.ErrnoException;
@@ -231,6 +258,17 @@ function runOnce(
 }
 
 /**
+ * True when the chroot helper could not exec the plugin because it was busy (ETXTBSY): the helper
+ * reports it as text, which is matched as libcni matches "text file busy".
+ */
+function helperBusy(request: ExecRequest, run: Run): boolean {
+	if (request.root === undefined || run.exitCode !== CHROOT_EXEC_FAILED || run.stdout.length > 0)
+		return false;
+	const text = Buffer.from(run.stderr).toString('utf8');
+	return text.startsWith('plexus-chroot-exec: failed to exec') && text.includes('Text file busy');
+}
+
+/**
  * Runs delegate binaries with node:child_process (the class kept its name from when it used
  * execa: importing execa cost every one-shot process ~45 ms and every exec ~1.5 ms).
  */
@@ -251,13 +289,19 @@ export class ProcessPluginExec implements PluginExec {
 
 	async exec(request: ExecRequest): Promise<Uint8Array> {
 		for (let attempt = 0; ; attempt++) {
-			const run = await runOnce(request.pluginPath, request.stdin, {...request.env}, request.timeoutMs);
+			const run = await runOnce(
+				request.pluginPath,
+				request.stdin,
+				{...request.env},
+				request.timeoutMs,
+				request.root,
+			);
 			const stderr = run.stderr;
 			// Plugin logs belong on our stderr, as libcni copies them.
 			if (this.#onStderr !== undefined) this.#onStderr(request.pluginPath, stderr);
 			else if (stderr.length > 0) process.stderr.write(stderr);
 			if (run.failure === undefined && run.exitCode === 0) return run.stdout;
-			if (run.errno === 'ETXTBSY' && attempt < this.#busyRetries) {
+			if ((run.errno === 'ETXTBSY' || helperBusy(request, run)) && attempt < this.#busyRetries) {
 				log('debug', 'delegate binary busy, retrying', {plugin: request.pluginPath, attempt});
 				await sleep(this.#busyDelayMs);
 				continue;
@@ -269,9 +313,10 @@ export class ProcessPluginExec implements PluginExec {
 				);
 			}
 			if (run.exitCode === undefined || run.failure !== undefined) {
+				const where = request.root === undefined ? '' : ` in host root "${request.root}"`;
 				throw new CniError(
 					CniErrorCode.internal,
-					`failed to run plugin "${request.pluginPath}": ${run.failure ?? 'no exit status'}`,
+					`failed to run plugin "${request.pluginPath}"${where}: ${run.failure ?? 'no exit status'}`,
 				);
 			}
 			throw decodePluginError(run.stdout, stderr, `exit status ${run.exitCode}`);

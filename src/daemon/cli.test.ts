@@ -32,6 +32,7 @@ describe('parseDaemonOptions', () => {
 			delegateTimeoutMs: undefined,
 			defaultCniPath: ['/opt/cni/bin'],
 			cacheDir: undefined,
+			chrootDir: undefined,
 			plugin: 'plexus',
 			informers: true,
 			logLevel: undefined,
@@ -50,6 +51,7 @@ describe('parseDaemonOptions', () => {
 			'--delegate-timeout-ms=5000',
 			'--cni-path=/a:/b',
 			'--cache-dir=/c',
+			'--chroot-dir=/hostroot',
 			'--grace-ms=0',
 			'--drain-timeout-ms=10',
 			'--plugin=other',
@@ -66,6 +68,7 @@ describe('parseDaemonOptions', () => {
 			delegateTimeoutMs: 5000,
 			defaultCniPath: ['/a', '/b'],
 			cacheDir: '/c',
+			chrootDir: '/hostroot',
 			graceMs: 0,
 			drainTimeoutMs: 10,
 			plugin: 'other',
@@ -166,6 +169,25 @@ describe('runDaemonCommand', () => {
 		expect(bad.exitCode).toBe(2);
 		expect(bad.stderr).toContain(DAEMON_USAGE);
 		expect(await runDaemonCommand(['--help'], io)).toEqual({stdout: DAEMON_USAGE, stderr: '', exitCode: 0});
+	});
+
+	it('fails with exit 1, before serving, when --chroot-dir cannot host delegates', async () => {
+		const loaded: string[] = [];
+		const load = async () => {
+			loaded.push('plexus');
+			return plugin;
+		};
+		const io = {env: {}, plugins: new Map([['plexus', load]])};
+		const socket = join(dir, 's.sock');
+		const missing = await runDaemonCommand(['--socket', socket, '--chroot-dir', join(dir, 'none')], io);
+		expect(missing.exitCode).toBe(1);
+		expect(missing.stderr).toMatch(/^plexus: failed to start daemon: --chroot-dir ".*none": ENOENT/);
+		const relative = await runDaemonCommand(['--socket', socket, '--chroot-dir', 'hostroot'], io);
+		expect(relative.stderr).toBe(
+			'plexus: failed to start daemon: --chroot-dir "hostroot" is not an absolute path\n',
+		);
+		expect(loaded).toEqual([]);
+		expect(existsSync(socket)).toBe(false);
 	});
 
 	it('fails with exit 1 when the socket is taken by a live daemon', async () => {

@@ -5,6 +5,8 @@
 import type {EventEmitter} from 'node:events';
 import type {Server} from 'node:http';
 import {parseArgs} from 'node:util';
+import {checkHostRoot, HostRootPluginExec} from '../chain/host-root.ts';
+import {type PluginExec, ProcessPluginExec} from '../chain/plugin-exec.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {configureLog, LOG_LEVELS, type LogLevel, lockLogConfig, log} from '../log.ts';
 import {observeDelegates} from '../observe/delegates.ts';
@@ -36,6 +38,10 @@ Options:
                                  (default: none)
       --cni-path <dirs>          ":"-separated CNI_PATH for requests without one (default: /opt/cni/bin)
       --cache-dir <dir>          result cache of POST /delegate attachments (default: /var/lib/cni)
+      --chroot-dir <dir>         the host's root as mounted in this container (e.g. /hostroot):
+                                 delegate binaries are found on CNI_PATH inside it and run
+                                 chrooted there, as Multus thick's chrootDir (default: off,
+                                 delegates run in this process's root)
       --grace-ms <ms>            on SIGTERM, how long /readyz fails before the socket closes (default: 2000)
       --drain-timeout-ms <ms>    how long in-flight requests may finish after that (default: 30000)
       --plugin <name>            the CNI plugin POST /cni runs (default: plexus, the meta-plugin)
@@ -95,6 +101,7 @@ function parse(argv: readonly string[]) {
 			informers: {type: 'string'},
 			'cni-path': {type: 'string'},
 			'cache-dir': {type: 'string'},
+			'chroot-dir': {type: 'string'},
 			'grace-ms': {type: 'string'},
 			'drain-timeout-ms': {type: 'string'},
 			plugin: {type: 'string'},
@@ -136,6 +143,8 @@ export interface DaemonCommandOptions {
 	delegateTimeoutMs: number | undefined;
 	defaultCniPath: string[];
 	cacheDir: string | undefined;
+	/** Delegates run chrooted into this directory (the host's `/` mounted in the container). */
+	chrootDir: string | undefined;
 	plugin: string;
 	/** Pod (this node's, by $NODE_NAME) and NAD watch caches for the meta-plugin. */
 	informers: boolean;
@@ -175,6 +184,7 @@ export function parseDaemonOptions(
 			values['delegate-timeout-ms'] === undefined ? undefined : integer(values, 'delegate-timeout-ms', 0),
 		defaultCniPath: (values['cni-path'] ?? '/opt/cni/bin').split(':').filter((dir) => dir !== ''),
 		cacheDir: values['cache-dir'],
+		chrootDir: values['chroot-dir'] === '' ? undefined : values['chroot-dir'],
 		plugin: values.plugin ?? 'plexus',
 		informers: informers === 'on',
 		logLevel: level as LogLevel | undefined,
@@ -207,7 +217,7 @@ export async function runDaemonCommand(
 			exitCode: 1,
 		};
 	}
-	const {socketPath, limits, defaultCniPath} = options;
+	const {socketPath, limits, defaultCniPath, chrootDir} = options;
 	let daemon: Daemon | undefined;
 	let metricsServer: Server | undefined;
 	const closers: (() => Promise<void>)[] = [];
@@ -218,6 +228,12 @@ export async function runDaemonCommand(
 			node: process.versions.node,
 			pid: process.pid,
 		});
+		let exec: PluginExec = new ProcessPluginExec();
+		if (chrootDir !== undefined) {
+			await checkHostRoot(chrootDir);
+			exec = new HostRootPluginExec(exec, chrootDir);
+			log('info', 'delegates run chrooted in the host root', {chrootDir});
+		}
 		const metrics = new DaemonMetrics({
 			inFlight: () => daemon?.queue.inFlight ?? 0,
 			queued: () => daemon?.queue.queued ?? 0,
@@ -230,8 +246,11 @@ export async function runDaemonCommand(
 			env: io.env,
 			onClose: (close) => closers.push(close),
 			addReadiness: (ready) => readiness.push(ready),
+			exec,
+			hostRoot: chrootDir,
 		});
 		const delegatePlugin = new DelegateRunner({
+			exec,
 			cacheDir: options.cacheDir,
 			timeoutMs: options.delegateTimeoutMs,
 			observe: observeDelegate,

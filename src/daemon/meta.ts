@@ -4,7 +4,7 @@
  * kubeconfig (client-node loaded once, connections kept warm), pod and NAD watch caches, and
  * per-delegate metrics.
  */
-import {ProcessPluginExec} from '../chain/plugin-exec.ts';
+import {type PluginExec, ProcessPluginExec} from '../chain/plugin-exec.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {hasKubeConfig, type KubeClient, NodeKubeClient} from '../k8s/client.ts';
 import type {PlexusConf} from '../k8s/conf.ts';
@@ -142,6 +142,10 @@ export interface DaemonPluginContext {
 	addReadiness?: ((ready: () => boolean) => void) | undefined;
 	/** Registers cleanup to run when the daemon stops. */
 	onClose?: ((close: () => Promise<void>) => void) | undefined;
+	/** Runs delegate binaries (default: ProcessPluginExec; the daemon's --chroot-dir decorates it). */
+	exec?: PluginExec | undefined;
+	/** The host's root when delegates run chrooted there (the readiness file is read inside it). */
+	hostRoot?: string | undefined;
 }
 
 /**
@@ -164,9 +168,10 @@ export function createDaemonMetaPlugin(
 	}
 	return createPlexusPlugin({
 		kube: (conf, env, verb) => clients.get(conf, env, verb),
-		exec: new TimedPluginExec(new ProcessPluginExec(), context.observeDelegate, {
+		exec: new TimedPluginExec(context.exec ?? new ProcessPluginExec(), context.observeDelegate, {
 			timeoutMs: context.delegateTimeoutMs,
 		}),
+		hostRoot: context.hostRoot,
 		inProcess: async (conf, exec) => {
 			const builtins = await defaultBuiltins(conf, exec);
 			return new Map(

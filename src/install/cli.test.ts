@@ -133,6 +133,29 @@ describe('plexus install / uninstall command', () => {
 		expect(readdirSync(join(root, 'net.d'))).toEqual(['10-a.conflist']);
 	});
 
+	it("over a thick Multus: its daemon config's chrootDir is named with the daemon flag that replaces it", async () => {
+		const netd = join(root, 'net.d');
+		writeFileSync(
+			join(netd, '10-a.conflist'),
+			'{"cniVersion":"1.0.0","name":"a","plugins":[{"type":"ptp"}]}',
+		);
+		writeFileSync(
+			join(netd, '00-multus.conf'),
+			'{"cniVersion":"1.0.0","name":"multus-cni-network","type":"multus-shim","daemonSocketDir":"/run/multus"}',
+		);
+		mkdirSync(join(netd, 'multus.d'));
+		writeFileSync(
+			join(netd, 'multus.d/daemon-config.json'),
+			'{"chrootDir":"/hostroot","clusterNetwork":"a"}',
+		);
+		const args = ['--conf-dir', netd, '--bin-dir', join(root, 'bin'), '--shim', join(root, 'shim')];
+		const installed = await runInstallCommand('install', args);
+		expect(installed.exitCode).toBe(0);
+		expect(installed.stderr).toContain(
+			'Multus-only keys left behind: chrootDir (plexus daemon --chroot-dir does this; the DaemonSet sets it), daemonSocketDir)',
+		);
+	});
+
 	it('reports a failure naming the cause, exit 1', async () => {
 		const failed = await runInstallCommand('install', [
 			'--conf-dir',

@@ -120,7 +120,7 @@ export async function runInstallCommand(
 		const what =
 			result.multus === undefined
 				? `wrapping ${result.masterPath}`
-				: `taking over ${result.multus.path} (kept as ${result.multus.backup}${result.multus.dropped.length === 0 ? '' : `; Multus-only keys left behind: ${result.multus.dropped.join(', ')}`}${result.multus.mapped.length === 0 ? '' : `; host paths rewritten: ${result.multus.mapped.map((m) => `${m.key} ${m.from} → ${m.to}`).join(', ')}`})`;
+				: `taking over ${result.multus.path} (kept as ${result.multus.backup}${result.multus.dropped.length === 0 ? '' : `; Multus-only keys left behind: ${result.multus.dropped.map(droppedKeyHint).join(', ')}`}${result.multus.mapped.length === 0 ? '' : `; host paths rewritten: ${result.multus.mapped.map((m) => `${m.key} ${m.from} → ${m.to}`).join(', ')}`})`;
 		return {
 			stdout: '',
 			stderr: `plexus: wrote ${result.confPath} (cniVersion ${result.cniVersion}) ${what}; installed ${result.written.slice(0, -1).join(', ')}\n`,
@@ -129,4 +129,12 @@ export async function runInstallCommand(
 	} catch (err) {
 		return {stdout: '', stderr: `plexus: failed to ${verb}: ${toCniError(err).message}\n`, exitCode: 1};
 	}
+}
+
+/** A left-behind Multus key, with the Plexus setting that does its job where there is one. */
+function droppedKeyHint(key: string): string {
+	// Multus thick's daemon-config `chrootDir` is a daemon setting in Plexus, not a conf key.
+	return key === 'chrootDir'
+		? 'chrootDir (plexus daemon --chroot-dir does this; the DaemonSet sets it)'
+		: key;
 }

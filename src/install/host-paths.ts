@@ -1,9 +1,10 @@
 /**
  * Taking over a thick Multus: its daemon config names host files as its own pod sees them, under
  * `/host` (`clusterNetwork: /host/etc/cni/net.d/10-flannel.conflist`) or under its `chrootDir`
- * (`/hostroot/...`). Plexus's pod mounts the host directories it needs at their host paths, so
- * such a path is rewritten to the host path when Plexus's pod mounts it, and refused otherwise,
- * naming the key: a conf pointing at a file the daemon cannot see would fail every pod.
+ * (`/hostroot/...`). Plexus's pod mounts the host directories it needs at their host paths, and
+ * reads the readiness file and delegate binaries in the host's root (--chroot-dir), so such a path
+ * is rewritten to the host path when Plexus's daemon sees it there, and refused otherwise, naming
+ * the key: a conf pointing at a file the daemon cannot see would fail every pod.
  */
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 
@@ -20,6 +21,12 @@ export const PATH_KEYS = [
 	'deviceCheckpointFile',
 	'devicePluginInfoDir',
 ] as const;
+
+/**
+ * Keys the daemon resolves in the host's root (`plexus daemon --chroot-dir`, which the DaemonSet
+ * sets): the readiness file and the delegate binaries. Any host path works for them.
+ */
+export const HOST_ROOT_KEYS: readonly string[] = ['readinessindicatorfile', 'binDir'];
 
 /** Host directories conf/deploy/daemonset.yaml mounts into Plexus's pod at the same path. */
 export const MOUNTED_HOST_DIRS = [
@@ -66,7 +73,7 @@ export function mapHostPaths(
 		const prefix = prefixes.find((p) => under(value, p));
 		if (prefix === undefined) continue;
 		const host = value.slice(prefix.length) || '/';
-		if (!MOUNTED_HOST_DIRS.some((dir) => under(host, dir))) {
+		if (!HOST_ROOT_KEYS.includes(key) && !MOUNTED_HOST_DIRS.some((dir) => under(host, dir))) {
 			throw new CniError(
 				CniErrorCode.invalidConfig,
 				`failed to take over multus conf "${source}": key "${key}" is "${value}", the host's "${host}" as Multus's pod sees it, and Plexus's pod does not mount it (it mounts ${MOUNTED_HOST_DIRS.join(', ')}): set "${key}" to a path under those (plexus install flag or the plexus-conf ConfigMap)`,

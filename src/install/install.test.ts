@@ -364,21 +364,28 @@ describe('install / uninstall', () => {
 				clusterNetwork: '/hostroot/etc/cni/net.d/10-flannel.conflist',
 				cniDir: '/host/var/lib/cni/multus',
 				readinessindicatorfile: '/host/run/flannel/subnet.env',
+				logFile: '/host/var/log/multus.log',
 			});
 			const before = snapshot(root);
 			await expect(install(options)).rejects.toThrow(
-				`failed to take over multus conf "${join(options.confDir, 'multus.d/daemon-config.json')}": key "readinessindicatorfile" is "/host/run/flannel/subnet.env", the host's "/run/flannel/subnet.env" as Multus's pod sees it, and Plexus's pod does not mount it`,
+				`failed to take over multus conf "${join(options.confDir, 'multus.d/daemon-config.json')}": key "logFile" is "/host/var/log/multus.log", the host's "/var/log/multus.log" as Multus's pod sees it, and Plexus's pod does not mount it`,
 			);
 			expect(snapshot(root)).toEqual(before);
 			// The operator's value for that key (install flag or ConfigMap) replaces Multus's.
-			const result = await install({...options, extraConf: {readinessindicatorfile: '/run/plexus/ready'}});
+			const result = await install({...options, extraConf: {logFile: ''}});
 			const written = JSON.parse(readFileSync(join(options.confDir, PLEXUS_CONF_NAME), 'utf8'));
 			expect(written.plugins[0]).toMatchObject({
 				clusterNetwork: '/etc/cni/net.d/10-flannel.conflist',
 				cniDir: '/var/lib/cni/multus',
-				readinessindicatorfile: '/run/plexus/ready',
+				// Read in the host's root (plexus daemon --chroot-dir): any host path works.
+				readinessindicatorfile: '/run/flannel/subnet.env',
+				logFile: '',
 			});
-			expect(result.multus?.mapped.map((m) => m.key)).toEqual(['cniDir', 'clusterNetwork']);
+			expect(result.multus?.mapped.map((m) => m.key)).toEqual([
+				'cniDir',
+				'clusterNetwork',
+				'readinessindicatorfile',
+			]);
 		});
 
 		it('refuses --master, a Multus conf Plexus cannot carry, and leaves the host untouched', async () => {

@@ -38,6 +38,11 @@ export interface PlexusDeps {
 	readinessPollMs?: number | undefined;
 	/** Opens Netlink in the pod's netns for `default-route` (default: the kernel implementation). */
 	openNetlink?: OpenNetlink | undefined;
+	/**
+	 * The host's root as this process sees it, when delegates run chrooted there (`plexus daemon
+	 * --chroot-dir`): the cluster network's readiness indicator file is looked up inside it.
+	 */
+	hostRoot?: string | undefined;
 }
 
 /** The client-node KubeClient when a kubeconfig or the in-cluster variables exist. */
@@ -80,22 +85,32 @@ export async function defaultOpenNetlink(): Promise<OpenNetlink> {
 
 /**
  * Waits up to `timeoutMs` for the readiness indicator file (spec §6.1.2: block while the cluster
- * network is not ready). An empty path means no wait.
+ * network is not ready). An empty path means no wait. With `hostRoot`, the file is the one the
+ * cluster network wrote in the host's root (where its delegates run), not in our own.
  *
  * @throws CniError code 50 (not available) when the file does not appear in time.
  */
-export async function waitReadiness(file: string, timeoutMs: number, pollMs: number): Promise<void> {
+export async function waitReadiness(
+	file: string,
+	timeoutMs: number,
+	pollMs: number,
+	hostRoot?: string,
+): Promise<void> {
 	if (file === '') return;
 	const deadline = performance.now() + timeoutMs;
+	const where = hostRoot === undefined ? '' : ` under host root "${hostRoot}"`;
+	const inRoot = hostRoot === undefined ? undefined : (await import('../chain/host-root.ts')).resolveInRoot;
 	for (;;) {
 		try {
-			await access(file);
+			const path = hostRoot === undefined || inRoot === undefined ? file : await inRoot(hostRoot, file);
+			if (path === undefined) throw new Error('not found');
+			await access(path);
 			return;
 		} catch {
 			if (performance.now() >= deadline) {
 				throw new CniError(
 					CniErrorCode.notAvailable,
-					`plexus is not ready: readiness indicator file "${file}" does not exist (the cluster network is not up yet)`,
+					`plexus is not ready: readiness indicator file "${file}" does not exist${where} (the cluster network is not up yet)`,
 				);
 			}
 		}

@@ -52,6 +52,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 			inv.conf.readinessIndicatorFile,
 			wait ? (deps.readinessTimeoutMs ?? READINESS_TIMEOUT_MS) : 0,
 			deps.readinessPollMs ?? READINESS_POLL_MS,
+			deps.hostRoot,
 		);
 
 	/** Reads the pod for ADD: undefined when there is no API or it is gone; a re-created pod fails. */
