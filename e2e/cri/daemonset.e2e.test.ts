@@ -17,6 +17,9 @@ import {join, resolve} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {execa} from 'execa';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {parseAllDocuments} from 'yaml';
+import {parseExposition, value} from '../../src/daemon/testing/exposition.ts';
+import {plexusVersion} from '../../src/version/version.ts';
 import {freePort, probe} from '../daemon-helpers.ts';
 import {randomSubnet} from '../helpers/cni.ts';
 import {randomName, removeLink} from '../helpers/netns.ts';
@@ -24,11 +27,13 @@ import {buildFakeFlannel, FAKE_FLANNEL, subnetEnv} from '../hostroot/testing/fak
 import {Containerd, DEBIAN_CNI_DIR} from './testing/containerd.ts';
 import {type ContainerStatus, type PodSandboxConfig, sandboxNetnsPath} from './testing/cri-client.ts';
 import {
+	CONFIGMAP_MANIFEST,
 	daemonSetContainer,
 	daemonSetSandbox,
 	ensureRootShared,
 	loadDaemonSetPod,
 	loadedCniNetworks,
+	type ManifestContainer,
 	type ManifestPod,
 	manifestContainer,
 } from './testing/daemonset.ts';
@@ -323,6 +328,11 @@ describe('the DaemonSet under containerd', () => {
 			type: 'plexus-shim',
 			clusterNetwork: '/etc/cni/net.d/10-flannel.conflist',
 		});
+		// The plexus-conf ConfigMap (a configMap volume of the init container) is rendered into it.
+		const [configMap] = parseAllDocuments(readFileSync(CONFIGMAP_MANIFEST, 'utf8')).map(
+			(doc) => doc.toJS() as {data: Record<string, string>},
+		);
+		expect(shimConf).toMatchObject(JSON.parse(configMap?.data['plexus.json'] ?? 'null') as object);
 		shimConf['daemonSocketDir'] = hostPath(String(shimConf['daemonSocketDir']));
 		await writeFile(confPath, JSON.stringify(installed));
 		await until(
@@ -353,6 +363,24 @@ describe('the DaemonSet under containerd', () => {
 		expect(await hostPortRules()).toEqual([]);
 		expect(await reservations()).toEqual([]);
 		expect(await plexusCache()).toEqual([]);
+	});
+
+	it("answers the manifest's readiness and liveness probes and serves metrics on the loopback listener", async () => {
+		const daemon = manifestContainer(pod, 'daemon') as ManifestContainer & {
+			readinessProbe: {httpGet: {host: string; path: string; port: string}};
+			livenessProbe: {httpGet: {host: string; path: string; port: string}};
+		};
+		// As kubelet probes a hostNetwork pod: the probe's host, the named port (relocated here).
+		for (const probe of [daemon.readinessProbe, daemon.livenessProbe]) {
+			const {host, path} = probe.httpGet;
+			expect(host).toBe('127.0.0.1');
+			expect((await fetch(`http://${host}:${metricsPort}${path}`)).status).toBe(200);
+		}
+		const metrics = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+		expect(value(metrics, 'plexus_build_info', {version: plexusVersion()})).toBe(1);
+		expect(
+			value(metrics, 'plexus_cni_request_duration_seconds_count', {verb: 'ADD', result: 'success'}),
+		).toBe(1);
 	});
 
 	it('drains on SIGTERM (StopContainer): /readyz fails, the ADD in flight finishes, exit code 0', async () => {
