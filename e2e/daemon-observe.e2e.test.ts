@@ -224,4 +224,32 @@ describe('operating plexus daemon', () => {
 			}),
 		);
 	});
+
+	it('one-shot bin/plexus logs the same attachment and delegate lines, and sends User-Agent (one-shot)', async () => {
+		h.api.createNad('ns1', 'net', macvlanNad('net', h.master, '192.168.77.10/24'));
+		const pod = await h.createPod('solo', {'k8s.v1.cni.cncf.io/networks': 'ns1/net'}, 'ns1');
+		const add = await h.cni('ADD', pod);
+		expect(add.exitCode).toBe(0);
+		const lines = logLines(add.stderr);
+		expect(lines).toContainEqual(
+			expect.objectContaining({
+				level: 'info',
+				msg: 'delegate done',
+				pod: 'ns1/solo',
+				containerId: pod.containerId,
+				nad: 'ns1/net',
+				ifname: 'net1',
+				plugin: 'macvlan',
+				verb: 'ADD',
+				durationMs: expect.any(Number),
+			}),
+		);
+		expect(lines).toContainEqual(
+			expect.objectContaining({msg: 'attachment done', nad: 'ns1/net', ifname: 'net1', verb: 'ADD'}),
+		);
+		expect(new Set(h.api.requests.map((r) => r.userAgent))).toEqual(
+			new Set([`plexus/${plexusVersion()} (one-shot)`]),
+		);
+		expect((await h.cni('DEL', pod)).exitCode).toBe(0);
+	});
 });
