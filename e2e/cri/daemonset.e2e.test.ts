@@ -39,6 +39,7 @@ import {
 } from './testing/daemonset.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
+const UNINSTALL_MANIFEST = join(REPO, 'conf/deploy/uninstall.yaml');
 const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {version: string}).version;
 const ARCHIVE = join(REPO, `.image/plexus-${VERSION}.oci.tar`);
 const CRI_PROTO = join(import.meta.dirname, 'testing/cri.proto');
@@ -448,5 +449,26 @@ describe('the DaemonSet under containerd', () => {
 		expect(await reservations()).toEqual([]);
 		expect(await plexusCache()).toEqual([]);
 		expect((await stopDaemon(daemon.id)).exitCode).toBe(0);
+	});
+
+	it("the way back: uninstall.yaml's init container removes what the install put on the node", async () => {
+		const c = containerd as Containerd;
+		const back = loadDaemonSetPod(UNINSTALL_MANIFEST);
+		const s = daemonSandbox as {id: string; config: PodSandboxConfig};
+		const logPath = `uninstall-${attempt}.log`;
+		const config = await daemonSetContainer(back, manifestContainer(back, 'uninstall'), {
+			hostPaths: hostPath,
+			nodeName: NODE_NAME,
+			logPath,
+		});
+		config.metadata.attempt = attempt++;
+		const id = await c.cri.createContainer(s.id, config, s.config);
+		await c.cri.startContainer(id);
+		const status = await waitExited(id);
+		await c.cri.removeContainer(id);
+		expect(status.exitCode, await containerLog(logPath)).toBe(0);
+		expect(await containerLog(logPath)).toContain('plexus: restored');
+		expect((await readdir(c.confDir)).sort()).toEqual(['10-flannel.conflist']);
+		expect(await readdir(c.binDir)).not.toContain('plexus-shim');
 	});
 });
