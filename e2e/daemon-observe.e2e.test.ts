@@ -251,5 +251,9 @@ describe('operating plexus daemon', () => {
 			new Set([`plexus/${plexusVersion()} (one-shot)`]),
 		);
 		expect((await h.cni('DEL', pod)).exitCode).toBe(0);
+		const version = await execa(PLEXUS, ['--version']);
+		expect(String(version.stdout)).toMatch(
+			new RegExp(`^plexus ${plexusVersion().replace(/\./g, '\\.')} \\(node \\d+\\.\\d+\\.\\d+\\)$`),
+		);
 	});
 });
