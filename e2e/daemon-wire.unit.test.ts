@@ -7,8 +7,9 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {execa} from 'execa';
 import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
-import {requireShim, runShim} from './daemon-helpers.ts';
+import {requireShim, runShim, SHIM} from './daemon-helpers.ts';
 
 interface Seen {
 	method: string;
@@ -141,5 +142,47 @@ describe('plexus-shim wire format', () => {
 			code: 4,
 			msg: 'required env variable CNI_COMMAND is missing',
 		});
+	});
+
+	it('refuses a CNI_* variable that is not UTF-8 with code 4 naming it, before contacting the daemon', async () => {
+		// JSON strings carry only UTF-8: forwarded, the bytes would reach the daemon as U+FFFD and the
+		// plugin would act on an interface name the runtime never asked for. Node cannot put raw
+		// bytes in an environment, so a shell sets the variable.
+		const result = await execa('bash', ['-c', 'CNI_IFNAME=$(printf "eth\\377") exec "$0"', SHIM], {
+			input: JSON.stringify(conf),
+			reject: false,
+			extendEnv: false,
+			env: {PATH: process.env['PATH'] ?? '/usr/bin:/bin', CNI_COMMAND: 'ADD', ...env()},
+		});
+		expect(result.exitCode).toBe(1);
+		expect(JSON.parse(result.stdout)).toMatchObject({
+			code: 4,
+			msg: 'invalid env variable CNI_IFNAME: not valid UTF-8',
+		});
+		expect(seen).toEqual([]);
+	});
+
+	it('forwards an interface name with control characters as sent (the daemon judges it)', async () => {
+		answer = (_req, res) => res.writeHead(200).end();
+		const result = await runShim('DEL', conf, env({CNI_IFNAME: 'e\u0001\u00e9'}));
+		expect(result.exitCode).toBe(0);
+		const body = JSON.parse(seen.find((s) => s.url === '/cni')?.body ?? '{}') as {
+			env: Record<string, string>;
+		};
+		expect(body.env['CNI_IFNAME']).toBe('e\u0001\u00e9');
+	});
+
+	it('refuses a relative daemonSocketDir with code 7 instead of connecting relative to its cwd', async () => {
+		const result = await runShim(
+			'ADD',
+			{...conf, daemonSocketDir: 'run/plexus'},
+			{...env(), PLEXUS_SOCKET: ''},
+		);
+		expect(result.exitCode).toBe(1);
+		expect(JSON.parse(result.stdout)).toMatchObject({
+			code: 7,
+			msg: 'invalid config: socket directory "run/plexus" is a relative path; it must be absolute',
+		});
+		expect(seen).toEqual([]);
 	});
 });

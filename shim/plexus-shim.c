@@ -58,6 +58,7 @@ enum {
 	CODE_INVALID_ENV = 4,
 	CODE_IO_FAILURE = 5,
 	CODE_DECODE_FAILURE = 6,
+	CODE_INVALID_CONFIG = 7,
 	CODE_TRY_AGAIN_LATER = 11,
 	CODE_NOT_AVAILABLE = 50,
 	CODE_INTERNAL = 999,
@@ -470,6 +471,57 @@ static void read_stdin(struct buf *b) {
 	buf_add(b, "", 0);
 }
 
+/* 1 when the n bytes at s are well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
+static int utf8_valid(const unsigned char *s, size_t n) {
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		size_t len;
+		unsigned cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			len = 2;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			len = 3;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			len = 4;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (i + len > n) return 0;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80) return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/*
+ * The CNI_* variables travel as JSON strings, which hold only UTF-8: a value that is not (an
+ * interface name of raw bytes, say) would reach the daemon altered (every bad byte U+FFFD), so
+ * the plugin would act on a name the runtime never asked for. Such a variable is refused here
+ * with the code the daemon gives any invalid environment (4), naming it. (NUL cannot occur: the
+ * environment is C strings.)
+ */
+static void check_cni_env(void) {
+	for (char **e = environ; *e != NULL; e++) {
+		if (strncmp(*e, "CNI_", 4) != 0) continue;
+		const char *eq = strchr(*e, '=');
+		if (eq == NULL) continue;
+		if (!utf8_valid((const unsigned char *)eq + 1, strlen(eq + 1)))
+			fail(CODE_INVALID_ENV, "invalid env variable %.*s: not valid UTF-8", (int)(eq - *e), *e);
+	}
+}
+
 /* The request body: Multus's api.Request, {"env": {...}, "config": base64(stdin)}. */
 static void build_body(struct buf *body, const struct buf *conf) {
 	buf_str(body, "{\"env\":{");
@@ -529,6 +581,7 @@ int main(int argc, char **argv) {
 		printf("{\"cniVersion\":\"%s\",\"supportedVersions\":%s}\n", CURRENT_VERSION, SUPPORTED_VERSIONS);
 		return 0;
 	}
+	check_cni_env();
 	int is_add = strcmp(command, "ADD") == 0;
 	int is_del = strcmp(command, "DEL") == 0;
 	int is_status = strcmp(command, "STATUS") == 0;
@@ -540,6 +593,8 @@ int main(int argc, char **argv) {
 		snprintf(socket_path, sizeof socket_path, "%s", getenv("PLEXUS_SOCKET"));
 	else if ((config_string(&conf, "daemonSocketDir", dir, sizeof dir) && dir[0] != '\0') ||
 		 (config_string(&conf, "socketDir", dir, sizeof dir) && dir[0] != '\0')) {
+		/* As the daemon's own conf rule: a relative path would resolve against the runtime's cwd. */
+		if (dir[0] != '/') fail(CODE_INVALID_CONFIG, "invalid config: socket directory \"%s\" is a relative path; it must be absolute", dir);
 		size_t n = strlen(dir);
 		snprintf(socket_path, sizeof socket_path, "%s%s%s", dir, dir[n - 1] == '/' ? "" : "/", SOCKET_NAME);
 	} else snprintf(socket_path, sizeof socket_path, "%s", DEFAULT_SOCKET);

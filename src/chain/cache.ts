@@ -2,14 +2,15 @@
  * The result cache in libcni's layout: `<dir>/results/<network>-<containerID>-<ifname>` holding
  * `{kind: "cniCacheV1", containerId, config (base64 of the conflist bytes), ifName, networkName,
  * netns, cniArgs, capabilityArgs, result}`. Files are written atomically (temp file + rename)
- * with mode 0600 in a 0700 directory.
+ * with mode 0600 in a 0700 directory. A name longer than a file name can be is shortened with a
+ * hash (./cache-file.ts); readers match files by their contents, never by parsing names.
  */
-import {randomBytes} from 'node:crypto';
-import {mkdir, readdir, readFile, rename, rm, writeFile} from 'node:fs/promises';
-import {join} from 'node:path';
+import {access, readdir, readFile, rm} from 'node:fs/promises';
+import {basename, join} from 'node:path';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
-import {decodeJson} from '../cni/json.ts';
+import {decodeJson, MAX_COMPOSED_JSON_DEPTH} from '../cni/json.ts';
 import {type CniResult, convertResult, parseResult} from '../cni/result.ts';
+import {fitFileName, TEMP_MARKER, writeFileAtomic} from './cache-file.ts';
 
 export const CACHE_KIND = 'cniCacheV1';
 
@@ -77,7 +78,8 @@ export class ResultCache {
 	/**
 	 * The file of one attachment; all three parts must be non-empty, and none may hold a "/" (or
 	 * NUL): ADD validates them, but DEL and GC take a conflist name and a runtime's IDs as they come,
-	 * and such a key must not name a file outside `<dir>/results`.
+	 * and such a key must not name a file outside `<dir>/results`. A name over 255 bytes is
+	 * shortened with its sha256 (libcni cannot write such a file at all, so nothing is lost).
 	 */
 	path(key: AttachmentKey): string {
 		if (key.networkName === '' || key.containerId === '' || key.ifname === '') {
@@ -93,22 +95,14 @@ export class ResultCache {
 				`invalid cache file name ${JSON.stringify(name)}: network name, container ID and interface name must not contain "/"`,
 			);
 		}
-		return join(this.resultsDir, name);
+		return join(this.resultsDir, fitFileName(name));
 	}
 
 	/** Writes one attachment atomically (temp file in the same dir, then rename). */
 	async write(entry: CacheEntry): Promise<void> {
 		const file = this.path(entry);
 		try {
-			await mkdir(this.resultsDir, {recursive: true, mode: 0o700});
-			const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-			try {
-				await writeFile(tmp, serialise(entry), {mode: 0o600, flush: true});
-				await rename(tmp, file);
-			} catch (err) {
-				await rm(tmp, {force: true});
-				throw err;
-			}
+			await writeFileAtomic(this.resultsDir, basename(file), serialise(entry));
 		} catch (err) {
 			throw new CniError(
 				CniErrorCode.ioFailure,
@@ -129,6 +123,16 @@ export class ResultCache {
 		await rm(file, {force: true});
 	}
 
+	/** True when a file exists for `key` (readable or not). */
+	async has(key: AttachmentKey): Promise<boolean> {
+		try {
+			await access(this.path(key));
+			return true;
+		} catch {
+			return false;
+		}
+	}
+
 	/** The raw file contents, or undefined when there is none (libcni ignores read errors). */
 	async #read(key: AttachmentKey): Promise<string | undefined> {
 		try {
@@ -145,7 +149,7 @@ export class ResultCache {
 	async getResult(key: AttachmentKey, cniVersion: string): Promise<CniResult | undefined> {
 		const text = await this.#read(key);
 		if (text === undefined) return undefined;
-		const raw = decodeJson(text, `cached result of network "${key.networkName}"`);
+		const raw = decodeJson(text, `cached result of network "${key.networkName}"`, MAX_COMPOSED_JSON_DEPTH);
 		const rawResult = isRecord(raw) && raw['kind'] === CACHE_KIND ? raw['result'] : raw;
 		const result = parseResult(rawResult);
 		try {
@@ -178,7 +182,7 @@ export class ResultCache {
 		}
 		const out: CachedAttachment[] = [];
 		for (const name of names) {
-			if (name.includes('.tmp-')) continue;
+			if (name.includes(TEMP_MARKER)) continue;
 			let text: string;
 			try {
 				text = await readFile(join(this.resultsDir, name), 'utf8');
@@ -198,7 +202,7 @@ export class ResultCache {
 function decodeAttachment(text: string): CachedAttachment | undefined {
 	let raw: unknown;
 	try {
-		raw = JSON.parse(text);
+		raw = decodeJson(text, 'cached attachment', MAX_COMPOSED_JSON_DEPTH);
 	} catch {
 		return undefined;
 	}

@@ -527,3 +527,67 @@ describe('gcNetworkList', () => {
 		});
 	});
 });
+
+describe('progress and single-plugin DEL (what the meta-plugin undoes)', () => {
+	const two = list({cniVersion: '1.0.0', name: 'blue', plugins: [{type: 'bridge'}, {type: 'tuning'}]});
+
+	test('ADD announces each plugin before running it; one never found is never announced', async () => {
+		const {fake, executor} = setup({bridge: creates});
+		const events: string[] = [];
+		const progress = {
+			starting: async (i: number) => {
+				events.push(`starting ${i} after ${fake.calls.length} calls`);
+			},
+			refused: async (i: number) => {
+				events.push(`refused ${i}`);
+			},
+		};
+		await expect(executor.addNetworkList(two, rt, progress)).rejects.toMatchObject({code: 7});
+		expect(events).toEqual(['starting 0 after 0 calls']);
+	});
+
+	test('a plugin answering code 1 is reported as refused', async () => {
+		const {executor} = setup({
+			bridge: creates,
+			tuning: () => {
+				throw new CniError(1, 'incompatible CNI versions');
+			},
+		});
+		const events: string[] = [];
+		const progress = {
+			starting: async (i: number) => void events.push(`starting ${i}`),
+			refused: async (i: number) => void events.push(`refused ${i}`),
+		};
+		await expect(executor.addNetworkList(two, rt, progress)).rejects.toMatchObject({code: 1});
+		expect(events).toEqual(['starting 0', 'starting 1', 'refused 1']);
+	});
+
+	test('delPlugin tells done, missing, invalid, refused and failed apart, and never throws', async () => {
+		const {fake, executor} = setup({
+			bridge: ok,
+			tuning: () => {
+				throw new CniError(1, 'incompatible CNI versions');
+			},
+			macvlan: () => {
+				throw new CniError(11, 'busy');
+			},
+		});
+		const step = (type: string) =>
+			executor.delPlugin(two, {type, name: undefined, raw: {type}}, rt, undefined);
+		expect(await step('bridge')).toEqual({outcome: 'done'});
+		expect(fake.calls[0]?.config).toEqual({cniVersion: '1.0.0', name: 'blue', type: 'bridge'});
+		expect(await step('ipvlan')).toMatchObject({
+			outcome: 'missing',
+			error: {type: 'ipvlan', path: ['/elsewhere', BIN]},
+		});
+		expect(await step('..')).toMatchObject({
+			outcome: 'invalid',
+			error: {message: 'plugin type=".." failed (delete): invalid plugin type "..": contains ".."'},
+		});
+		expect(await step('tuning')).toMatchObject({outcome: 'refused', error: {code: 1}});
+		expect(await step('macvlan')).toMatchObject({
+			outcome: 'failed',
+			error: {code: 11, message: 'plugin type="macvlan" failed (delete): busy'},
+		});
+	});
+});

@@ -7,7 +7,7 @@
 import {dispatch} from '../cni/dispatch.ts';
 import {formatCniArgs, validateContainerId, validateIfname, validateNetworkName} from '../cni/env.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
-import {decodeJson} from '../cni/json.ts';
+import {decodeJson, MAX_COMPOSED_JSON_DEPTH} from '../cni/json.ts';
 import type {CniCommand, CniPlugin} from '../cni/plugin.ts';
 import {type CniResult, parseResult} from '../cni/result.ts';
 import type {GcAttachment} from '../cni/spec.ts';
@@ -15,7 +15,7 @@ import {versionAtLeast} from '../cni/versions.ts';
 import {type AttachmentKey, DEFAULT_CACHE_DIR, ResultCache} from './cache.ts';
 import {buildDelegateConf, buildGcConf, buildStatusConf, type DelegateConf} from './delegate-conf.ts';
 import type {NetworkList, PluginEntry} from './network-list.ts';
-import {type PluginExec, ProcessPluginExec, validatePluginType} from './plugin-exec.ts';
+import {type PluginExec, PluginNotFoundError, ProcessPluginExec, validatePluginType} from './plugin-exec.ts';
 
 /** The per-invocation arguments (libcni RuntimeConf). */
 export interface RuntimeConf {
@@ -48,6 +48,22 @@ export interface ChainOptions {
 	timeoutMs?: number | undefined;
 }
 
+/** The stdin of `plugin` in `list` for `rt`, with `prevResult` (libcni's buildOneConfig). */
+function delegateConf(
+	list: NetworkList,
+	plugin: PluginEntry,
+	rt: RuntimeConf,
+	prevResult: CniResult | undefined,
+): DelegateConf {
+	return buildDelegateConf({
+		name: list.name,
+		cniVersion: list.cniVersion,
+		plugin: plugin.raw,
+		prevResult,
+		capabilityArgs: rt.capabilityArgs,
+	});
+}
+
 /** `type="bridge" name="x"`, libcni's pluginDescription. */
 function pluginDescription(plugin: PluginEntry): string {
 	return plugin.name === undefined || plugin.name === ''
@@ -71,6 +87,33 @@ export type AddStep = {
 	| {/** The in-process plugin, or the binary's path. */ target: CniPlugin | string}
 	| {target: undefined /** Why ADD would fail before running it. */; failure: CniError}
 );
+
+/**
+ * Told about each plugin of an ADD as it is about to run, so a caller can persist which plugins
+ * ran (the meta-plugin's attachment cache) before anything happens.
+ */
+export interface AddProgress {
+	/** Plugin `index` of the list is found and valid, and runs once this resolves. */
+	starting(index: number): Promise<void>;
+	/**
+	 * Plugin `index` answered code 1 (incompatible CNI version): skel refuses a version before the
+	 * plugin's own code runs, so it did nothing.
+	 */
+	refused(index: number): Promise<void>;
+	/** Plugin `index` cannot run at all (not found, invalid type or name): it never starts. */
+	unrunnable?(index: number, error: CniError): void;
+}
+
+/** How one plugin's DEL went (ChainExecutor.delPlugin). */
+export type DelStep =
+	| {outcome: 'done'}
+	/** Its `type` is not a plugin name at all (it can never have run). */
+	| {outcome: 'invalid'; error: CniError}
+	/** Not in-process and on no CNI_PATH directory. */
+	| {outcome: 'missing'; error: PluginNotFoundError}
+	/** It answered code 1: it does not run this cniVersion (so it never ran this config). */
+	| {outcome: 'refused'; error: CniError}
+	| {outcome: 'failed'; error: CniError};
 
 const EMPTY_RT: RuntimeConf = {containerId: '', netns: '', ifname: '', args: [], capabilityArgs: {}};
 
@@ -123,7 +166,12 @@ export class ChainExecutor {
 		if (typeof target === 'string') {
 			return this.#exec.exec({pluginPath: target, stdin: conf.stdin, env, timeoutMs: this.#timeoutMs});
 		}
-		const outcome = await dispatch(target, {getenv: (name) => env[name], stdin: conf.stdin, env});
+		const outcome = await dispatch(target, {
+			getenv: (name) => env[name],
+			stdin: conf.stdin,
+			env,
+			maxJsonDepth: MAX_COMPOSED_JSON_DEPTH,
+		});
 		if (!outcome.ok) throw outcome.error;
 		return Buffer.from(outcome.stdout, 'utf8');
 	}
@@ -145,13 +193,7 @@ export class ChainExecutor {
 		rt: RuntimeConf,
 		prevResult: CniResult | undefined,
 	): Promise<AddStep> {
-		const conf = buildDelegateConf({
-			name: list.name,
-			cniVersion: list.cniVersion,
-			plugin: plugin.raw,
-			prevResult,
-			capabilityArgs: rt.capabilityArgs,
-		});
+		const conf = delegateConf(list, plugin, rt, prevResult);
 		const env = this.#envFor('ADD', rt);
 		try {
 			const target = await this.#locate(plugin.type);
@@ -172,16 +214,22 @@ export class ChainExecutor {
 	/**
 	 * ADD: plugins in order, each getting the previous one's result as `prevResult`; stops at the
 	 * first failure (no rollback); caches and returns the final result once the whole chain succeeded.
+	 * `progress` hears of each plugin before it runs (a plugin that cannot be found or run never does).
 	 */
-	async addNetworkList(list: NetworkList, rt: RuntimeConf): Promise<CniResult> {
+	async addNetworkList(list: NetworkList, rt: RuntimeConf, progress?: AddProgress): Promise<CniResult> {
 		let result: CniResult | undefined;
-		for (const plugin of list.plugins) {
+		for (const [index, plugin] of list.plugins.entries()) {
 			const step = await this.prepareAdd(list, plugin, rt, result);
-			if (step.target === undefined) throw step.failure;
+			if (step.target === undefined) {
+				progress?.unrunnable?.(index, step.failure);
+				throw step.failure;
+			}
+			await progress?.starting(index);
 			try {
 				const stdout = await this.#run(step.target, 'ADD', step.conf, rt);
 				result = decodeResult(stdout, list.cniVersion);
 			} catch (err) {
+				if (toCniError(err).code === CniErrorCode.incompatibleVersion) await progress?.refused(index);
 				throw wrap(`plugin ${pluginDescription(plugin)} failed (add)`, err);
 			}
 		}
@@ -219,19 +267,43 @@ export class ChainExecutor {
 		for (const plugin of [...list.plugins].reverse()) {
 			try {
 				const target = await this.#locate(plugin.type);
-				const conf = buildDelegateConf({
-					name: list.name,
-					cniVersion: list.cniVersion,
-					plugin: plugin.raw,
-					prevResult: cached,
-					capabilityArgs: rt.capabilityArgs,
-				});
+				const conf = delegateConf(list, plugin, rt, cached);
 				await this.#run(target, 'DEL', conf, rt);
 			} catch (err) {
 				throw wrap(`plugin ${pluginDescription(plugin)} failed (delete)`, err);
 			}
 		}
 		await this.cache.remove(key);
+	}
+
+	/**
+	 * The DEL of one plugin of `list` with `prevResult` (one step of delNetworkList, for callers that
+	 * choose which plugins to undo). Never throws: the outcome says whether the plugin is not a
+	 * valid name, not installed, refused the version, failed, or is done. Errors carry libcni's
+	 * `plugin type="x" failed (delete)` prefix.
+	 */
+	async delPlugin(
+		list: NetworkList,
+		plugin: PluginEntry,
+		rt: RuntimeConf,
+		prevResult: CniResult | undefined,
+	): Promise<DelStep> {
+		const prefix = `plugin ${pluginDescription(plugin)} failed (delete)`;
+		let target: CniPlugin | string;
+		try {
+			target = await this.#locate(plugin.type);
+		} catch (err) {
+			if (err instanceof PluginNotFoundError) return {outcome: 'missing', error: err};
+			return {outcome: 'invalid', error: wrap(prefix, err)};
+		}
+		const conf = delegateConf(list, plugin, rt, prevResult);
+		try {
+			await this.#run(target, 'DEL', conf, rt);
+			return {outcome: 'done'};
+		} catch (err) {
+			const error = wrap(prefix, err);
+			return {outcome: error.code === CniErrorCode.incompatibleVersion ? 'refused' : 'failed', error};
+		}
 	}
 
 	/** CHECK (≥ 0.4.0): every plugin in order with the cached result as `prevResult`; `disableCheck` skips. */
@@ -251,13 +323,7 @@ export class ChainExecutor {
 		}
 		for (const plugin of list.plugins) {
 			const target = await this.#locate(plugin.type);
-			const conf = buildDelegateConf({
-				name: list.name,
-				cniVersion: list.cniVersion,
-				plugin: plugin.raw,
-				prevResult: cached,
-				capabilityArgs: rt.capabilityArgs,
-			});
+			const conf = delegateConf(list, plugin, rt, cached);
 			await this.#run(target, 'CHECK', conf, rt);
 		}
 	}

@@ -6,6 +6,13 @@
 import {readdir, readFile} from 'node:fs/promises';
 import {extname, join} from 'node:path';
 import {CniError, CniErrorCode, isCniError} from '../cni/errors.ts';
+import {
+	checkJsonDepth,
+	findNonFiniteNumber,
+	MAX_COMPOSED_JSON_DEPTH,
+	nestsDeeperThan,
+	outOfRange,
+} from '../cni/json.ts';
 import {ConfListSchema, describeIssues, PluginConfSchema} from '../cni/spec.ts';
 import {DEFAULT_VERSION, negotiateVersion} from '../cni/versions.ts';
 import {marshalLikeGo} from './delegate-conf.ts';
@@ -35,7 +42,21 @@ export interface NetworkList {
 /** Prefixes a message with the file it came from. */
 const where = (source: string | undefined, msg: string) => (source === undefined ? msg : `${source}: ${msg}`);
 
+/**
+ * Decodes a conf or conflist. Lists are also re-parsed from bytes Plexus composed (cached lists,
+ * lists with merged `cni-args`), so the bound here is the composed ceiling; conf files are held to
+ * MAX_JSON_DEPTH when read (readConf).
+ */
 function decodeJson(bytes: Uint8Array, source: string | undefined, what: string): Record<string, unknown> {
+	if (nestsDeeperThan(bytes, MAX_COMPOSED_JSON_DEPTH)) {
+		throw new CniError(
+			CniErrorCode.invalidConfig,
+			where(
+				source,
+				`error parsing ${what}: JSON nests deeper than the limit of ${MAX_COMPOSED_JSON_DEPTH} levels`,
+			),
+		);
+	}
 	let value: unknown;
 	try {
 		value = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -51,6 +72,9 @@ function decodeJson(bytes: Uint8Array, source: string | undefined, what: string)
 			where(source, `error parsing ${what}: expected a JSON object`),
 		);
 	}
+	const at = findNonFiniteNumber(value);
+	if (at !== undefined)
+		throw new CniError(CniErrorCode.decodeFailure, where(source, `error parsing ${what}: ${outOfRange(at)}`));
 	return value as Record<string, unknown>;
 }
 
@@ -148,12 +172,16 @@ async function confFiles(dir: string, extensions: readonly string[]): Promise<st
 		.sort();
 }
 
+/** Reads a conf file; one nested deeper than MAX_JSON_DEPTH is refused (code 7 naming it). */
 async function readConf(file: string): Promise<Uint8Array> {
+	let bytes: Uint8Array;
 	try {
-		return await readFile(file);
+		bytes = await readFile(file);
 	} catch (err) {
 		throw new CniError(CniErrorCode.ioFailure, `error reading ${file}: ${(err as Error).message}`);
 	}
+	checkJsonDepth(bytes, `conf file "${file}"`);
+	return bytes;
 }
 
 /** A conflist file plus its `<dir>/<name>/*.conf` plugins unless loadOnlyInlinedPlugins. */

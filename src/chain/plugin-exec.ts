@@ -10,6 +10,7 @@ import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {MAX_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
 import {ErrorSchema} from '../cni/spec.ts';
 import {log} from '../log.ts';
 
@@ -63,19 +64,35 @@ export function validatePluginType(type: string): void {
 	if (/[\u0000-\u001f\u007f]/.test(type)) throw refuse('contains control characters');
 }
 
+/** A delegate binary that is on no CNI_PATH directory (code 7); DEL branches on it. */
+export class PluginNotFoundError extends CniError {
+	/** The plugin type looked for. */
+	readonly type: string;
+	/** Every directory searched, in order. */
+	readonly path: readonly string[];
+	/** The host root the directories were searched in (`plexus daemon --chroot-dir`), if any. */
+	readonly root: string | undefined;
+
+	constructor(type: string, path: readonly string[], root?: string) {
+		const where = root === undefined ? '' : ` under host root "${root}"`;
+		super(
+			CniErrorCode.invalidConfig,
+			path.length === 0
+				? `failed to find plugin "${type}": CNI_PATH is empty`
+				: `failed to find plugin "${type}" in path [${path.join(' ')}]${where}`,
+		);
+		this.type = type;
+		this.path = [...path];
+		this.root = root;
+	}
+}
+
 /**
  * The "not found" error: names the type and every directory searched (code 7), and the host root
  * the directories were searched in when there is one.
  */
-export function pluginNotFound(type: string, path: readonly string[], root?: string): CniError {
-	if (path.length === 0) {
-		return new CniError(CniErrorCode.invalidConfig, `failed to find plugin "${type}": CNI_PATH is empty`);
-	}
-	const where = root === undefined ? '' : ` under host root "${root}"`;
-	return new CniError(
-		CniErrorCode.invalidConfig,
-		`failed to find plugin "${type}" in path [${path.join(' ')}]${where}`,
-	);
+export function pluginNotFound(type: string, path: readonly string[], root?: string): PluginNotFoundError {
+	return new PluginNotFoundError(type, path, root);
 }
 
 /** Searches `path` for `type` like libcni's FindInPath: the first directory holding it as a regular file. */
@@ -105,6 +122,12 @@ export function decodePluginError(stdout: Uint8Array, stderr: Uint8Array, failur
 				? `netplugin failed with no error message: ${failure}`
 				: `netplugin failed: ${JSON.stringify(err)}`;
 		return new CniError(CniErrorCode.internal, msg);
+	}
+	if (nestsDeeperThan(out, MAX_JSON_DEPTH)) {
+		return new CniError(
+			CniErrorCode.internal,
+			`netplugin failed but its diagnostic message nests deeper than the JSON limit of ${MAX_JSON_DEPTH} levels`,
+		);
 	}
 	let parsed: unknown;
 	try {

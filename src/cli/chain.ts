@@ -11,6 +11,7 @@ import type {RuntimeConf} from '../chain/executor.ts';
 import type {PluginExec} from '../chain/plugin-exec.ts';
 import {parseCniArgs, splitPath} from '../cni/env.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {MAX_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
 import {type CliOutcome, errorOutcome, usageError} from './outcome.ts';
 
 export const CHAIN_USAGE = `Usage: plexus chain <add|check|del|gc|status> [options] <network-name> [<netns>]
@@ -52,6 +53,11 @@ export function cnitoolContainerId(netnsPath: string): string {
 /** Parses CAP_ARGS (code 4 when it is neither a JSON object nor null). */
 export function parseCapArgs(text: string | undefined): Record<string, unknown> {
 	if (text === undefined || text === '') return {};
+	if (nestsDeeperThan(text, MAX_JSON_DEPTH))
+		throw new CniError(
+			CniErrorCode.invalidEnv,
+			`invalid CAP_ARGS: JSON nests deeper than the limit of ${MAX_JSON_DEPTH} levels`,
+		);
 	let value: unknown;
 	try {
 		value = JSON.parse(text);

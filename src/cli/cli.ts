@@ -19,6 +19,9 @@ Commands:
                 run a CNI network's delegate chain like cnitool (see: plexus chain --help)
   dry-run       show what ADD would do for a pod or a conflist (see: plexus dry-run --help)
   doctor        check this node's Plexus installation (see: plexus doctor --help)
+  cleanup <containerID>
+                drop the cache records a container's failing DEL cannot undo, after
+                confirmation (see: plexus cleanup --help)
   daemon        serve plexus-shim requests on a unix socket (see: plexus daemon --help)
   install       put plexus-shim and 00-plexus.conflist on this host (see: plexus install --help)
   uninstall     remove them again, restoring what they replaced
@@ -39,6 +42,8 @@ export interface CliIo extends ChainIo {
 	plugins?: ReadonlyMap<string, PluginLoader> | undefined;
 	/** stdout is a terminal (tables may use colour, unless NO_COLOR is set). */
 	stdoutIsTTY?: boolean | undefined;
+	/** Asks the operator a yes/no question (`plexus cleanup`); absent: the answer is no. */
+	confirm?: ((question: string) => Promise<boolean>) | undefined;
 }
 
 /** Runs one invocation; never throws. */
@@ -63,6 +68,8 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
 		}
 		if (command === 'doctor')
 			return await (await import('./doctor/command.ts')).runDoctor(rest, {env: io.env});
+		if (command === 'cleanup')
+			return await (await import('./cleanup/command.ts')).runCleanup(rest, {confirm: io.confirm});
 		if (command === 'daemon')
 			return await (await import('../daemon/cli.ts')).runDaemonCommand(rest, {env: io.env});
 		if (command === 'trace') return await (await import('../trace/command.ts')).runTrace(rest, {env: io.env});

@@ -29,11 +29,26 @@ async function readStdin(): Promise<Uint8Array> {
 	return Buffer.concat(chunks);
 }
 
+/** Asks on stderr and reads one line of stdin: "y" or "yes" is yes; anything else, or none, is no. */
+async function confirm(question: string): Promise<boolean> {
+	const {createInterface} = await import('node:readline/promises');
+	const rl = createInterface({input: process.stdin, output: process.stderr, terminal: false});
+	process.stderr.write(question);
+	const closed = new Promise<string>((resolve) => rl.once('close', () => resolve('')));
+	try {
+		const answer = await Promise.race([rl.question(''), closed]);
+		return /^y(es)?$/i.test(answer.trim());
+	} finally {
+		rl.close();
+	}
+}
+
 const outcome = await runCli({
 	argv: process.argv.slice(2),
 	env: process.env,
 	readStdin,
 	stdoutIsTTY: process.stdout.isTTY === true,
+	confirm,
 });
 if (outcome.stderr !== '') process.stderr.write(outcome.stderr);
 if (outcome.stdout !== '') process.stdout.write(outcome.stdout);

@@ -7,7 +7,7 @@
 
 import {type Getenv, parseCniEnv, validateNetworkName} from './env.ts';
 import {CniError, CniErrorCode, toCniError} from './errors.ts';
-import {decodeJsonObject} from './json.ts';
+import {decodeJsonObject, MAX_JSON_DEPTH, nestsDeeperThan} from './json.ts';
 import type {CniPlugin, PluginRequest} from './plugin.ts';
 import {compareVersions, DEFAULT_VERSION, versionAtLeast} from './versions.ts';
 
@@ -16,18 +16,27 @@ export interface DispatchIo {
 	stdin: Uint8Array;
 	/** The environment handed to the plugin as `request.env` (default: read through getenv for CNI_*). */
 	env?: Readonly<Record<string, string>>;
+	/**
+	 * The deepest nesting the stdin config may have (code 7 beyond). Default MAX_JSON_DEPTH, for
+	 * configs from a runtime; the chain executor passes the composed ceiling for in-process delegates.
+	 */
+	maxJsonDepth?: number;
 }
 
 /** What the invocation printed: stdout text (empty for verbs without output) or an error. */
 export type DispatchOutcome = {ok: true; stdout: string} | {ok: false; error: CniError; cniVersion: string};
 
-/** The cniVersion of the config in `stdin`, if it decodes (used to label error JSON). */
-function sniffVersion(stdin: Uint8Array): string | undefined {
+/** What an error JSON may carry as its cniVersion: a version, never arbitrary text from the config. */
+export const VERSION_SYNTAX = /^\d{1,4}\.\d{1,4}\.\d{1,4}$/;
+
+/** The cniVersion of the config in `stdin`, if it decodes and reads as a version (labels error JSON). */
+function sniffVersion(stdin: Uint8Array, maxDepth: number): string | undefined {
+	if (nestsDeeperThan(stdin, maxDepth)) return undefined;
 	try {
 		const conf = JSON.parse(Buffer.from(stdin).toString('utf8')) as unknown;
 		if (typeof conf === 'object' && conf !== null) {
 			const version = (conf as Record<string, unknown>)['cniVersion'];
-			if (typeof version === 'string' && version !== '') return version;
+			if (typeof version === 'string' && VERSION_SYNTAX.test(version)) return version;
 		}
 	} catch {
 		// Not JSON: the error is reported by decodeConfig.
@@ -35,9 +44,9 @@ function sniffVersion(stdin: Uint8Array): string | undefined {
 	return undefined;
 }
 
-/** Decodes the stdin config (code 6 on malformed JSON or a non-object). */
-export function decodeConfig(stdin: Uint8Array): Record<string, unknown> {
-	return decodeJsonObject(stdin, 'network config');
+/** Decodes the stdin config (code 6 on malformed JSON or a non-object, 7 when nested too deep). */
+export function decodeConfig(stdin: Uint8Array, maxDepth: number = MAX_JSON_DEPTH): Record<string, unknown> {
+	return decodeJsonObject(stdin, 'network config', maxDepth);
 }
 
 /** Go skel's validateConfig: every verb but VERSION needs a valid network `name` (code 7). */
@@ -76,7 +85,8 @@ function checkVersion(plugin: CniPlugin, command: string, version: string): void
 
 /** Runs one verb of `plugin`. Never throws: every failure becomes the error outcome. */
 export async function dispatch(plugin: CniPlugin, io: DispatchIo): Promise<DispatchOutcome> {
-	let cniVersion = sniffVersion(io.stdin) ?? newest(plugin.supportedVersions);
+	const maxDepth = io.maxJsonDepth ?? MAX_JSON_DEPTH;
+	let cniVersion = sniffVersion(io.stdin, maxDepth) ?? newest(plugin.supportedVersions);
 	try {
 		const env = parseCniEnv(io.getenv);
 		if (env.command === 'VERSION') {
@@ -86,7 +96,7 @@ export async function dispatch(plugin: CniPlugin, io: DispatchIo): Promise<Dispa
 			};
 			return {ok: true, stdout: JSON.stringify(reply)};
 		}
-		const config = decodeConfig(io.stdin);
+		const config = decodeConfig(io.stdin, maxDepth);
 		validateConfigName(config);
 		const declared = config['cniVersion'];
 		if (declared !== undefined && typeof declared !== 'string') {
@@ -96,7 +106,7 @@ export async function dispatch(plugin: CniPlugin, io: DispatchIo): Promise<Dispa
 			);
 		}
 		const version = declared === undefined || declared === '' ? DEFAULT_VERSION : declared;
-		cniVersion = version;
+		if (VERSION_SYNTAX.test(version)) cniVersion = version;
 		checkVersion(plugin, env.command, version);
 		const request: PluginRequest = {
 			command: env.command,

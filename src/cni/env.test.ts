@@ -131,3 +131,21 @@ describe('CNI_ARGS and CNI_PATH', () => {
 		expect(splitPath(undefined)).toEqual([]);
 	});
 });
+
+describe('NUL bytes (issue 12)', () => {
+	test('an interface name with NUL is code 4', () => {
+		expect(() => validateIfname('eth\u00000')).toThrow(
+			expect.objectContaining({code: 4, message: 'invalid interface name "eth\u00000": contains a NUL byte'}),
+		);
+	});
+
+	test.each(['CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_ARGS', 'CNI_PATH'])(
+		'%s with NUL (a daemon request can carry one) is code 4 naming the variable',
+		(name) => {
+			const vars: Record<string, string> = {...full, [name]: `${full[name as keyof typeof full]}\u0000x`};
+			expect(() => parseCniEnv(getenvOf(vars))).toThrow(
+				expect.objectContaining({code: 4, message: `invalid env variable ${name}: contains a NUL byte`}),
+			);
+		},
+	);
+});

@@ -28,6 +28,16 @@ export const ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /** Linux IFNAMSIZ - 1. */
 export const MAX_IFNAME_LENGTH = 15;
 
+/** The CNI_* variables of the protocol. */
+export const CNI_ENV_VARIABLES = [
+	'CNI_COMMAND',
+	'CNI_CONTAINERID',
+	'CNI_NETNS',
+	'CNI_IFNAME',
+	'CNI_ARGS',
+	'CNI_PATH',
+] as const;
+
 /** Variables each verb must have, besides CNI_COMMAND (Go skel's table; CNI_PATH as skel requires it). */
 export const REQUIRED_ENV: Readonly<Record<CniCommand, readonly string[]>> = {
 	ADD: ['CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_PATH'],
@@ -62,11 +72,11 @@ export function validateNetworkName(name: string): void {
 
 /**
  * "/", ":" and what Go's unicode.IsSpace calls whitespace (libcni's rule). That differs from the
- * regex `\s`: U+0085 counts, U+FEFF does not.
+ * regex `\s`: U+0085 counts, U+FEFF does not. NUL is checked apart: the kernel's name is a C string.
  */
 const IFNAME_FORBIDDEN = /[/:\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
 
-/** Validates CNI_IFNAME: 1–15 bytes, not "." or "..", no "/", ":" or whitespace (code 4). */
+/** Validates CNI_IFNAME: 1–15 bytes, not "." or "..", no NUL, "/", ":" or whitespace (code 4). */
 export function validateIfname(ifname: string): void {
 	const fail = (why: string) =>
 		new CniError(CniErrorCode.invalidEnv, `invalid interface name "${ifname}": ${why}`);
@@ -75,6 +85,7 @@ export function validateIfname(ifname: string): void {
 		throw fail(`longer than ${MAX_IFNAME_LENGTH} characters`);
 	}
 	if (ifname === '.' || ifname === '..') throw fail('is . or ..');
+	if (ifname.includes('\0')) throw fail('contains a NUL byte');
 	if (IFNAME_FORBIDDEN.test(ifname)) throw fail('contains / or : or whitespace characters');
 }
 
@@ -115,6 +126,13 @@ export function parseCniEnv(getenv: Getenv): CniEnv {
 		);
 	}
 	const verb = command as CniCommand;
+	// An environment variable cannot hold NUL; one arriving that way (a daemon request body) would
+	// be cut short or refused by exec further on, so it is refused here, naming the variable.
+	for (const name of CNI_ENV_VARIABLES) {
+		if ((getenv(name) ?? '').includes('\0')) {
+			throw new CniError(CniErrorCode.invalidEnv, `invalid env variable ${name}: contains a NUL byte`);
+		}
+	}
 	const missing = REQUIRED_ENV[verb].filter((name) => (getenv(name) ?? '') === '');
 	if (missing.length > 0) {
 		throw new CniError(CniErrorCode.invalidEnv, `required env variables [${missing.join(',')}] missing`);

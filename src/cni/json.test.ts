@@ -1,5 +1,13 @@
 import {describe, expect, test} from 'vitest';
-import {decodeJson, decodeJsonObject} from './json.ts';
+import {
+	checkJsonDepth,
+	decodeJson,
+	decodeJsonObject,
+	findNonFiniteNumber,
+	MAX_COMPOSED_JSON_DEPTH,
+	MAX_JSON_DEPTH,
+	nestsDeeperThan,
+} from './json.ts';
 
 describe('decodeJson', () => {
 	test('parses text and bytes alike', () => {
@@ -26,5 +34,55 @@ describe('decodeJsonObject', () => {
 			name: 'n',
 			x: {y: [1]},
 		});
+	});
+});
+
+describe('nesting depth (issue 12)', () => {
+	const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+
+	test.each([
+		['[]', 1],
+		['{"a":{"b":[1,{"c":2}]}}', 4],
+		['"[[[[{{{{"', 0],
+		['{"a":"\\"[[[[","b":[]}', 2],
+		['{"a":"\\\\","b":[[]]}', 3],
+	])('%s nests %i levels', (text, depth) => {
+		expect(nestsDeeperThan(text, depth)).toBe(false);
+		expect(nestsDeeperThan(text, depth - 1)).toBe(depth > 0);
+		expect(nestsDeeperThan(new TextEncoder().encode(text), depth)).toBe(false);
+	});
+
+	test(`a document nested deeper than ${MAX_JSON_DEPTH} levels is code 7 naming the limit, before any parse`, () => {
+		expect(() => decodeJson(deep(MAX_JSON_DEPTH), 'network config')).not.toThrow();
+		for (const n of [MAX_JSON_DEPTH + 1, 2000, 200_000]) {
+			expect(() => decodeJsonObject(deep(n), 'network config')).toThrow(
+				expect.objectContaining({
+					code: 7,
+					message: `invalid network config: JSON nests deeper than the limit of ${MAX_JSON_DEPTH} levels`,
+				}),
+			);
+		}
+	});
+
+	test('the composed ceiling leaves room for what Plexus wraps around accepted inputs', () => {
+		expect(MAX_COMPOSED_JSON_DEPTH).toBeGreaterThanOrEqual(MAX_JSON_DEPTH + 8);
+		expect(() =>
+			decodeJson(deep(MAX_JSON_DEPTH + 8), 'cached result', MAX_COMPOSED_JSON_DEPTH),
+		).not.toThrow();
+		expect(() => checkJsonDepth(deep(MAX_COMPOSED_JSON_DEPTH + 1), 'x', MAX_COMPOSED_JSON_DEPTH)).toThrow(
+			expect.objectContaining({code: 7}),
+		);
+	});
+
+	test('a number out of float64 range is code 6 naming where it is', () => {
+		expect(() => decodeJson('{"plugins":[{"mtu":1e999}]}', 'network config')).toThrow(
+			expect.objectContaining({
+				code: 6,
+				message:
+					'failed to decode network config: the number at "plugins.0.mtu" is out of range (larger than a float64 can hold)',
+			}),
+		);
+		expect(findNonFiniteNumber(JSON.parse('{"a":[1,-1e400]}'))).toBe('a.1');
+		expect(findNonFiniteNumber({a: [1, 2.5, -0]})).toBeUndefined();
 	});
 });

@@ -5,9 +5,9 @@
  * Go struct field is a []byte; `interfaceAttributes` only comes with POST /delegate.
  */
 
-import {splitPath} from '../cni/env.ts';
+import {CNI_ENV_VARIABLES, splitPath} from '../cni/env.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
-import {decodeJsonObject} from '../cni/json.ts';
+import {checkJsonDepth, decodeJsonObject} from '../cni/json.ts';
 
 /** What the hot-plug controller asks for on POST /delegate (Multus `DelegateInterfaceAttributes`). */
 export interface InterfaceAttributes {
@@ -60,8 +60,9 @@ function parseAttributes(value: unknown): InterfaceAttributes {
 	return attributes;
 }
 
-/** Decodes a request body; every malformation is a code-6 CniError. */
+/** Decodes a request body; every malformation is a code-6 CniError (code 7 when nested too deep). */
 export function parseThickRequest(body: Uint8Array): ThickRequest {
+	checkJsonDepth(body, 'daemon request');
 	let value: unknown;
 	try {
 		value = JSON.parse(Buffer.from(body).toString('utf8'));
@@ -87,16 +88,6 @@ export function parseThickRequest(body: Uint8Array): ThickRequest {
 	return request;
 }
 
-/** The CNI_* variables of a request, the only part of the shim's environment a plugin sees. */
-export const CNI_ENV_NAMES = [
-	'CNI_COMMAND',
-	'CNI_CONTAINERID',
-	'CNI_NETNS',
-	'CNI_IFNAME',
-	'CNI_ARGS',
-	'CNI_PATH',
-];
-
 /**
  * The environment a request runs with: the daemon's own environment plus the request's CNI_*
  * variables. The runtime's CNI_PATH and CNI_ARGS are kept as sent (Multus thick drops them); a
@@ -111,7 +102,7 @@ export function requestEnv(
 	for (const [name, value] of Object.entries(daemonEnv)) {
 		if (value !== undefined && !name.startsWith('CNI_')) env[name] = value;
 	}
-	for (const name of CNI_ENV_NAMES) {
+	for (const name of CNI_ENV_VARIABLES) {
 		const value = request.env[name];
 		if (value !== undefined) env[name] = value;
 	}

@@ -18,7 +18,7 @@ import {connect} from 'node:net';
 import {basename, dirname} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {dispatch} from '../cni/dispatch.ts';
+import {dispatch, VERSION_SYNTAX} from '../cni/dispatch.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {CURRENT_VERSION} from '../cni/versions.ts';
@@ -67,7 +67,7 @@ function sniffVersion(config: Uint8Array): string {
 	try {
 		const conf = JSON.parse(Buffer.from(config).toString('utf8')) as unknown;
 		const version = (conf as Record<string, unknown> | null)?.['cniVersion'];
-		if (typeof version === 'string' && version !== '') return version;
+		if (typeof version === 'string' && VERSION_SYNTAX.test(version)) return version;
 	} catch {
 		// Undecodable: the plugin reports it; the label falls back to the current version.
 	}

@@ -7,6 +7,7 @@
  */
 import {isIP} from 'node:net';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {findNonFiniteNumber, MAX_JSON_DEPTH, nestsDeeperThan, outOfRange} from '../cni/json.ts';
 
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
 export const DEFAULT_NETWORK_ANNOTATION = 'v1.multus-cni.io/default-network';
@@ -317,6 +318,8 @@ export function parseNetworkSelections(
 	const text = value.trim();
 	if (text === '') return [];
 	if (/[[{"]/.test(text)) {
+		if (nestsDeeperThan(text, MAX_JSON_DEPTH))
+			throw annotationError(source, 'value', `nests deeper than the JSON limit of ${MAX_JSON_DEPTH} levels`);
 		let decoded: unknown;
 		try {
 			decoded = JSON.parse(text);
@@ -325,6 +328,8 @@ export function parseNetworkSelections(
 		}
 		if (!Array.isArray(decoded))
 			throw annotationError(source, 'value', 'must be a JSON list of network selection elements');
+		const at = findNonFiniteNumber(decoded);
+		if (at !== undefined) throw annotationError(source, 'value', outOfRange(at));
 		const out = decoded.map((raw, i) => {
 			const label = `element ${i + 1}${isPlainObject(raw) && typeof raw['name'] === 'string' ? ` ("${raw['name']}")` : ''}`;
 			try {

@@ -1,5 +1,5 @@
 import {describe, expect, test} from 'vitest';
-import {DEFAULT_CNI_DIR, DEFAULT_CONF_DIR, parsePlexusConf} from './conf.ts';
+import {DEFAULT_CNI_DIR, DEFAULT_CONF_DIR, PATH_KEYS, parsePlexusConf} from './conf.ts';
 
 const base = {cniVersion: '1.0.0', name: 'plexus-cni-network', type: 'plexus'};
 
@@ -139,5 +139,29 @@ describe('parsePlexusConf', () => {
 		}
 		expect(error).toMatchObject({code: 7});
 		expect((error as Error).message).toContain(message);
+	});
+});
+
+describe('path keys must be absolute (issue 12)', () => {
+	const named = {...base, clusterNetwork: 'cbr0'};
+
+	test.each(PATH_KEYS)('a relative "%s" is code 7 naming the key and the value', (key) => {
+		for (const value of ['rel/dir', './x', '../x', 'x']) {
+			expect(() => parsePlexusConf({...named, [key]: value})).toThrow(
+				expect.objectContaining({
+					code: 7,
+					message: `invalid plexus config: key "${key}": ${JSON.stringify(value)} is a relative path; it must be absolute`,
+				}),
+			);
+		}
+		expect(() => parsePlexusConf({...named, [key]: '/abs/a\u0000b'})).toThrow(
+			expect.objectContaining({code: 7, message: expect.stringContaining(`key "${key}"`)}),
+		);
+		expect(() => parsePlexusConf({...named, [key]: '/an/absolute/path'})).not.toThrow();
+	});
+
+	test('an empty path keeps its meaning where it has one', () => {
+		const conf = parsePlexusConf({...named, kubeconfig: '', readinessindicatorfile: '', logFile: ''});
+		expect([conf.kubeconfig, conf.readinessIndicatorFile, conf.logFile]).toEqual(['', '', undefined]);
 	});
 });

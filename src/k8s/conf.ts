@@ -18,6 +18,8 @@ export const DEFAULT_BIN_DIR = '/opt/cni/bin';
 export const DEFAULT_DEVICE_INFO_DIR = '/var/run/k8s.cni.cncf.io/devinfo/cni';
 export const DEFAULT_SYSTEM_NAMESPACES = ['kube-system'] as const;
 export const DEFAULT_MULTUS_NAMESPACE = 'kube-system';
+/** The largest `delegateTimeoutMs`: 10 minutes, beyond any runtime's own CNI timeout. */
+export const DELEGATE_TIMEOUT_MAX_MS = 600_000;
 /** With `namespaceIsolation` and no `globalNamespaces`, this namespace is still referenceable. */
 export const DEFAULT_GLOBAL_NAMESPACE = 'default';
 
@@ -83,6 +85,8 @@ const PlexusConfSchema = z.strictObject({
 	cniConf: z.string().optional(),
 	// Plexus: the bound of one Kubernetes API call (retries included), in milliseconds.
 	apiTimeoutMs: z.number().int().positive().max(60_000).optional(),
+	// Plexus: how long one delegate may run before it is killed (code 11), in milliseconds.
+	delegateTimeoutMs: z.number().int().positive().max(DELEGATE_TIMEOUT_MAX_MS).optional(),
 	// Plexus: where CNIDeviceInfoFile files go (device-info spec; Multus' fixed path by default).
 	deviceInfoDir: z.string().min(1).optional(),
 	// Plexus: kubelet's device-manager checkpoint and the device plugins' device-info directory.
@@ -119,6 +123,8 @@ export interface PlexusConf {
 	retryDeleteOnError: boolean;
 	auxiliaryCNIChainName: string | undefined;
 	apiTimeoutMs: number | undefined;
+	/** Kill a delegate binary after this long (its run fails with code 11); undefined: no limit. */
+	delegateTimeoutMs: number | undefined;
 	disableBuiltins: readonly string[];
 	deviceInfoDir: string;
 	deviceCheckpointFile: string;
@@ -132,9 +138,48 @@ function invalid(msg: string, details?: string): CniError {
 }
 
 /**
+ * The keys that name a file or directory. Each must be absolute: a relative one would resolve
+ * against the working directory of whatever runs Plexus (kubelet, the runtime, the daemon), which
+ * nobody chose (issue 12). '' keeps its meaning where it has one (no kubeconfig, no readiness file,
+ * no log file) and is refused elsewhere by the schema.
+ */
+export const PATH_KEYS = [
+	'confDir',
+	'cniDir',
+	'binDir',
+	'kubeconfig',
+	'readinessindicatorfile',
+	'logFile',
+	'daemonSocketDir',
+	'deviceInfoDir',
+	'deviceCheckpointFile',
+	'devicePluginInfoDir',
+] as const;
+
+/**
+ * Refuses a path key that is relative or holds a NUL byte (code 7 naming the key and the value).
+ * `clusterNetwork` is a path only when it starts with "/" (else a network name), so it has no rule.
+ */
+export function checkPathKeys(conf: {readonly [K in (typeof PATH_KEYS)[number]]?: string | undefined}): void {
+	for (const key of PATH_KEYS) {
+		const value = conf[key];
+		if (value === undefined || value === '') continue;
+		if (value.includes('\0')) {
+			throw invalid(`invalid plexus config: key "${key}": ${JSON.stringify(value)} contains a NUL byte`);
+		}
+		if (!value.startsWith('/')) {
+			throw invalid(
+				`invalid plexus config: key "${key}": ${JSON.stringify(value)} is a relative path; it must be absolute`,
+			);
+		}
+	}
+}
+
+/**
  * Validates a Plexus conf object (already JSON-decoded).
  *
- * @throws CniError code 7 naming the unknown key, the key of the wrong type, or the contradiction.
+ * @throws CniError code 7 naming the unknown key, the key of the wrong type, a relative path, or the
+ * contradiction.
  * @example
  * parsePlexusConf({cniVersion: '1.0.0', name: 'plexus', type: 'plexus', clusterNetwork: 'cbr0'});
  */
@@ -157,6 +202,7 @@ export function parsePlexusConf(raw: Record<string, unknown>): PlexusConf {
 		throw invalid(`invalid plexus config: key "${path}": ${first?.message ?? 'invalid value'}`);
 	}
 	const conf = parsed.data;
+	checkPathKeys(conf);
 	if (conf.clusterNetwork !== undefined && conf.delegates !== undefined && conf.delegates.length > 0) {
 		throw invalid(
 			'invalid plexus config: keys "clusterNetwork" and "delegates" contradict: both name the cluster network, set one',
@@ -230,6 +276,7 @@ export function parsePlexusConf(raw: Record<string, unknown>): PlexusConf {
 		retryDeleteOnError: conf.retryDeleteOnError ?? false,
 		auxiliaryCNIChainName: conf.auxiliaryCNIChainName === '' ? undefined : conf.auxiliaryCNIChainName,
 		apiTimeoutMs: conf.apiTimeoutMs,
+		delegateTimeoutMs: conf.delegateTimeoutMs,
 		disableBuiltins: conf.disableBuiltins ?? [],
 		deviceInfoDir: conf.deviceInfoDir ?? DEFAULT_DEVICE_INFO_DIR,
 		deviceCheckpointFile: conf.deviceCheckpointFile ?? DEFAULT_DEVICE_CHECKPOINT,

@@ -7,6 +7,7 @@
  */
 import {readFile} from 'node:fs/promises';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {checkJsonDepth} from '../cni/json.ts';
 
 export const RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName';
 export const DEFAULT_DEVICE_CHECKPOINT = '/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint';
@@ -30,6 +31,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * since 1.20; both are read.
  */
 export function parseCheckpoint(text: string, source: string): DeviceAllocation[] {
+	checkJsonDepth(text, `device checkpoint "${source}"`);
 	let raw: unknown;
 	try {
 		raw = JSON.parse(text);

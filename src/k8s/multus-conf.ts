@@ -9,6 +9,7 @@
 import {access, readFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {decodeJson} from '../cni/json.ts';
 
 /** The file names Multus' entrypoints write, in the order the runtime would read them. */
 export const MULTUS_CONF_NAMES = ['00-multus.conf', '00-multus.conflist'] as const;
@@ -72,7 +73,7 @@ function invalid(path: string, reason: string): CniError {
 async function readJsonObject(path: string): Promise<Record<string, unknown>> {
 	let value: unknown;
 	try {
-		value = JSON.parse(await readFile(path, 'utf8'));
+		value = decodeJson(await readFile(path, 'utf8'), `conf file "${path}"`);
 	} catch (error) {
 		throw invalid(path, (error as Error).message);
 	}

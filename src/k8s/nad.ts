@@ -6,6 +6,7 @@
  */
 import {loadNetworkConf, type NetworkList, parseNetworkList} from '../chain/network-list.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
+import {checkJsonDepth, findNonFiniteNumber, outOfRange} from '../cni/json.ts';
 import type {Nad} from './client.ts';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -31,8 +32,9 @@ export function networkListFromObject(
 	return parseNetworkList(Buffer.from(JSON.stringify(list)), source);
 }
 
-/** Decodes config text (JSON) into a network list, naming `source` on failure (code 7). */
+/** Decodes config text (JSON, at most MAX_JSON_DEPTH deep) into a network list, naming `source` on failure (code 7). */
 export function networkListFromText(text: string, name: string | undefined, source: string): NetworkList {
+	checkJsonDepth(text, `config of ${source}`);
 	let decoded: unknown;
 	try {
 		decoded = JSON.parse(text);
@@ -44,6 +46,9 @@ export function networkListFromText(text: string, name: string | undefined, sour
 	}
 	if (!isPlainObject(decoded))
 		throw new CniError(CniErrorCode.invalidConfig, `invalid config of ${source}: not a JSON object`);
+	const at = findNonFiniteNumber(decoded);
+	if (at !== undefined)
+		throw new CniError(CniErrorCode.invalidConfig, `invalid config of ${source}: ${outOfRange(at)}`);
 	return networkListFromObject(decoded, name, source);
 }
 

@@ -12,6 +12,7 @@ import {readdir, readFile, stat} from 'node:fs/promises';
 import {dirname, extname, join} from 'node:path';
 import {loadNetworkConf, type NetworkList} from '../chain/network-list.ts';
 import {CniError, CniErrorCode, isCniError} from '../cni/errors.ts';
+import {decodeJson} from '../cni/json.ts';
 import {log} from '../log.ts';
 import {
 	type AnnotationSource,
@@ -260,7 +261,7 @@ async function auxiliaryChain(
 		const path = join(dir, file);
 		let plugin: unknown;
 		try {
-			plugin = JSON.parse(await readFile(path, 'utf8'));
+			plugin = decodeJson(await readFile(path, 'utf8'), `conf file "${path}"`);
 		} catch (error) {
 			throw invalid(`failed to read auxiliary chain plugin "${path}": ${(error as Error).message}`);
 		}

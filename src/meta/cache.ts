@@ -3,15 +3,26 @@
  * can undo exactly that even when the API server is down, the pod is gone or a NAD was edited
  * (Multus issues #755, #1087, #1449: DEL with a stripped or recomputed config leaks IPs).
  *
- * One file per (containerID, CNI_IFNAME) at `<cniDir>/plexus/<containerID>-<ifname>.json`, mode 0600
- * in a 0700 directory, written atomically (temp file, fsync, rename). The file is versioned
+ * One file per (containerID, CNI_IFNAME) at `<cniDir>/plexus/<containerID>-<ifname>.json` (a name
+ * too long for the file system is shortened with a hash, ../chain/cache-file.ts), mode 0600 in a
+ * 0700 directory, written atomically (temp file, fsync, rename). The file is versioned
  * (`kind: "plexusCacheV1"`) and checksummed: each attachment's exact config bytes carry a sha256,
  * and the whole record carries one, so a torn or edited file is detected instead of half-trusted.
+ *
+ * Progress: before each delegate runs, the record is rewritten with that plugin in its attachment's
+ * `started` list, so ADD's rollback and every later DEL undo exactly the plugins that ran, even
+ * after a kill -9 mid-ADD; a DEL that cannot finish keeps only what is left to undo, with the
+ * reason (`delFailure`). Both keys were added to plexusCacheV1 rather than starting a V2: a
+ * record without them (written by an earlier Plexus) is still read, and an earlier Plexus reads
+ * one with them (it ignores keys it does not know; the checksum covers them), so neither an
+ * upgrade nor a downgrade strands a pod.
  */
-import {createHash, randomBytes} from 'node:crypto';
-import {mkdir, readdir, readFile, rename, rm, writeFile} from 'node:fs/promises';
-import {join} from 'node:path';
+import {createHash} from 'node:crypto';
+import {readdir, readFile, rm} from 'node:fs/promises';
+import {basename, join} from 'node:path';
+import {fitFileName, writeFileAtomic} from '../chain/cache-file.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {MAX_COMPOSED_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
 
 export const PLEXUS_CACHE_KIND = 'plexusCacheV1';
 
@@ -32,6 +43,21 @@ export interface CachedAttachment {
 	config: Uint8Array;
 	capabilityArgs: Record<string, unknown>;
 	defaultRoute: string[] | null;
+	/**
+	 * The plugins (indices in the list's order) whose ADD was started and that no DEL has undone
+	 * since; undefined in a record written before Plexus kept it (any plugin may have run).
+	 */
+	started?: number[] | undefined;
+}
+
+/** Why the last DEL (or ADD's rollback) of a pod could not undo everything. */
+export interface DelFailure {
+	/** When it last failed (ISO 8601). */
+	at: string;
+	/** The error message of that attempt. */
+	reason: string;
+	/** How many attempts failed in a row. */
+	attempts: number;
 }
 
 /** The record of one pod attachment set. */
@@ -43,6 +69,8 @@ export interface PodCacheEntry {
 	cniArgs: [string, string][];
 	pod: {namespace: string; name: string; uid: string} | null;
 	attachments: CachedAttachment[];
+	/** Set when a DEL failed and this record holds what is still to undo. */
+	delFailure?: DelFailure | undefined;
 }
 
 /** What reading a cache file found. */
@@ -56,7 +84,7 @@ export type CacheRead =
 const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 function encode(entry: PodCacheEntry): string {
-	const body = {
+	const body: Record<string, unknown> = {
 		kind: PLEXUS_CACHE_KIND,
 		containerId: entry.containerId,
 		ifname: entry.ifname,
@@ -72,8 +100,10 @@ function encode(entry: PodCacheEntry): string {
 			sha256: sha256(a.config),
 			capabilityArgs: a.capabilityArgs,
 			defaultRoute: a.defaultRoute,
+			...(a.started === undefined ? {} : {started: a.started}),
 		})),
 	};
+	if (entry.delFailure !== undefined) body['delFailure'] = entry.delFailure;
 	const text = JSON.stringify(body);
 	return `${JSON.stringify({...body, checksum: sha256(text)})}\n`;
 }
@@ -83,6 +113,11 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 
 /** Decodes and verifies a cache file; any mismatch is a reason, never a partial entry. */
 export function decodeCache(text: string): CacheRead {
+	if (nestsDeeperThan(text, MAX_COMPOSED_JSON_DEPTH))
+		return {
+			state: 'corrupt',
+			reason: `JSON nests deeper than the limit of ${MAX_COMPOSED_JSON_DEPTH} levels`,
+		};
 	let raw: unknown;
 	try {
 		raw = JSON.parse(text);
@@ -114,6 +149,13 @@ export function decodeCache(text: string): CacheRead {
 		const config = Buffer.from(a['config'], 'base64');
 		if (sha256(config) !== a['sha256'])
 			return {state: 'corrupt', reason: `attachment ${i} ("${a['network']}") config checksum mismatch`};
+		const started = a['started'];
+		if (
+			started !== undefined &&
+			!(Array.isArray(started) && started.every((n) => Number.isSafeInteger(n) && (n as number) >= 0))
+		) {
+			return {state: 'corrupt', reason: `attachment ${i} ("${a['network']}") has a malformed "started" list`};
+		}
 		attachments.push({
 			network: a['network'],
 			nad: isRecord(a['nad'])
@@ -124,6 +166,7 @@ export function decodeCache(text: string): CacheRead {
 			config,
 			capabilityArgs: isRecord(a['capabilityArgs']) ? a['capabilityArgs'] : {},
 			defaultRoute: Array.isArray(a['defaultRoute']) ? a['defaultRoute'].map(String) : null,
+			...(started === undefined ? {} : {started: started as number[]}),
 		});
 	}
 	const pod = isRecord(body['pod'])
@@ -146,7 +189,16 @@ export function decodeCache(text: string): CacheRead {
 				: [],
 			pod,
 			attachments,
+			...(isRecord(body['delFailure']) ? {delFailure: decodeFailure(body['delFailure'])} : {}),
 		},
+	};
+}
+
+function decodeFailure(raw: Record<string, unknown>): DelFailure {
+	return {
+		at: String(raw['at'] ?? ''),
+		reason: String(raw['reason'] ?? ''),
+		attempts: Number.isSafeInteger(raw['attempts']) ? (raw['attempts'] as number) : 1,
 	};
 }
 
@@ -158,20 +210,17 @@ export class PlexusCache {
 		this.dir = join(cniDir, 'plexus');
 	}
 
+	/** `<dir>/<containerID>-<ifname>.json`, hashed when that would not fit (../chain/cache-file.ts). */
 	path(containerId: string, ifname: string): string {
-		return join(this.dir, `${containerId}-${ifname}.json`);
+		return join(this.dir, fitFileName(`${containerId}-${ifname}`, '.json'));
 	}
 
 	/** Persists `entry` atomically with mode 0600. */
 	async write(entry: PodCacheEntry): Promise<void> {
 		const file = this.path(entry.containerId, entry.ifname);
-		const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
 		try {
-			await mkdir(this.dir, {recursive: true, mode: 0o700});
-			await writeFile(tmp, encode(entry), {mode: 0o600, flush: true});
-			await rename(tmp, file);
+			await writeFileAtomic(this.dir, basename(file), encode(entry));
 		} catch (error) {
-			await rm(tmp, {force: true});
 			throw new CniError(
 				CniErrorCode.ioFailure,
 				`failed to write plexus cache "${file}": ${(error as Error).message}`,

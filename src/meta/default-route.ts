@@ -9,6 +9,7 @@
 import {isIP} from 'node:net';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {type CniResult, convertResult, parseResult, type Result100} from '../cni/result.ts';
+import {ENETUNREACH, NetlinkError} from '../netlink/errors.ts';
 import type {IpFamily, Netlink} from '../netlink/netlink.ts';
 
 const DEFAULT_DST: Record<IpFamily, string> = {4: '0.0.0.0/0', 6: '::/0'};
@@ -34,7 +35,8 @@ export function defaultGateways(requested: readonly string[], result: CniResult)
  * Moves the default routes of the gateways' families onto `ifname`: deletes every default route of
  * those families through another interface, then installs `default via <gw> dev <ifname>`.
  *
- * @throws CniError code 7 when there is no gateway, 999 when the kernel refuses.
+ * @throws CniError code 7 when there is no gateway or a gateway is not reachable through `ifname`,
+ * 999 when the kernel refuses otherwise.
  */
 export function moveDefaultRoute(
 	nl: Netlink,
@@ -63,7 +65,20 @@ export function moveDefaultRoute(
 	}
 	for (const gw of gateways) {
 		const family = (isIP(gw) === 6 ? 6 : 4) as IpFamily;
-		nl.replaceRoute({dst: DEFAULT_DST[family], gateway: gw, oif: ifname});
+		try {
+			nl.replaceRoute({dst: DEFAULT_DST[family], gateway: gw, oif: ifname});
+		} catch (error) {
+			// The kernel's "Nexthop has invalid gateway": the element named a gateway that is not on
+			// any subnet of the interface. That is the element's mistake, not Plexus' (code 7).
+			if (error instanceof NetlinkError && error.errno === ENETUNREACH) {
+				throw new CniError(
+					CniErrorCode.invalidConfig,
+					`network "${network}" asks for the default route via gateway "${gw}", which is not reachable through interface "${ifname}" (no subnet of it contains the gateway)`,
+					{cause: error},
+				);
+			}
+			throw error;
+		}
 	}
 }
 

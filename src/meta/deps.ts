@@ -11,6 +11,7 @@ import type {CniPlugin} from '../cni/plugin.ts';
 import {hasKubeConfig, type KubeClient, NodeKubeClient} from '../k8s/client.ts';
 import type {PlexusConf} from '../k8s/conf.ts';
 import type {OpenNetlink} from '../netlink/netlink.ts';
+import type {ProbeNetns} from './netns-guard.ts';
 
 /** Multus waits this long for the readiness indicator file on ADD and GC. */
 export const READINESS_TIMEOUT_MS = 45_000;
@@ -43,6 +44,8 @@ export interface PlexusDeps {
 	 * --chroot-dir`): the cluster network's readiness indicator file is looked up inside it.
 	 */
 	hostRoot?: string | undefined;
+	/** Classifies CNI_NETNS before anything runs (default: statfs on the real path, ./netns-guard.ts). */
+	probeNetns?: ProbeNetns | undefined;
 }
 
 /** The client-node KubeClient when a kubeconfig or the in-cluster variables exist. */

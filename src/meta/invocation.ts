@@ -4,12 +4,12 @@
  * shares: DEL of a set of attachments (reverse order, going on after failures), the runtime
  * arguments of one attachment, `default-route`, and pod events.
  */
-import {copyFile, mkdir, readFile, rm} from 'node:fs/promises';
+import {copyFile, mkdir, readFile} from 'node:fs/promises';
 import {dirname} from 'node:path';
 import {ChainExecutor, type RuntimeConf} from '../chain/executor.ts';
-import {parseNetworkList} from '../chain/network-list.ts';
 import {parseCniArgs} from '../cni/env.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
+import {decodeJson} from '../cni/json.ts';
 import type {CniPlugin, PluginRequest} from '../cni/plugin.ts';
 import {type CniResult, convertResult} from '../cni/result.ts';
 import type {KubeClient, Pod} from '../k8s/client.ts';
@@ -24,11 +24,12 @@ import {
 } from '../k8s/resolve.ts';
 import {configureLog, log} from '../log.ts';
 import type {OpenNetlink} from '../netlink/netlink.ts';
-import {type CachedAttachment, PlexusCache} from './cache.ts';
+import {type CachedAttachment, PlexusCache, type PodCacheEntry} from './cache.ts';
 import {defaultGateways, familiesOf, moveDefaultRoute, rewriteDefaultRoutes} from './default-route.ts';
 import {defaultBuiltins, type PlexusDeps} from './deps.ts';
 import {PASSTHRU_TYPE, passthruPlugin} from './passthru.ts';
-import {inAttachmentOf} from './scope.ts';
+import {undoInAttachmentOf} from './scope.ts';
+import {type UndoOutcome, undoAttachments} from './undo.ts';
 
 /** Pods whose `kubernetes.io/config.source` is not "api" are static: their UID differs by design. */
 const CONFIG_SOURCE_ANNOTATION = 'kubernetes.io/config.source';
@@ -106,7 +107,7 @@ export async function readDeviceInfo(
 	const file = capabilityArgs[DEVICE_INFO_CAPABILITY];
 	if (typeof file !== 'string') return undefined;
 	try {
-		const info: unknown = JSON.parse(await readFile(file, 'utf8'));
+		const info: unknown = decodeJson(await readFile(file, 'utf8'), `device information file "${file}"`);
 		return typeof info === 'object' && info !== null && !Array.isArray(info)
 			? (info as Record<string, unknown>)
 			: undefined;
@@ -189,6 +190,7 @@ export class Invocation {
 			exec: deps.exec,
 			inProcess: withPassthru(await (deps.inProcess ?? defaultBuiltins)(conf, deps.exec), conf),
 			env: request.env,
+			timeoutMs: conf.delegateTimeoutMs,
 		});
 		return new Invocation(request, conf, executor, parseCniArgs(request.args));
 	}
@@ -219,6 +221,19 @@ export class Invocation {
 		});
 	}
 
+	/** The cache record of this request's pod with `attachments` (`podUid` from the API, when read). */
+	newEntry(attachments: CachedAttachment[], podUid: string | undefined): PodCacheEntry {
+		const ref = this.podRef;
+		return {
+			containerId: this.request.containerId,
+			ifname: this.request.ifname,
+			netns: this.request.netns,
+			cniArgs: this.container.pairs.map(([k, v]) => [k, v]),
+			pod: ref === undefined ? null : {namespace: ref.namespace, name: ref.name, uid: podUid ?? ref.uid},
+			attachments,
+		};
+	}
+
 	/** What a failed ADD of attachment `a` says before its cause. */
 	addFailure(a: Pick<Attachment, 'network' | 'origin' | 'ifname'>): string {
 		return `failed to add network "${a.network}" (${a.origin}) as interface "${a.ifname}" of ${this.pod}`;
@@ -238,40 +253,49 @@ export class Invocation {
 		};
 	}
 
-	/** DELs attachments in reverse order from their cached bytes, going on after failures; returns the failures. */
+	/**
+	 * Undoes attachments in reverse order from their cached bytes, only the plugins that ran
+	 * (./undo.ts), going on after failures; returns what is left to undo and why.
+	 */
+	undo(
+		attachments: readonly CachedAttachment[],
+		container: ContainerRef = this.container,
+	): Promise<UndoOutcome> {
+		return undoAttachments(
+			this.executor,
+			attachments,
+			(a) => this.runtimeConf(a, container),
+			(a, run) => undoInAttachmentOf(this, a, run, container.containerId),
+		);
+	}
+
+	/** Undoes attachments (as `undo`) and returns only the failures. */
 	async delAttachments(
 		attachments: readonly CachedAttachment[],
 		container: ContainerRef = this.container,
 	): Promise<CniError[]> {
-		const errors: CniError[] = [];
-		for (const a of [...attachments].reverse()) {
-			try {
-				await inAttachmentOf(
-					this,
-					a,
-					() =>
-						this.executor.delNetworkList(
-							parseNetworkList(a.config, a.network),
-							this.runtimeConf(a, container),
-						),
-					'DEL',
-					container.containerId,
-				);
-				// device-info spec §4.2.1: the attachment's device file goes with it.
-				const deviceInfo = a.capabilityArgs[DEVICE_INFO_CAPABILITY];
-				if (typeof deviceInfo === 'string') await rm(deviceInfo, {force: true});
-			} catch (error) {
-				const cause = toCniError(error);
-				errors.push(
-					new CniError(
-						cause.code,
-						`failed to delete network "${a.network}" (interface "${a.ifname}"): ${cause.message}`,
-						{cause},
-					),
-				);
-			}
+		return (await this.undo(attachments, container)).errors;
+	}
+
+	/**
+	 * Records the outcome of undoing `entry`'s attachments: the cache file goes once nothing is
+	 * left; otherwise it keeps only what is left to undo, with `reason` and the failed attempts
+	 * counted (`plexus doctor` lists such pods), so the runtime's retried DEL replays the rest.
+	 */
+	async settle(entry: PodCacheEntry, outcome: UndoOutcome, reason: string): Promise<void> {
+		if (outcome.remaining.length === 0) {
+			await this.cache.remove(entry.containerId, entry.ifname);
+			return;
 		}
-		return errors;
+		await this.cache.write({
+			...entry,
+			attachments: outcome.remaining,
+			delFailure: {
+				at: new Date().toISOString(),
+				reason,
+				attempts: (entry.delFailure?.attempts ?? 0) + 1,
+			},
+		});
 	}
 
 	/**

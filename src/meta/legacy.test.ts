@@ -16,6 +16,7 @@ import {parseResult} from '../cni/result.ts';
 import {multusArgs, multusCapabilityArgs} from './legacy.ts';
 import {decodeMultusCache, delegateNetworkList} from './multus-cache.ts';
 import {createPlexusPlugin} from './plugin.ts';
+import {anyPathIsNetns} from './testing/netns.ts';
 
 const FAKE_BIN = '/fake/cni/bin';
 const PLEXUS_FIXTURES = fileURLToPath(new URL('../../e2e/testdata/plexus-cache/', import.meta.url));
@@ -47,7 +48,13 @@ afterEach(async () => {
 	await rm(dir, {recursive: true, force: true});
 });
 
-const plugin = () => createPlexusPlugin({kube: () => undefined, exec, inProcess: async () => new Map()});
+const plugin = () =>
+	createPlexusPlugin({
+		kube: () => undefined,
+		exec,
+		inProcess: async () => new Map(),
+		probeNetns: anyPathIsNetns,
+	});
 
 function conf(extra: Record<string, unknown> = {}) {
 	return {

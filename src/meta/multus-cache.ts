@@ -27,6 +27,7 @@ import {readdir, readFile, rm} from 'node:fs/promises';
 import {join} from 'node:path';
 import {confListFromConf, type NetworkList, parseNetworkList} from '../chain/network-list.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {checkJsonDepth, MAX_COMPOSED_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
 
 /** Every key a Multus v3.x/v4.x DelegateNetConf marshals to. */
 export const MULTUS_DELEGATE_KEYS: ReadonlySet<string> = new Set([
@@ -117,6 +118,8 @@ function decodeDelegate(raw: unknown, index: number, file: string): MultusDelega
 		throw fail('key "Bytes" (the delegate config) is missing');
 	const bytes = decodeBase64(encoded);
 	if (bytes === undefined) throw fail('key "Bytes" is not base64');
+	if (nestsDeeperThan(bytes, MAX_COMPOSED_JSON_DEPTH))
+		throw fail(`key "Bytes" nests deeper than the limit of ${MAX_COMPOSED_JSON_DEPTH} levels`);
 	let config: unknown;
 	try {
 		config = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -157,9 +160,10 @@ function decodeDelegate(raw: unknown, index: number, file: string): MultusDelega
 /**
  * Decodes the text of a Multus delegate cache.
  *
- * @throws CniError code 6 naming `file` and what is wrong with it.
+ * @throws CniError code 6 naming `file` and what is wrong with it (code 7 when it nests too deep).
  */
 export function decodeMultusCache(text: string, file: string): MultusDelegate[] {
+	checkJsonDepth(text, `multus cache "${file}"`, MAX_COMPOSED_JSON_DEPTH);
 	let raw: unknown;
 	try {
 		raw = JSON.parse(text);

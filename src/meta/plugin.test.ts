@@ -9,6 +9,7 @@ import {dispatch} from '../cni/dispatch.ts';
 import {CniError} from '../cni/errors.ts';
 import {FakeKubeClient} from '../k8s/fake-client.ts';
 import {createPlexusPlugin} from './plugin.ts';
+import {anyPathIsNetns} from './testing/netns.ts';
 
 const FAKE_BIN = '/fake/cni/bin';
 let dir: string;
@@ -22,6 +23,7 @@ function plugin(options: {kube?: FakeKubeClient | undefined} = {}) {
 		kube: () => ('kube' in options ? options.kube : kube),
 		exec,
 		inProcess: async () => new Map(),
+		probeNetns: anyPathIsNetns,
 	});
 }
 

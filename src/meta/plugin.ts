@@ -5,6 +5,7 @@
  * the cluster network's result. DEL replays the persisted configs, offline. CHECK, STATUS and GC
  * cover every attachment, not only the cluster network (reference §1.11).
  */
+import type {AddProgress} from '../chain/executor.ts';
 import {parseNetworkList} from '../chain/network-list.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
@@ -13,9 +14,9 @@ import {SUPPORTED_VERSIONS, versionAtLeast} from '../cni/versions.ts';
 import {NETWORK_STATUS_ANNOTATION} from '../k8s/annotations.ts';
 import type {KubeClient, Pod} from '../k8s/client.ts';
 import {type AttachmentOutcome, formatNetworkStatus} from '../k8s/network-status.ts';
-import {resolveConfClusterNetwork} from '../k8s/resolve.ts';
+import {type Attachment, resolveConfClusterNetwork} from '../k8s/resolve.ts';
 import {log} from '../log.ts';
-import type {PodCacheEntry} from './cache.ts';
+import type {PlexusCache, PodCacheEntry} from './cache.ts';
 import {
 	defaultKube,
 	defaultOpenNetlink,
@@ -37,10 +38,61 @@ import {
 
 import {checkMultusEra, delMultusEra, gcMultusEra} from './legacy.ts';
 import {cachedNetworkList} from './multus-cache.ts';
+import {delRequest, netnsForDel, requireNetns} from './netns-guard.ts';
 import {inAttachmentOf} from './scope.ts';
 import {PerKeySerializer} from './serial.ts';
+import {delWithUnusableConf} from './unusable-conf.ts';
 
 export type {PlexusDeps} from './deps.ts';
+
+/**
+ * The ADD progress of attachment `i`: each plugin joins its `started` list, persisted before it
+ * runs; one that refused the cniVersion (code 1) leaves it again; both that and one that cannot
+ * run at all are logged as warnings (their DEL is skipped).
+ */
+function progressOf(cache: PlexusCache, entry: PodCacheEntry, i: number): AddProgress {
+	return {
+		starting: async (index) => {
+			const a = entry.attachments[i]!;
+			a.started = [...(a.started ?? []), index];
+			await cache.write(entry);
+		},
+		refused: async (index) => {
+			const a = entry.attachments[i]!;
+			a.started = (a.started ?? []).filter((n) => n !== index);
+			log('warning', 'a plugin refused the cniVersion: it did not run, its DEL will be skipped', {
+				network: a.network,
+				ifname: a.ifname,
+				plugin: index,
+			});
+			await cache.write(entry);
+		},
+		unrunnable: (index, error) => {
+			const a = entry.attachments[i]!;
+			log('warning', 'a plugin cannot run: it never started, its DEL will be skipped', {
+				network: a.network,
+				ifname: a.ifname,
+				plugin: index,
+				error: error.message,
+			});
+		},
+	};
+}
+
+/**
+ * DEL of a pod's attachments: undoes what ran; on failure keeps only what is left (with the
+ * reason) for the runtime's retry, and fails with every cause.
+ */
+async function undoOrFail(inv: Invocation, entry: PodCacheEntry): Promise<void> {
+	const undone = await inv.undo(entry.attachments);
+	if (undone.errors.length === 0) {
+		await inv.cache.remove(entry.containerId, entry.ifname);
+		return;
+	}
+	const error = aggregate(`failed to delete ${inv.pod}`, undone.errors);
+	await inv.settle(entry, undone, error.message);
+	throw error;
+}
 
 /** Creates the meta-plugin. */
 export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
@@ -74,7 +126,8 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 	}
 
 	async function add(inv: Invocation): Promise<Record<string, unknown>> {
-		const {request, conf, executor, cache, podRef} = inv;
+		requireNetns(inv.request.netns, 'ADD', deps.probeNetns);
+		const {request, conf, executor, cache} = inv;
 		await ready(inv, true);
 		const kube = kubeFor(conf, request.env, 'ADD');
 		const pod = await podForAdd(inv, kube);
@@ -82,25 +135,22 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 			postEvent(kube, pod, 'Warning', 'NoNetworkFound', message),
 		);
 		// Persist first: from here on, whatever happens, DEL has everything it needs.
-		const entry: PodCacheEntry = {
-			containerId: request.containerId,
-			ifname: request.ifname,
-			netns: request.netns,
-			cniArgs: inv.container.pairs.map(([k, v]) => [k, v]),
-			pod:
-				podRef === undefined
-					? null
-					: {namespace: podRef.namespace, name: podRef.name, uid: pod?.uid ?? podRef.uid},
-			attachments: attachments.map(toCached),
-		};
+		const entry = inv.newEntry(
+			attachments.map((a) => ({...toCached(a), started: []})),
+			pod?.uid,
+		);
 		await cache.write(entry);
 
-		/** Undoes attachments 0..count-1 and reports `cause` with the rollback's own failures. */
-		const rollback = async (count: number, msg: string, cause: CniError): Promise<CniError> => {
-			const failed = await inv.delAttachments(entry.attachments.slice(0, count));
-			if (failed.length === 0) await cache.remove(request.containerId, request.ifname);
-			const details =
-				failed.length === 0 ? cause.details : `rollback failed: ${failed.map((e) => e.message).join('; ')}`;
+		/** Undoes what ran and reports `cause` with the rollback's own failures. */
+		const rollback = async (msg: string, cause: CniError): Promise<CniError> => {
+			const undone = await inv.undo(entry.attachments);
+			const failed = undone.errors.map((e) => e.message).join('; ');
+			try {
+				await inv.settle(entry, undone, `rollback of a failed ADD (${cause.message}): ${failed}`);
+			} catch (error) {
+				log('error', 'failed to record the rollback in the plexus cache', {error: toCniError(error).message});
+			}
+			const details = failed === '' ? cause.details : `rollback failed: ${failed}`;
 			return new CniError(cause.code, `${msg}: ${cause.message}`, {details, cause});
 		};
 
@@ -109,9 +159,11 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 			let result: CniResult;
 			try {
 				await prepareDeviceInfo(a);
-				result = await inAttachmentOf(inv, a, () => executor.addNetworkList(a.list, inv.runtimeConf(a)));
+				result = await inAttachmentOf(inv, a, () =>
+					executor.addNetworkList(a.list, inv.runtimeConf(a), progressOf(cache, entry, i)),
+				);
 			} catch (error) {
-				throw await rollback(i + 1, inv.addFailure(a), toCniError(error));
+				throw await rollback(inv.addFailure(a), toCniError(error));
 			}
 			outcomes.push({
 				name: a.network,
@@ -143,7 +195,6 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 				);
 			} catch (error) {
 				throw await rollback(
-					attachments.length,
 					`failed to move the default route of ${inv.pod} to interface "${a.ifname}" (network "${a.network}")`,
 					toCniError(error),
 				);
@@ -176,10 +227,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 		await ready(inv, false).catch((error: unknown) => log('warning', toCniError(error).message));
 		const read = await cache.read(request.containerId, request.ifname);
 		if (read.state === 'ok') {
-			const errors = await inv.delAttachments(read.entry.attachments);
-			// On failure the cache stays: the runtime retries DEL, which must replay the same configs.
-			if (errors.length > 0) throw aggregate(`failed to delete ${inv.pod}`, errors);
-			await cache.remove(request.containerId, request.ifname);
+			await undoOrFail(inv, read.entry);
 			return;
 		}
 		if (read.state === 'unsupported') {
@@ -217,23 +265,36 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 					pod: inv.pod,
 				},
 			);
+			// A corrupt record can never be used; kept, it would only outlive the pod.
+			if (read.state === 'corrupt') await cache.remove(request.containerId, request.ifname);
 			return;
 		}
 		// A NAD deleted or broken since ADD must not keep the pod Terminating forever: that element
 		// is skipped (its chain cannot be known any more) and the rest is undone.
-		const attachments = await inv.resolve(pod, kube, undefined, (origin, error) =>
-			log('warning', 'cannot resolve a network of the pod on DEL; skipping it', {
+		let attachments: Attachment[];
+		try {
+			attachments = await inv.resolve(pod, kube, undefined, (origin, error) =>
+				log('warning', 'cannot resolve a network of the pod on DEL; skipping it', {
+					pod: inv.pod,
+					origin,
+					error: error.message,
+				}),
+			);
+		} catch (error) {
+			// Nothing recorded what ran and nothing can be resolved any more (an annotation or a
+			// cluster network that ADD refused as well): failing would only keep the pod forever.
+			log('warning', "cannot resolve the pod's networks on DEL and no usable plexus cache; nothing to undo", {
 				pod: inv.pod,
-				origin,
-				error: error.message,
-			}),
-		);
-		const errors = await inv.delAttachments(attachments.map(toCached));
-		if (errors.length > 0) throw aggregate(`failed to delete ${inv.pod}`, errors);
-		await cache.remove(request.containerId, request.ifname);
+				error: toCniError(error).message,
+			});
+			if (read.state === 'corrupt') await cache.remove(request.containerId, request.ifname);
+			return;
+		}
+		await undoOrFail(inv, inv.newEntry(attachments.map(toCached), pod?.uid));
 	}
 
 	async function check(inv: Invocation): Promise<void> {
+		requireNetns(inv.request.netns, 'CHECK', deps.probeNetns);
 		await ready(inv, false);
 		const read = await inv.cache.read(inv.request.containerId, inv.request.ifname);
 		if (read.state === 'missing' && (await checkMultusEra(inv))) return;
@@ -297,13 +358,14 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 				const again = await inv.cache.read(listed.containerId, listed.ifname);
 				if (again.state !== 'ok') return [];
 				const entry = again.entry;
-				const undone = await inv.delAttachments(entry.attachments, {
+				const undone = await inv.undo(entry.attachments, {
 					containerId: entry.containerId,
-					netns: entry.netns,
+					netns: netnsForDel(entry.netns, deps.probeNetns),
 					pairs: entry.cniArgs,
 				});
-				if (undone.length === 0) await inv.cache.remove(entry.containerId, entry.ifname);
-				return undone;
+				const reason = undone.errors.map((e) => e.message).join('; ');
+				await inv.settle(entry, undone, `garbage collection: ${reason}`);
+				return undone.errors;
 			});
 			errors.push(...failed);
 		}
@@ -334,7 +396,16 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 		add: async (request) =>
 			serial.run(request.containerId, async () => add(await Invocation.open(request, deps))),
 		del: async (request) =>
-			serial.run(request.containerId, async () => del(await Invocation.open(request, deps))),
+			serial.run(request.containerId, async () => {
+				const req = delRequest(request, deps.probeNetns);
+				let inv: Invocation;
+				try {
+					inv = await Invocation.open(req, deps);
+				} catch (error) {
+					return delWithUnusableConf(req, toCniError(error));
+				}
+				return del(inv);
+			}),
 		check: async (request) =>
 			serial.run(request.containerId, async () => check(await Invocation.open(request, deps))),
 		status: async (request) => status(await Invocation.open(request, deps)),

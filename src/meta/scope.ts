@@ -28,3 +28,31 @@ export function inAttachmentOf<T>(
 	};
 	return inAttachment(info, fn);
 }
+
+/**
+ * Runs one attachment's DEL (`run`, which reports a failure as `error` rather than throwing) in
+ * its scope, so a failed undo is logged and traced as a failure too.
+ */
+export async function undoInAttachmentOf<T extends {error: Error | undefined}>(
+	inv: InvocationLike,
+	a: {network: string; ifname: string; nad?: {namespace: string; name: string} | null | undefined},
+	run: () => Promise<T>,
+	containerId: string,
+): Promise<T> {
+	let out: T | undefined;
+	try {
+		await inAttachmentOf(
+			inv,
+			a,
+			async () => {
+				out = await run();
+				if (out.error !== undefined) throw out.error;
+			},
+			'DEL',
+			containerId,
+		);
+	} catch (error) {
+		if (out === undefined) throw error;
+	}
+	return out as T;
+}

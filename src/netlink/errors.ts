@@ -40,6 +40,7 @@ export const ENODEV = 19;
 export const EINVAL = 22;
 export const EOPNOTSUPP = 95;
 export const EADDRNOTAVAIL = 99;
+export const ENETUNREACH = 101;
 
 /** What a failed operation was doing, e.g. `add link "vrf0"`; becomes `failed to <operation>`. */
 export type NetlinkOperation = string;

@@ -25,6 +25,28 @@ export function netnsExists(path: NetnsPath): boolean {
 	}
 }
 
+/** What a CNI_NETNS path names: a namespace file, nothing, or something else (with why). */
+export type NetnsKind = {kind: 'netns'} | {kind: 'missing'} | {kind: 'other'; reason: string};
+
+/**
+ * Classifies a CNI_NETNS path without opening it (a FIFO or a device must not be opened): statfs
+ * says whether it lives on nsfs, as the plugins' ns.GetNS checks. A relative path is never
+ * resolved against the working directory: it is 'other'.
+ */
+export function netnsKind(path: string): NetnsKind {
+	if (!path.startsWith('/')) return {kind: 'other', reason: 'not an absolute path'};
+	if (path.includes('\0')) return {kind: 'other', reason: 'contains a NUL byte'};
+	let type: number;
+	try {
+		type = statfsSync(path).type;
+	} catch (err) {
+		const code = (err as NodeJS.ErrnoException).code;
+		if (code === 'ENOENT' || code === 'ENOTDIR') return {kind: 'missing'};
+		return {kind: 'other', reason: (err as Error).message};
+	}
+	return type === NSFS_MAGIC ? {kind: 'netns'} : {kind: 'other', reason: 'not a network namespace file'};
+}
+
 /**
  * Checks that `path` names a network namespace: NetnsNotFoundError when nothing is there,
  * CniError(8) when it is some other file (e.g. a netns file left after its namespace was unmounted).

@@ -2,7 +2,8 @@
  * `plexus doctor`: checks a node's Plexus installation and prints each problem with its fix.
  * The conf (valid, first in the runtime's conf dir), the cluster network's delegates (on the
  * path, and their VERSION), the kubeconfig (reachable, and the RBAC Plexus needs), the readiness
- * indicator file and the cache directory. Exit 0: no problem; 1: problems; 2: usage error.
+ * indicator file, the cache directory and the pods whose DEL keeps failing (./stuck.ts). Exit 0:
+ * no problem; 1: problems; 2: usage error.
  */
 import {constants} from 'node:fs';
 import {access, readdir, readFile, stat} from 'node:fs/promises';
@@ -18,6 +19,7 @@ import {type PlexusConf, parsePlexusConf} from '../../k8s/conf.ts';
 import {networkListFromText} from '../../k8s/nad.ts';
 import {resolveConfClusterNetwork} from '../../k8s/resolve.ts';
 import {type CliOutcome, usageError} from '../outcome.ts';
+import {checkStuckDels} from './stuck.ts';
 
 export const DOCTOR_USAGE = `Usage: plexus doctor [options]
 
@@ -25,8 +27,9 @@ Checks this node's Plexus installation and prints every problem with its fix:
 the Plexus conf (valid, and the first conf file the runtime reads), the cluster network's
 delegates (found on binDir/CNI_PATH, and supporting the network's cniVersion per VERSION), the
 kubeconfig (API reachable; get pods, update pods/status, get and list NADs, create events), the
-readiness indicator file, the cache directory (cniDir) permissions, and in daemon mode (the conf
-runs plexus-shim) that the daemon answers /readyz on the shim's socket.
+readiness indicator file, the cache directory (cniDir) permissions, the containers whose DEL
+keeps failing (with the reason; see plexus cleanup --help), and in daemon mode (the conf runs
+plexus-shim) that the daemon answers /readyz on the shim's socket.
 
 Options:
       --conf-dir <dir>      the runtime's conf directory (default: /etc/cni/net.d)
@@ -61,7 +64,8 @@ const BUILTINS = ['vrf', 'vlan', 'route-override'];
 const PLEXUS_TYPES = ['plexus', 'plexus-shim'];
 const PROBE_NAME = 'plexus-doctor-probe-does-not-exist';
 
-async function firstConf(dir: string): Promise<string | undefined> {
+/** The first conf file of `dir` in the runtime's order, or undefined. */
+export async function firstConf(dir: string): Promise<string | undefined> {
 	const names = (await readdir(dir))
 		.filter((n) => ['.conf', '.conflist', '.json'].includes(extname(n)))
 		.sort();
@@ -69,7 +73,7 @@ async function firstConf(dir: string): Promise<string | undefined> {
 }
 
 /** The Plexus plugin of a conf file (a .conflist's plexus or plexus-shim entry, or a .conf), with name/cniVersion. */
-async function readConf(
+export async function readConf(
 	file: string,
 ): Promise<{conf: PlexusConf | undefined; type: string; socketPath?: string | undefined}> {
 	const list = networkListFromText(await readFile(file, 'utf8'), undefined, `file "${file}"`);
@@ -516,6 +520,7 @@ export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<
 			checks,
 		);
 		await checkFiles(conf, checks);
+		checks.push(...(await checkStuckDels(conf.cniDir)));
 		if (socketPath !== undefined) await checkDaemon(socketPath, checks);
 	}
 	const problems = checks.some((c) => c.status === 'problem');

@@ -98,6 +98,7 @@ describe('plexus doctor', () => {
 			'ok delegates',
 			'ok readiness',
 			'ok cache dir',
+			'ok failing DEL',
 		]);
 		expect(checks[5]?.detail).toContain(`"${join(FIXTURE_BIN, 'bridge')}" and supports cniVersion 1.0.0`);
 		expect(checks[6]?.detail).toContain('"route-override" of network "cluster" is built in');

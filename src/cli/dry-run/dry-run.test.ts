@@ -14,6 +14,7 @@ import {SUPPORTED_VERSIONS} from '../../cni/versions.ts';
 import {FakeKubeClient} from '../../k8s/fake-client.ts';
 import {networkListFromText} from '../../k8s/nad.ts';
 import {createPlexusPlugin} from '../../meta/plugin.ts';
+import {anyPathIsNetns} from '../../meta/testing/netns.ts';
 import {runCli} from '../cli.ts';
 import {loadManifests, ManifestKubeClient, type Manifests} from './manifests.ts';
 import {type DryRunReport, dryRunPod, podAddRequest, withPlaceholder} from './plan.ts';
@@ -222,6 +223,7 @@ async function both(
 		exec: fakeExec(real, scenario.versions),
 		inProcess: () => recordingBuiltins(real),
 		readinessTimeoutMs: 0,
+		probeNetns: anyPathIsNetns,
 	});
 	let add: CniError | undefined;
 	try {

@@ -1,0 +1,80 @@
+/**
+ * Cache file names that always fit the file system, and the atomic write both caches use.
+ *
+ * A name component is at most 255 bytes (NAME_MAX on Linux file systems). libcni names a result
+ * `<network>-<containerID>-<ifname>`, and Plexus' attachment cache `<containerID>-<ifname>.json`;
+ * a long network name or container ID makes those too long (ENAMETOOLONG on ADD, then every DEL
+ * fails the same way). A name that fits is kept exactly, so cnitool and libcni find the same files;
+ * one that does not is shortened deterministically (its head plus the sha256 of the whole name), so
+ * ADD, DEL and GC compute the same file. The temporary name of an atomic write
+ * (`<name>.tmp-<pid>-<hex>`) is shortened too when it would not fit.
+ */
+import {createHash, randomBytes} from 'node:crypto';
+import {mkdir, rename, rm, writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+
+/** The longest name component Linux file systems take, in bytes. */
+export const NAME_MAX = 255;
+
+/** The marker every temporary file name carries (readers skip such files). */
+export const TEMP_MARKER = '.tmp-';
+
+/** `.tmp-` + a pid (pid_max is at most 4194304: 7 digits) + `-` + 8 hex digits. */
+const TEMP_SUFFIX_MAX = TEMP_MARKER.length + 7 + 1 + 8;
+
+/** The longest prefix of `text` that is at most `bytes` UTF-8 bytes, never splitting a character. */
+function headBytes(text: string, bytes: number): string {
+	let out = '';
+	let size = 0;
+	for (const char of text) {
+		const length = Buffer.byteLength(char);
+		if (size + length > bytes) break;
+		out += char;
+		size += length;
+	}
+	return out;
+}
+
+/**
+ * The file name for `name` + `suffix`: exactly that when it fits in NAME_MAX bytes, else the head
+ * of `name`, "~", the sha256 (hex) of `name`, and `suffix`, short enough that its temporary name
+ * fits as well.
+ *
+ * @example
+ * fitFileName('blue-c1-eth0'); // 'blue-c1-eth0'
+ * fitFileName('n'.repeat(250) + '-c1-eth0'); // 'nnn…nnn~<64 hex digits>'
+ */
+export function fitFileName(name: string, suffix = ''): string {
+	if (Buffer.byteLength(name + suffix) <= NAME_MAX) return name + suffix;
+	const hash = createHash('sha256').update(name).digest('hex');
+	const room = NAME_MAX - TEMP_SUFFIX_MAX - Buffer.byteLength(suffix) - hash.length - 1;
+	return `${headBytes(name, room)}~${hash}${suffix}`;
+}
+
+/** A fresh temporary name next to file name `name`, at most NAME_MAX bytes. */
+export function tempFileName(name: string): string {
+	const suffix = `${TEMP_MARKER}${process.pid}-${randomBytes(4).toString('hex')}`;
+	return `${headBytes(name, NAME_MAX - suffix.length)}${suffix}`;
+}
+
+/**
+ * Writes `text` to `<dir>/<name>` atomically: the directory is created (`dirMode`), the text goes
+ * to a temporary file (mode 0600, flushed) that is then renamed over the target. On failure the
+ * temporary file is removed and the error is thrown as is.
+ */
+export async function writeFileAtomic(
+	dir: string,
+	name: string,
+	text: string,
+	dirMode = 0o700,
+): Promise<void> {
+	await mkdir(dir, {recursive: true, mode: dirMode});
+	const tmp = join(dir, tempFileName(name));
+	try {
+		await writeFile(tmp, text, {mode: 0o600, flush: true});
+		await rename(tmp, join(dir, name));
+	} catch (error) {
+		await rm(tmp, {force: true});
+		throw error;
+	}
+}
