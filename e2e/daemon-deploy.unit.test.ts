@@ -3,18 +3,32 @@
  * the DaemonSet's arguments are accepted by the real option parsers, its mounts match its
  * volumes, and the Dockerfile copies paths that exist.
  */
-import {existsSync, readFileSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {execa} from 'execa';
 import {describe, expect, it} from 'vitest';
 import {parseAllDocuments} from 'yaml';
 import {parseDaemonOptions} from '../src/daemon/cli.ts';
-import {parseInstallArgs} from '../src/install/cli.ts';
+import {parseListenAddress} from '../src/daemon/metrics.ts';
+import {parseInstallArgs, runInstallCommand} from '../src/install/cli.ts';
 import {DEFAULT_DEVICE_INFO_DIR} from '../src/k8s/conf.ts';
 import {DEFAULT_DEVICE_CHECKPOINT, DEFAULT_DP_DEVICE_INFO_DIR} from '../src/k8s/device-plugin.ts';
+import {TAKEN_OVER_KEYS} from '../src/k8s/multus-conf.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const deploy = join(root, 'conf/deploy');
+
+/** Every file under `dir` (relative path → content). */
+function tree(dir: string, prefix = ''): Record<string, string> {
+	const out: Record<string, string> = {};
+	for (const entry of readdirSync(join(dir, prefix), {withFileTypes: true})) {
+		const path = join(prefix, entry.name);
+		if (entry.isDirectory()) Object.assign(out, tree(dir, path));
+		else out[path] = readFileSync(join(dir, path), 'utf8');
+	}
+	return out;
+}
 
 type Doc = Record<string, unknown> & {kind: string; metadata: {name: string; namespace?: string}};
 
@@ -36,7 +50,7 @@ const manifest = (docs: Doc[], kind: string): any => {
 };
 
 describe('conf/deploy', () => {
-	const all = ['crd.yaml', 'rbac.yaml', 'daemonset.yaml'].flatMap(load);
+	const all = ['crd.yaml', 'rbac.yaml', 'configmap.yaml', 'daemonset.yaml'].flatMap(load);
 
 	it('has every object a cluster needs, each with apiVersion, kind and name', () => {
 		expect(all.map((doc) => `${doc['apiVersion']} ${doc.kind}`).sort()).toEqual([
@@ -44,20 +58,23 @@ describe('conf/deploy', () => {
 			'apps/v1 DaemonSet',
 			'rbac.authorization.k8s.io/v1 ClusterRole',
 			'rbac.authorization.k8s.io/v1 ClusterRoleBinding',
+			'v1 ConfigMap',
 			'v1 ServiceAccount',
 		]);
 		for (const doc of all) expect(doc.metadata.name).toMatch(/^[a-z0-9.-]+$/);
 	});
 
-	it('defines the NPWG NetworkAttachmentDefinition CRD', () => {
+	it("defines the NPWG NetworkAttachmentDefinition CRD with Multus's names and short names", () => {
 		const crd = manifest(all, 'CustomResourceDefinition');
 		expect(crd.metadata.name).toBe('network-attachment-definitions.k8s.cni.cncf.io');
 		expect(crd.spec.group).toBe('k8s.cni.cncf.io');
 		expect(crd.spec.scope).toBe('Namespaced');
-		expect(crd.spec.names).toMatchObject({
+		// As multus-cni's deployments/multus-daemonset*.yml name it: `kubectl get nad` keeps working.
+		expect(crd.spec.names).toEqual({
 			plural: 'network-attachment-definitions',
+			singular: 'network-attachment-definition',
 			kind: 'NetworkAttachmentDefinition',
-			shortNames: ['net-attach-def'],
+			shortNames: ['nad', 'net-attach-def'],
 		});
 		const [v1] = crd.spec.versions;
 		expect(v1).toMatchObject({name: 'v1', served: true, storage: true});
@@ -123,8 +140,15 @@ describe('conf/deploy', () => {
 		expect(daemon.securityContext.privileged).toBe(true);
 		const options = parseDaemonOptions(daemon.args.slice(1));
 		expect(options.socketPath).toBe('/run/plexus/plexus.sock');
-		const metricsPort = Number(options.metricsAddress.split(':').at(-1));
-		expect(daemon.ports).toContainEqual({name: 'metrics', containerPort: metricsPort, protocol: 'TCP'});
+		const metrics = parseListenAddress(options.metricsAddress);
+		// Not every interface of the node: the metrics listener is loopback unless an operator says so.
+		expect(metrics.host).toBe('127.0.0.1');
+		expect(daemon.ports).toContainEqual({name: 'metrics', containerPort: metrics.port, protocol: 'TCP'});
+		// kubelet probes the metrics listener: readiness on /readyz, liveness on /healthz (not /metrics),
+		// on loopback, which a hostNetwork pod shares with kubelet.
+		const probe = {host: metrics.host, port: 'metrics'};
+		expect(daemon.readinessProbe.httpGet).toEqual({...probe, path: '/readyz'});
+		expect(daemon.livenessProbe.httpGet).toEqual({...probe, path: '/healthz'});
 		expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(
 			options.graceMs + options.drainTimeoutMs,
 		);
@@ -177,13 +201,103 @@ describe('conf/deploy', () => {
 		expect(mounts).toContain(values['bin-dir']);
 		expect(values['socket-dir']).toBe('/run/plexus');
 		const hostPaths = Object.fromEntries(
-			pod.volumes.map((v: {name: string; hostPath: {path: string}}) => [v.name, v.hostPath.path]),
+			pod.volumes.map((v: {name: string; hostPath?: {path: string}}) => [v.name, v.hostPath?.path]),
 		);
 		const runMount = pod.containers[0].volumeMounts.find(
 			(m: {mountPath: string}) => m.mountPath === '/run/plexus',
 		);
 		expect(hostPaths[runMount.name]).toBe(values['socket-dir']);
 		expect(hostPaths[init.volumeMounts[0].name]).toBe('/etc/cni/net.d');
+	});
+
+	it('renders the plexus-conf ConfigMap in the init container; it holds every Multus key Plexus honours', () => {
+		const pod = manifest(all, 'DaemonSet').spec.template.spec;
+		const [init] = pod.initContainers;
+		const {values} = parseInstallArgs(init.args);
+		const configMap = manifest(all, 'ConfigMap');
+		const volume = pod.volumes.find(
+			(v: {configMap?: {name: string}}) => v.configMap?.name === configMap.metadata.name,
+		);
+		const mount = init.volumeMounts.find((m: {name: string}) => m.name === volume.name);
+		expect(values.conf).toBe(`${mount.mountPath}/plexus.json`);
+		const keys = JSON.parse(configMap.data['plexus.json']) as Record<string, unknown>;
+		// install sets clusterNetwork (or delegates) and kubeconfig; the rest is the operator's.
+		const setByInstall = ['clusterNetwork', 'delegates', 'kubeconfig'];
+		// Accepted for Multus compatibility with no effect in Plexus (no rotation; DEL retry always on).
+		const inert = ['logOptions', 'retryDeleteOnError'];
+		for (const key of TAKEN_OVER_KEYS) {
+			if (!setByInstall.includes(key) && !inert.includes(key)) expect(keys, key).toHaveProperty(key);
+		}
+		expect(keys).toHaveProperty('apiTimeoutMs');
+	});
+
+	it('has an uninstall DaemonSet that restores what the init container installed (over Multus too)', async () => {
+		const pod = manifest(all, 'DaemonSet').spec.template.spec;
+		const back = manifest(load('uninstall.yaml'), 'DaemonSet').spec.template.spec;
+		const [install] = pod.initContainers;
+		const [uninstall] = back.initContainers;
+		type Mount = {name: string; mountPath: string};
+		type Volume = {name: string; hostPath?: {path: string}};
+		// mountPath → host path, per container.
+		const view = (spec: {volumes: Volume[]}, container: {volumeMounts: Mount[]}) =>
+			new Map(
+				container.volumeMounts.map((m) => [
+					m.mountPath,
+					spec.volumes.find((v) => v.name === m.name)?.hostPath?.path ?? `configMap:${m.name}`,
+				]),
+			);
+		const installView = view(pod, install);
+		const uninstallView = view(back, uninstall);
+		// The install state records paths as the install container saw them: the uninstall container
+		// must see the same host dirs at the same paths.
+		for (const [mountPath, hostPath] of uninstallView) expect(installView.get(mountPath)).toBe(hostPath);
+		expect(uninstall.command.slice(0, 1)).toEqual(install.command);
+		expect(uninstall.command).toContain('--uninstall');
+
+		// Run both, as the containers would, against a fake host under a temp dir.
+		const host = mkdtempSync(join(tmpdir(), 'plexus-deploy-'));
+		try {
+			const translate = (viewOf: Map<string, string>, arg: string) =>
+				arg.replace(/^(--[a-z-]+=)(\/.*)$/, (_all, flag: string, path: string) => {
+					const mount = [...viewOf.keys()].find((m) => path === m || path.startsWith(`${m}/`));
+					return mount === undefined
+						? `${flag}${path}`
+						: `${flag}${host}${viewOf.get(mount)}${path.slice(mount.length)}`;
+				});
+			mkdirSync(join(host, 'etc/cni/net.d'), {recursive: true});
+			mkdirSync(join(host, 'opt/cni/bin'), {recursive: true});
+			writeFileSync(
+				join(host, 'etc/cni/net.d/10-flannel.conflist'),
+				'{"cniVersion":"1.0.0","name":"cbr0","plugins":[{"type":"flannel"}]}',
+			);
+			writeFileSync(
+				join(host, 'etc/cni/net.d/00-multus.conf'),
+				'{"cniVersion":"1.0.0","name":"multus-cni-network","type":"multus","clusterNetwork":"/etc/cni/net.d/10-flannel.conflist"}',
+			);
+			writeFileSync(join(host, 'opt/cni/bin/multus'), 'multus');
+			const before = tree(host);
+			writeFileSync(join(host, 'shim'), 'shim');
+			writeFileSync(join(host, 'plexus.json'), manifest(all, 'ConfigMap').data['plexus.json']);
+			const installArgs = install.args
+				.map((arg: string) => translate(installView, arg))
+				.map((arg: string) => (arg.startsWith('--conf=') ? `--conf=${join(host, 'plexus.json')}` : arg));
+			const installed = await runInstallCommand('install', [...installArgs, `--shim=${join(host, 'shim')}`]);
+			expect(installed.stderr).toContain('taking over');
+			const after = Object.keys(tree(host));
+			expect(after).toContain('etc/cni/net.d/00-plexus.conflist');
+			expect(after).toContain('opt/cni/bin/plexus-shim');
+			expect(after).not.toContain('etc/cni/net.d/00-multus.conf');
+			const uninstallArgs = [...uninstall.command.slice(1), ...uninstall.args]
+				.filter((arg: string) => arg !== '--uninstall')
+				.map((arg: string) => translate(uninstallView, arg));
+			const undone = await runInstallCommand('uninstall', uninstallArgs);
+			expect(undone.exitCode).toBe(0);
+			rmSync(join(host, 'shim'));
+			rmSync(join(host, 'plexus.json'));
+			expect(tree(host)).toEqual(before);
+		} finally {
+			rmSync(host, {recursive: true, force: true});
+		}
 	});
 
 	it('mounts only volumes the pod defines', () => {

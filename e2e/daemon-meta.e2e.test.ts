@@ -10,6 +10,7 @@ import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
+import {parseExposition, value} from '../src/daemon/testing/exposition.ts';
 import {freePort, type RunningDaemon, requireShim, runShim, startDaemon} from './daemon-helpers.ts';
 import {ipJson} from './helpers/netns.ts';
 import {CNI_BIN, MetaHarness, macvlanNad, podCniArgs, type TestPod} from './kube/harness.ts';
@@ -122,18 +123,20 @@ describe('seeds through plexus-shim and the daemon', () => {
 			'chain-example/management-net eth1',
 			'chain-example/sip-net eth2',
 		]);
-		const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-		for (const [nad, plugin] of [
-			['sip-net', 'macvlan'],
-			['sip-net', 'route-override'],
-			['management-net', 'route-override'],
-			['cluster-net', 'bridge'],
-		]) {
-			expect(metrics).toContain(
-				`plexus_delegate_duration_seconds_count{nad="${nad}",plugin="${plugin}",command="ADD",result="success"} 1`,
-			);
+		const metrics = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+		const series: [string, string, string][] = [
+			['chain-example', 'sip-net', 'macvlan'],
+			['chain-example', 'sip-net', 'route-override'],
+			['chain-example', 'management-net', 'route-override'],
+			['', 'cluster-net', 'bridge'],
+		];
+		for (const [nad_namespace, nad_name, plugin] of series) {
+			const labels = {nad_namespace, nad_name, plugin, verb: 'ADD', result: 'success'};
+			expect(value(metrics, 'plexus_delegate_duration_seconds_count', labels)).toBe(1);
 		}
-		expect(metrics).toContain('plexus_cni_request_duration_seconds_count{command="ADD",result="success"} 1');
+		expect(
+			value(metrics, 'plexus_cni_request_duration_seconds_count', {verb: 'ADD', result: 'success'}),
+		).toBe(1);
 		expect((await shim('CHECK', pod, 2)).exitCode).toBe(0);
 		expect(await shim('DEL', pod, 2)).toMatchObject({exitCode: 0, stdout: ''});
 		await expectNothingLeft(pod);

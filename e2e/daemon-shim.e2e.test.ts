@@ -7,14 +7,18 @@ import {existsSync, mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
+import {execa} from 'execa';
 import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
 import {SUPPORTED_VERSIONS} from '../src/cni/versions.ts';
+import {parseExposition, value} from '../src/daemon/testing/exposition.ts';
+import {plexusVersion} from '../src/version/version.ts';
 import {
 	freePort,
 	probe,
 	type RunningDaemon,
 	requireShim,
 	runShim,
+	SHIM,
 	startDaemon as start,
 } from './daemon-helpers.ts';
 
@@ -66,6 +70,12 @@ describe('plexus-shim ↔ plexus daemon', () => {
 			await daemon.process;
 		}
 		rmSync(dir, {recursive: true, force: true});
+	});
+
+	it("prints its build version, package.json's, for --version", async () => {
+		const result = await execa(SHIM, ['--version'], {reject: false});
+		expect(result.exitCode).toBe(0);
+		expect(result.stdout).toBe(`plexus-shim ${plexusVersion()}`);
 	});
 
 	it('answers VERSION locally with the versions src/cni supports', async () => {
@@ -228,11 +238,15 @@ describe('plexus-shim ↔ plexus daemon', () => {
 		const daemon = await startDaemon(['--metrics-address', `127.0.0.1:${port}`]);
 		expect((await shim('ADD', conf())).exitCode).toBe(0);
 		expect((await shim('ADD', conf({failCode: 7}), {CNI_CONTAINERID: 'c0ffee02'})).exitCode).toBe(1);
-		const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-		expect(text).toContain('plexus_cni_request_duration_seconds_count{command="ADD",result="success"} 1');
-		expect(text).toContain('plexus_cni_errors_total{command="ADD",code="7"} 1');
-		expect(text).toContain('plexus_http_requests_total{handler="/cni",method="POST",code="400"} 1');
-		expect(text).toContain('\nplexus_cni_requests_in_flight 0\n');
+		const metrics = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+		expect(
+			value(metrics, 'plexus_cni_request_duration_seconds_count', {verb: 'ADD', result: 'success'}),
+		).toBe(1);
+		expect(value(metrics, 'plexus_cni_errors_total', {verb: 'ADD', code: '7'})).toBe(1);
+		expect(value(metrics, 'plexus_http_requests_total', {handler: '/cni', method: 'POST', code: '400'})).toBe(
+			1,
+		);
+		expect(value(metrics, 'plexus_cni_requests_in_flight')).toBe(0);
 		daemon.process.kill('SIGTERM');
 		const exited = await daemon.process;
 		const parsed = (exited.all ?? '')

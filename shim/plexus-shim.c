@@ -40,6 +40,10 @@
 extern char **environ;
 
 #define DEFAULT_SOCKET "/run/plexus/plexus.sock"
+/* package.json's version, passed by binding.gyp; a build outside node-gyp says so. */
+#ifndef PLEXUS_VERSION
+#define PLEXUS_VERSION "unknown"
+#endif
 #define SOCKET_NAME "plexus.sock"
 #define CURRENT_VERSION "1.1.0"
 /* Keep in step with SUPPORTED_VERSIONS in src/cni/versions.ts (a test compares the two). */
@@ -558,7 +562,10 @@ int main(int argc, char **argv) {
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) socket_flag = argv[++i];
 		else if (strncmp(argv[i], "--socket=", 9) == 0) socket_flag = argv[i] + 9;
-		else fail(CODE_INVALID_ENV, "unknown argument \"%s\" (usage: plexus-shim [--socket PATH])", argv[i]);
+		else if (strcmp(argv[i], "--version") == 0) {
+			printf("plexus-shim %s\n", PLEXUS_VERSION);
+			return 0;
+		} else fail(CODE_INVALID_ENV, "unknown argument \"%s\" (usage: plexus-shim [--socket PATH] [--version])", argv[i]);
 	}
 
 	const char *command = getenv("CNI_COMMAND");

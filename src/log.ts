@@ -50,3 +50,8 @@ export function log(level: LogLevel, msg: string, fields: Record<string, unknown
 		}
 	}
 }
+
+/** True when a line at `level` would be written (to skip building costly fields). */
+export function logEnabled(level: LogLevel): boolean {
+	return LOG_LEVELS.indexOf(level) <= LOG_LEVELS.indexOf(sink.logLevel ?? 'info');
+}

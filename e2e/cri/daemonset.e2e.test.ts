@@ -17,6 +17,9 @@ import {join, resolve} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {execa} from 'execa';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {parseAllDocuments} from 'yaml';
+import {parseExposition, value} from '../../src/daemon/testing/exposition.ts';
+import {plexusVersion} from '../../src/version/version.ts';
 import {freePort, probe} from '../daemon-helpers.ts';
 import {randomSubnet} from '../helpers/cni.ts';
 import {randomName, removeLink} from '../helpers/netns.ts';
@@ -24,16 +27,19 @@ import {buildFakeFlannel, FAKE_FLANNEL, subnetEnv} from '../hostroot/testing/fak
 import {Containerd, DEBIAN_CNI_DIR} from './testing/containerd.ts';
 import {type ContainerStatus, type PodSandboxConfig, sandboxNetnsPath} from './testing/cri-client.ts';
 import {
+	CONFIGMAP_MANIFEST,
 	daemonSetContainer,
 	daemonSetSandbox,
 	ensureRootShared,
 	loadDaemonSetPod,
 	loadedCniNetworks,
+	type ManifestContainer,
 	type ManifestPod,
 	manifestContainer,
 } from './testing/daemonset.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
+const UNINSTALL_MANIFEST = join(REPO, 'conf/deploy/uninstall.yaml');
 const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {version: string}).version;
 const ARCHIVE = join(REPO, `.image/plexus-${VERSION}.oci.tar`);
 const CRI_PROTO = join(import.meta.dirname, 'testing/cri.proto');
@@ -329,6 +335,11 @@ describe('the DaemonSet under containerd', () => {
 			type: 'plexus-shim',
 			clusterNetwork: '/etc/cni/net.d/10-flannel.conflist',
 		});
+		// The plexus-conf ConfigMap (a configMap volume of the init container) is rendered into it.
+		const [configMap] = parseAllDocuments(readFileSync(CONFIGMAP_MANIFEST, 'utf8')).map(
+			(doc) => doc.toJS() as {data: Record<string, string>},
+		);
+		expect(shimConf).toMatchObject(JSON.parse(configMap?.data['plexus.json'] ?? 'null') as object);
 		shimConf['daemonSocketDir'] = hostPath(String(shimConf['daemonSocketDir']));
 		await writeFile(confPath, JSON.stringify(installed));
 		await until(
@@ -359,6 +370,24 @@ describe('the DaemonSet under containerd', () => {
 		expect(await hostPortRules()).toEqual([]);
 		expect(await reservations()).toEqual([]);
 		expect(await plexusCache()).toEqual([]);
+	});
+
+	it("answers the manifest's readiness and liveness probes and serves metrics on the loopback listener", async () => {
+		const daemon = manifestContainer(pod, 'daemon') as ManifestContainer & {
+			readinessProbe: {httpGet: {host: string; path: string; port: string}};
+			livenessProbe: {httpGet: {host: string; path: string; port: string}};
+		};
+		// As kubelet probes a hostNetwork pod: the probe's host, the named port (relocated here).
+		for (const probe of [daemon.readinessProbe, daemon.livenessProbe]) {
+			const {host, path} = probe.httpGet;
+			expect(host).toBe('127.0.0.1');
+			expect((await fetch(`http://${host}:${metricsPort}${path}`)).status).toBe(200);
+		}
+		const metrics = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+		expect(value(metrics, 'plexus_build_info', {version: plexusVersion()})).toBe(1);
+		expect(
+			value(metrics, 'plexus_cni_request_duration_seconds_count', {verb: 'ADD', result: 'success'}),
+		).toBe(1);
 	});
 
 	it('drains on SIGTERM (StopContainer): /readyz fails, the ADD in flight finishes, exit code 0', async () => {
@@ -426,5 +455,26 @@ describe('the DaemonSet under containerd', () => {
 		expect(await reservations()).toEqual([]);
 		expect(await plexusCache()).toEqual([]);
 		expect((await stopDaemon(daemon.id)).exitCode).toBe(0);
+	});
+
+	it("the way back: uninstall.yaml's init container removes what the install put on the node", async () => {
+		const c = containerd as Containerd;
+		const back = loadDaemonSetPod(UNINSTALL_MANIFEST);
+		const s = daemonSandbox as {id: string; config: PodSandboxConfig};
+		const logPath = `uninstall-${attempt}.log`;
+		const config = await daemonSetContainer(back, manifestContainer(back, 'uninstall'), {
+			hostPaths: hostPath,
+			nodeName: NODE_NAME,
+			logPath,
+		});
+		config.metadata.attempt = attempt++;
+		const id = await c.cri.createContainer(s.id, config, s.config);
+		await c.cri.startContainer(id);
+		const status = await waitExited(id);
+		await c.cri.removeContainer(id);
+		expect(status.exitCode, await containerLog(logPath)).toBe(0);
+		expect(await containerLog(logPath)).toContain('plexus: restored');
+		expect((await readdir(c.confDir)).sort()).toEqual(['10-flannel.conflist']);
+		expect(await readdir(c.binDir)).not.toContain('plexus-shim');
 	});
 });

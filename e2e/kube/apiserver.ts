@@ -38,6 +38,8 @@ export interface RequestRecord {
 	query: Record<string, string>;
 	contentType: string | undefined;
 	authorization: string | undefined;
+	/** The request's User-Agent header. */
+	userAgent: string | undefined;
 	body: unknown;
 	/** The HTTP status the server answered with. */
 	status: number;
@@ -266,6 +268,7 @@ export class TestApiServer {
 			query: Object.fromEntries(url.searchParams),
 			contentType,
 			authorization: req.headers.authorization,
+			userAgent: req.headers['user-agent'],
 			body: undefined,
 			status: 0,
 		};

@@ -227,3 +227,22 @@ describe('plugin mode (CNI_COMMAND set)', () => {
 		});
 	});
 });
+
+describe('plexus --version', () => {
+	test("prints package.json's version and the Node version, exit 0", async () => {
+		const {version} = JSON.parse(
+			await (await import('node:fs/promises')).readFile(
+				join(import.meta.dirname, '../../package.json'),
+				'utf8',
+			),
+		) as {version: string};
+		for (const argv of [['--version'], ['version']]) {
+			const out = await runCli({argv, env: {}, readStdin: async () => new Uint8Array()});
+			expect(out).toEqual({
+				stdout: `plexus ${version} (node ${process.versions.node})\n`,
+				stderr: '',
+				exitCode: 0,
+			});
+		}
+	});
+});

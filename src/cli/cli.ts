@@ -4,6 +4,7 @@
  */
 import {dispatch} from '../cni/dispatch.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {setPlexusMode, versionLine} from '../version/version.ts';
 import {type ChainIo, runChain} from './chain.ts';
 import {type CliOutcome, errorOutcome, usageError} from './outcome.ts';
 import {invocationName, PLUGINS, type PluginLoader} from './plugins.ts';
@@ -25,8 +26,12 @@ Commands:
   install       put plexus-shim and 00-plexus.conflist on this host (see: plexus install --help)
   uninstall     remove them again, restoring what they replaced
 
+  trace <namespace/pod>
+                the daemon's recent operations on a pod (see: plexus trace --help)
+
 Options:
   -h, --help    show this help
+  --version     print the version of plexus and of its Node
 `;
 
 export interface CliIo extends ChainIo {
@@ -46,6 +51,9 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
 	try {
 		if ((io.env['CNI_COMMAND'] ?? '') !== '') return await runPlugin(io);
 		const [command, ...rest] = io.argv;
+		setPlexusMode(command === 'daemon' ? 'daemon' : 'cli');
+		if (command === '--version' || command === 'version')
+			return {stdout: versionLine(), stderr: '', exitCode: 0};
 		if (command === undefined) return usageError('missing command', USAGE);
 		if (command === '-h' || command === '--help' || command === 'help')
 			return {stdout: USAGE, stderr: '', exitCode: 0};
@@ -64,6 +72,7 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
 			return await (await import('./cleanup/command.ts')).runCleanup(rest, {confirm: io.confirm});
 		if (command === 'daemon')
 			return await (await import('../daemon/cli.ts')).runDaemonCommand(rest, {env: io.env});
+		if (command === 'trace') return await (await import('../trace/command.ts')).runTrace(rest, {env: io.env});
 		if (command === 'install' || command === 'uninstall') {
 			return await (await import('../install/cli.ts')).runInstallCommand(command, rest);
 		}

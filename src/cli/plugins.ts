@@ -35,9 +35,14 @@ export function lazyPlugin(
 	};
 }
 
-/** Loads the Kubernetes meta-plugin. */
-export const loadPlexusPlugin: PluginLoader = async () =>
-	(await import('../meta/index.ts')).createPlexusPlugin();
+/** Loads the Kubernetes meta-plugin, its delegate runs logged (src/observe/one-shot.ts). */
+export const loadPlexusPlugin: PluginLoader = async () => {
+	const [{createPlexusPlugin}, {observedDeps}] = await Promise.all([
+		import('../meta/index.ts'),
+		import('../observe/one-shot.ts'),
+	]);
+	return createPlexusPlugin(await observedDeps());
+};
 
 /** Invocation name → plugin. */
 export const PLUGINS: ReadonlyMap<string, PluginLoader> = new Map<string, PluginLoader>([

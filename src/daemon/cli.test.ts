@@ -25,6 +25,7 @@ describe('parseDaemonOptions', () => {
 			help: false,
 			socketPath: '/x/p.sock',
 			metricsAddress: '127.0.0.1:9091',
+			traceCapacity: 1000,
 			limits: {maxConcurrent: 16, maxQueued: 256, maxWaitMs: 60_000},
 			graceMs: 2000,
 			drainTimeoutMs: 30_000,
@@ -57,10 +58,12 @@ describe('parseDaemonOptions', () => {
 			'--informers=off',
 			'--log-level=debug',
 			'--log-file=/l',
+			'--trace-capacity=5',
 		]);
 		expect(options).toMatchObject({
 			socketPath: '/s',
 			metricsAddress: ':9100',
+			traceCapacity: 5,
 			limits: {maxConcurrent: 4, maxQueued: 8, maxWaitMs: 100},
 			delegateTimeoutMs: 5000,
 			defaultCniPath: ['/a', '/b'],

@@ -9,6 +9,9 @@ import {checkHostRoot, HostRootPluginExec} from '../chain/host-root.ts';
 import {type PluginExec, ProcessPluginExec} from '../chain/plugin-exec.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {configureLog, LOG_LEVELS, type LogLevel, lockLogConfig, log} from '../log.ts';
+import {observeDelegates} from '../observe/delegates.ts';
+import {DEFAULT_TRACE_CAPACITY, TraceStore} from '../observe/trace.ts';
+import {plexusVersion, setPlexusMode} from '../version/version.ts';
 import {DelegateRunner} from './delegate.ts';
 import type {DaemonPluginContext} from './meta.ts';
 import {DaemonMetrics, parseListenAddress, serveMetrics} from './metrics.ts';
@@ -22,8 +25,11 @@ host only needs the small shim binary. Stops gracefully on SIGTERM or SIGINT.
 
 Options:
       --socket <path>            unix socket (default: $PLEXUS_SOCKET or ${DEFAULT_SOCKET_PATH})
-      --metrics-address <addr>   Prometheus /metrics on [host]:port, "off" to disable
-                                 (default: 127.0.0.1:9091)
+      --metrics-address <addr>   Prometheus /metrics, and /healthz and /readyz for kubelet's
+                                 probes, on [host]:port ("off" to disable; no host means
+                                 127.0.0.1, never every interface) (default: 127.0.0.1:9091)
+      --trace-capacity <n>       CNI operations kept in memory for \`plexus trace\`
+                                 (default: ${DEFAULT_TRACE_CAPACITY}; 0 keeps none)
       --max-concurrent <n>       requests executed at once (default: ${DEFAULT_QUEUE_LIMITS.maxConcurrent})
       --max-queued <n>           requests waiting beyond that; more are refused with code 11
                                  (default: ${DEFAULT_QUEUE_LIMITS.maxQueued})
@@ -87,6 +93,7 @@ function parse(argv: readonly string[]) {
 		options: {
 			socket: {type: 'string'},
 			'metrics-address': {type: 'string'},
+			'trace-capacity': {type: 'string'},
 			'max-concurrent': {type: 'string'},
 			'max-queued': {type: 'string'},
 			'max-wait-ms': {type: 'string'},
@@ -128,6 +135,8 @@ export interface DaemonCommandOptions {
 	socketPath: string;
 	/** "off" disables the metrics listener. */
 	metricsAddress: string;
+	/** How many CNI operations GET /trace remembers. */
+	traceCapacity: number;
 	limits: {maxConcurrent: number; maxQueued: number; maxWaitMs: number};
 	graceMs: number;
 	drainTimeoutMs: number;
@@ -163,6 +172,7 @@ export function parseDaemonOptions(
 		help: values.help === true,
 		socketPath: values.socket ?? (env['PLEXUS_SOCKET'] || DEFAULT_SOCKET_PATH),
 		metricsAddress: metricsAddress === '' ? 'off' : metricsAddress,
+		traceCapacity: integer(values, 'trace-capacity', DEFAULT_TRACE_CAPACITY),
 		limits: {
 			maxConcurrent: integer(values, 'max-concurrent', DEFAULT_QUEUE_LIMITS.maxConcurrent),
 			maxQueued: integer(values, 'max-queued', DEFAULT_QUEUE_LIMITS.maxQueued),
@@ -194,6 +204,7 @@ export async function runDaemonCommand(
 		return usage((err as Error).message);
 	}
 	if (options.help) return {stdout: DAEMON_USAGE, stderr: '', exitCode: 0};
+	setPlexusMode('daemon');
 	configureLog({logLevel: options.logLevel, logFile: options.logFile});
 	// The daemon's logging is its flags'; the meta-plugin's per-request configureLog must not change it.
 	lockLogConfig();
@@ -212,6 +223,11 @@ export async function runDaemonCommand(
 	const closers: (() => Promise<void>)[] = [];
 	const readiness: (() => boolean)[] = [];
 	try {
+		log('info', 'plexus daemon starting', {
+			version: plexusVersion(),
+			node: process.versions.node,
+			pid: process.pid,
+		});
 		let exec: PluginExec = new ProcessPluginExec();
 		if (chrootDir !== undefined) {
 			await checkHostRoot(chrootDir);
@@ -222,8 +238,9 @@ export async function runDaemonCommand(
 			inFlight: () => daemon?.queue.inFlight ?? 0,
 			queued: () => daemon?.queue.queued ?? 0,
 		});
+		const observeDelegate = observeDelegates(metrics);
 		const plugin = await load({
-			observeDelegate: metrics.observeDelegate,
+			observeDelegate,
 			delegateTimeoutMs: options.delegateTimeoutMs,
 			informers: options.informers ? {nodeName: io.env['NODE_NAME']} : undefined,
 			env: io.env,
@@ -236,7 +253,7 @@ export async function runDaemonCommand(
 			exec,
 			cacheDir: options.cacheDir,
 			timeoutMs: options.delegateTimeoutMs,
-			observe: metrics.observeDelegate,
+			observe: observeDelegate,
 		});
 		daemon = await Daemon.start({
 			socketPath,
@@ -246,15 +263,23 @@ export async function runDaemonCommand(
 			defaultCniPath,
 			env: io.env,
 			metrics,
+			traces: new TraceStore(options.traceCapacity),
 			isReady: () => readiness.every((ready) => ready()),
 		});
+		const running = daemon;
 		let metricsPort: number | undefined;
 		const address = options.metricsAddress;
 		if (address !== 'off') {
-			const served = await serveMetrics(metrics.registry, parseListenAddress(address));
+			const served = await serveMetrics(metrics.registry, parseListenAddress(address), {
+				ready: () => running.ready,
+			});
 			metricsServer = served.server;
 			metricsPort = served.port;
-			log('info', 'plexus metrics listening', {address, port: metricsPort});
+			log('info', 'plexus metrics listening', {
+				address,
+				port: metricsPort,
+				paths: ['/metrics', '/healthz', '/readyz'],
+			});
 		}
 		io.onListening?.({daemon, metricsPort});
 	} catch (err) {

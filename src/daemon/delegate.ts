@@ -59,6 +59,8 @@ export class TimedPluginExec implements PluginExec {
 			nad: this.#nad ?? networkName(request.stdin),
 			plugin: basename(request.pluginPath),
 			command: request.env['CNI_COMMAND'] ?? '',
+			ifname: request.env['CNI_IFNAME'],
+			stdin: request.stdin,
 		};
 		try {
 			const timeoutMs = request.timeoutMs ?? this.#timeoutMs;
@@ -66,8 +68,9 @@ export class TimedPluginExec implements PluginExec {
 			this.#observe({...sample, seconds: (performance.now() - started) / 1000});
 			return out;
 		} catch (err) {
-			const errorCode = toCniError(err).code;
-			this.#observe({...sample, seconds: (performance.now() - started) / 1000, errorCode});
+			const cause = toCniError(err);
+			const seconds = (performance.now() - started) / 1000;
+			this.#observe({...sample, seconds, errorCode: cause.code, error: cause.message});
 			throw err;
 		}
 	}
@@ -87,13 +90,17 @@ export function timedPlugin(plugin: CniPlugin, observe: DelegateObserver): CniPl
 				nad: typeof name === 'string' ? name : '',
 				plugin: plugin.type,
 				command: request.command,
+				ifname: request.ifname,
+				stdin: request.stdin,
 			};
 			try {
 				const out = await verb(request);
 				observe({...sample, seconds: (performance.now() - started) / 1000});
 				return out;
 			} catch (err) {
-				observe({...sample, seconds: (performance.now() - started) / 1000, errorCode: toCniError(err).code});
+				const cause = toCniError(err);
+				const seconds = (performance.now() - started) / 1000;
+				observe({...sample, seconds, errorCode: cause.code, error: cause.message});
 				throw err;
 			}
 		};

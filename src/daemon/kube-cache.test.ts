@@ -8,6 +8,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {parsePlexusConf} from '../k8s/conf.ts';
 import {FakeKubeClient} from '../k8s/fake-client.ts';
 import {configureLog} from '../log.ts';
+import {plexusVersion} from '../version/version.ts';
 import {CachedKubeClient, type Informers, startInformers} from './kube-cache.ts';
 import {KubeClients} from './meta.ts';
 
@@ -155,6 +156,8 @@ describe('KubeClients with informers', () => {
 class ListWatchServer {
 	readonly server: Server;
 	readonly requests: string[] = [];
+	/** The User-Agent of each request, list and watch alike. */
+	readonly userAgents: string[] = [];
 	readonly watchers: {path: string; res: ServerResponse}[] = [];
 	failLists = 0;
 	readonly pods: unknown[] = [];
@@ -167,6 +170,7 @@ class ListWatchServer {
 	#handle(req: IncomingMessage, res: ServerResponse): void {
 		const url = new URL(req.url ?? '/', 'http://x');
 		this.requests.push(`${url.pathname}${url.search}`);
+		this.userAgents.push(req.headers['user-agent'] ?? '');
 		if (url.searchParams.get('watch') === 'true') {
 			res.writeHead(200, {'content-type': 'application/json'});
 			res.flushHeaders();
@@ -272,6 +276,8 @@ describe('startInformers (client-node against a list/watch server)', () => {
 			annotations: {},
 		});
 		await eventually(() => api.watchers.length === 2);
+		// Lists and watches alike name Plexus and its version (API audit logs and APF key on it).
+		expect(new Set(api.userAgents)).toEqual(new Set([`plexus/${plexusVersion()} (one-shot)`]));
 		api.push(NADS, 'ADDED', apiNad('net-b', '11'));
 		api.push('/api/v1/pods', 'ADDED', apiPod('web-1', '12'));
 		await eventually(() => running?.nads.get('ns1', 'net-b') !== undefined);

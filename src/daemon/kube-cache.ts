@@ -7,7 +7,10 @@
  */
 
 import type {KubeClient, Nad, Pod, PodEvent, StatusWriteOutcome} from '../k8s/client.ts';
+import {makeApiClient} from '../k8s/user-agent.ts';
 import {log} from '../log.ts';
+import {tracedApiCall} from '../observe/context.ts';
+import {informerState} from '../observe/informer-health.ts';
 
 /** Reads one object from a cache; undefined on a miss. */
 export interface ObjectLookup<T> {
@@ -40,7 +43,7 @@ export class CachedKubeClient implements KubeClient {
 		const cached = this.#pods?.get(namespace, name);
 		if (cached !== undefined) {
 			this.stats.hits++;
-			return cached;
+			return tracedApiCall(`get pod "${namespace}/${name}" (watch cache)`, async () => cached);
 		}
 		this.stats.misses++;
 		return this.#inner.getPod(namespace, name);
@@ -50,7 +53,10 @@ export class CachedKubeClient implements KubeClient {
 		const cached = this.#nads?.get(namespace, name);
 		if (cached !== undefined) {
 			this.stats.hits++;
-			return cached;
+			return tracedApiCall(
+				`get network-attachment-definition "${namespace}/${name}" (watch cache)`,
+				async () => cached,
+			);
 		}
 		this.stats.misses++;
 		return this.#inner.getNad(namespace, name);
@@ -123,16 +129,23 @@ function supervise(
 	let failed = false;
 	let delayMs = 1000;
 	let timer: NodeJS.Timeout | undefined;
+	const health = informerState(name);
+	let runs = 0;
 	const run = async () => {
 		failed = false;
+		if (runs++ > 0) health.relists++;
+		health.synced = false;
 		await informer.start();
 		if (!failed) {
 			synced = true;
+			health.synced = true;
+			health.lastEventAt = performance.now();
 			delayMs = 1000;
 		}
 	};
 	informer.on('error', (err) => {
 		failed = true;
+		health.synced = false;
 		if (stopped) return;
 		log('warning', 'informer failed; reads fall back to the API until it recovers', {
 			informer: name,
@@ -172,8 +185,8 @@ export async function startInformers(options: {
 	const kc = new k8s.KubeConfig();
 	if (options.kubeconfig !== '') kc.loadFromFile(options.kubeconfig);
 	else kc.loadFromCluster();
-	const core = kc.makeApiClient(k8s.CoreV1Api);
-	const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+	const core = makeApiClient(k8s, kc, k8s.CoreV1Api);
+	const custom = makeApiClient(k8s, kc, k8s.CustomObjectsApi);
 	// client-node's ListWatch trusts every watch line; a malformed one (no object, no metadata)
 	// would throw inside it as an unhandled rejection and end the daemon. Drop those lines here.
 	const raw = new k8s.Watch(kc);
@@ -196,6 +209,8 @@ export async function startInformers(options: {
 						log('warning', 'ignoring a malformed watch event', {path, phase});
 						return;
 					}
+					const health = informerState(path.endsWith('/pods') ? 'pods' : 'nads');
+					health.lastEventAt = performance.now();
 					Promise.resolve(callback(phase, object, watchObject)).catch((err: unknown) =>
 						log('warning', 'watch event handler failed', {path, phase, error: String(err)}),
 					);

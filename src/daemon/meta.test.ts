@@ -56,7 +56,14 @@ describe('TimedPluginExec', () => {
 		expect(await timed.find('macvlan', ['/opt/cni/bin'])).toBe('/opt/cni/bin/macvlan');
 		await timed.exec(request({name: 'ns1/net-a', type: 'macvlan'}));
 		expect(samples).toEqual([
-			{nad: 'ns1/net-a', plugin: 'macvlan', command: 'ADD', seconds: expect.any(Number)},
+			{
+				nad: 'ns1/net-a',
+				plugin: 'macvlan',
+				command: 'ADD',
+				ifname: undefined,
+				stdin: expect.any(Uint8Array),
+				seconds: expect.any(Number),
+			},
 		]);
 	});
 

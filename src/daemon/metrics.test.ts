@@ -1,121 +1,112 @@
-import {describe, expect, it} from 'vitest';
-import {
-	Counter,
-	DaemonMetrics,
-	Gauge,
-	Histogram,
-	parseListenAddress,
-	Registry,
-	serveMetrics,
-} from './metrics.ts';
+import {afterEach, describe, expect, it} from 'vitest';
+import {informerState} from '../observe/informer-health.ts';
+import {plexusVersion} from '../version/version.ts';
+import {DaemonMetrics, parseListenAddress, serveMetrics} from './metrics.ts';
+import {find, parseExposition, value} from './testing/exposition.ts';
 
-describe('metrics text format', () => {
-	it('renders counters with escaped labels', () => {
-		const registry = new Registry();
-		const counter = registry.register(new Counter('x_total', 'Things.\nMore.', ['a']));
-		counter.inc({a: 'q"u\\o\nte'});
-		counter.inc({a: 'plain'}, 2);
-		expect(registry.render()).toBe(
-			'# HELP x_total Things.\\nMore.\n# TYPE x_total counter\nx_total{a="q\\"u\\\\o\\nte"} 1\nx_total{a="plain"} 2\n',
-		);
-	});
-
-	it('renders cumulative histogram buckets, +Inf, sum and count', () => {
-		const registry = new Registry();
-		const histogram = registry.register(new Histogram('d_seconds', 'Durations.', ['cmd'], [0.1, 1]));
-		histogram.observe({cmd: 'ADD'}, 0.05);
-		histogram.observe({cmd: 'ADD'}, 0.5);
-		histogram.observe({cmd: 'ADD'}, 3);
-		expect(registry.render()).toBe(
-			[
-				'# HELP d_seconds Durations.',
-				'# TYPE d_seconds histogram',
-				'd_seconds_bucket{cmd="ADD",le="0.1"} 1',
-				'd_seconds_bucket{cmd="ADD",le="1"} 2',
-				'd_seconds_bucket{cmd="ADD",le="+Inf"} 3',
-				'd_seconds_sum{cmd="ADD"} 3.55',
-				'd_seconds_count{cmd="ADD"} 3',
-				'',
-			].join('\n'),
-		);
-	});
-
-	it('reads gauges at render time', () => {
-		let value = 1;
-		const registry = new Registry();
-		registry.register(new Gauge('g', 'A gauge.', () => value));
-		expect(registry.render()).toContain('\ng 1\n');
-		value = 7;
-		expect(registry.render()).toContain('\ng 7\n');
-	});
-
-	it('rejects wrong labels, decreasing counters, bad names and duplicate registration', () => {
-		const counter = new Counter('c_total', 'C.', ['a', 'b']);
-		expect(() => counter.inc({a: '1'})).toThrow('expects labels [a, b], got [a]');
-		expect(() => counter.inc({a: '1', b: '2'}, -1)).toThrow('cannot decrease');
-		expect(() => new Counter('bad-name', 'B.', [])).toThrow('invalid metric name "bad-name"');
-		expect(() => new Histogram('h', 'H.', [], [1, 1])).toThrow('buckets must increase');
-		const registry = new Registry();
-		registry.register(new Counter('dup', 'D.', []));
-		expect(() => registry.register(new Counter('dup', 'D.', []))).toThrow('registered twice');
-	});
-});
-
-describe('DaemonMetrics', () => {
-	it('records requests, errors by code, delegates by NAD and plugin, and the queue gauges', () => {
+describe('DaemonMetrics on prom-client', () => {
+	it('renders requests, delegates labelled by NAD namespace and name, errors, queue, build info, process', async () => {
 		const metrics = new DaemonMetrics({inFlight: () => 3, queued: () => 5});
 		metrics.observeRequest('ADD', 0.02);
 		metrics.observeRequest('ADD', 0.03, 11);
-		metrics.observeDelegate({nad: 'default/net1', plugin: 'bridge', command: 'ADD', seconds: 0.004});
-		metrics.observeDelegate({
-			nad: 'default/net1',
-			plugin: 'bridge',
-			command: 'DEL',
-			seconds: 0.5,
-			errorCode: 999,
-		});
-		const text = metrics.registry.render();
-		expect(text).toContain('plexus_cni_request_duration_seconds_count{command="ADD",result="success"} 1');
-		expect(text).toContain('plexus_cni_request_duration_seconds_count{command="ADD",result="error"} 1');
-		expect(text).toContain('plexus_cni_errors_total{command="ADD",code="11"} 1');
-		expect(text).toContain(
-			'plexus_delegate_duration_seconds_bucket{nad="default/net1",plugin="bridge",command="ADD",result="success",le="0.005"} 1',
-		);
-		expect(text).toContain(
-			'plexus_delegate_errors_total{nad="default/net1",plugin="bridge",command="DEL",code="999"} 1',
-		);
-		expect(text).toContain('\nplexus_cni_requests_in_flight 3\n');
-		expect(text).toContain('\nplexus_cni_requests_queued 5\n');
-		expect(text).toMatch(/\nprocess_resident_memory_bytes \d+\n/);
+		const run = {plugin: 'macvlan', verb: 'ADD', seconds: 0.004};
+		metrics.observeDelegateRun({...run, nadNamespace: 'ns1', nadName: 'net'});
+		metrics.observeDelegateRun({...run, nadNamespace: 'ns2', nadName: 'net'});
+		metrics.observeDelegateRun({...run, nadNamespace: 'ns2', nadName: 'net', seconds: 0.2, errorCode: 7});
+		const text = await metrics.registry.metrics();
+		const exposition = parseExposition(text);
+		expect(exposition.types.get('plexus_cni_request_duration_seconds')).toBe('histogram');
+		expect(
+			value(exposition, 'plexus_cni_request_duration_seconds_count', {verb: 'ADD', result: 'success'}),
+		).toBe(1);
+		expect(
+			value(exposition, 'plexus_cni_request_duration_seconds_count', {verb: 'ADD', result: 'error'}),
+		).toBe(1);
+		expect(value(exposition, 'plexus_cni_errors_total', {verb: 'ADD', code: '11'})).toBe(1);
+		// ns1/net and ns2/net are different series.
+		const delegate = (nad_namespace: string, result: string) =>
+			value(exposition, 'plexus_delegate_duration_seconds_count', {
+				nad_namespace,
+				nad_name: 'net',
+				plugin: 'macvlan',
+				verb: 'ADD',
+				result,
+			});
+		expect([delegate('ns1', 'success'), delegate('ns2', 'success'), delegate('ns2', 'error')]).toEqual([
+			1, 1, 1,
+		]);
+		expect(
+			value(exposition, 'plexus_delegate_duration_seconds_bucket', {
+				nad_namespace: 'ns2',
+				result: 'error',
+				le: '0.25',
+			}),
+		).toBe(1);
+		expect(
+			value(exposition, 'plexus_delegate_errors_total', {nad_namespace: 'ns2', nad_name: 'net', code: '7'}),
+		).toBe(1);
+		expect(find(exposition, 'plexus_delegate_errors_total', {nad_namespace: 'ns1'})).toEqual([]);
+		expect(value(exposition, 'plexus_cni_requests_in_flight')).toBe(3);
+		expect(value(exposition, 'plexus_cni_requests_queued')).toBe(5);
+		expect(
+			value(exposition, 'plexus_build_info', {version: plexusVersion(), node: process.versions.node}),
+		).toBe(1);
+		expect(value(exposition, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+		expect(value(exposition, 'process_start_time_seconds')).toBeGreaterThan(0);
+		expect(find(exposition, 'nodejs_heap_size_used_bytes')).toHaveLength(1);
 	});
 
-	it('serves /metrics over TCP', async () => {
+	it('reports informer health: synced, last event age, relists', async () => {
+		const state = informerState('nads');
+		Object.assign(state, {synced: true, lastEventAt: performance.now() - 2000, relists: 3});
+		const exposition = parseExposition(
+			await new DaemonMetrics({inFlight: () => 0, queued: () => 0}).registry.metrics(),
+		);
+		expect(value(exposition, 'plexus_informer_synced', {informer: 'nads'})).toBe(1);
+		expect(value(exposition, 'plexus_informer_relists', {informer: 'nads'})).toBe(3);
+		expect(
+			value(exposition, 'plexus_informer_last_event_age_seconds', {informer: 'nads'}),
+		).toBeGreaterThanOrEqual(2);
+	});
+});
+
+describe('the metrics listener', () => {
+	const servers: {close(): void}[] = [];
+	afterEach(() => {
+		for (const server of servers.splice(0)) server.close();
+	});
+
+	it('serves /metrics, /healthz and /readyz (500 when not ready), 404 elsewhere', async () => {
 		const metrics = new DaemonMetrics({inFlight: () => 0, queued: () => 0});
 		metrics.observeRequest('DEL', 0.01);
-		const {server, port} = await serveMetrics(metrics.registry, {host: '127.0.0.1', port: 0});
-		try {
-			const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-			expect(res.status).toBe(200);
-			expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
-			expect(await res.text()).toContain(
-				'plexus_cni_request_duration_seconds_count{command="DEL",result="success"} 1',
-			);
-			expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
-		} finally {
-			server.close();
-		}
+		let ready = false;
+		const {server, port} = await serveMetrics(
+			metrics.registry,
+			{host: '127.0.0.1', port: 0},
+			{ready: () => ready},
+		);
+		servers.push(server);
+		const base = `http://127.0.0.1:${port}`;
+		const res = await fetch(`${base}/metrics`);
+		expect(res.status).toBe(200);
+		expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+		expect(
+			value(parseExposition(await res.text()), 'plexus_cni_request_duration_seconds_count', {verb: 'DEL'}),
+		).toBe(1);
+		expect((await fetch(`${base}/healthz`)).status).toBe(200);
+		expect((await fetch(`${base}/readyz`)).status).toBe(500);
+		ready = true;
+		expect((await fetch(`${base}/readyz`)).status).toBe(200);
+		expect((await fetch(`${base}/nope`)).status).toBe(404);
+		expect((await fetch(`${base}/metrics`, {method: 'POST'})).status).toBe(405);
 	});
 
-	it.each([
-		['127.0.0.1:9091', {host: '127.0.0.1', port: 9091}],
-		[':9091', {host: '0.0.0.0', port: 9091}],
-		['9091', {host: '0.0.0.0', port: 9091}],
-		['[::1]:0', {host: '::1', port: 0}],
-	])('parses listen address %s', (text, expected) => {
-		expect(parseListenAddress(text)).toEqual(expected);
-	});
-
-	it('rejects a malformed listen address', () => {
+	it('parses listen addresses; no host is loopback, never every interface', () => {
+		expect(parseListenAddress('127.0.0.1:9091')).toEqual({host: '127.0.0.1', port: 9091});
+		expect(parseListenAddress(':9100')).toEqual({host: '127.0.0.1', port: 9100});
+		expect(parseListenAddress('9100')).toEqual({host: '127.0.0.1', port: 9100});
+		expect(parseListenAddress('0.0.0.0:9100')).toEqual({host: '0.0.0.0', port: 9100});
+		expect(parseListenAddress('[::1]:0')).toEqual({host: '::1', port: 0});
 		expect(() => parseListenAddress('host:99999')).toThrow('invalid metrics address "host:99999"');
 		expect(() => parseListenAddress('nope')).toThrow('invalid metrics address "nope"');
 	});

@@ -1,212 +1,26 @@
 /**
- * Prometheus metrics for the daemon, hand-written (text exposition format 0.0.4, no client library):
- * counters, gauges read at scrape time, and histograms, each with labels.
- * @see https://prometheus.io/docs/instrumenting/exposition_formats/
+ * The daemon's Prometheus metrics, on prom-client (the Node ecosystem's client library): request
+ * and per-delegate latency histograms, errors by CNI code, queue depth and in-flight requests,
+ * informer health, the process metrics prom-client collects (CPU, memory, heap, event-loop lag,
+ * file descriptors) and `plexus_build_info`. Observing is a few array writes, so the ADD path pays
+ * nothing noticeable; gauges are read at scrape time.
+ * @see https://prometheus.io/docs/instrumenting/writing_exporters/
  */
 import {createServer, type Server} from 'node:http';
 import type {AddressInfo} from 'node:net';
-
-export type Labels = Readonly<Record<string, string>>;
+import {performance} from 'node:perf_hooks';
+import {Counter, collectDefaultMetrics, Gauge, Histogram, Registry} from 'prom-client';
+import {type InformerState, informerStates} from '../observe/informer-health.ts';
+import {plexusVersion} from '../version/version.ts';
 
 /** Latency buckets in seconds: a CNI ADD takes milliseconds in-process and seconds through slow IPAM. */
 export const LATENCY_BUCKETS = [
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 ];
 
-const namePattern = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-
-/** Escapes a label value as the text format requires (backslash, double quote, newline). */
-function escapeLabel(value: string): string {
-	return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-/** Renders `{a="1",b="2"}` (empty string for no labels), names in the order the metric declared them. */
-function renderLabels(names: readonly string[], values: readonly string[], extra?: [string, string]): string {
-	const parts = names.map((name, i) => `${name}="${escapeLabel(values[i] ?? '')}"`);
-	if (extra !== undefined) parts.push(`${extra[0]}="${escapeLabel(extra[1])}"`);
-	return parts.length === 0 ? '' : `{${parts.join(',')}}`;
-}
-
-/** Formats a sample value: integers plainly, +Inf/-Inf/NaN as Prometheus spells them. */
-function formatValue(value: number): string {
-	if (Number.isNaN(value)) return 'NaN';
-	if (value === Number.POSITIVE_INFINITY) return '+Inf';
-	if (value === Number.NEGATIVE_INFINITY) return '-Inf';
-	return String(value);
-}
-
-/** What every metric shares: a name, help text, label names, and children keyed by label values. */
-abstract class Metric<Child> {
-	readonly name: string;
-	readonly help: string;
-	readonly labelNames: readonly string[];
-	protected readonly children = new Map<string, {values: string[]; child: Child}>();
-
-	constructor(name: string, help: string, labelNames: readonly string[]) {
-		if (!namePattern.test(name)) throw new TypeError(`invalid metric name "${name}"`);
-		for (const label of labelNames) {
-			if (!namePattern.test(label) || label.startsWith('__')) {
-				throw new TypeError(`invalid label name "${label}" on metric "${name}"`);
-			}
-		}
-		this.name = name;
-		this.help = help;
-		this.labelNames = labelNames;
-	}
-
-	abstract readonly type: 'counter' | 'gauge' | 'histogram';
-
-	protected abstract create(): Child;
-
-	/** The child for these labels, created on first use; every declared label must be given, no others. */
-	protected child(labels: Labels): {values: string[]; child: Child} {
-		const given = Object.keys(labels);
-		if (given.length !== this.labelNames.length || !this.labelNames.every((name) => name in labels)) {
-			throw new TypeError(
-				`metric "${this.name}" expects labels [${this.labelNames.join(', ')}], got [${given.join(', ')}]`,
-			);
-		}
-		const values = this.labelNames.map((name) => labels[name] ?? '');
-		const key = JSON.stringify(values);
-		let entry = this.children.get(key);
-		if (entry === undefined) {
-			entry = {values, child: this.create()};
-			this.children.set(key, entry);
-		}
-		return entry;
-	}
-
-	protected abstract samples(): string[];
-
-	/** The metric's HELP, TYPE and sample lines. */
-	render(): string {
-		const help = this.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-		return [`# HELP ${this.name} ${help}`, `# TYPE ${this.name} ${this.type}`, ...this.samples()].join('\n');
-	}
-}
-
-/** A monotonically increasing count. */
-export class Counter extends Metric<{value: number}> {
-	readonly type = 'counter';
-
-	protected create(): {value: number} {
-		return {value: 0};
-	}
-
-	/** Adds `amount` (default 1) to the child with these labels. */
-	inc(labels: Labels = {}, amount = 1): void {
-		if (amount < 0) throw new RangeError(`counter "${this.name}" cannot decrease (got ${amount})`);
-		this.child(labels).child.value += amount;
-	}
-
-	/** The current value for these labels (0 when never incremented). */
-	get(labels: Labels = {}): number {
-		return this.child(labels).child.value;
-	}
-
-	protected samples(): string[] {
-		return [...this.children.values()].map(
-			({values, child}) => `${this.name}${renderLabels(this.labelNames, values)} ${formatValue(child.value)}`,
-		);
-	}
-}
-
-/** A value read at scrape time from a callback (in-flight requests, queue depth, RSS). */
-export class Gauge extends Metric<never> {
-	readonly type = 'gauge';
-	readonly #read: () => number;
-
-	constructor(name: string, help: string, read: () => number) {
-		super(name, help, []);
-		this.#read = read;
-	}
-
-	protected create(): never {
-		throw new TypeError(`gauge "${this.name}" has no labels`);
-	}
-
-	protected samples(): string[] {
-		return [`${this.name} ${formatValue(this.#read())}`];
-	}
-}
-
-interface HistogramChild {
-	counts: number[];
-	sum: number;
-	count: number;
-}
-
-/** Observations counted into cumulative `le` buckets, plus their sum and count. */
-export class Histogram extends Metric<HistogramChild> {
-	readonly type = 'histogram';
-	readonly buckets: readonly number[];
-
-	constructor(name: string, help: string, labelNames: readonly string[], buckets = LATENCY_BUCKETS) {
-		super(name, help, labelNames);
-		for (let i = 1; i < buckets.length; i++) {
-			if ((buckets[i] ?? 0) <= (buckets[i - 1] ?? 0)) {
-				throw new TypeError(`histogram "${name}" buckets must increase, got [${buckets.join(', ')}]`);
-			}
-		}
-		this.buckets = buckets;
-	}
-
-	protected create(): HistogramChild {
-		return {counts: this.buckets.map(() => 0), sum: 0, count: 0};
-	}
-
-	/** Records one observation (seconds, for latencies). */
-	observe(labels: Labels, value: number): void {
-		const child = this.child(labels).child;
-		for (let i = 0; i < this.buckets.length; i++) {
-			if (value <= (this.buckets[i] ?? 0)) child.counts[i] = (child.counts[i] ?? 0) + 1;
-		}
-		child.sum += value;
-		child.count += 1;
-	}
-
-	/** The observation count for these labels. */
-	count(labels: Labels): number {
-		return this.child(labels).child.count;
-	}
-
-	protected samples(): string[] {
-		const lines: string[] = [];
-		for (const {values, child} of this.children.values()) {
-			this.buckets.forEach((bound, i) => {
-				const labels = renderLabels(this.labelNames, values, ['le', formatValue(bound)]);
-				lines.push(`${this.name}_bucket${labels} ${child.counts[i] ?? 0}`);
-			});
-			lines.push(
-				`${this.name}_bucket${renderLabels(this.labelNames, values, ['le', '+Inf'])} ${child.count}`,
-			);
-			lines.push(`${this.name}_sum${renderLabels(this.labelNames, values)} ${formatValue(child.sum)}`);
-			lines.push(`${this.name}_count${renderLabels(this.labelNames, values)} ${child.count}`);
-		}
-		return lines;
-	}
-}
-
-/** A set of metrics rendered together. */
-export class Registry {
-	readonly #metrics = new Map<string, Metric<unknown>>();
-
-	/** Adds a metric; names are unique. */
-	register<M extends Metric<unknown>>(metric: M): M {
-		if (this.#metrics.has(metric.name)) throw new TypeError(`metric "${metric.name}" registered twice`);
-		this.#metrics.set(metric.name, metric);
-		return metric;
-	}
-
-	/** The whole exposition, newline-terminated. */
-	render(): string {
-		return `${[...this.#metrics.values()].map((metric) => metric.render()).join('\n')}\n`;
-	}
-}
-
-/** One delegate invocation, as reported by the meta-plugin for the per-delegate metrics. */
+/** One delegate invocation, as reported by the delegate timers (./delegate.ts). */
 export interface DelegateSample {
-	/** `<namespace>/<name>` of the NetworkAttachmentDefinition, or the conf name for the cluster network. */
+	/** The network: the `name` of the conf the delegate was given (the NAD's CNI network name). */
 	nad: string;
 	/** The delegate's `type`. */
 	plugin: string;
@@ -214,88 +28,146 @@ export interface DelegateSample {
 	seconds: number;
 	/** The CNI error code when it failed. */
 	errorCode?: number | undefined;
+	/** The CNI error message when it failed. */
+	error?: string | undefined;
+	/** CNI_IFNAME of the run. */
+	ifname?: string | undefined;
+	/** The delegate's stdin, for the debug log (redacted there). */
+	stdin?: Uint8Array | undefined;
 }
 
 /** Receives per-delegate timings; the meta-plugin takes one of these. */
 export type DelegateObserver = (sample: DelegateSample) => void;
 
-/** The daemon's metrics, on one registry. */
+/** A delegate run with the NAD it ran for, as the per-delegate metrics label it. */
+export interface DelegateRun {
+	/** The NAD's namespace; '' for a network that is not a NAD (the cluster network from a file). */
+	nadNamespace: string;
+	/** The NAD's name, or the network's name when it is not a NAD. */
+	nadName: string;
+	plugin: string;
+	verb: string;
+	seconds: number;
+	errorCode?: number | undefined;
+}
+
+/** The daemon's metrics, on one prom-client registry. */
 export class DaemonMetrics {
 	readonly registry = new Registry();
-	readonly requestDuration = this.registry.register(
-		new Histogram('plexus_cni_request_duration_seconds', 'Duration of CNI requests served by the daemon.', [
-			'command',
-			'result',
-		]),
-	);
-	readonly delegateDuration = this.registry.register(
-		new Histogram(
-			'plexus_delegate_duration_seconds',
-			'Duration of each delegate invocation, by NAD and plugin.',
-			['nad', 'plugin', 'command', 'result'],
-		),
-	);
-	readonly errors = this.registry.register(
-		new Counter('plexus_cni_errors_total', 'CNI requests that failed, by CNI error code.', [
-			'command',
-			'code',
-		]),
-	);
-	readonly delegateErrors = this.registry.register(
-		new Counter('plexus_delegate_errors_total', 'Delegate invocations that failed, by CNI error code.', [
-			'nad',
-			'plugin',
-			'command',
-			'code',
-		]),
-	);
-	readonly httpRequests = this.registry.register(
-		new Counter('plexus_http_requests_total', 'HTTP requests on the daemon socket.', [
-			'handler',
-			'method',
-			'code',
-		]),
-	);
+	readonly requestDuration: Histogram<'verb' | 'result'>;
+	readonly delegateDuration: Histogram<'nad_namespace' | 'nad_name' | 'plugin' | 'verb' | 'result'>;
+	readonly errors: Counter<'verb' | 'code'>;
+	readonly delegateErrors: Counter<'nad_namespace' | 'nad_name' | 'plugin' | 'verb' | 'code'>;
+	readonly httpRequests: Counter<'handler' | 'method' | 'code'>;
 
 	constructor(gauges: {inFlight: () => number; queued: () => number}) {
-		this.registry.register(
-			new Gauge('plexus_cni_requests_in_flight', 'CNI requests being executed now.', gauges.inFlight),
+		const registers = [this.registry];
+		collectDefaultMetrics({register: this.registry});
+		this.requestDuration = new Histogram({
+			name: 'plexus_cni_request_duration_seconds',
+			help: 'Duration of CNI requests served by the daemon, by verb and result.',
+			labelNames: ['verb', 'result'],
+			buckets: LATENCY_BUCKETS,
+			registers,
+		});
+		this.delegateDuration = new Histogram({
+			name: 'plexus_delegate_duration_seconds',
+			help: 'Duration of each delegate invocation, by NAD namespace and name, plugin type, verb and result.',
+			labelNames: ['nad_namespace', 'nad_name', 'plugin', 'verb', 'result'],
+			buckets: LATENCY_BUCKETS,
+			registers,
+		});
+		this.errors = new Counter({
+			name: 'plexus_cni_errors_total',
+			help: 'CNI requests that failed, by verb and CNI error code.',
+			labelNames: ['verb', 'code'],
+			registers,
+		});
+		this.delegateErrors = new Counter({
+			name: 'plexus_delegate_errors_total',
+			help: 'Delegate invocations that failed, by NAD, plugin type, verb and CNI error code.',
+			labelNames: ['nad_namespace', 'nad_name', 'plugin', 'verb', 'code'],
+			registers,
+		});
+		this.httpRequests = new Counter({
+			name: 'plexus_http_requests_total',
+			help: 'HTTP requests on the daemon socket.',
+			labelNames: ['handler', 'method', 'code'],
+			registers,
+		});
+		const read = (name: string, help: string, value: () => number) =>
+			new Gauge({
+				name,
+				help,
+				registers,
+				collect() {
+					this.set(value());
+				},
+			});
+		read('plexus_cni_requests_in_flight', 'CNI requests being executed now.', gauges.inFlight);
+		read('plexus_cni_requests_queued', 'CNI requests waiting for a free slot (queue depth).', gauges.queued);
+		new Gauge({
+			name: 'plexus_build_info',
+			help: 'Always 1; the labels name the Plexus and Node.js versions.',
+			labelNames: ['version', 'node'],
+			registers,
+		}).set({version: plexusVersion(), node: process.versions.node}, 1);
+		this.#informerGauges(registers);
+	}
+
+	/** Synced, last-event age and relists of each watch cache, read at scrape time. */
+	#informerGauges(registers: Registry[]): void {
+		const each = (name: string, help: string, value: (s: InformerState) => number | undefined) =>
+			new Gauge({
+				name,
+				help,
+				labelNames: ['informer'],
+				registers,
+				collect() {
+					for (const [informer, state] of informerStates()) {
+						const v = value(state);
+						if (v !== undefined) this.set({informer}, v);
+					}
+				},
+			});
+		each('plexus_informer_synced', '1 when the watch cache has listed and is watching, else 0.', (s) =>
+			s.synced ? 1 : 0,
 		);
-		this.registry.register(
-			new Gauge('plexus_cni_requests_queued', 'CNI requests waiting for a free slot.', gauges.queued),
+		each(
+			'plexus_informer_last_event_age_seconds',
+			'Seconds since the watch cache last received a list or event.',
+			(s) => (s.lastEventAt === undefined ? undefined : (performance.now() - s.lastEventAt) / 1000),
 		);
-		this.registry.register(
-			new Gauge('process_resident_memory_bytes', 'Resident memory size of the daemon in bytes.', () =>
-				process.memoryUsage.rss(),
-			),
-		);
-		const started = Date.now() / 1000;
-		this.registry.register(
-			new Gauge(
-				'process_start_time_seconds',
-				'Start time of the daemon since the Unix epoch in seconds.',
-				() => started,
-			),
+		each(
+			'plexus_informer_relists',
+			'How many times the watch cache re-listed after a watch failure.',
+			(s) => s.relists,
 		);
 	}
 
 	/** Records one served CNI request; `errorCode` is set when it failed. */
-	observeRequest(command: string, seconds: number, errorCode?: number): void {
-		const result = errorCode === undefined ? 'success' : 'error';
-		this.requestDuration.observe({command, result}, seconds);
-		if (errorCode !== undefined) this.errors.inc({command, code: String(errorCode)});
+	observeRequest(verb: string, seconds: number, errorCode?: number): void {
+		this.requestDuration.observe({verb, result: errorCode === undefined ? 'success' : 'error'}, seconds);
+		if (errorCode !== undefined) this.errors.inc({verb, code: String(errorCode)});
 	}
 
-	/** The DelegateObserver that feeds the per-delegate metrics. */
-	readonly observeDelegate: DelegateObserver = (sample) => {
-		const result = sample.errorCode === undefined ? 'success' : 'error';
-		const labels = {nad: sample.nad, plugin: sample.plugin, command: sample.command};
-		this.delegateDuration.observe({...labels, result}, sample.seconds);
-		if (sample.errorCode !== undefined) this.delegateErrors.inc({...labels, code: String(sample.errorCode)});
-	};
+	/** Records one delegate run. */
+	observeDelegateRun(run: DelegateRun): void {
+		const labels = {
+			nad_namespace: run.nadNamespace,
+			nad_name: run.nadName,
+			plugin: run.plugin,
+			verb: run.verb,
+		};
+		this.delegateDuration.observe(
+			{...labels, result: run.errorCode === undefined ? 'success' : 'error'},
+			run.seconds,
+		);
+		if (run.errorCode !== undefined) this.delegateErrors.inc({...labels, code: String(run.errorCode)});
+	}
 }
 
-/** Parses `host:port`, `:port` or `port` (port 0 picks a free one). */
+/** Parses `host:port`, `:port` or `port` (port 0 picks a free one); no host means 127.0.0.1. */
 export function parseListenAddress(address: string): {host: string; port: number} {
 	const match = /^(?:(.*):)?(\d+)$/.exec(address);
 	const port = Number(match?.[2]);
@@ -303,25 +175,38 @@ export function parseListenAddress(address: string): {host: string; port: number
 		throw new TypeError(`invalid metrics address "${address}": expected [host]:port`);
 	}
 	const host = (match[1] ?? '').replace(/^\[(.*)\]$/, '$1');
-	return {host: host === '' ? '0.0.0.0' : host, port};
+	return {host: host === '' ? '127.0.0.1' : host, port};
 }
 
-/** Serves GET /metrics from `registry` on a TCP address; resolves once listening. */
+/** What the metrics listener serves besides /metrics: the daemon's own health. */
+export interface HealthProbes {
+	/** True while the daemon serves and is not shutting down (/readyz). */
+	ready: () => boolean;
+}
+
+/**
+ * Serves GET /metrics from `registry`, and /healthz (200 while the process serves) and /readyz
+ * (200, or 500 when not ready) for kubelet's HTTP probes, on a TCP address; resolves once listening.
+ */
 export async function serveMetrics(
 	registry: Registry,
 	address: {host: string; port: number},
+	health: HealthProbes = {ready: () => true},
 ): Promise<{server: Server; port: number}> {
 	const server = createServer((req, res) => {
-		if (req.url !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-			res.writeHead(404).end();
-			return;
-		}
-		const body = registry.render();
-		res.writeHead(200, {
-			'content-type': 'text/plain; version=0.0.4; charset=utf-8',
-			'content-length': Buffer.byteLength(body),
-		});
-		res.end(req.method === 'HEAD' ? undefined : body);
+		const path = (req.url ?? '/').split('?')[0];
+		const reply = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
+			res.writeHead(status, {'content-type': type, 'content-length': Buffer.byteLength(body)});
+			res.end(req.method === 'HEAD' ? undefined : body);
+		};
+		if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'method not allowed\n');
+		if (path === '/healthz') return reply(200, 'ok\n');
+		if (path === '/readyz') return health.ready() ? reply(200, 'ok\n') : reply(500, 'not ready\n');
+		if (path !== '/metrics') return reply(404, 'not found\n');
+		registry.metrics().then(
+			(body) => reply(200, body, registry.contentType),
+			(err: unknown) => reply(500, `failed to collect metrics: ${String(err)}\n`),
+		);
 	});
 	await new Promise<void>((resolve, reject) => {
 		server.once('error', reject);

@@ -8,6 +8,7 @@ import type {CniPlugin, PluginRequest} from '../cni/plugin.ts';
 import {SUPPORTED_VERSIONS} from '../cni/versions.ts';
 import {configureLog} from '../log.ts';
 import {Daemon} from './server.ts';
+import {metricValue} from './testing/exposition.ts';
 
 configureLog({logToStderr: false});
 
@@ -154,7 +155,7 @@ describe('Daemon', () => {
 			msg: 'failed to load netconf "net1": bad',
 			details: 'why',
 		});
-		expect(daemon.metrics.errors.get({command: 'ADD', code: '7'})).toBe(1);
+		expect(await metricValue(daemon.metrics.errors, {verb: 'ADD', code: '7'})).toBe(1);
 	});
 
 	it('answers a malformed body and missing env with CNI errors 6 and 4', async () => {
@@ -181,7 +182,9 @@ describe('Daemon', () => {
 		expect((await call(socketPath, 'POST', '/readyz')).status).toBe(200);
 		expect((await call(socketPath, 'GET', '/nope')).status).toBe(404);
 		expect((await call(socketPath, 'GET', '/cni')).status).toBe(405);
-		expect(daemon.metrics.httpRequests.get({handler: 'NotFound', method: 'GET', code: '404'})).toBe(1);
+		expect(
+			await metricValue(daemon.metrics.httpRequests, {handler: 'NotFound', method: 'GET', code: '404'}),
+		).toBe(1);
 	});
 
 	it('refuses with code 11 when the queue is full', async () => {

@@ -5,6 +5,7 @@
  * - `POST /cni`      `{env, config}` → 200 `{"Result": …}` (ADD) or 200 and no body; 400 + CNI error JSON
  * - `POST /delegate` one delegate for a running pod, with `interfaceAttributes` (hot-plug)
  * - `GET|POST /healthz` 200 while the process serves; `GET|POST /readyz` 200, or 500 once shutting down
+ * - `GET /trace?pod=<namespace>/<name>` the pod's recent operations (`plexus trace`), JSON
  * - anything else 404; a non-POST to /cni or /delegate 405
  *
  * Every CNI request runs through a bounded WorkQueue (full → code 11) and the injected CniPlugin
@@ -22,6 +23,8 @@ import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {CURRENT_VERSION} from '../cni/versions.ts';
 import {log} from '../log.ts';
+import type {TraceStore} from '../observe/trace.ts';
+import {traced} from '../observe/traced.ts';
 import {DaemonMetrics} from './metrics.ts';
 import {type QueueLimits, WorkQueue} from './queue.ts';
 import {applyInterfaceAttributes, parseThickRequest, requestEnv} from './request.ts';
@@ -48,6 +51,8 @@ export interface DaemonOptions {
 	isReady?: (() => boolean) | undefined;
 	/** Metrics to record into (default: a fresh set over this daemon's queue). */
 	metrics?: DaemonMetrics | undefined;
+	/** Where CNI operations are recorded for GET /trace (default: none kept, /trace answers 404). */
+	traces?: TraceStore | undefined;
 }
 
 export interface ShutdownOptions {
@@ -233,6 +238,10 @@ export class Daemon {
 						? await this.#serveCni(req, res, path)
 						: this.#reply(res, 405, 'method not allowed\n');
 				break;
+			case '/trace':
+				status =
+					method === 'GET' ? this.#serveTrace(req, res) : this.#reply(res, 405, 'method not allowed\n');
+				break;
 			case '/healthz':
 			case '/readyz': {
 				if (method !== 'GET' && method !== 'POST') {
@@ -247,8 +256,21 @@ export class Daemon {
 			default:
 				status = this.#reply(res, 404, 'not found\n');
 		}
-		const handler = ['/cni', '/delegate', '/healthz', '/readyz'].includes(path) ? path : 'NotFound';
+		const handler = ['/cni', '/delegate', '/healthz', '/readyz', '/trace'].includes(path) ? path : 'NotFound';
 		this.metrics.httpRequests.inc({handler, method, code: String(status)});
+	}
+
+	/** GET /trace?pod=<namespace>/<name>: the pod's remembered operations, oldest first. */
+	#serveTrace(req: IncomingMessage, res: ServerResponse): number {
+		const traces = this.#options.traces;
+		if (traces === undefined) return this.#reply(res, 404, 'this daemon keeps no traces\n');
+		const pod = new URL(req.url ?? '/', 'http://daemon').searchParams.get('pod') ?? '';
+		const [namespace, name, ...rest] = pod.split('/');
+		if (namespace === undefined || namespace === '' || name === undefined || name === '' || rest.length > 0) {
+			return this.#reply(res, 400, `expected ?pod=<namespace>/<name>, got "${pod}"\n`);
+		}
+		const body = JSON.stringify({capacity: traces.capacity, operations: traces.forPod(namespace, name)});
+		return this.#reply(res, 200, body, 'application/json');
 	}
 
 	#reply(res: ServerResponse, status: number, body: string, type = 'text/plain'): number {
@@ -287,7 +309,9 @@ export class Daemon {
 				}
 			}
 			const env = requestEnv(request, this.#options.env ?? process.env, this.#options.defaultCniPath ?? []);
-			const outcome = await this.queue.run(() => dispatch(plugin, {getenv: (name) => env[name], stdin, env}));
+			const outcome = await traced(this.#options.traces, env, () =>
+				this.queue.run(() => dispatch(plugin, {getenv: (name) => env[name], stdin, env})),
+			);
 			if (outcome.ok) {
 				body = outcome.stdout === '' ? '' : `{"Result":${outcome.stdout}}`;
 			} else {

@@ -1,7 +1,8 @@
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+import {parseAllDocuments} from 'yaml';
 import {INSTALL_USAGE, runInstallCommand} from './cli.ts';
 
 describe('plexus install / uninstall command', () => {
@@ -66,6 +67,70 @@ describe('plexus install / uninstall command', () => {
 		]);
 		expect((await runInstallCommand('uninstall', ['--conf-dir', netd])).exitCode).toBe(0);
 		expect(readdirSync(netd).sort()).toEqual(['00-multus.conf', '10-a.conflist']);
+	});
+
+	it('renders the plexus-conf ConfigMap and the key flags into the conf; a changed key lands on reinstall', async () => {
+		writeFileSync(
+			join(root, 'net.d/10-a.conflist'),
+			'{"cniVersion":"1.0.0","name":"a","plugins":[{"type":"ptp"}]}',
+		);
+		const [configMap] = parseAllDocuments(
+			readFileSync(join(import.meta.dirname, '../../conf/deploy/configmap.yaml'), 'utf8'),
+		).map((doc) => doc.toJS() as {data: Record<string, string>});
+		const confFile = join(root, 'plexus.json');
+		writeFileSync(confFile, configMap?.data['plexus.json'] ?? '');
+		const args = [
+			'--conf-dir',
+			join(root, 'net.d'),
+			'--bin-dir',
+			join(root, 'bin'),
+			'--shim',
+			join(root, 'shim'),
+		];
+		const flags = ['--conf', confFile, '--namespace-isolation', 'true', '--default-networks', 'mon, logs'];
+		expect((await runInstallCommand('install', [...args, ...flags])).exitCode).toBe(0);
+		const written = () =>
+			JSON.parse(readFileSync(join(root, 'net.d/00-plexus.conflist'), 'utf8')).plugins[0] as Record<
+				string,
+				unknown
+			>;
+		expect(written()).toEqual({
+			type: 'plexus-shim',
+			daemonSocketDir: '/run/plexus',
+			clusterNetwork: join(root, 'net.d/10-a.conflist'),
+			...(JSON.parse(configMap?.data['plexus.json'] ?? '{}') as Record<string, unknown>),
+			namespaceIsolation: true,
+			defaultNetworks: ['mon', 'logs'],
+		});
+		// The operator edits the ConfigMap; the next rollout's init container renders it.
+		writeFileSync(confFile, JSON.stringify({globalNamespaces: 'default,shared', logLevel: 'debug'}));
+		expect((await runInstallCommand('install', [...args, '--conf', confFile])).exitCode).toBe(0);
+		expect(written()).toMatchObject({globalNamespaces: 'default,shared', logLevel: 'debug'});
+		expect(written()).not.toHaveProperty('namespaceIsolation');
+	});
+
+	it('refuses a bad conf key by name, before writing anything', async () => {
+		writeFileSync(
+			join(root, 'net.d/10-a.conflist'),
+			'{"cniVersion":"1.0.0","name":"a","plugins":[{"type":"ptp"}]}',
+		);
+		const args = [
+			'--conf-dir',
+			join(root, 'net.d'),
+			'--bin-dir',
+			join(root, 'bin'),
+			'--shim',
+			join(root, 'shim'),
+		];
+		const bad = await runInstallCommand('install', [...args, '--log-level', 'loud']);
+		expect(bad.exitCode).toBe(1);
+		expect(bad.stderr).toContain('key "logLevel": unknown level "loud"');
+		const notBool = await runInstallCommand('install', [...args, '--namespace-isolation', 'yes']);
+		expect(notBool.stderr).toContain('expected --namespace-isolation to be true or false, got "yes"');
+		writeFileSync(join(root, 'bad.json'), '{"name": "x"}');
+		const named = await runInstallCommand('install', [...args, '--conf', join(root, 'bad.json')]);
+		expect(named.stderr).toContain('key "name" is the conflist\'s own');
+		expect(readdirSync(join(root, 'net.d'))).toEqual(['10-a.conflist']);
 	});
 
 	it("over a thick Multus: its daemon config's chrootDir is named with the daemon flag that replaces it", async () => {

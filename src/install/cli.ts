@@ -5,6 +5,7 @@
 import {resolve} from 'node:path';
 import {parseArgs} from 'node:util';
 import {toCniError} from '../cni/errors.ts';
+import {CONF_FLAG_OPTIONS, confKeys} from './conf-keys.ts';
 import {install, uninstall} from './install.ts';
 
 /** The shim `npm ci` builds, relative to this file. */
@@ -31,8 +32,29 @@ Options:
       --network-name <name>  the network name (default: plexus-cni-network)
       --cni-version <v>      the cniVersion to write (must equal the master's)
       --force-cni-version    write --cni-version even when the master's differs
-      --kubeconfig <path>    kubeconfig for the Plexus conf
+      --conf <file>          a JSON object of Plexus conf keys to write (the plexus-conf
+                             ConfigMap); the flags below win over it, both over Multus's
   -h, --help                 show this help
+
+Plexus conf keys (each sets the Multus key of the same meaning; lists are comma-separated):
+      --kubeconfig <path>                 kubeconfig
+      --cluster-network <name|path>       clusterNetwork
+      --default-networks <a,b>            defaultNetworks
+      --system-namespaces <a,b>           systemNamespaces
+      --multus-namespace <ns>             multusNamespace
+      --namespace-isolation <true|false>  namespaceIsolation
+      --global-namespaces <a,b>           globalNamespaces
+      --readiness-indicator-file <path>   readinessindicatorfile
+      --cni-dir <dir>                     cniDir
+      --plugin-bin-dir <dir>              binDir (delegate binaries; --bin-dir is where the shim goes)
+      --log-file <path>                   logFile
+      --log-level <level>                 logLevel
+      --log-to-stderr <true|false>        logToStderr
+      --auxiliary-cni-chain-name <name>   auxiliaryCNIChainName
+      --api-timeout-ms <ms>               apiTimeoutMs
+
+Over a thick Multus, paths its pod sees under /host or its chrootDir are rewritten to the host
+paths Plexus's pod mounts, or refused naming the key.
 `;
 
 export interface InstallOutcome {
@@ -57,7 +79,8 @@ export function parseInstallArgs(argv: readonly string[]) {
 			'network-name': {type: 'string'},
 			'cni-version': {type: 'string'},
 			'force-cni-version': {type: 'boolean'},
-			kubeconfig: {type: 'string'},
+			conf: {type: 'string'},
+			...CONF_FLAG_OPTIONS,
 			help: {type: 'boolean', short: 'h'},
 		},
 	});
@@ -92,12 +115,12 @@ export async function runInstallCommand(
 			networkName: values['network-name'],
 			cniVersion: values['cni-version'],
 			forceCniVersion: values['force-cni-version'],
-			extraConf: values.kubeconfig === undefined ? undefined : {kubeconfig: values.kubeconfig},
+			extraConf: await confKeys(values, values.conf),
 		});
 		const what =
 			result.multus === undefined
 				? `wrapping ${result.masterPath}`
-				: `taking over ${result.multus.path} (kept as ${result.multus.backup}${result.multus.dropped.length === 0 ? '' : `; Multus-only keys left behind: ${result.multus.dropped.map(droppedKeyHint).join(', ')}`})`;
+				: `taking over ${result.multus.path} (kept as ${result.multus.backup}${result.multus.dropped.length === 0 ? '' : `; Multus-only keys left behind: ${result.multus.dropped.map(droppedKeyHint).join(', ')}`}${result.multus.mapped.length === 0 ? '' : `; host paths rewritten: ${result.multus.mapped.map((m) => `${m.key} ${m.from} → ${m.to}`).join(', ')}`})`;
 		return {
 			stdout: '',
 			stderr: `plexus: wrote ${result.confPath} (cniVersion ${result.cniVersion}) ${what}; installed ${result.written.slice(0, -1).join(', ')}\n`,

@@ -262,6 +262,7 @@ describe('install / uninstall', () => {
 					path: join(options.confDir, file),
 					backup: join(options.confDir, `${file}.plexus-backup`),
 					dropped: ['cniConf'],
+					mapped: [],
 				});
 				expect(JSON.parse(readFileSync(join(options.confDir, PLEXUS_CONF_NAME), 'utf8'))).toEqual({
 					cniVersion: '0.4.0',
@@ -342,9 +343,49 @@ describe('install / uninstall', () => {
 			});
 			const result = await install(options);
 			expect(result.multus?.dropped).toEqual(['chrootDir', 'daemonSocketDir', 'multusConfigFile']);
+			// Multus's pod sees the host under /host; Plexus's pod mounts /etc/cni/net.d as itself.
+			expect(result.multus?.mapped).toEqual([
+				{
+					key: 'clusterNetwork',
+					from: '/host/etc/cni/net.d/10-flannel.conflist',
+					to: '/etc/cni/net.d/10-flannel.conflist',
+				},
+			]);
 			const written = JSON.parse(readFileSync(join(options.confDir, PLEXUS_CONF_NAME), 'utf8'));
-			expect(written.plugins[0].clusterNetwork).toBe('/host/etc/cni/net.d/10-flannel.conflist');
+			expect(written.plugins[0].clusterNetwork).toBe('/etc/cni/net.d/10-flannel.conflist');
 			expect(written.plugins[0].daemonSocketDir).toBe('/run/plexus');
+		});
+
+		it('a thick Multus: <chrootDir>/... paths are mapped, a path Plexus does not mount is refused by key', async () => {
+			writeConf('00-multus.conf', {cniVersion: '0.4.0', name: 'multus-cni-network', type: 'multus-shim'});
+			mkdirSync(join(options.confDir, 'multus.d'));
+			writeConf('multus.d/daemon-config.json', {
+				chrootDir: '/hostroot',
+				clusterNetwork: '/hostroot/etc/cni/net.d/10-flannel.conflist',
+				cniDir: '/host/var/lib/cni/multus',
+				readinessindicatorfile: '/host/run/flannel/subnet.env',
+				logFile: '/host/var/log/multus.log',
+			});
+			const before = snapshot(root);
+			await expect(install(options)).rejects.toThrow(
+				`failed to take over multus conf "${join(options.confDir, 'multus.d/daemon-config.json')}": key "logFile" is "/host/var/log/multus.log", the host's "/var/log/multus.log" as Multus's pod sees it, and Plexus's pod does not mount it`,
+			);
+			expect(snapshot(root)).toEqual(before);
+			// The operator's value for that key (install flag or ConfigMap) replaces Multus's.
+			const result = await install({...options, extraConf: {logFile: ''}});
+			const written = JSON.parse(readFileSync(join(options.confDir, PLEXUS_CONF_NAME), 'utf8'));
+			expect(written.plugins[0]).toMatchObject({
+				clusterNetwork: '/etc/cni/net.d/10-flannel.conflist',
+				cniDir: '/var/lib/cni/multus',
+				// Read in the host's root (plexus daemon --chroot-dir): any host path works.
+				readinessindicatorfile: '/run/flannel/subnet.env',
+				logFile: '',
+			});
+			expect(result.multus?.mapped.map((m) => m.key)).toEqual([
+				'cniDir',
+				'clusterNetwork',
+				'readinessindicatorfile',
+			]);
 		});
 
 		it('refuses --master, a Multus conf Plexus cannot carry, and leaves the host untouched', async () => {

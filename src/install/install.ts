@@ -20,6 +20,7 @@ import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {compareVersions, isSupportedVersion, negotiateVersion} from '../cni/versions.ts';
 import {parsePlexusConf} from '../k8s/conf.ts';
 import {findMultusConf, MULTUS_CONF_NAMES, type MultusTakeover, readMultusConf} from '../k8s/multus-conf.ts';
+import {type MappedPath, mapHostPaths} from './host-paths.ts';
 
 /** The conf Plexus writes; sorts first so the runtime picks it. */
 export const PLEXUS_CONF_NAME = '00-plexus.conflist';
@@ -60,8 +61,8 @@ export interface InstallResult {
 	capabilities: Record<string, boolean>;
 	/** Every file written, in order. */
 	written: string[];
-	/** The Multus conf taken over: where it was, where it is kept, and the keys left behind. */
-	multus?: {path: string; backup: string; dropped: string[]} | undefined;
+	/** The Multus conf taken over: where it was, where it is kept, the keys left behind, the paths rewritten. */
+	multus?: {path: string; backup: string; dropped: string[]; mapped: MappedPath[]} | undefined;
 }
 
 /** What install leaves in STATE_NAME: each file it wrote and, if it replaced one, the backup. */
@@ -188,13 +189,15 @@ async function takeOverMultus(options: InstallOptions, names: readonly string[])
 	return readMultusConf(path, options.confDir);
 }
 
-/** Checks the taken-over conf is one the daemon accepts, naming the Multus file if not. */
-function validateTakeover(takeover: MultusTakeover, conflist: Record<string, unknown>): void {
+/** Checks the conf is one the daemon accepts, naming the taken-over Multus file if there is one. */
+function validateConf(takeover: MultusTakeover | undefined, conflist: Record<string, unknown>): void {
 	const [plugin] = conflist['plugins'] as Record<string, unknown>[];
 	try {
 		parsePlexusConf({...plugin, cniVersion: conflist['cniVersion'], name: conflist['name']});
 	} catch (err) {
-		throw fail(`failed to take over multus conf "${takeover.path}": ${(err as Error).message}`);
+		const what =
+			takeover === undefined ? 'failed to install' : `failed to take over multus conf "${takeover.path}"`;
+		throw fail(`${what}: ${(err as Error).message}`);
 	}
 }
 
@@ -274,6 +277,17 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
 		}
 		takeover = {...(await readMultusConf(aside.backup, options.confDir)), path: aside.path};
 	}
+	let mapped: MappedPath[] = [];
+	if (takeover !== undefined) {
+		// A thick Multus names host files as its pod sees them (/host/..., <chrootDir>/...).
+		// A key the operator sets (flag or ConfigMap) replaces Multus's value, so it is not checked.
+		const kept = Object.fromEntries(
+			Object.entries(takeover.settings).filter(([key]) => !(key in (options.extraConf ?? {}))),
+		);
+		const paths = mapHostPaths(kept, takeover.daemonConfig ?? takeover.path, takeover.chrootDir);
+		takeover = {...takeover, settings: paths.settings};
+		mapped = paths.mapped;
+	}
 	const names = all.filter((name) => !(MULTUS_CONF_NAMES as readonly string[]).includes(name));
 	let master: MasterConf;
 	if (takeover === undefined) {
@@ -289,7 +303,7 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
 	}
 	const cniVersion = chooseVersion(master, options);
 	const conflist = plexusConflist(master, cniVersion, options, takeover);
-	if (takeover !== undefined) validateTakeover(takeover, conflist);
+	validateConf(takeover, conflist);
 	const binaries = [options.shimPath, ...(options.delegates ?? [])];
 	for (const binary of binaries) {
 		if (!(await exists(binary))) throw fail(`failed to install "${binary}": no such file (was it built?)`);
@@ -322,7 +336,7 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
 				await writeState(options.confDir, state);
 				await rename(takeover.path, backup);
 			}
-			multus = {path: takeover.path, backup, dropped: takeover.dropped};
+			multus = {path: takeover.path, backup, dropped: takeover.dropped, mapped};
 		}
 		return {
 			confPath,

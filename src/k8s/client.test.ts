@@ -4,6 +4,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeAll, beforeEach, describe, expect, test} from 'vitest';
 import {TestApiServer} from '../../e2e/kube/apiserver.ts';
+import {plexusVersion} from '../version/version.ts';
 import {hasKubeConfig, NodeKubeClient} from './client.ts';
 import {FakeKubeClient} from './fake-client.ts';
 
@@ -40,6 +41,26 @@ describe('NodeKubeClient', () => {
 			annotations: {a: 'b'},
 		});
 		expect(await kube.getPod('ns1', 'nope')).toBeUndefined();
+	});
+
+	test('sends User-Agent plexus/<version> (<mode>) on every call, reads and writes', async () => {
+		const pod = api.createPod({metadata: {name: 'web', namespace: 'ns1'}});
+		const kube = new NodeKubeClient({kubeconfig});
+		await kube.getPod('ns1', 'web');
+		await kube.getNad('ns1', 'nope');
+		await kube.setPodAnnotation('ns1', 'web', pod.metadata.uid, 'k', 'v');
+		await kube.createEvent({
+			namespace: 'ns1',
+			podName: 'web',
+			podUid: pod.metadata.uid,
+			type: 'Normal',
+			reason: 'Test',
+			message: 'm',
+		});
+		expect(api.requests.length).toBeGreaterThanOrEqual(5);
+		expect(new Set(api.requests.map((r) => r.userAgent))).toEqual(
+			new Set([`plexus/${plexusVersion()} (one-shot)`]),
+		);
 	});
 
 	test('reads a NAD with and without spec.config', async () => {

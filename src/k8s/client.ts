@@ -12,6 +12,8 @@
 import {randomBytes} from 'node:crypto';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {log} from '../log.ts';
+import {tracedApiCall} from '../observe/context.ts';
+import {makeApiClient} from './user-agent.ts';
 
 /** The pod fields the meta-plugin reads. */
 export interface Pod {
@@ -200,18 +202,21 @@ export class NodeKubeClient implements KubeClient {
 				post: (context: InstanceType<ClientNode['ResponseContext']>) =>
 					new k8s.Observable(Promise.resolve(context)),
 			};
-			const config = k8s.createConfiguration({
-				baseServer: new k8s.ServerConfiguration(cluster.server, {}),
-				authMethods: {default: kc},
-				middleware: [timeout],
-			});
-			return {k8s, core: new k8s.CoreV1Api(config), custom: new k8s.CustomObjectsApi(config)};
+			return {
+				k8s,
+				core: makeApiClient(k8s, kc, k8s.CoreV1Api, [timeout]),
+				custom: makeApiClient(k8s, kc, k8s.CustomObjectsApi, [timeout]),
+			};
 		})();
 		return this.#apis;
 	}
 
 	// Runs `attempt` until it succeeds, fails for good, or the call deadline passes.
-	async #bounded<T>(what: string, attempt: (apis: Apis) => Promise<T>, retry = true): Promise<T> {
+	#bounded<T>(what: string, attempt: (apis: Apis) => Promise<T>, retry = true): Promise<T> {
+		return tracedApiCall(what, () => this.#retrying(what, attempt, retry));
+	}
+
+	async #retrying<T>(what: string, attempt: (apis: Apis) => Promise<T>, retry: boolean): Promise<T> {
 		const apis = await this.#load();
 		const deadline = performance.now() + this.#callTimeoutMs;
 		for (;;) {

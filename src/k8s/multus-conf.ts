@@ -59,6 +59,8 @@ export interface MultusTakeover {
 	settings: Record<string, unknown>;
 	/** Keys read and not carried over (Multus' own, or unknown to it), sorted. */
 	dropped: string[];
+	/** The thick daemon's `chrootDir` (where its pod sees the host's root), if set. */
+	chrootDir?: string | undefined;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -135,6 +137,7 @@ export async function readMultusConf(path: string, confDir: string): Promise<Mul
 		capabilities,
 		settings,
 		dropped: dropped.sort(),
+		chrootDir: typeof merged['chrootDir'] === 'string' ? merged['chrootDir'] : undefined,
 	};
 }
 

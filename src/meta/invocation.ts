@@ -28,6 +28,7 @@ import {type CachedAttachment, PlexusCache, type PodCacheEntry} from './cache.ts
 import {defaultGateways, familiesOf, moveDefaultRoute, rewriteDefaultRoutes} from './default-route.ts';
 import {defaultBuiltins, type PlexusDeps} from './deps.ts';
 import {PASSTHRU_TYPE, passthruPlugin} from './passthru.ts';
+import {undoInAttachmentOf} from './scope.ts';
 import {type UndoOutcome, undoAttachments} from './undo.ts';
 
 /** Pods whose `kubernetes.io/config.source` is not "api" are static: their UID differs by design. */
@@ -260,7 +261,12 @@ export class Invocation {
 		attachments: readonly CachedAttachment[],
 		container: ContainerRef = this.container,
 	): Promise<UndoOutcome> {
-		return undoAttachments(this.executor, attachments, (a) => this.runtimeConf(a, container));
+		return undoAttachments(
+			this.executor,
+			attachments,
+			(a) => this.runtimeConf(a, container),
+			(a, run) => undoInAttachmentOf(this, a, run, container.containerId),
+		);
 	}
 
 	/** Undoes attachments (as `undo`) and returns only the failures. */

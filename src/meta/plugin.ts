@@ -39,6 +39,7 @@ import {
 import {checkMultusEra, delMultusEra, gcMultusEra} from './legacy.ts';
 import {cachedNetworkList} from './multus-cache.ts';
 import {delRequest, netnsForDel, probeNetnsIn, requireNetns} from './netns-guard.ts';
+import {inAttachmentOf} from './scope.ts';
 import {PerKeySerializer} from './serial.ts';
 import {delWithUnusableConf} from './unusable-conf.ts';
 
@@ -159,7 +160,9 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 			let result: CniResult;
 			try {
 				await prepareDeviceInfo(a);
-				result = await executor.addNetworkList(a.list, inv.runtimeConf(a), progressOf(cache, entry, i));
+				result = await inAttachmentOf(inv, a, () =>
+					executor.addNetworkList(a.list, inv.runtimeConf(a), progressOf(cache, entry, i)),
+				);
 			} catch (error) {
 				throw await rollback(inv.addFailure(a), toCniError(error));
 			}
@@ -315,7 +318,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 				continue;
 			}
 			try {
-				await inv.executor.checkNetworkList(list, inv.runtimeConf(a));
+				await inAttachmentOf(inv, a, () => inv.executor.checkNetworkList(list, inv.runtimeConf(a)));
 			} catch (error) {
 				const cause = toCniError(error);
 				throw new CniError(

@@ -114,7 +114,7 @@ async function undoAttachment(
 	executor: ChainExecutor,
 	a: CachedAttachment,
 	rt: RuntimeConf,
-): Promise<{keep: CachedAttachment | undefined; error: CniError | undefined}> {
+): Promise<UndoStep> {
 	const what = `network "${a.network}" (interface "${a.ifname}")`;
 	let list: NetworkList;
 	try {
@@ -165,6 +165,12 @@ async function undoAttachment(
 	};
 }
 
+/** What one attachment's undo left: the attachment narrowed to what is still to undo, and why. */
+export type UndoStep = {keep: CachedAttachment | undefined; error: CniError | undefined};
+
+/** Runs one attachment's undo (`run`) in a scope, e.g. src/meta/scope.ts's for logs and traces. */
+export type AroundUndo = (a: CachedAttachment, run: () => Promise<UndoStep>) => Promise<UndoStep>;
+
 /**
  * Undoes `attachments` in reverse order (each with its RuntimeConf from `rtOf`), going on after
  * failures; returns what is left to undo and why.
@@ -173,11 +179,12 @@ export async function undoAttachments(
 	executor: ChainExecutor,
 	attachments: readonly CachedAttachment[],
 	rtOf: (a: CachedAttachment) => RuntimeConf,
+	around: AroundUndo = (_a, run) => run(),
 ): Promise<UndoOutcome> {
 	const remaining: CachedAttachment[] = [];
 	const errors: CniError[] = [];
 	for (const a of [...attachments].reverse()) {
-		const {keep, error} = await undoAttachment(executor, a, rtOf(a));
+		const {keep, error} = await around(a, () => undoAttachment(executor, a, rtOf(a)));
 		if (error !== undefined) errors.push(error);
 		if (keep !== undefined) remaining.unshift(keep);
 	}

@@ -2,17 +2,17 @@
  * conf/deploy/daemonset.yaml as kubelet would run it on one node, through CRI: the pod template is
  * read from the manifest (nothing restated here) and turned into the PodSandboxConfig and
  * ContainerConfigs kubelet would send: host network and PID namespaces, privileges, command and
- * args, env (`fieldRef: spec.nodeName` as the node's name) and every hostPath volume mount with
- * its propagation. Tests relocate each hostPath to a directory they own (`HostPaths`), so the
+ * args, env (`fieldRef: spec.nodeName` as the node's name), every hostPath volume mount with its
+ * propagation, and configMap volumes (conf/deploy/configmap.yaml's data as files). Tests relocate each hostPath to a directory they own (`HostPaths`), so the
  * host's /etc/cni/net.d, /opt/cni/bin, /run/plexus and /var/lib/cni are never touched.
  */
 import {readFileSync} from 'node:fs';
-import {mkdir, readFile} from 'node:fs/promises';
-import {resolve} from 'node:path';
+import {mkdir, readFile, writeFile} from 'node:fs/promises';
+import {join, resolve} from 'node:path';
 import {credentials, loadPackageDefinition, Metadata, type ServiceClientConstructor} from '@grpc/grpc-js';
 import {loadSync} from '@grpc/proto-loader';
 import {execa} from 'execa';
-import {parse} from 'yaml';
+import {parse, parseAllDocuments} from 'yaml';
 import type {
 	ContainerConfig,
 	Mount,
@@ -41,7 +41,20 @@ export interface ManifestPod {
 	terminationGracePeriodSeconds?: number;
 	initContainers: ManifestContainer[];
 	containers: ManifestContainer[];
-	volumes: {name: string; hostPath?: {path: string; type?: string}}[];
+	volumes: {name: string; hostPath?: {path: string; type?: string}; configMap?: {name: string}}[];
+}
+
+/** conf/deploy's ConfigMaps (configmap.yaml), which the DaemonSet's configMap volumes name. */
+export const CONFIGMAP_MANIFEST = resolve(import.meta.dirname, '../../../conf/deploy/configmap.yaml');
+
+/** The data of ConfigMap `name` in `file`. */
+function configMapData(name: string, file = CONFIGMAP_MANIFEST): Record<string, string> {
+	const docs = parseAllDocuments(readFileSync(file, 'utf8')).map(
+		(doc) => doc.toJS() as {kind: string; metadata: {name: string}; data?: Record<string, string>},
+	);
+	const found = docs.find((doc) => doc.kind === 'ConfigMap' && doc.metadata.name === name);
+	if (found === undefined) throw new Error(`${file}: no ConfigMap "${name}"`);
+	return found.data ?? {};
 }
 
 /** The pod template of the DaemonSet manifest. */
@@ -98,9 +111,20 @@ export async function daemonSetContainer(
 	const mounts: Mount[] = [];
 	for (const m of container.volumeMounts ?? []) {
 		const volume = pod.volumes.find((v) => v.name === m.name);
-		if (volume?.hostPath === undefined) throw new Error(`volume "${m.name}" is not a hostPath`);
-		const hostPath = options.hostPaths(volume.hostPath.path);
-		await mkdir(hostPath, {recursive: true});
+		let hostPath: string;
+		if (volume?.configMap !== undefined) {
+			// kubelet projects each key as a file into a directory of its own.
+			hostPath = options.hostPaths(`/var/lib/kubelet/pods/plexus/volumes/kubernetes.io~configmap/${m.name}`);
+			await mkdir(hostPath, {recursive: true});
+			for (const [key, text] of Object.entries(configMapData(volume.configMap.name))) {
+				await writeFile(join(hostPath, key), text);
+			}
+		} else {
+			if (volume?.hostPath === undefined)
+				throw new Error(`volume "${m.name}" is neither a hostPath nor a configMap`);
+			hostPath = options.hostPaths(volume.hostPath.path);
+			await mkdir(hostPath, {recursive: true});
+		}
 		const propagation = PROPAGATION[m.mountPropagation ?? 'None'];
 		if (propagation === undefined) throw new Error(`unknown mountPropagation "${m.mountPropagation}"`);
 		mounts.push({containerPath: m.mountPath, hostPath, readonly: m.readOnly === true, propagation});
