@@ -15,7 +15,7 @@ import {networkListFromText} from '../../k8s/nad.ts';
 import {envRuntimeArgs} from '../chain.ts';
 import {type CliOutcome, usageError} from '../outcome.ts';
 import type {Execution} from './execute.ts';
-import {loadManifests, ManifestKubeClient, type Manifests} from './manifests.ts';
+import {loadManifests, ManifestKubeClient, type Manifests, selectPod} from './manifests.ts';
 import {type DryRunReport, dryRunNetwork, dryRunPod, hasErrors} from './plan.ts';
 import {renderJson, renderTable} from './render.ts';
 import type {Simulation} from './simulate.ts';
@@ -31,8 +31,13 @@ Everything ADD would fail on is reported with ADD's own message. A bare conflist
 chain without Kubernetes, run as the meta-plugin runs a delegate chain (built-ins in-process).
 
 Inputs:
-      --pod <file|ns/name>   the pod: a YAML file (its NADs may be in the same file), or a pod
-                             read from the cluster through the kubeconfig
+      --pod <file|ns/name>   the pod: a YAML file (its NADs may be in the same file; a Pod or
+                             the pod template of a Deployment, StatefulSet, DaemonSet,
+                             ReplicaSet, Job or CronJob), or a pod read from the cluster
+                             through the kubeconfig
+      --pod-name <name>      the pod of a --pod file that holds several (name or namespace/name;
+                             a workload's pod template is named as the workload, a
+                             StatefulSet's as its first pod, <name>-0)
       --nads <file|dir>      NAD YAML files or directories (repeatable); NADs not found there are
                              read from the cluster when a kubeconfig is given
       --conf <file>          the Plexus conf (default: the first conf file in --conf-dir)
@@ -89,6 +94,7 @@ function parse(argv: readonly string[]) {
 		strict: true,
 		options: {
 			pod: {type: 'string'},
+			'pod-name': {type: 'string'},
 			nads: {type: 'string', multiple: true},
 			conf: {type: 'string'},
 			'conf-dir': {type: 'string'},
@@ -177,6 +183,8 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 		return usageError('missing --pod or a conflist file', DRY_RUN_USAGE);
 	if (networkFile !== undefined && values.pod !== undefined)
 		return usageError('give either --pod or a conflist file, not both', DRY_RUN_USAGE);
+	if (values['pod-name'] !== undefined && values.pod === undefined)
+		return usageError('--pod-name needs --pod <file>', DRY_RUN_USAGE);
 
 	if (values.execute === true && values.simulate === true)
 		return usageError('give either --simulate or --execute, not both', DRY_RUN_USAGE);
@@ -245,10 +253,14 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 				});
 			if (await isFile(podArg)) {
 				const fromFile = await load([podArg]);
-				pod = fromFile.pods[0];
-				if (pod === undefined) throw new UsageError(`"${podArg}" has no Pod`);
+				const selected = selectPod(fromFile.pods, podArg, values['pod-name']);
+				if (typeof selected === 'string') throw new UsageError(selected);
+				pod = selected;
+				manifests.pods.push(...fromFile.pods);
 				manifests.nads.push(...fromFile.nads);
 			} else {
+				if (values['pod-name'] !== undefined)
+					throw new UsageError('--pod-name selects a pod of a --pod file, not of the cluster');
 				const [namespace, name, ...rest] = podArg.split('/');
 				if (
 					namespace === undefined ||
