@@ -136,17 +136,28 @@ async function firstConf(dir: string): Promise<string> {
 }
 
 /**
- * The Plexus conf as the runtime hands it to plexus: libcni's stdin for the conf file's plexus
- * plugin (name and cniVersion injected), whether the file is a .conf or a .conflist.
+ * The Plexus conf as the runtime hands it to plexus (libcni's stdin for the conf file's plexus
+ * plugin, name and cniVersion injected, whether the file is a .conf or a .conflist), and the same
+ * with dry-run's log settings: stderr, never the node's log file.
  */
-async function plexusStdin(file: string, binDir: string | undefined): Promise<Uint8Array> {
+async function plexusStdin(
+	file: string,
+	binDir: string | undefined,
+): Promise<{asGiven: Uint8Array; quiet: Uint8Array}> {
 	const list = networkListFromText(await readText(file, 'Plexus conf'), undefined, `file "${file}"`);
 	const plugin = list.plugins.find((p) => p.type === 'plexus') ?? list.plugins[0];
 	if (plugin === undefined) throw new UsageError(`"${file}" has no plugin`);
-	// A dry run logs to stderr, never to the node's log file.
-	const raw: Record<string, unknown> = {...plugin.raw, logFile: '', logToStderr: true, logLevel: 'warning'};
+	const raw: Record<string, unknown> = {...plugin.raw};
 	if (binDir !== undefined) raw['binDir'] = resolve(binDir);
-	return buildDelegateConf({name: list.name, cniVersion: list.cniVersion, plugin: raw}).stdin;
+	// libcni injects the file's own cniVersion, "" included (the list reads "" as 0.1.0 for itself).
+	const unversioned = list.raw['cniVersion'] === '' && list.raw['cniVersions'] === undefined;
+	const cniVersion = unversioned ? '' : list.cniVersion;
+	const stdin = (conf: Record<string, unknown>) =>
+		buildDelegateConf({name: list.name, cniVersion, plugin: conf}).stdin;
+	return {
+		asGiven: stdin(raw),
+		quiet: stdin({...raw, logFile: '', logToStderr: true, logLevel: 'warning'}),
+	};
 }
 
 async function kubeFor(kubeconfig: string | undefined, io: DryRunIo): Promise<KubeClient | undefined> {
@@ -277,9 +288,11 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 			}
 			manifests.nads.push(...(await load(values.nads ?? [])).nads);
 			const confFile = values.conf ?? (await firstConf(values['conf-dir'] ?? '/etc/cni/net.d'));
+			const conf = await plexusStdin(confFile, values['bin-dir']);
 			const input = {
 				...common,
-				confStdin: await plexusStdin(confFile, values['bin-dir']),
+				confStdin: conf.quiet,
+				confAsGiven: conf.asGiven,
 				pod,
 				kube: new ManifestKubeClient(manifests, cluster),
 			};

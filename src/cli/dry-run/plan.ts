@@ -20,6 +20,7 @@ import type {PlexusConf} from '../../k8s/conf.ts';
 import type {Attachment} from '../../k8s/resolve.ts';
 import {defaultBuiltins} from '../../meta/deps.ts';
 import {Invocation} from '../../meta/invocation.ts';
+import {checkPlexusConf} from './conf-check.ts';
 import type {Execution} from './execute.ts';
 import type {Simulation} from './simulate.ts';
 
@@ -108,8 +109,10 @@ interface Common {
 }
 
 export interface PodDryRun extends Common {
-	/** The Plexus conf exactly as the runtime passes it on stdin. */
+	/** The Plexus conf ADD runs with (dry-run's own log settings in it). */
 	confStdin: Uint8Array;
+	/** The Plexus conf exactly as the runtime passes it on stdin, checked first (default confStdin). */
+	confAsGiven?: Uint8Array | undefined;
 	pod: Pod;
 	/** Where NADs (and cluster-network NADs) come from. */
 	kube: KubeClient;
@@ -350,6 +353,14 @@ export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
 		simulation: null,
 		execution: null,
 	};
+	const refused = await checkPlexusConf(input.confAsGiven ?? input.confStdin, {
+		...input,
+		args: podCniArgs(input.pod, input.containerId),
+	});
+	if (refused !== undefined) {
+		report.findings.push(errorFinding(refused));
+		return report;
+	}
 	let request: PluginRequest;
 	let inv: Invocation;
 	try {
