@@ -370,9 +370,12 @@ export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
 		report.findings.push(errorFinding(error));
 		return report;
 	}
+	// ADD stops at the first element it cannot resolve; dry-run reports each (the first is ADD's).
 	let attachments: Attachment[];
 	try {
-		attachments = await inv.resolve(input.pod, input.kube);
+		attachments = await inv.resolve(input.pod, input.kube, undefined, (_origin, error) => {
+			report.findings.push(errorFinding(error));
+		});
 	} catch (error) {
 		report.findings.push(errorFinding(error));
 		return report;
