@@ -20,6 +20,7 @@ import type {PlexusConf} from '../../k8s/conf.ts';
 import type {Attachment} from '../../k8s/resolve.ts';
 import {defaultBuiltins} from '../../meta/deps.ts';
 import {Invocation} from '../../meta/invocation.ts';
+import {checkBuiltinConfig} from './builtin-check.ts';
 import {checkPlexusConf} from './conf-check.ts';
 import type {Execution} from './execute.ts';
 import type {Simulation} from './simulate.ts';
@@ -227,6 +228,15 @@ async function planList(
 		} else {
 			runsAs = 'builtin';
 			supportedVersions = [...step.target.supportedVersions];
+			const described = `type="${plugin.type}"${plugin.name ? ` name="${plugin.name}"` : ''}`;
+			const checked = checkBuiltinConfig(
+				plugin.type,
+				Buffer.from(step.conf.stdin).toString('utf8'),
+				described,
+			);
+			if (checked.error !== undefined) findings.push({...fail(checked.error), ...at});
+			for (const hint of checked.hints)
+				findings.push({severity: 'warning', message: `plugin ${described}: ${hint}`, ...at});
 		}
 		if (supportedVersions !== null && !supportedVersions.includes(list.cniVersion)) {
 			// What the delegate answers ADD with (skel's check), as the executor wraps it.
