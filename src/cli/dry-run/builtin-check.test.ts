@@ -19,7 +19,7 @@ const bridge = (call: FakeCall) => ({
 });
 
 /** Dry-run findings and the real ADD's error for a pod whose one NAD chains `builtin` after bridge. */
-async function both(builtin: Record<string, unknown>) {
+async function both(builtin: Record<string, unknown>, networks = 'n') {
 	const config = JSON.stringify({cniVersion: '1.0.0', name: 'n', plugins: [{type: 'bridge'}, builtin]});
 	const manifests = parseManifests(
 		[
@@ -32,7 +32,7 @@ async function both(builtin: Record<string, unknown>) {
 			`spec: {config: '${config}'}`,
 			'---',
 			'kind: Pod',
-			'metadata: {name: web, namespace: ns1, annotations: {k8s.v1.cni.cncf.io/networks: n}}',
+			`metadata: {name: web, namespace: ns1, annotations: {k8s.v1.cni.cncf.io/networks: '${networks}'}}`,
 		].join('\n'),
 		'pod.yaml',
 	);
@@ -90,6 +90,14 @@ describe('built-in configs in plain dry-run', () => {
 		const hints = findings.filter((f) => f.severity === 'warning').map((f) => f.message);
 		if (suggested === undefined) expect(hints).toEqual([]);
 		else expect(hints).toEqual([`plugin type="vrf": unknown key "vrfnmae": did you mean "${suggested}"?`]);
+	});
+
+	test("a chained vlan name over the kernel's limit is an error with ADD's message", async () => {
+		const vlan = {type: 'vlan', linkInContainer: true, vlanId: 55};
+		const {findings, add} = await both(vlan, '[{"name": "n", "interface": "averylongname1"}]');
+		expect(add).toContain('vlan interface name "averylongname1.55" is 17 characters');
+		expect(findings.map((f) => f.message)).toEqual([add]);
+		expect((await both(vlan, '[{"name": "n", "interface": "short"}]')).findings).toEqual([]);
 	});
 
 	test('a misspelled optional key ADD ignores is a warning only', async () => {

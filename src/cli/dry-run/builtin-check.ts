@@ -8,12 +8,13 @@ import {
 	parseRouteOverrideConfig,
 	routeOverrideConfigSchema,
 } from '../../../delegates/route-override/config.ts';
-import {parseVlanConfig, vlanConfigSchema} from '../../../delegates/vlan/config.ts';
+import {parseVlanConfig, resolveVlanTarget, vlanConfigSchema} from '../../../delegates/vlan/config.ts';
 import {parseVrfConfig, vrfConfigSchema} from '../../../delegates/vrf/config.ts';
 import {CniError, toCniError} from '../../cni/errors.ts';
 
 interface BuiltinConfig {
-	parse: (raw: Record<string, unknown>) => unknown;
+	/** Parses the config as the built-in's ADD does, then checks what needs only CNI_IFNAME. */
+	check: (raw: Record<string, unknown>, ifname: string) => void;
 	keys: readonly string[];
 }
 
@@ -32,9 +33,16 @@ const SPEC_KEYS = [
 ];
 
 const BUILTIN_CONFIGS: Readonly<Record<string, BuiltinConfig>> = {
-	vrf: {parse: parseVrfConfig, keys: Object.keys(vrfConfigSchema.shape)},
-	vlan: {parse: parseVlanConfig, keys: Object.keys(vlanConfigSchema.shape)},
-	'route-override': {parse: parseRouteOverrideConfig, keys: Object.keys(routeOverrideConfigSchema.shape)},
+	vrf: {check: (raw) => parseVrfConfig(raw), keys: Object.keys(vrfConfigSchema.shape)},
+	// vlan's ADD also resolves its master and link name first (chained mode: <CNI_IFNAME>.<vlanId>).
+	vlan: {
+		check: (raw, ifname) => resolveVlanTarget(parseVlanConfig(raw), ifname, true),
+		keys: Object.keys(vlanConfigSchema.shape),
+	},
+	'route-override': {
+		check: (raw) => parseRouteOverrideConfig(raw),
+		keys: Object.keys(routeOverrideConfigSchema.shape),
+	},
 };
 
 /** Levenshtein distance (small strings: config keys). */
@@ -74,16 +82,23 @@ export interface BuiltinCheck {
 }
 
 /**
- * Checks the config a built-in of `type` would get on stdin (its `prevResult`, unknown before the
- * previous plugin runs, left out). `describe` is how the executor names the plugin in its errors.
+ * Checks the config a built-in of `type` would get on stdin for interface `ifname`. Its
+ * `prevResult` is unknown before the previous plugin runs: an empty one stands in for it (the
+ * built-in only needs to know there is one). `describe` is how the executor names the plugin.
  */
-export function checkBuiltinConfig(type: string, stdin: string, describe: string): BuiltinCheck {
+export function checkBuiltinConfig(
+	type: string,
+	stdin: string,
+	describe: string,
+	ifname: string,
+): BuiltinCheck {
 	const builtin = BUILTIN_CONFIGS[type];
 	if (builtin === undefined) return {error: undefined, hints: []};
-	const {prevResult: _unknownYet, ...config} = JSON.parse(stdin) as Record<string, unknown>;
+	const config = JSON.parse(stdin) as Record<string, unknown>;
+	if (config['prevResult'] !== undefined) config['prevResult'] = {};
 	let error: CniError | undefined;
 	try {
-		builtin.parse(config);
+		builtin.check(config, ifname);
 	} catch (err) {
 		const cause = toCniError(err);
 		error = new CniError(cause.code, `plugin ${describe} failed (add): ${cause.message}`, {

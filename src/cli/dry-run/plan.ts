@@ -233,6 +233,7 @@ async function planList(
 				plugin.type,
 				Buffer.from(step.conf.stdin).toString('utf8'),
 				described,
+				rt.ifname,
 			);
 			if (checked.error !== undefined) findings.push({...fail(checked.error), ...at});
 			for (const hint of checked.hints)
