@@ -22,6 +22,7 @@ import {defaultBuiltins} from '../../meta/deps.ts';
 import {Invocation} from '../../meta/invocation.ts';
 import {checkBuiltinConfig} from './builtin-check.ts';
 import {checkPlexusConf} from './conf-check.ts';
+import {duplicateAddresses} from './duplicates.ts';
 import type {Execution} from './execute.ts';
 import type {Simulation} from './simulate.ts';
 
@@ -415,6 +416,7 @@ export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
 			defaultRoute: a.defaultRoute ?? null,
 		});
 	}
+	report.findings.push(...duplicateAddresses(report.attachments));
 	return report;
 }
 
