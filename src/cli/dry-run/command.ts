@@ -52,6 +52,8 @@ Options:
       --netns <path>         CNI_NETNS (default: /var/run/netns/plexus-dry-run; with --execute a
                              netns made for the run, /var/run/netns/plexus-dryrun-<hex>)
       --no-versions          do not run binaries to ask for their VERSION
+      --check-host           this machine is the node: also check the host state ADD needs
+                             (the master link of macvlan, ipvlan and vlan exists)
       --simulate             also run the ADD on an in-memory model of the pod's netns: built-ins
                              really run; each external plugin is stood in for by a dummy link
                              named CNI_IFNAME with its static IPAM addresses; prints every step
@@ -104,6 +106,7 @@ function parse(argv: readonly string[]) {
 			'container-id': {type: 'string'},
 			netns: {type: 'string'},
 			'no-versions': {type: 'boolean'},
+			'check-host': {type: 'boolean'},
 			simulate: {type: 'boolean'},
 			execute: {type: 'boolean'},
 			output: {type: 'string', short: 'o'},
@@ -167,6 +170,17 @@ async function kubeFor(kubeconfig: string | undefined, io: DryRunIo): Promise<Ku
 	return new NodeKubeClient({kubeconfig});
 }
 
+/** The names of this machine's links (the node's, with --check-host). */
+async function nodeLinks(): Promise<Set<string>> {
+	const {openNetlink} = await import('../../netlink/kernel.ts');
+	const nl = openNetlink();
+	try {
+		return new Set(nl.listLinks().map((l) => l.name));
+	} finally {
+		nl.close();
+	}
+}
+
 async function isFile(path: string): Promise<boolean> {
 	try {
 		return (await stat(path)).isFile();
@@ -224,6 +238,7 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 		ifname: values.ifname ?? 'eth0',
 		exec: io.exec ?? new ProcessPluginExec({busyRetries: 0}),
 		queryVersions: values['no-versions'] !== true,
+		hostLinks: values['check-host'] === true ? await nodeLinks() : undefined,
 	};
 
 	let report: DryRunReport;

@@ -24,6 +24,7 @@ import {checkBuiltinConfig} from './builtin-check.ts';
 import {checkPlexusConf} from './conf-check.ts';
 import {duplicateAddresses} from './duplicates.ts';
 import type {Execution} from './execute.ts';
+import {missingMaster} from './master-check.ts';
 import type {Simulation} from './simulate.ts';
 
 /** Version of the JSON document `--output json` prints (see README, "plexus dry-run"). */
@@ -108,6 +109,8 @@ interface Common {
 	inProcess?: ((exec: PluginExec) => Promise<ReadonlyMap<string, CniPlugin>>) | undefined;
 	/** Ask each binary for its versions (default true). */
 	queryVersions?: boolean | undefined;
+	/** The node's link names, when dry-run runs on the node (--check-host): masters are checked. */
+	hostLinks?: ReadonlySet<string> | undefined;
 }
 
 export interface PodDryRun extends Common {
@@ -249,6 +252,14 @@ async function planList(
 			);
 			findings.push({...fail(incompatible), ...at});
 		}
+		if (common.hostLinks !== undefined) {
+			const missing = missingMaster(
+				plugin.type,
+				Buffer.from(step.conf.stdin).toString('utf8'),
+				common.hostLinks,
+			);
+			if (missing !== undefined) findings.push({...fail(wrapAdd(plugin, missing)), ...at});
+		}
 		plugins.push({
 			index: i + 1,
 			type: plugin.type,
@@ -261,6 +272,15 @@ async function planList(
 		});
 	}
 	return plugins;
+}
+
+/** A delegate's ADD error as the executor reports it: `plugin type="x" failed (add): ...`. */
+function wrapAdd(plugin: {type: string; name?: string | undefined}, cause: CniError): CniError {
+	const described = `type="${plugin.type}"${plugin.name ? ` name="${plugin.name}"` : ''}`;
+	return new CniError(cause.code, `plugin ${described} failed (add): ${cause.message}`, {
+		details: cause.details,
+		cause,
+	});
 }
 
 function errorFinding(error: unknown): Finding {
