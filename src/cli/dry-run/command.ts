@@ -86,7 +86,7 @@ export interface DryRunIo {
 
 class UsageError extends Error {}
 
-/** A pod or NAD manifest that does not parse (reported as a finding). */
+/** A pod or NAD manifest, or the Plexus conf file, that does not parse (reported as a finding). */
 class ManifestError extends Error {}
 
 function parse(argv: readonly string[]) {
@@ -147,7 +147,14 @@ async function plexusStdin(
 	file: string,
 	binDir: string | undefined,
 ): Promise<{asGiven: Uint8Array; quiet: Uint8Array}> {
-	const list = networkListFromText(await readText(file, 'Plexus conf'), undefined, `file "${file}"`);
+	const text = await readText(file, 'Plexus conf');
+	let list: ReturnType<typeof networkListFromText>;
+	try {
+		list = networkListFromText(text, undefined, `file "${file}"`);
+	} catch (error) {
+		// The runtime could not load it either: a finding, as a manifest that does not parse.
+		throw new ManifestError(toCniError(error).message);
+	}
 	const plugin = list.plugins.find((p) => p.type === 'plexus') ?? list.plugins[0];
 	if (plugin === undefined) throw new UsageError(`"${file}" has no plugin`);
 	const raw: Record<string, unknown> = {...plugin.raw};

@@ -80,4 +80,21 @@ describe('dry-run checks the Plexus conf as ADD parses it', () => {
 		expect(add).toMatch(message);
 		expect(findings.map((f) => f.message)).toEqual([add]);
 	});
+
+	test('a conf file that is not JSON is the one finding (exit 1), in the report format', async () => {
+		const file = join(dir, '00-plexus.conf');
+		await writeFile(file, '{"type": "plexus",');
+		const outcome = await runCli({
+			argv: ['dry-run', '-o', 'json', '--conf', file, '--pod', join(EXAMPLES, '003-macvlan.yaml')],
+			env: {},
+			readStdin: async () => new Uint8Array(),
+		});
+		expect(outcome.exitCode).toBe(1);
+		expect((JSON.parse(outcome.stdout) as {findings: {message: string}[]}).findings).toEqual([
+			{
+				severity: 'error',
+				message: expect.stringMatching(/^invalid config of file ".*00-plexus\.conf": not JSON: /),
+			},
+		]);
+	});
 });
