@@ -4,14 +4,16 @@
  * binDir first on CNI_PATH and the in-process built-ins), resolveAttachments (annotations, NADs,
  * isolation, capabilities, interface names), Invocation.runtimeConf and
  * ChainExecutor.prepareAdd (the exact stdin and environment of each delegate). What ADD would
- * fail on becomes a finding carrying ADD's own message.
+ * fail on becomes a finding carrying ADD's own message (per delegate: ./plugin-checks.ts).
+ * Over ~400 lines because the report's types live here too; they move to their own file with the
+ * dry-run restructuring (issue 13, deliverable 3).
  */
 import {buildDelegateConf, marshalLikeGo} from '../../chain/delegate-conf.ts';
 import {ChainExecutor, type RuntimeConf} from '../../chain/executor.ts';
 import type {NetworkList} from '../../chain/network-list.ts';
 import type {PluginExec} from '../../chain/plugin-exec.ts';
 import {formatCniArgs} from '../../cni/env.ts';
-import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
+import {CniError, toCniError} from '../../cni/errors.ts';
 import {decodeJson} from '../../cni/json.ts';
 import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
 import type {CniResult} from '../../cni/result.ts';
@@ -20,11 +22,10 @@ import type {PlexusConf} from '../../k8s/conf.ts';
 import type {Attachment} from '../../k8s/resolve.ts';
 import {defaultBuiltins} from '../../meta/deps.ts';
 import {Invocation} from '../../meta/invocation.ts';
-import {checkBuiltinConfig} from './builtin-check.ts';
 import {checkPlexusConf} from './conf-check.ts';
 import {duplicateAddresses} from './duplicates.ts';
 import type {Execution} from './execute.ts';
-import {missingMaster} from './master-check.ts';
+import {checkDelegate} from './plugin-checks.ts';
 import type {Simulation} from './simulate.ts';
 
 /** Version of the JSON document `--output json` prints (see README, "plexus dry-run"). */
@@ -232,34 +233,19 @@ async function planList(
 		} else {
 			runsAs = 'builtin';
 			supportedVersions = [...step.target.supportedVersions];
-			const described = `type="${plugin.type}"${plugin.name ? ` name="${plugin.name}"` : ''}`;
-			const checked = checkBuiltinConfig(
-				plugin.type,
-				Buffer.from(step.conf.stdin).toString('utf8'),
-				described,
-				rt.ifname,
-			);
-			if (checked.error !== undefined) findings.push({...fail(checked.error), ...at});
-			for (const hint of checked.hints)
-				findings.push({severity: 'warning', message: `plugin ${described}: ${hint}`, ...at});
 		}
-		if (supportedVersions !== null && !supportedVersions.includes(list.cniVersion)) {
-			// What the delegate answers ADD with (skel's check), as the executor wraps it.
-			const incompatible = new CniError(
-				CniErrorCode.incompatibleVersion,
-				`plugin type="${plugin.type}"${plugin.name ? ` name="${plugin.name}"` : ''} failed (add): incompatible CNI versions`,
-				{details: `config is "${list.cniVersion}", plugin supports [${supportedVersions.join(' ')}]`},
-			);
-			findings.push({...fail(incompatible), ...at});
-		}
-		if (common.hostLinks !== undefined) {
-			const missing = missingMaster(
-				plugin.type,
-				Buffer.from(step.conf.stdin).toString('utf8'),
-				common.hostLinks,
-			);
-			if (missing !== undefined) findings.push({...fail(wrapAdd(plugin, missing)), ...at});
-		}
+		const stdin = Buffer.from(step.conf.stdin).toString('utf8');
+		const checked = checkDelegate({
+			plugin,
+			stdin,
+			runsAs,
+			supportedVersions,
+			cniVersion: list.cniVersion,
+			ifname: rt.ifname,
+			hostLinks: common.hostLinks,
+		});
+		for (const error of checked.errors) findings.push({...fail(error), ...at});
+		for (const message of checked.warnings) findings.push({severity: 'warning', message, ...at});
 		plugins.push({
 			index: i + 1,
 			type: plugin.type,
@@ -267,20 +253,11 @@ async function planList(
 			path,
 			supportedVersions,
 			prevResultFrom: previous,
-			stdin: Buffer.from(step.conf.stdin).toString('utf8'),
+			stdin,
 			env: cniEnv(step.env),
 		});
 	}
 	return plugins;
-}
-
-/** A delegate's ADD error as the executor reports it: `plugin type="x" failed (add): ...`. */
-function wrapAdd(plugin: {type: string; name?: string | undefined}, cause: CniError): CniError {
-	const described = `type="${plugin.type}"${plugin.name ? ` name="${plugin.name}"` : ''}`;
-	return new CniError(cause.code, `plugin ${described} failed (add): ${cause.message}`, {
-		details: cause.details,
-		cause,
-	});
 }
 
 function errorFinding(error: unknown): Finding {
