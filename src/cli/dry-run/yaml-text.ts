@@ -3,10 +3,11 @@
  * not require the continuation lines of a multi-line flow construct (a quoted scalar such as
  * `networks: '[` ... `]'`, or a `[`/`{` collection) to be indented deeper than their key; the YAML
  * 1.2 spec and the `yaml` package do. Manifests published that way (the NAD and pod YAML of many
- * guides) are applied by kubectl, so before parsing, such continuation lines are indented up to the
- * column where the construct starts. That never changes a value: inside a flow construct a line's
- * leading white space is folded away. Lines that would end a document (`---`, `...`) are left as
- * they are, so the parser still refuses them as go-yaml does.
+ * guides) are applied by kubectl, so before parsing, such continuation lines are indented one
+ * column deeper than the construct's parent. That never changes a value: inside a flow construct
+ * a line's leading white space is folded away. Lines that would end a document (`---`, `...`) are
+ * left as they are, so the parser still refuses them as go-yaml does. Text YAML 1.2 accepts is
+ * left unchanged.
  */
 import {CST, Lexer, parseAllDocuments} from 'yaml';
 
@@ -50,11 +51,14 @@ function flowEnd(text: string, start: number): number {
 }
 
 /**
- * Indents the continuation lines of the construct spanning [start, end) to at least its starting
- * column; undefined when none needed it (or one is a document marker, which stays an error).
+ * Indents the continuation lines of the construct spanning [start, end) one column deeper than
+ * its parent; undefined when none needed it (or one is a document marker, which stays an error).
  */
 function indentContinuations(text: string, start: number, end: number): string | undefined {
-	const column = start - (text.lastIndexOf('\n', start - 1) + 1);
+	// The node's parent is at the start line's indentation past any `- ` item indicators; YAML
+	// wants continuation lines deeper than that, so only lines not deeper are moved, by the least.
+	const lineStart = text.lastIndexOf('\n', start - 1) + 1;
+	const column = (/^ *(?:- +)*/.exec(text.slice(lineStart, start))?.[0].length ?? 0) + 1;
 	let out = text.slice(0, start);
 	let changed = false;
 	let pos = start;
