@@ -15,7 +15,7 @@ import {networkListFromText} from '../../k8s/nad.ts';
 import {envRuntimeArgs} from '../chain.ts';
 import {type CliOutcome, usageError} from '../outcome.ts';
 import type {Execution} from './execute.ts';
-import {loadManifests, ManifestKubeClient, type Manifests} from './manifests.ts';
+import {loadManifests, ManifestKubeClient, type Manifests, selectPod} from './manifests.ts';
 import {type DryRunReport, dryRunNetwork, dryRunPod, hasErrors} from './plan.ts';
 import {renderJson, renderTable} from './render.ts';
 import type {Simulation} from './simulate.ts';
@@ -31,8 +31,13 @@ Everything ADD would fail on is reported with ADD's own message. A bare conflist
 chain without Kubernetes, run as the meta-plugin runs a delegate chain (built-ins in-process).
 
 Inputs:
-      --pod <file|ns/name>   the pod: a YAML file (its NADs may be in the same file), or a pod
-                             read from the cluster through the kubeconfig
+      --pod <file|ns/name>   the pod: a YAML file (its NADs may be in the same file; a Pod or
+                             the pod template of a Deployment, StatefulSet, DaemonSet,
+                             ReplicaSet, Job or CronJob), or a pod read from the cluster
+                             through the kubeconfig
+      --pod-name <name>      the pod of a --pod file that holds several (name or namespace/name;
+                             a workload's pod template is named as the workload, a
+                             StatefulSet's as its first pod, <name>-0)
       --nads <file|dir>      NAD YAML files or directories (repeatable); NADs not found there are
                              read from the cluster when a kubeconfig is given
       --conf <file>          the Plexus conf (default: the first conf file in --conf-dir)
@@ -47,6 +52,8 @@ Options:
       --netns <path>         CNI_NETNS (default: /var/run/netns/plexus-dry-run; with --execute a
                              netns made for the run, /var/run/netns/plexus-dryrun-<hex>)
       --no-versions          do not run binaries to ask for their VERSION
+      --check-host           this machine is the node: also check the host state ADD needs
+                             (the master link of macvlan, ipvlan and vlan exists)
       --simulate             also run the ADD on an in-memory model of the pod's netns: built-ins
                              really run; each external plugin is stood in for by a dummy link
                              named CNI_IFNAME with its static IPAM addresses; prints every step
@@ -79,7 +86,7 @@ export interface DryRunIo {
 
 class UsageError extends Error {}
 
-/** A pod or NAD manifest that does not parse (reported as a finding). */
+/** A pod or NAD manifest, or the Plexus conf file, that does not parse (reported as a finding). */
 class ManifestError extends Error {}
 
 function parse(argv: readonly string[]) {
@@ -89,6 +96,7 @@ function parse(argv: readonly string[]) {
 		strict: true,
 		options: {
 			pod: {type: 'string'},
+			'pod-name': {type: 'string'},
 			nads: {type: 'string', multiple: true},
 			conf: {type: 'string'},
 			'conf-dir': {type: 'string'},
@@ -98,6 +106,7 @@ function parse(argv: readonly string[]) {
 			'container-id': {type: 'string'},
 			netns: {type: 'string'},
 			'no-versions': {type: 'boolean'},
+			'check-host': {type: 'boolean'},
 			simulate: {type: 'boolean'},
 			execute: {type: 'boolean'},
 			output: {type: 'string', short: 'o'},
@@ -130,17 +139,35 @@ async function firstConf(dir: string): Promise<string> {
 }
 
 /**
- * The Plexus conf as the runtime hands it to plexus: libcni's stdin for the conf file's plexus
- * plugin (name and cniVersion injected), whether the file is a .conf or a .conflist.
+ * The Plexus conf as the runtime hands it to plexus (libcni's stdin for the conf file's plexus
+ * plugin, name and cniVersion injected, whether the file is a .conf or a .conflist), and the same
+ * with dry-run's log settings: stderr, never the node's log file.
  */
-async function plexusStdin(file: string, binDir: string | undefined): Promise<Uint8Array> {
-	const list = networkListFromText(await readText(file, 'Plexus conf'), undefined, `file "${file}"`);
+async function plexusStdin(
+	file: string,
+	binDir: string | undefined,
+): Promise<{asGiven: Uint8Array; quiet: Uint8Array}> {
+	const text = await readText(file, 'Plexus conf');
+	let list: ReturnType<typeof networkListFromText>;
+	try {
+		list = networkListFromText(text, undefined, `file "${file}"`);
+	} catch (error) {
+		// The runtime could not load it either: a finding, as a manifest that does not parse.
+		throw new ManifestError(toCniError(error).message);
+	}
 	const plugin = list.plugins.find((p) => p.type === 'plexus') ?? list.plugins[0];
 	if (plugin === undefined) throw new UsageError(`"${file}" has no plugin`);
-	// A dry run logs to stderr, never to the node's log file.
-	const raw: Record<string, unknown> = {...plugin.raw, logFile: '', logToStderr: true, logLevel: 'warning'};
+	const raw: Record<string, unknown> = {...plugin.raw};
 	if (binDir !== undefined) raw['binDir'] = resolve(binDir);
-	return buildDelegateConf({name: list.name, cniVersion: list.cniVersion, plugin: raw}).stdin;
+	// libcni injects the file's own cniVersion, "" included (the list reads "" as 0.1.0 for itself).
+	const unversioned = list.raw['cniVersion'] === '' && list.raw['cniVersions'] === undefined;
+	const cniVersion = unversioned ? '' : list.cniVersion;
+	const stdin = (conf: Record<string, unknown>) =>
+		buildDelegateConf({name: list.name, cniVersion, plugin: conf}).stdin;
+	return {
+		asGiven: stdin(raw),
+		quiet: stdin({...raw, logFile: '', logToStderr: true, logLevel: 'warning'}),
+	};
 }
 
 async function kubeFor(kubeconfig: string | undefined, io: DryRunIo): Promise<KubeClient | undefined> {
@@ -148,6 +175,17 @@ async function kubeFor(kubeconfig: string | undefined, io: DryRunIo): Promise<Ku
 	if (kubeconfig === undefined || kubeconfig === '') return undefined;
 	const {NodeKubeClient} = await import('../../k8s/client.ts');
 	return new NodeKubeClient({kubeconfig});
+}
+
+/** The names of this machine's links (the node's, with --check-host). */
+async function nodeLinks(): Promise<Set<string>> {
+	const {openNetlink} = await import('../../netlink/kernel.ts');
+	const nl = openNetlink();
+	try {
+		return new Set(nl.listLinks().map((l) => l.name));
+	} finally {
+		nl.close();
+	}
 }
 
 async function isFile(path: string): Promise<boolean> {
@@ -177,6 +215,8 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 		return usageError('missing --pod or a conflist file', DRY_RUN_USAGE);
 	if (networkFile !== undefined && values.pod !== undefined)
 		return usageError('give either --pod or a conflist file, not both', DRY_RUN_USAGE);
+	if (values['pod-name'] !== undefined && values.pod === undefined)
+		return usageError('--pod-name needs --pod <file>', DRY_RUN_USAGE);
 
 	if (values.execute === true && values.simulate === true)
 		return usageError('give either --simulate or --execute, not both', DRY_RUN_USAGE);
@@ -205,6 +245,7 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 		ifname: values.ifname ?? 'eth0',
 		exec: io.exec ?? new ProcessPluginExec({busyRetries: 0}),
 		queryVersions: values['no-versions'] !== true,
+		hostLinks: values['check-host'] === true ? await nodeLinks() : undefined,
 	};
 
 	let report: DryRunReport;
@@ -245,10 +286,14 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 				});
 			if (await isFile(podArg)) {
 				const fromFile = await load([podArg]);
-				pod = fromFile.pods[0];
-				if (pod === undefined) throw new UsageError(`"${podArg}" has no Pod`);
+				const selected = selectPod(fromFile.pods, podArg, values['pod-name']);
+				if (typeof selected === 'string') throw new UsageError(selected);
+				pod = selected;
+				manifests.pods.push(...fromFile.pods);
 				manifests.nads.push(...fromFile.nads);
 			} else {
+				if (values['pod-name'] !== undefined)
+					throw new UsageError('--pod-name selects a pod of a --pod file, not of the cluster');
 				const [namespace, name, ...rest] = podArg.split('/');
 				if (
 					namespace === undefined ||
@@ -265,9 +310,11 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 			}
 			manifests.nads.push(...(await load(values.nads ?? [])).nads);
 			const confFile = values.conf ?? (await firstConf(values['conf-dir'] ?? '/etc/cni/net.d'));
+			const conf = await plexusStdin(confFile, values['bin-dir']);
 			const input = {
 				...common,
-				confStdin: await plexusStdin(confFile, values['bin-dir']),
+				confStdin: conf.quiet,
+				confAsGiven: conf.asGiven,
 				pod,
 				kube: new ManifestKubeClient(manifests, cluster),
 			};

@@ -4,9 +4,9 @@
  * and always deletes afterwards, or one the operator made (`--netns <path>`, which must hold only
  * `lo`). It shows each delegate's stdin, stdout, stderr and duration and the netns afterwards, then
  * DELs everything in reverse and checks that nothing is left: no link or address in the netns but
- * `lo`, none of the host-side links the ADD results named (unless they were there before, like a
- * bridge), no result or attachment cache file, no host-local IP reservation, and no throwaway
- * netns. Every step goes through the code ADD and DEL run (Invocation, resolve, the executor,
+ * `lo`, no new host link the run owns (named by a result, or enslaved to a configured bridge;
+ * a bridge a plugin created is "kept": CNI never deletes it), no result or attachment cache file,
+ * no host-local IP reservation, and no throwaway netns. Every step goes through the code ADD and DEL run (Invocation, resolve, the executor,
  * delAttachments); the caches go to a temp dir that is removed, the pod's API objects are never
  * written.
  */
@@ -26,6 +26,7 @@ import {defaultBuiltins} from '../../meta/deps.ts';
 import {Invocation, toCached} from '../../meta/invocation.ts';
 import {openNetlink} from '../../netlink/kernel.ts';
 import {createNetns, deleteNetns, NETNS_RUN_DIR, netnsExists, netnsPathOf} from '../../netlink/netns.ts';
+import {configuredBridges, hostLinks, newHostLinks} from './host-links.ts';
 import type {ChainRun, Finding, NetworkDryRun, PodDryRun} from './plan.ts';
 import {attachmentRun, networkRun, podAddRequestCachedIn} from './plan.ts';
 import {type NetView, viewOf} from './simulate.ts';
@@ -56,6 +57,8 @@ export interface Execution {
 	view: NetView | null;
 	/** What DEL left behind; empty when the netns, host and caches are as before. */
 	leftovers: string[];
+	/** Host bridges the plugins created, which CNI never deletes (not a leak). */
+	kept: string[];
 	findings: Finding[];
 }
 
@@ -197,15 +200,6 @@ async function reservations(lists: readonly NetworkList[], containerId: string):
 	return found;
 }
 
-function hostLinks(): Set<string> {
-	const nl = openNetlink();
-	try {
-		return new Set(nl.listLinks().map((l) => l.name));
-	} finally {
-		nl.close();
-	}
-}
-
 /** Refuses a netns that is not empty (only `lo`): DEL could not tell ours from what was there. */
 export function assertEmptyNetns(netns: string): void {
 	const view = viewOf(openNetlink, netns);
@@ -287,9 +281,9 @@ async function run(
 	for (const l of after.links) if (l.name !== 'lo') leftovers.push(`link "${l.name}" in the netns`);
 	for (const a of after.addresses)
 		if (a.dev !== 'lo') leftovers.push(`address ${a.cidr} on "${a.dev}" in the netns`);
-	const hostAfter = hostLinks();
-	for (const name of hostSide)
-		if (hostAfter.has(name) && !before.has(name)) leftovers.push(`link "${name}" on the host`);
+	const bridges = configuredBridges(attempted.map((i) => i.list));
+	const host = newHostLinks(before, hostLinks(), hostSide, bridges);
+	leftovers.push(...host.left);
 	for (const file of await filesUnder(cacheDir)) leftovers.push(`cache file "${file}"`);
 	leftovers.push(
 		...(await reservations(
@@ -299,7 +293,7 @@ async function run(
 	);
 	for (const what of leftovers)
 		findings.push({severity: 'error', message: `DEL left ${what} behind`, source: 'execute'});
-	return {netns, netnsCreated: false, containerId, steps, view, leftovers, findings};
+	return {netns, netnsCreated: false, containerId, steps, view, leftovers, kept: host.kept, findings};
 }
 
 /** A fresh path for a throwaway netns: /var/run/netns/plexus-dryrun-<hex>. */
@@ -344,6 +338,7 @@ export async function inNetns(
 			steps: [],
 			view: null,
 			leftovers: [],
+			kept: [],
 			findings: [{severity: 'error', message, source: 'execute'}],
 		};
 	}

@@ -1,13 +1,14 @@
 /**
- * Pods and NetworkAttachmentDefinitions from YAML files (multi-document, `List` kinds too) for
- * `plexus dry-run`, served through the meta-plugin's own KubeClient interface so resolution runs
+ * Pods and NetworkAttachmentDefinitions from YAML files (multi-document, `List` kinds too, YAML
+ * read as kubectl reads it: ./yaml-text.ts) for `plexus dry-run`; the pod templates of workloads
+ * (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob) are read as pods. Served through the meta-plugin's own KubeClient interface so resolution runs
  * unchanged. Writes (network-status, events) are never made: a dry run changes nothing.
  */
 import {readdir, readFile, stat} from 'node:fs/promises';
 import {extname, join} from 'node:path';
-import {parseAllDocuments} from 'yaml';
 import {CniError, CniErrorCode} from '../../cni/errors.ts';
 import type {KubeClient, Nad, Pod, PodEvent, StatusWriteOutcome} from '../../k8s/client.ts';
+import {parseYamlDocuments} from './yaml-text.ts';
 
 export interface Manifests {
 	pods: Pod[];
@@ -29,6 +30,46 @@ function badManifest(file: string, why: string): CniError {
 	return new CniError(CniErrorCode.invalidConfig, `failed to read manifest "${file}": ${why}`);
 }
 
+/** Kinds whose pod template is at spec.template (CronJob: spec.jobTemplate.spec.template). */
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']);
+
+function objectAt(value: unknown, ...path: string[]): Record<string, unknown> | undefined {
+	let at = value;
+	for (const key of path) at = isObject(at) ? at[key] : undefined;
+	return isObject(at) ? at : undefined;
+}
+
+function nonEmpty(value: unknown): string | undefined {
+	return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * The pod a workload's template makes: the template's annotations, its namespace or else the
+ * workload's, and the workload's name (a StatefulSet's first pod: <name>-0).
+ */
+function templatePod(
+	object: Record<string, unknown>,
+	kind: string,
+	file: string,
+	defaultNamespace: string,
+): Pod {
+	const metadata = objectAt(object, 'metadata') ?? {};
+	const name = nonEmpty(metadata['name']);
+	if (name === undefined) throw badManifest(file, `a ${kind} has no metadata.name`);
+	const template =
+		kind === 'CronJob'
+			? objectAt(object, 'spec', 'jobTemplate', 'spec', 'template')
+			: objectAt(object, 'spec', 'template');
+	if (template === undefined) throw badManifest(file, `${kind} "${name}" has no pod template`);
+	const templateMeta = objectAt(template, 'metadata') ?? {};
+	return {
+		name: kind === 'StatefulSet' ? `${name}-0` : name,
+		namespace: nonEmpty(templateMeta['namespace']) ?? nonEmpty(metadata['namespace']) ?? defaultNamespace,
+		uid: '',
+		annotations: stringMap(templateMeta['annotations']),
+	};
+}
+
 /** Adds the Pods and NADs of one decoded object (recursing into `kind: List`). */
 function collect(object: unknown, file: string, defaultNamespace: string, into: Manifests): void {
 	if (!isObject(object)) return;
@@ -37,14 +78,15 @@ function collect(object: unknown, file: string, defaultNamespace: string, into: 
 		for (const item of object['items']) collect(item, file, defaultNamespace, into);
 		return;
 	}
+	if (typeof kind === 'string' && WORKLOAD_KINDS.has(kind)) {
+		into.pods.push(templatePod(object, kind, file, defaultNamespace));
+		return;
+	}
 	if (kind !== 'Pod' && kind !== 'NetworkAttachmentDefinition') return;
 	const metadata = isObject(object['metadata']) ? object['metadata'] : {};
 	const name = metadata['name'];
 	if (typeof name !== 'string' || name === '') throw badManifest(file, `a ${kind} has no metadata.name`);
-	const namespace =
-		typeof metadata['namespace'] === 'string' && metadata['namespace'] !== ''
-			? metadata['namespace']
-			: defaultNamespace;
+	const namespace = nonEmpty(metadata['namespace']) ?? defaultNamespace;
 	const annotations = stringMap(metadata['annotations']);
 	if (kind === 'Pod') {
 		const raw = metadata['uid'];
@@ -62,14 +104,32 @@ function collect(object: unknown, file: string, defaultNamespace: string, into: 
 	into.nads.push({name, namespace, config, annotations});
 }
 
-/** Parses YAML text (one or more documents). */
+/** Parses YAML text (one or more documents) as kubectl decodes it. */
 export function parseManifests(text: string, file: string, defaultNamespace = 'default'): Manifests {
 	const out: Manifests = {pods: [], nads: []};
-	for (const doc of parseAllDocuments(text)) {
-		if (doc.errors.length > 0) throw badManifest(file, doc.errors[0]?.message ?? 'invalid YAML');
-		collect(doc.toJS(), file, defaultNamespace, out);
-	}
+	const parsed = parseYamlDocuments(text);
+	if ('error' in parsed) throw badManifest(file, parsed.error);
+	for (const value of parsed.values) collect(value, file, defaultNamespace, out);
 	return out;
+}
+
+/**
+ * The pod `--pod-name` names among a file's pods ("name" or "namespace/name"); with no name, the
+ * only pod. A string when none or several match: the usage error, listing the pods.
+ */
+export function selectPod(pods: readonly Pod[], file: string, name: string | undefined): Pod | string {
+	const all = pods.map((p) => `${p.namespace}/${p.name}`);
+	const matches =
+		name === undefined
+			? [...pods]
+			: pods.filter((p) => p.name === name || `${p.namespace}/${p.name}` === name);
+	const [only, ...more] = matches;
+	if (only !== undefined && more.length === 0) return only;
+	if (pods.length === 0) return `"${file}" has no Pod (nor a workload's pod template)`;
+	const list = all.join(', ');
+	if (name === undefined) return `"${file}" has ${pods.length} pods (${list}): choose one with --pod-name`;
+	if (only === undefined) return `--pod-name "${name}" is not a pod of "${file}" (it has ${list})`;
+	return `--pod-name "${name}" matches ${matches.length} pods of "${file}" (${list}): give namespace/name`;
 }
 
 /** Reads files, or every .yaml/.yml/.json file of a directory (sorted, not recursive). */

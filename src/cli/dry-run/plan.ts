@@ -4,14 +4,16 @@
  * binDir first on CNI_PATH and the in-process built-ins), resolveAttachments (annotations, NADs,
  * isolation, capabilities, interface names), Invocation.runtimeConf and
  * ChainExecutor.prepareAdd (the exact stdin and environment of each delegate). What ADD would
- * fail on becomes a finding carrying ADD's own message.
+ * fail on becomes a finding carrying ADD's own message (per delegate: ./plugin-checks.ts).
+ * Over ~400 lines because the report's types live here too; they move to their own file with the
+ * dry-run restructuring (issue 13, deliverable 3).
  */
 import {buildDelegateConf, marshalLikeGo} from '../../chain/delegate-conf.ts';
 import {ChainExecutor, type RuntimeConf} from '../../chain/executor.ts';
 import type {NetworkList} from '../../chain/network-list.ts';
 import type {PluginExec} from '../../chain/plugin-exec.ts';
 import {formatCniArgs} from '../../cni/env.ts';
-import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
+import {CniError, toCniError} from '../../cni/errors.ts';
 import {decodeJson} from '../../cni/json.ts';
 import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
 import type {CniResult} from '../../cni/result.ts';
@@ -20,7 +22,10 @@ import type {PlexusConf} from '../../k8s/conf.ts';
 import type {Attachment} from '../../k8s/resolve.ts';
 import {defaultBuiltins} from '../../meta/deps.ts';
 import {Invocation} from '../../meta/invocation.ts';
+import {checkPlexusConf} from './conf-check.ts';
+import {duplicateAddresses} from './duplicates.ts';
 import type {Execution} from './execute.ts';
+import {checkDelegate} from './plugin-checks.ts';
 import type {Simulation} from './simulate.ts';
 
 /** Version of the JSON document `--output json` prints (see README, "plexus dry-run"). */
@@ -105,11 +110,15 @@ interface Common {
 	inProcess?: ((exec: PluginExec) => Promise<ReadonlyMap<string, CniPlugin>>) | undefined;
 	/** Ask each binary for its versions (default true). */
 	queryVersions?: boolean | undefined;
+	/** The node's link names, when dry-run runs on the node (--check-host): masters are checked. */
+	hostLinks?: ReadonlySet<string> | undefined;
 }
 
 export interface PodDryRun extends Common {
-	/** The Plexus conf exactly as the runtime passes it on stdin. */
+	/** The Plexus conf ADD runs with (dry-run's own log settings in it). */
 	confStdin: Uint8Array;
+	/** The Plexus conf exactly as the runtime passes it on stdin, checked first (default confStdin). */
+	confAsGiven?: Uint8Array | undefined;
 	pod: Pod;
 	/** Where NADs (and cluster-network NADs) come from. */
 	kube: KubeClient;
@@ -225,15 +234,18 @@ async function planList(
 			runsAs = 'builtin';
 			supportedVersions = [...step.target.supportedVersions];
 		}
-		if (supportedVersions !== null && !supportedVersions.includes(list.cniVersion)) {
-			// What the delegate answers ADD with (skel's check), as the executor wraps it.
-			const incompatible = new CniError(
-				CniErrorCode.incompatibleVersion,
-				`plugin type="${plugin.type}"${plugin.name ? ` name="${plugin.name}"` : ''} failed (add): incompatible CNI versions`,
-				{details: `config is "${list.cniVersion}", plugin supports [${supportedVersions.join(' ')}]`},
-			);
-			findings.push({...fail(incompatible), ...at});
-		}
+		const stdin = Buffer.from(step.conf.stdin).toString('utf8');
+		const checked = checkDelegate({
+			plugin,
+			stdin,
+			runsAs,
+			supportedVersions,
+			cniVersion: list.cniVersion,
+			ifname: rt.ifname,
+			hostLinks: common.hostLinks,
+		});
+		for (const error of checked.errors) findings.push({...fail(error), ...at});
+		for (const message of checked.warnings) findings.push({severity: 'warning', message, ...at});
 		plugins.push({
 			index: i + 1,
 			type: plugin.type,
@@ -241,7 +253,7 @@ async function planList(
 			path,
 			supportedVersions,
 			prevResultFrom: previous,
-			stdin: Buffer.from(step.conf.stdin).toString('utf8'),
+			stdin,
 			env: cniEnv(step.env),
 		});
 	}
@@ -350,6 +362,14 @@ export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
 		simulation: null,
 		execution: null,
 	};
+	const refused = await checkPlexusConf(input.confAsGiven ?? input.confStdin, {
+		...input,
+		args: podCniArgs(input.pod, input.containerId),
+	});
+	if (refused !== undefined) {
+		report.findings.push(errorFinding(refused));
+		return report;
+	}
 	let request: PluginRequest;
 	let inv: Invocation;
 	try {
@@ -359,9 +379,12 @@ export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
 		report.findings.push(errorFinding(error));
 		return report;
 	}
+	// ADD stops at the first element it cannot resolve; dry-run reports each (the first is ADD's).
 	let attachments: Attachment[];
 	try {
-		attachments = await inv.resolve(input.pod, input.kube);
+		attachments = await inv.resolve(input.pod, input.kube, undefined, (_origin, error) => {
+			report.findings.push(errorFinding(error));
+		});
 	} catch (error) {
 		report.findings.push(errorFinding(error));
 		return report;
@@ -390,6 +413,7 @@ export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
 			defaultRoute: a.defaultRoute ?? null,
 		});
 	}
+	report.findings.push(...duplicateAddresses(report.attachments));
 	return report;
 }
 

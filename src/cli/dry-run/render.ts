@@ -146,6 +146,8 @@ function executionBlock(run: Execution, style: Style): string[] {
 			? paint(style, '32', `  After DEL: nothing left behind${run.netnsCreated ? ', netns deleted' : ''}.`)
 			: `  After DEL, left behind: ${run.leftovers.join('; ')}`,
 	);
+	if (run.kept.length > 0)
+		lines.push(`  Kept (CNI never deletes the bridges its plugins create): ${run.kept.join('; ')}`);
 	return lines;
 }
 

@@ -22,6 +22,7 @@ import {NetlinkModel as Model} from '../../netlink/model.ts';
 import type {OpenNetlink} from '../../netlink/netlink.ts';
 import type {ChainRun, Finding, NetworkDryRun, PodDryRun} from './plan.ts';
 import {attachmentRun, networkRun, podAddRequestCachedIn} from './plan.ts';
+import {type StaticIpam, staticIpam} from './static-ipam.ts';
 
 /** One delegate run in the simulation. */
 export interface SimulatedStep {
@@ -61,25 +62,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
 	return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The addresses and routes of a `static` IPAM section; nothing for other IPAM types. */
-function staticIpam(ipam: unknown): {
-	ips: {address: string; gateway?: string}[];
-	routes: {dst: string; gw?: string}[];
-} {
-	if (!isObject(ipam) || ipam['type'] !== 'static') return {ips: [], routes: []};
-	const ips: {address: string; gateway?: string}[] = [];
-	for (const a of Array.isArray(ipam['addresses']) ? ipam['addresses'] : []) {
-		if (!isObject(a) || typeof a['address'] !== 'string') continue;
-		ips.push({address: a['address'], ...(typeof a['gateway'] === 'string' ? {gateway: a['gateway']} : {})});
-	}
-	const routes: {dst: string; gw?: string}[] = [];
-	for (const r of Array.isArray(ipam['routes']) ? ipam['routes'] : []) {
-		if (!isObject(r) || typeof r['dst'] !== 'string') continue;
-		routes.push({dst: r['dst'], ...(typeof r['gw'] === 'string' ? {gw: r['gw']} : {})});
-	}
-	return {ips, routes};
-}
-
 /** IP entries in the shape of `version` (0.3.x/0.4.0 carry "version"). */
 function ipEntries(version: string, ips: {address: string; gateway?: string}[], iface: number | undefined) {
 	return ips.map((ip) => ({
@@ -114,8 +96,16 @@ class OpaqueExec implements PluginExec {
 		const stdin = Buffer.from(request.stdin).toString('utf8');
 		const config = JSON.parse(stdin) as Record<string, unknown>;
 		const version = String(config['cniVersion'] ?? '0.1.0');
-		const {ips, routes} = staticIpam(config['ipam']);
 		if (request.env['CNI_COMMAND'] !== 'ADD') return new Uint8Array();
+		let parsed: StaticIpam;
+		try {
+			// The real plugin's IPAM call refuses what static refuses; so does its stand-in.
+			parsed = staticIpam(config['ipam']);
+		} catch (error) {
+			this.#record(type, stdin, null, toCniError(error).message);
+			throw error;
+		}
+		const {ips, routes} = parsed;
 		const ipam = config['ipam'];
 		if (config['type'] !== type && isObject(ipam) && ipam['type'] === type) {
 			// A built-in's IPAM call: addresses only, the built-in configures them.
