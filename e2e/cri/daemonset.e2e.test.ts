@@ -137,12 +137,18 @@ async function waitExited(id: string): Promise<ContainerStatus> {
 /** A container's log (CRI log format) for failure messages. */
 const containerLog = (logPath: string) => readFile(join(dir, 'logs', logPath), 'utf8').catch(() => '');
 
-/** Runs the init container (command and args from the manifest) to completion. */
-async function runInstall(): Promise<ContainerStatus> {
+/**
+ * Runs init container `name` of `manifest` (its command, args and mounts) to completion in the
+ * daemon's sandbox; resolves its exit status and log.
+ */
+async function runToCompletion(
+	manifest: ManifestPod,
+	name: string,
+): Promise<{status: ContainerStatus; log: string}> {
 	const c = containerd as Containerd;
 	const s = daemonSandbox as {id: string; config: PodSandboxConfig};
-	const logPath = `install-${attempt}.log`;
-	const config = await daemonSetContainer(pod, manifestContainer(pod, 'install'), {
+	const logPath = `${name}-${attempt}.log`;
+	const config = await daemonSetContainer(manifest, manifestContainer(manifest, name), {
 		hostPaths: hostPath,
 		nodeName: NODE_NAME,
 		logPath,
@@ -151,8 +157,14 @@ async function runInstall(): Promise<ContainerStatus> {
 	const id = await c.cri.createContainer(s.id, config, s.config);
 	await c.cri.startContainer(id);
 	const status = await waitExited(id);
-	if (status.exitCode !== 0) throw new Error(`install failed: ${await containerLog(logPath)}`);
 	await c.cri.removeContainer(id);
+	return {status, log: await containerLog(logPath)};
+}
+
+/** Runs the DaemonSet's install init container; fails with its log unless it exits 0. */
+async function runInstall(): Promise<ContainerStatus> {
+	const {status, log} = await runToCompletion(pod, 'install');
+	if (status.exitCode !== 0) throw new Error(`install failed: ${log}`);
 	return status;
 }
 
@@ -459,21 +471,9 @@ describe('the DaemonSet under containerd', () => {
 
 	it("the way back: uninstall.yaml's init container removes what the install put on the node", async () => {
 		const c = containerd as Containerd;
-		const back = loadDaemonSetPod(UNINSTALL_MANIFEST);
-		const s = daemonSandbox as {id: string; config: PodSandboxConfig};
-		const logPath = `uninstall-${attempt}.log`;
-		const config = await daemonSetContainer(back, manifestContainer(back, 'uninstall'), {
-			hostPaths: hostPath,
-			nodeName: NODE_NAME,
-			logPath,
-		});
-		config.metadata.attempt = attempt++;
-		const id = await c.cri.createContainer(s.id, config, s.config);
-		await c.cri.startContainer(id);
-		const status = await waitExited(id);
-		await c.cri.removeContainer(id);
-		expect(status.exitCode, await containerLog(logPath)).toBe(0);
-		expect(await containerLog(logPath)).toContain('plexus: restored');
+		const {status, log} = await runToCompletion(loadDaemonSetPod(UNINSTALL_MANIFEST), 'uninstall');
+		expect(status.exitCode, log).toBe(0);
+		expect(log).toContain('plexus: restored');
 		expect((await readdir(c.confDir)).sort()).toEqual(['10-flannel.conflist']);
 		expect(await readdir(c.binDir)).not.toContain('plexus-shim');
 	});
