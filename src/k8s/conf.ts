@@ -96,6 +96,9 @@ const PlexusConfSchema = z.strictObject({
 	disableBuiltins: StringList.optional(),
 });
 
+/** Every key a Plexus conf may carry (the schema's, so a new key is never missed elsewhere). */
+export const PLEXUS_CONF_KEYS: readonly string[] = Object.keys(PlexusConfSchema.shape);
+
 /** A validated Plexus conf with Multus' defaults applied. `raw` is the untouched stdin object. */
 export interface PlexusConf {
 	cniVersion: string;

@@ -7,7 +7,7 @@
  * Every absolute path a generated conf may write to is kept inside the case's own directory.
  */
 import type {Pod} from '../../../k8s/client.ts';
-import {PATH_KEYS} from '../../../k8s/conf.ts';
+import {PATH_KEYS, PLEXUS_CONF_KEYS} from '../../../k8s/conf.ts';
 import type {Rng} from './rng.ts';
 import {nastyDocument, nastyName, nastyString, nastyValue, toJsonText} from './values.ts';
 
@@ -143,43 +143,8 @@ function confine(conf: Record<string, unknown>, dir: string): void {
 	}
 }
 
-const CONF_KEYS = [
-	'cniVersion',
-	'name',
-	'type',
-	'capabilities',
-	'runtimeConfig',
-	'prevResult',
-	'args',
-	'kubeconfig',
-	'confDir',
-	'cniDir',
-	'binDir',
-	'clusterNetwork',
-	'defaultNetworks',
-	'delegates',
-	'systemNamespaces',
-	'multusNamespace',
-	'namespaceIsolation',
-	'globalNamespaces',
-	'readinessindicatorfile',
-	'logFile',
-	'logLevel',
-	'logToStderr',
-	'logOptions',
-	'retryDeleteOnError',
-	'auxiliaryCNIChainName',
-	'daemonSocketDir',
-	'cniConf',
-	'apiTimeoutMs',
-	'deviceInfoDir',
-	'deviceCheckpointFile',
-	'devicePluginInfoDir',
-	'disableBuiltins',
-	'cni.dev/valid-attachments',
-	'cni.dev/attachments',
-	'io.example/runtime-key',
-];
+/** Keys the fuzzer mutates: every conf key, and one runtime key of another namespace. */
+const CONF_KEYS = [...PLEXUS_CONF_KEYS, 'io.example/runtime-key'];
 
 /** A result object, as a runtime passes prevResult (sometimes broken). */
 function prevResult(rng: Rng): unknown {
