@@ -166,23 +166,27 @@ export class RestClient {
 			throw new ApiStatusError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'));
 		}
 		let pending = '';
-		for await (const chunk of res) {
-			pending += (chunk as Buffer).toString('utf8');
-			let newline = pending.indexOf('\n');
-			while (newline !== -1) {
-				const line = pending.slice(0, newline).trim();
-				pending = pending.slice(newline + 1);
-				newline = pending.indexOf('\n');
-				if (line === '') continue;
-				let event: unknown;
-				try {
-					event = JSON.parse(line);
-				} catch {
-					log('warning', 'ignoring a watch line that is not JSON', {path: req.path});
-					continue;
+		try {
+			for await (const chunk of res) {
+				pending += (chunk as Buffer).toString('utf8');
+				let newline = pending.indexOf('\n');
+				while (newline !== -1) {
+					const line = pending.slice(0, newline).trim();
+					pending = pending.slice(newline + 1);
+					newline = pending.indexOf('\n');
+					if (line === '') continue;
+					let event: unknown;
+					try {
+						event = JSON.parse(line);
+					} catch {
+						log('warning', 'ignoring a watch line that is not JSON', {path: req.path});
+						continue;
+					}
+					onEvent(event);
 				}
-				onEvent(event);
 			}
+		} finally {
+			res.destroy();
 		}
 	}
 
