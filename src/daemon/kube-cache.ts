@@ -153,8 +153,7 @@ function reflect(
 	fieldSelector?: string,
 ): Reflector {
 	const health = informerState(name);
-	let lists = 0;
-	return new Reflector(rest, {
+	const reflector: Reflector = new Reflector(rest, {
 		path,
 		fieldSelector,
 		onActivity: () => {
@@ -162,9 +161,10 @@ function reflect(
 		},
 		onSynced: (synced) => {
 			health.synced = synced;
-			if (synced && lists++ > 0) health.relists++;
+			health.relists = Math.max(0, reflector.stats.lists - 1);
 		},
 	});
+	return reflector;
 }
 
 /**

@@ -116,6 +116,8 @@ export class Reflector {
 	async #run(firstAttempt: () => void): Promise<void> {
 		let needList = true;
 		let backoffMs = BACKOFF_INITIAL_MS;
+		// A 410 right after a fresh list would re-list in a loop: from the second one on, back off.
+		let goneInARow = 0;
 		const signal = this.#stop.signal;
 		while (!signal.aborted) {
 			try {
@@ -130,12 +132,13 @@ export class Reflector {
 				}
 				await this.#watch(signal);
 				backoffMs = BACKOFF_INITIAL_MS;
+				goneInARow = 0;
 			} catch (error) {
 				if (signal.aborted) break;
 				if (error instanceof GoneError || (error as {status?: unknown}).status === 410) {
 					this.stats.gone++;
 					needList = true;
-					continue;
+					if (goneInARow++ === 0) continue;
 				}
 				this.stats.failures++;
 				this.#setSynced(false);
@@ -185,6 +188,10 @@ export class Reflector {
 				signal: AbortSignal.any([signal, cut]),
 			},
 			(event) => this.#apply(event),
+			() => {
+				// Watching again after a failure: the store is current once more.
+				if (!this.#synced) this.#setSynced(true);
+			},
 		);
 	}
 

@@ -155,16 +155,18 @@ export class RestClient {
 	}
 
 	/**
-	 * A watch: calls `onEvent` for each newline-delimited JSON line until the server ends the
-	 * stream (resolves) or it breaks (rejects). A non-2xx answer rejects with `ApiStatusError`.
+	 * A watch: calls `onOpen` once the server accepted it, then `onEvent` for each newline-delimited
+	 * JSON line until the server ends the stream (resolves) or it breaks (rejects). A non-2xx
+	 * answer rejects with `ApiStatusError`.
 	 */
-	async watch(req: RestRequest, onEvent: (event: unknown) => void): Promise<void> {
+	async watch(req: RestRequest, onEvent: (event: unknown) => void, onOpen?: () => void): Promise<void> {
 		const res = await this.#send(req, 'application/json');
 		if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) > 299) {
 			const chunks: Buffer[] = [];
 			for await (const chunk of res) chunks.push(chunk as Buffer);
 			throw new ApiStatusError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'));
 		}
+		onOpen?.();
 		let pending = '';
 		try {
 			for await (const chunk of res) {
