@@ -17,6 +17,7 @@ import {TimedPluginExec, timedPlugin} from './delegate.ts';
 import {EventQueue} from './event-queue.ts';
 import {CachedKubeClient, type Informers, startInformers} from './kube-cache.ts';
 import type {DelegateObserver} from './metrics.ts';
+import {RepeatedDels} from './repeat-del.ts';
 
 /** How long /readyz waits for the in-cluster informers to sync (Multus waits up to 20 s). */
 export const INFORMER_SYNC_WAIT_MS = 20_000;
@@ -254,7 +255,7 @@ export function createDaemonMetaPlugin(
 			);
 		},
 	});
-	return afterResultEvents(plugin, clients.events);
+	return afterResultEvents(new RepeatedDels().wrap(plugin), clients.events);
 }
 
 /** `plugin` with every verb run as a request of `events`: queued events go out after its result. */
