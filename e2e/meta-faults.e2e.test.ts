@@ -94,14 +94,17 @@ describe('DEL offline', () => {
 		expect(performance.now() - started).toBeLessThan(20_000);
 	});
 
-	test('DEL from the cache never loads the Kubernetes client (one-shot start-up cost)', async () => {
+	test('DEL from the cache never loads the Kubernetes client; ADD loads the REST client, never client-node', async () => {
 		h.api.createNad('ns1', 'nad-a', macvlanNad('nad-a', h.master, '10.30.1.5/24'));
 		const pod = await h.createPod('web', {'k8s.v1.cni.cncf.io/networks': 'nad-a'});
-		const probe = fileURLToPath(new URL('./kube/module-probe.ts', import.meta.url));
+		const probe = fileURLToPath(new URL('./testing/kube-module-probe.ts', import.meta.url));
 		const modules = join(h.dir, 'modules.log');
 		const env = {NODE_OPTIONS: `--import=${probe}`, PLEXUS_MODULE_LOG: modules};
 		expect((await h.cni('ADD', pod, h.conf(), 'eth0', env)).exitCode).toBe(0);
-		expect(await readFile(modules, 'utf8')).toContain('@kubernetes/client-node');
+		const added = await readFile(modules, 'utf8');
+		expect(added).toContain('/src/k8s/rest/http.ts');
+		// client-node costs ~0.7 s to import: the one-shot path must never load it.
+		expect(added).not.toContain('@kubernetes/client-node');
 		await writeFile(modules, '');
 		expect((await h.cni('DEL', pod, h.conf(), 'eth0', env)).exitCode).toBe(0);
 		expect(await readFile(modules, 'utf8')).toBe('');

@@ -15,6 +15,7 @@ REQUIRED=(
 	/usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
 	/usr/bin/buildah:buildah
 	/usr/bin/strip:binutils
+	/usr/bin/openssl:openssl
 )
 
 missing=()

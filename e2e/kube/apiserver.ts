@@ -1,34 +1,47 @@
 /**
  * A small Kubernetes API server for tests. No kube-apiserver can be installed on the test machines,
- * so this serves the real REST paths and JSON shapes Plexus uses, over plain HTTP on 127.0.0.1:
- * pods and pods/status (GET/LIST/POST/PUT/PATCH/DELETE), NetworkAttachmentDefinitions
- * (k8s.cni.cncf.io/v1), and events (core v1 and events.k8s.io/v1). Writes carry resourceVersion
- * and uid preconditions (409 Conflict), errors are `Status` objects, and tests can inject faults
- * (status codes per path, latency, the whole server down) and assert on the request log.
+ * so this serves the real REST paths and JSON shapes Plexus uses, over HTTPS on 127.0.0.1 with a
+ * generated CA (`tls.ts`) and bearer-token auth (401 otherwise), for the kinds in `kinds.ts`: pods
+ * and pods/status, NetworkAttachmentDefinitions, events (core v1 and events.k8s.io/v1), and DRA
+ * ResourceClaims and ResourceSlices. It lists and watches as kube-apiserver does: a global
+ * resourceVersion on every object and list, field and label selectors, and watch streams
+ * (`watch.ts`) with bookmarks, `timeoutSeconds` and 410 for a compacted resourceVersion. Writes
+ * carry resourceVersion and uid preconditions (409 Conflict), errors are `Status` objects, and
+ * tests can inject faults (status codes per path, latency, the server down or restarted), compact
+ * the history, end watches, and assert on the request log.
  *
  * Production code talks to it only through @kubernetes/client-node with a kubeconfig
  * (see `writeKubeconfig`), exactly as it would talk to a real cluster.
  */
 import {chmod, writeFile} from 'node:fs/promises';
-import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http';
+import {
+	createServer as createHttpServer,
+	type IncomingMessage,
+	type Server,
+	type ServerResponse,
+} from 'node:http';
+import {createServer as createHttpsServer} from 'node:https';
 import type {AddressInfo, Socket} from 'node:net';
 import {join} from 'node:path';
-import {type KubeObject, ObjectStore, type ResourceKind, StoreError} from './store.ts';
+import {EVENTS, EVENTS_V1, NADS, PODS, type Route, routeOf} from './kinds.ts';
+import {fieldSelector, labelSelector} from './selectors.ts';
+import {isPlainObject, StoreError, statusObject} from './status.ts';
+import {type KubeObject, ObjectStore} from './store.ts';
+import {testCertificates} from './tls.ts';
+import {WatchStream} from './watch.ts';
 
-export const PODS: ResourceKind = {plural: 'pods', apiVersion: 'v1', kind: 'Pod', group: ''};
-export const NADS: ResourceKind = {
-	plural: 'network-attachment-definitions',
-	apiVersion: 'k8s.cni.cncf.io/v1',
-	kind: 'NetworkAttachmentDefinition',
-	group: 'k8s.cni.cncf.io',
-};
-export const EVENTS: ResourceKind = {plural: 'events', apiVersion: 'v1', kind: 'Event', group: ''};
-export const EVENTS_V1: ResourceKind = {
-	plural: 'events',
-	apiVersion: 'events.k8s.io/v1',
-	kind: 'Event',
-	group: 'events.k8s.io',
-};
+export {
+	EVENTS,
+	EVENTS_V1,
+	KINDS,
+	NADS,
+	PODS,
+	RESOURCE_CLAIMS,
+	RESOURCE_SLICES,
+	type ResourceKind,
+} from './kinds.ts';
+export {StoreError, statusObject} from './status.ts';
+export type {KubeObject, StoreEvent} from './store.ts';
 
 /** One request as the server saw it, for assertions. */
 export interface RequestRecord {
@@ -41,8 +54,10 @@ export interface RequestRecord {
 	/** The request's User-Agent header. */
 	userAgent: string | undefined;
 	body: unknown;
-	/** The HTTP status the server answered with. */
+	/** The HTTP status the server answered with (200 for a watch, even one ended by an ERROR event). */
 	status: number;
+	/** True for a watch request. */
+	watch: boolean;
 }
 
 /** A fault: requests matching `method` (any when absent) and `path` answer `status` instead. */
@@ -55,35 +70,26 @@ export interface Fault {
 	message?: string;
 }
 
-const ROUTES: {pattern: RegExp; kind: ResourceKind}[] = [
-	{pattern: /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?pods(?:\/([^/]+)(?:\/(status))?)?$/, kind: PODS},
-	{
-		pattern:
-			/^\/apis\/k8s\.cni\.cncf\.io\/v1\/(?:namespaces\/([^/]+)\/)?network-attachment-definitions(?:\/([^/]+))?$/,
-		kind: NADS,
-	},
-	{pattern: /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?events(?:\/([^/]+))?$/, kind: EVENTS},
-	{pattern: /^\/apis\/events\.k8s\.io\/v1\/(?:namespaces\/([^/]+)\/)?events(?:\/([^/]+))?$/, kind: EVENTS_V1},
-];
+/** Options of `TestApiServer.start`. */
+export interface ApiServerOptions {
+	/** Serve HTTPS with the generated CA (default) or plain HTTP (`false`), as an `http://` cluster. */
+	tls?: boolean;
+	/** The bearer token requests must carry; default 'plexus-test-token'. `null`: no auth. */
+	token?: string | null;
+	/** Delay before every answer (for a watch: before its headers), in milliseconds. Default 0. */
+	latencyMs?: number;
+	/** How many change events watches can replay before 410 (`ObjectStore` historyLimit). Default 1000. */
+	historyLimit?: number;
+	/** Periodic bookmarks to watches that allow them, as the real server's ~1 min. Default 60000; `null`: none. */
+	bookmarkIntervalMs?: number | null;
+}
 
-const REASONS: Record<number, string> = {
-	400: 'BadRequest',
-	401: 'Unauthorized',
-	403: 'Forbidden',
-	404: 'NotFound',
-	405: 'MethodNotAllowed',
-	409: 'Conflict',
-	415: 'UnsupportedMediaType',
-	422: 'Invalid',
-	429: 'TooManyRequests',
-	500: 'InternalError',
-	503: 'ServiceUnavailable',
-	504: 'Timeout',
-};
-
-/** The `Status` object kube-apiserver answers errors with. */
-export function statusObject(code: number, message: string, reason = REASONS[code] ?? 'Unknown'): object {
-	return {kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code};
+/** Options of `writeKubeconfig`. */
+export interface KubeconfigOptions {
+	/** Another token than the server's (a wrong one gets 401). */
+	token?: string;
+	/** Write `insecure-skip-tls-verify: true` instead of the CA (what client-node needs for http://). */
+	insecureSkipTlsVerify?: boolean;
 }
 
 /**
@@ -95,25 +101,43 @@ export function statusObject(code: number, message: string, reason = REASONS[cod
  * const kubeconfig = await api.writeKubeconfig(dir);
  */
 export class TestApiServer {
-	readonly store = new ObjectStore();
+	readonly store: ObjectStore;
 	/** Every request served, in order. */
 	readonly requests: RequestRecord[] = [];
 	/** Extra delay before every answer, in milliseconds. */
-	latencyMs = 0;
+	latencyMs: number;
 	/** When set, requests must carry `Authorization: Bearer <token>` or get 401. */
-	token: string | undefined = 'plexus-test-token';
+	token: string | undefined;
+	/** Periodic bookmark interval for new watches; undefined: none. */
+	bookmarkIntervalMs: number | undefined;
+	readonly tls: boolean;
+	#caCert = '';
+	#cert = '';
+	#key = '';
 	#faults: Fault[] = [];
-	#server: Server;
+	#server: Server | undefined;
 	#sockets = new Set<Socket>();
+	#watches = new Set<WatchStream>();
 	#port = 0;
 
-	private constructor() {
-		this.#server = this.#makeServer();
+	private constructor(options: ApiServerOptions) {
+		this.tls = options.tls ?? true;
+		this.token = options.token === null ? undefined : (options.token ?? 'plexus-test-token');
+		this.latencyMs = options.latencyMs ?? 0;
+		this.bookmarkIntervalMs =
+			options.bookmarkIntervalMs === null ? undefined : (options.bookmarkIntervalMs ?? 60_000);
+		this.store = new ObjectStore({historyLimit: options.historyLimit});
 	}
 
 	/** Starts a server on 127.0.0.1 with a random free port. */
-	static async start(): Promise<TestApiServer> {
-		const api = new TestApiServer();
+	static async start(options: ApiServerOptions = {}): Promise<TestApiServer> {
+		const api = new TestApiServer(options);
+		if (api.tls) {
+			const certs = await testCertificates();
+			api.#caCert = certs.caCert;
+			api.#cert = certs.cert;
+			api.#key = certs.key;
+		}
 		await api.#listen(0);
 		return api;
 	}
@@ -122,8 +146,19 @@ export class TestApiServer {
 		return this.#port;
 	}
 
+	/** `https://127.0.0.1:<port>` (or http:// without TLS). */
 	get url(): string {
-		return `http://127.0.0.1:${this.#port}`;
+		return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.#port}`;
+	}
+
+	/** The PEM CA certificate that signed the server certificate ('' without TLS). */
+	get caCert(): string {
+		return this.#caCert;
+	}
+
+	/** How many watch streams are open now. */
+	get openWatches(): number {
+		return this.#watches.size;
 	}
 
 	/** Makes matching requests fail with `fault.status` (a Status body) until `times` runs out. */
@@ -135,19 +170,48 @@ export class TestApiServer {
 		this.#faults = [];
 	}
 
-	/** Stops listening and drops open connections: clients now see ECONNREFUSED. */
+	/** Sends a BOOKMARK now to every open watch that allows bookmarks. */
+	bookmark(): void {
+		for (const watch of this.#watches) watch.bookmark();
+	}
+
+	/** Ends every open watch as a server-side timeout does; clients re-watch from their last resourceVersion. */
+	closeWatches(): void {
+		for (const watch of [...this.#watches]) watch.close();
+	}
+
+	/** Drops the event history up to `resourceVersion` (default: all): older watches get 410. */
+	compact(resourceVersion?: number): void {
+		this.store.compact(resourceVersion);
+	}
+
+	/** Stops listening and drops open connections and watches: clients now see ECONNREFUSED. */
 	async down(): Promise<void> {
-		if (!this.#server.listening) return;
-		const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+		const server = this.#server;
+		if (server === undefined) return;
+		this.#server = undefined;
+		const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+		for (const watch of [...this.#watches]) watch.close();
 		for (const socket of this.#sockets) socket.destroy();
 		await closed;
 	}
 
 	/** Listens again on the same port after `down()`. */
 	async up(): Promise<void> {
-		if (this.#server.listening) return;
-		this.#server = this.#makeServer();
+		if (this.#server !== undefined) return;
 		await this.#listen(this.#port);
+	}
+
+	/**
+	 * Restarts on the same port, as a kube-apiserver restart: open watches and connections drop, and
+	 * the watch history is lost (watches from an older resourceVersion get 410) unless `keepHistory`;
+	 * the objects stay (they live in etcd) unless `keepObjects` is false.
+	 */
+	async restart(options: {keepObjects?: boolean; keepHistory?: boolean} = {}): Promise<void> {
+		await this.down();
+		if (options.keepObjects === false) this.store.clear();
+		else if (options.keepHistory !== true) this.store.compact();
+		await this.up();
 	}
 
 	async close(): Promise<void> {
@@ -193,6 +257,13 @@ export class TestApiServer {
 		return this.store.create(NADS, namespace, {metadata, spec: config === undefined ? {} : {config}});
 	}
 
+	/** Replaces a NAD's spec.config (a MODIFIED event for watchers). */
+	updateNad(namespace: string, name: string, config: string): KubeObject {
+		const current = this.store.get(NADS, namespace, name);
+		if (current === undefined) throw new StoreError(404, 'NotFound', `NAD ${namespace}/${name} not found`);
+		return this.store.replace(NADS, namespace, name, {...current, spec: {config}}, undefined);
+	}
+
 	deleteNad(namespace: string, name: string): void {
 		this.store.delete(NADS, namespace, name);
 	}
@@ -204,48 +275,58 @@ export class TestApiServer {
 		);
 	}
 
-	/**
-	 * Writes a kubeconfig (mode 0600) pointing at this server with the bearer token, and returns its path.
-	 */
-	async writeKubeconfig(dir: string, fileName = 'kubeconfig'): Promise<string> {
-		const path = join(dir, fileName);
+	/** A kubeconfig (JSON, which is YAML) for this server: its CA and the bearer token. */
+	kubeconfig(options: KubeconfigOptions = {}): string {
+		const cluster: Record<string, unknown> = {server: this.url};
+		if (options.insecureSkipTlsVerify === true) cluster['insecure-skip-tls-verify'] = true;
+		else if (this.tls) cluster['certificate-authority-data'] = Buffer.from(this.#caCert).toString('base64');
+		const token = options.token ?? this.token;
 		const config = {
 			apiVersion: 'v1',
 			kind: 'Config',
-			// client-node refuses plain http unless TLS verification is off; the server is loopback-only.
-			clusters: [{name: 'plexus-test', cluster: {server: this.url, 'insecure-skip-tls-verify': true}}],
-			users: [{name: 'plexus', user: this.token === undefined ? {} : {token: this.token}}],
+			clusters: [{name: 'plexus-test', cluster}],
+			users: [{name: 'plexus', user: token === undefined ? {} : {token}}],
 			contexts: [{name: 'plexus-test', context: {cluster: 'plexus-test', user: 'plexus'}}],
 			'current-context': 'plexus-test',
 		};
-		await writeFile(path, `${JSON.stringify(config, null, 2)}\n`, {mode: 0o600});
+		return `${JSON.stringify(config, null, 2)}\n`;
+	}
+
+	/** Writes `kubeconfig()` to `dir/fileName` (mode 0600) and returns its path. */
+	async writeKubeconfig(
+		dir: string,
+		fileName = 'kubeconfig',
+		options: KubeconfigOptions = {},
+	): Promise<string> {
+		const path = join(dir, fileName);
+		await writeFile(path, this.kubeconfig(options), {mode: 0o600});
 		await chmod(path, 0o600);
 		return path;
 	}
 
-	#makeServer(): Server {
-		const server = createServer((req, res) => {
+	async #listen(port: number): Promise<void> {
+		const handler = (req: IncomingMessage, res: ServerResponse): void => {
 			this.#handle(req, res).catch((error: unknown) => {
 				this.#send(res, 500, statusObject(500, String(error)));
 			});
-		});
+		};
+		const server = this.tls
+			? createHttpsServer({cert: this.#cert, key: this.#key}, handler)
+			: createHttpServer(handler);
 		server.keepAliveTimeout = 1000;
-		server.on('connection', (socket) => {
+		server.on('connection', (socket: Socket) => {
 			this.#sockets.add(socket);
 			socket.on('close', () => this.#sockets.delete(socket));
 		});
-		return server;
-	}
-
-	async #listen(port: number): Promise<void> {
 		await new Promise<void>((resolve, reject) => {
-			this.#server.once('error', reject);
-			this.#server.listen(port, '127.0.0.1', () => {
-				this.#server.off('error', reject);
+			server.once('error', reject);
+			server.listen(port, '127.0.0.1', () => {
+				server.off('error', reject);
 				resolve();
 			});
 		});
-		this.#port = (this.#server.address() as AddressInfo).port;
+		this.#server = server;
+		this.#port = (server.address() as AddressInfo).port;
 	}
 
 	#send(res: ServerResponse, status: number, body: unknown): void {
@@ -261,16 +342,17 @@ export class TestApiServer {
 		for await (const chunk of req) chunks.push(chunk as Buffer);
 		const text = Buffer.concat(chunks).toString('utf8');
 		const method = req.method ?? 'GET';
-		const contentType = req.headers['content-type']?.split(';')[0]?.trim();
+		const query = Object.fromEntries(url.searchParams);
 		const record: RequestRecord = {
 			method,
 			path: url.pathname,
-			query: Object.fromEntries(url.searchParams),
-			contentType,
+			query,
+			contentType: req.headers['content-type']?.split(';')[0]?.trim(),
 			authorization: req.headers.authorization,
 			userAgent: req.headers['user-agent'],
 			body: undefined,
 			status: 0,
+			watch: method === 'GET' && (query['watch'] === 'true' || query['watch'] === '1'),
 		};
 		this.requests.push(record);
 		const answer = (status: number, body: unknown): void => {
@@ -302,7 +384,21 @@ export class TestApiServer {
 			return;
 		}
 		try {
-			const [status, body] = this.#route(method, url.pathname, contentType, record.body);
+			if (method === 'GET' && url.pathname === '/version') {
+				answer(200, {major: '1', minor: '34', gitVersion: 'v1.34.0-plexus-test', platform: 'linux/amd64'});
+				return;
+			}
+			const route = routeOf(url.pathname);
+			if (route === undefined) {
+				answer(404, statusObject(404, 'the server could not find the requested resource'));
+				return;
+			}
+			if (record.watch) {
+				record.status = 200;
+				this.#watch(route, query, res);
+				return;
+			}
+			const [status, body] = this.#serve(route, method, query, record.contentType, record.body);
 			answer(status, body);
 		} catch (error) {
 			if (error instanceof StoreError)
@@ -311,50 +407,46 @@ export class TestApiServer {
 		}
 	}
 
-	#route(method: string, path: string, contentType: string | undefined, body: unknown): [number, unknown] {
-		if (method === 'GET' && path === '/version') {
-			return [200, {major: '1', minor: '34', gitVersion: 'v1.34.0-plexus-test', platform: 'linux/amd64'}];
-		}
-		for (const {pattern, kind} of ROUTES) {
-			const match = pattern.exec(path);
-			if (match === null) continue;
-			const namespace = match[1] === undefined ? undefined : decodeURIComponent(match[1]);
-			const name = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
-			const subresource = match[3] === 'status' ? ('status' as const) : undefined;
-			return this.#serve(kind, method, namespace, name, subresource, contentType, body);
-		}
-		return [404, statusObject(404, 'the server could not find the requested resource')];
+	#watch(route: Route, query: Record<string, string>, res: ServerResponse): void {
+		const fields = fieldSelector(route.kind, route.name === undefined ? query['fieldSelector'] : undefined);
+		const byName =
+			route.name === undefined ? fields : fieldSelector(route.kind, `metadata.name=${route.name}`);
+		const timeout = query['timeoutSeconds'] === undefined ? undefined : Number(query['timeoutSeconds']);
+		const watch = new WatchStream(
+			res,
+			this.store,
+			{
+				kind: route.kind,
+				namespace: route.namespace,
+				fields: byName,
+				labels: labelSelector(query['labelSelector']),
+				resourceVersion: query['resourceVersion'],
+				allowWatchBookmarks: query['allowWatchBookmarks'] === 'true' || query['allowWatchBookmarks'] === '1',
+				sendInitialEvents: query['sendInitialEvents'] === 'true',
+				timeoutSeconds:
+					timeout !== undefined && Number.isFinite(timeout) && timeout > 0 ? timeout : undefined,
+			},
+			() => this.#watches.delete(watch),
+		);
+		this.#watches.add(watch);
+		watch.start(this.bookmarkIntervalMs);
 	}
 
 	#serve(
-		kind: ResourceKind,
+		route: Route,
 		method: string,
-		namespace: string | undefined,
-		name: string | undefined,
-		subresource: 'status' | undefined,
+		query: Record<string, string>,
 		contentType: string | undefined,
 		body: unknown,
 	): [number, unknown] {
-		const object =
-			typeof body === 'object' && body !== null && !Array.isArray(body)
-				? (body as Record<string, unknown>)
-				: undefined;
+		const {kind, namespace, name, subresource} = route;
+		const object = isPlainObject(body) ? body : undefined;
 		if (name === undefined) {
-			if (method === 'GET') {
-				return [
-					200,
-					{
-						apiVersion: kind.apiVersion,
-						kind: `${kind.kind}List`,
-						metadata: {resourceVersion: this.store.resourceVersion},
-						items: this.store.list(kind, namespace),
-					},
-				];
-			}
-			if (method === 'POST' && namespace !== undefined) {
+			if (method === 'GET') return [200, this.#list(route, query)];
+			if (method === 'POST' && (namespace !== undefined || kind.namespaced === false)) {
 				if (object === undefined) return [400, statusObject(400, 'the request body must be a JSON object')];
-				const meta = object['metadata'] as Record<string, unknown> | undefined;
-				if (meta?.['namespace'] !== undefined && meta['namespace'] !== namespace) {
+				const meta = isPlainObject(object['metadata']) ? object['metadata'] : undefined;
+				if (namespace !== undefined && meta?.['namespace'] !== undefined && meta['namespace'] !== namespace) {
 					return [
 						400,
 						statusObject(
@@ -363,30 +455,27 @@ export class TestApiServer {
 						),
 					];
 				}
-				return [201, this.store.create(kind, namespace, object)];
+				return [201, this.store.create(kind, namespace ?? '', object)];
 			}
 			return [405, statusObject(405, `method ${method} not allowed on a collection`)];
 		}
-		if (namespace === undefined)
+		if (namespace === undefined && kind.namespaced !== false)
 			return [404, statusObject(404, 'the server could not find the requested resource')];
+		const ns = namespace ?? '';
 		switch (method) {
 			case 'GET': {
-				const found = this.store.get(kind, namespace, name);
-				if (found === undefined)
-					throw new StoreError(
-						404,
-						'NotFound',
-						`${kind.plural}${kind.group === '' ? '' : `.${kind.group}`} "${name}" not found`,
-					);
+				const found = this.store.get(kind, ns, name);
+				if (found === undefined) throw new StoreError(404, 'NotFound', notFoundMessage(kind, name));
 				return [200, found];
 			}
 			case 'PUT':
 				if (object === undefined) return [400, statusObject(400, 'the request body must be a JSON object')];
-				return [200, this.store.replace(kind, namespace, name, object, subresource)];
+				return [200, this.store.replace(kind, ns, name, object, subresource)];
 			case 'PATCH':
-				return [200, this.store.patch(kind, namespace, name, contentType ?? '', body, subresource)];
-			case 'DELETE':
-				this.store.delete(kind, namespace, name);
+				return [200, this.store.patch(kind, ns, name, contentType ?? '', body, subresource)];
+			case 'DELETE': {
+				const preconditions = isPlainObject(object?.['preconditions']) ? object['preconditions'] : {};
+				this.store.delete(kind, ns, name, preconditions);
 				return [
 					200,
 					{
@@ -397,8 +486,37 @@ export class TestApiServer {
 						details: {name, kind: kind.plural},
 					},
 				];
+			}
 			default:
 				return [405, statusObject(405, `method ${method} not allowed`)];
 		}
 	}
+
+	/**
+	 * A list with the store's resourceVersion and the selectors applied. `resourceVersionMatch=Exact`
+	 * with a compacted resourceVersion is 410 Expired, as kube-apiserver answers.
+	 */
+	#list(route: Route, query: Record<string, string>): object {
+		const {kind, namespace} = route;
+		const rv = query['resourceVersion'];
+		if (
+			query['resourceVersionMatch'] === 'Exact' &&
+			rv !== undefined &&
+			Number(rv) < this.store.oldestResourceVersion
+		) {
+			throw new StoreError(410, 'Expired', `The resourceVersion for the provided list is too old.`);
+		}
+		const fields = fieldSelector(kind, query['fieldSelector']);
+		const labels = labelSelector(query['labelSelector']);
+		return {
+			apiVersion: kind.apiVersion,
+			kind: `${kind.kind}List`,
+			metadata: {resourceVersion: this.store.resourceVersion},
+			items: this.store.list(kind, namespace).filter((o) => fields(o) && labels(o)),
+		};
+	}
+}
+
+function notFoundMessage(kind: {plural: string; group: string}, name: string): string {
+	return `${kind.plural}${kind.group === '' ? '' : `.${kind.group}`} "${name}" not found`;
 }

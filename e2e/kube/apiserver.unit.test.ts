@@ -1,6 +1,7 @@
 // The test API server, exercised only through @kubernetes/client-node (the client production code
 // uses), so a shape or path it gets wrong fails here rather than in a meta-plugin test.
-import {mkdtemp, rm, stat} from 'node:fs/promises';
+import {mkdtemp, readFile, rm, stat} from 'node:fs/promises';
+import {get} from 'node:https';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {
@@ -15,7 +16,7 @@ import {
 } from '@kubernetes/client-node';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {NADS, PODS, TestApiServer} from './apiserver.ts';
-import {jsonPatch, mergePatch} from './store.ts';
+import {jsonPatch, mergePatch} from './patch.ts';
 
 let api: TestApiServer;
 let dir: string;
@@ -312,6 +313,76 @@ describe('faults', () => {
 	test('the kubeconfig is written 0600', async () => {
 		const info = await stat(join(dir, 'kubeconfig'));
 		expect(info.mode & 0o777).toBe(0o600);
+	});
+});
+
+describe('transport', () => {
+	/** The outcome of a GET /version with node's https client trusting `ca` (node's defaults when undefined). */
+	function probe(ca: string | undefined): Promise<string> {
+		return new Promise((resolve) => {
+			get(`${api.url}/version`, ca === undefined ? {} : {ca}, (res) => {
+				res.resume();
+				resolve(`HTTP ${res.statusCode}`);
+			}).on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+		});
+	}
+
+	test('serves HTTPS with a certificate only the kubeconfig CA trusts', async () => {
+		expect(api.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+		const config = JSON.parse(await readFile(join(dir, 'kubeconfig'), 'utf8')) as {
+			clusters: {cluster: Record<string, unknown>}[];
+			users: {user: Record<string, unknown>}[];
+		};
+		expect(config.clusters[0]?.cluster).toEqual({
+			server: api.url,
+			'certificate-authority-data': Buffer.from(api.caCert).toString('base64'),
+		});
+		expect(config.users[0]?.user).toEqual({token: 'plexus-test-token'});
+		expect(await probe(undefined)).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+		expect(await probe(api.caCert)).toBe('HTTP 401');
+	});
+
+	test('a request without a token is 401', async () => {
+		const kc = new KubeConfig();
+		kc.loadFromString(api.kubeconfig({token: ''}));
+		const anonymous = kc.makeApiClient(CoreV1Api);
+		const {code} = await apiError(anonymous.listPodForAllNamespaces());
+		expect(code).toBe(401);
+		expect(api.requests.at(-1)?.status).toBe(401);
+		expect(api.requests.at(-1)?.authorization).toBeUndefined();
+	});
+
+	test('tls false serves plain http, which client-node reaches with insecure-skip-tls-verify', async () => {
+		const plain = await TestApiServer.start({tls: false});
+		try {
+			expect(plain.url).toMatch(/^http:\/\//);
+			const kc = new KubeConfig();
+			kc.loadFromString(plain.kubeconfig({insecureSkipTlsVerify: true}));
+			plain.createPod({metadata: {name: 'p', namespace: 'ns1'}});
+			const pods = await kc.makeApiClient(CoreV1Api).listPodForAllNamespaces();
+			expect(pods.items.map((p) => p.metadata?.name)).toEqual(['p']);
+		} finally {
+			await plain.close();
+		}
+	});
+
+	test('a DELETE whose uid precondition no longer holds is a 409', async () => {
+		api.createPod({metadata: {name: 'web', namespace: 'ns1'}});
+		const {code, body} = await apiError(
+			core.deleteNamespacedPod({name: 'web', namespace: 'ns1', body: {preconditions: {uid: 'not-the-uid'}}}),
+		);
+		expect(code).toBe(409);
+		expect(String(body['message'])).toContain('Precondition failed');
+		expect(api.getPod('ns1', 'web')).toBeDefined();
+	});
+
+	test('every write advances one global resourceVersion, and lists carry it', async () => {
+		const a = api.createPod({metadata: {name: 'a', namespace: 'ns1'}});
+		const n = api.createNad('ns1', 'n', '{}');
+		expect(Number(n.metadata.resourceVersion)).toBe(Number(a.metadata.resourceVersion) + 1);
+		await core.deleteNamespacedPod({name: 'a', namespace: 'ns1'});
+		const list = await core.listNamespacedPod({namespace: 'ns1'});
+		expect(list.metadata?.resourceVersion).toBe(String(Number(n.metadata.resourceVersion) + 1));
 	});
 });
 

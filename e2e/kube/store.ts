@@ -1,15 +1,26 @@
 /**
- * The object store behind the test API server: namespaced objects per resource, a global
- * resourceVersion counter, and the patch flavours kube-apiserver accepts (JSON merge patch,
- * strategic merge patch treated as a merge, and JSON patch, RFC 6902).
+ * The object store behind the test API server, standing in for etcd plus kube-apiserver's watch
+ * cache: namespaced and cluster-scoped objects per kind, one global resourceVersion counter that
+ * every write (create, replace, patch, delete) advances, optimistic concurrency (409 on a stale
+ * resourceVersion or another uid), and a bounded history of change events that watches replay
+ * from a resourceVersion. Events older than the history (dropped by the bound or by `compact`)
+ * are gone, so a watch from before them is told "too old resource version" (410).
  */
 import {randomUUID} from 'node:crypto';
+import {groupSuffix, isNamespaced, type ResourceKind} from './kinds.ts';
+import {jsonPatch, mergePatch} from './patch.ts';
+import {isPlainObject, StoreError} from './status.ts';
+
+export type {ResourceKind} from './kinds.ts';
+export {jsonPatch, mergePatch} from './patch.ts';
+export {StoreError} from './status.ts';
 
 export type KubeObject = Record<string, unknown> & {metadata: ObjectMeta};
 
 export interface ObjectMeta {
 	name: string;
-	namespace: string;
+	/** The namespace; absent on cluster-scoped objects. */
+	namespace?: string;
 	uid: string;
 	resourceVersion: string;
 	creationTimestamp: string;
@@ -18,136 +29,58 @@ export interface ObjectMeta {
 	[key: string]: unknown;
 }
 
-/** What the store reports when a write cannot happen; the server maps it to a Status object. */
-export class StoreError extends Error {
-	override name = 'StoreError' as const;
-	readonly code: number;
-	readonly reason: string;
-
-	constructor(code: number, reason: string, message: string) {
-		super(message);
-		this.code = code;
-		this.reason = reason;
-	}
+/** One change, as a watch delivers it. `previous` is the object before a MODIFIED or DELETED. */
+export interface StoreEvent {
+	type: 'ADDED' | 'MODIFIED' | 'DELETED';
+	kind: ResourceKind;
+	object: KubeObject;
+	previous: KubeObject | undefined;
+	resourceVersion: number;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** DeleteOptions.preconditions: the delete fails with 409 when they do not hold. */
+export interface Preconditions {
+	uid?: string;
+	resourceVersion?: string;
 }
 
-/** RFC 7386 JSON merge patch: objects merge recursively, null deletes, anything else replaces. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
-	if (!isPlainObject(patch)) return structuredClone(patch);
-	const out: Record<string, unknown> = isPlainObject(target) ? {...target} : {};
-	for (const [key, value] of Object.entries(patch)) {
-		if (value === null) delete out[key];
-		else out[key] = mergePatch(out[key], value);
-	}
-	return out;
-}
-
-interface JsonPatchOp {
-	op: string;
-	path: string;
-	value?: unknown;
-	from?: string;
-}
-
-function pointerTokens(pointer: string): string[] {
-	if (pointer === '') return [];
-	if (!pointer.startsWith('/')) throw new StoreError(422, 'Invalid', `invalid json pointer "${pointer}"`);
-	return pointer
-		.slice(1)
-		.split('/')
-		.map((token) => token.replaceAll('~1', '/').replaceAll('~0', '~'));
-}
-
-function parentOf(doc: unknown, tokens: string[], path: string): {parent: unknown; key: string} {
-	let node = doc;
-	for (const token of tokens.slice(0, -1)) {
-		if (Array.isArray(node)) node = node[Number(token)];
-		else if (isPlainObject(node)) node = node[token];
-		else node = undefined;
-		if (node === undefined) throw new StoreError(422, 'Invalid', `json patch path "${path}" does not exist`);
-	}
-	return {parent: node, key: tokens.at(-1) ?? ''};
-}
-
-function getAt(doc: unknown, path: string): unknown {
-	let node = doc;
-	for (const token of pointerTokens(path)) {
-		if (Array.isArray(node)) node = node[Number(token)];
-		else if (isPlainObject(node)) node = node[token];
-		else return undefined;
-	}
-	return node;
-}
-
-/** RFC 6902 JSON patch (add, remove, replace, move, copy, test) on a deep copy of `doc`. */
-export function jsonPatch(doc: unknown, ops: unknown): unknown {
-	if (!Array.isArray(ops)) throw new StoreError(400, 'BadRequest', 'json patch must be an array');
-	let out = structuredClone(doc);
-	for (const raw of ops as JsonPatchOp[]) {
-		const tokens = pointerTokens(raw.path);
-		if (raw.op === 'test') {
-			if (JSON.stringify(getAt(out, raw.path)) !== JSON.stringify(raw.value)) {
-				throw new StoreError(422, 'Invalid', `json patch test failed at "${raw.path}"`);
-			}
-			continue;
-		}
-		let value = raw.value;
-		if (raw.op === 'move' || raw.op === 'copy') {
-			value = structuredClone(getAt(out, raw.from ?? ''));
-			if (raw.op === 'move') out = jsonPatch(out, [{op: 'remove', path: raw.from}]);
-		}
-		if (tokens.length === 0) {
-			if (raw.op === 'remove') throw new StoreError(422, 'Invalid', 'cannot remove the document root');
-			out = structuredClone(value);
-			continue;
-		}
-		const {parent, key} = parentOf(out, tokens, raw.path);
-		const op = raw.op === 'move' || raw.op === 'copy' ? 'add' : raw.op;
-		if (Array.isArray(parent)) {
-			const index = key === '-' ? parent.length : Number(key);
-			if (op === 'add') parent.splice(index, 0, value);
-			else if (op === 'remove') parent.splice(index, 1);
-			else if (op === 'replace') parent[index] = value;
-			else throw new StoreError(422, 'Invalid', `unknown json patch op "${raw.op}"`);
-		} else if (isPlainObject(parent)) {
-			if ((op === 'remove' || op === 'replace') && !(key in parent)) {
-				throw new StoreError(422, 'Invalid', `json patch path "${raw.path}" does not exist`);
-			}
-			if (op === 'add' || op === 'replace') parent[key] = value;
-			else if (op === 'remove') delete parent[key];
-			else throw new StoreError(422, 'Invalid', `unknown json patch op "${raw.op}"`);
-		} else {
-			throw new StoreError(422, 'Invalid', `json patch path "${raw.path}" does not exist`);
-		}
-	}
-	return out;
-}
-
-/** One namespaced resource kind, e.g. pods or network-attachment-definitions. */
-export interface ResourceKind {
-	/** The plural used in the REST path and in Status details ("pods"). */
-	readonly plural: string;
-	readonly apiVersion: string;
-	readonly kind: string;
-	readonly group: string;
+/** Options of an `ObjectStore`. */
+export interface StoreOptions {
+	/** How many change events a watch can replay; older ones are compacted away. Default 1000. */
+	historyLimit?: number | undefined;
 }
 
 /** The in-memory object store, shared by every resource kind so resourceVersion is global. */
 export class ObjectStore {
 	#objects = new Map<string, KubeObject>();
 	#version = 1000;
+	#history: StoreEvent[] = [];
+	/** The newest resourceVersion whose event is gone: watches must start at or after it. */
+	#compactedTo = 1000;
+	#listeners = new Set<(event: StoreEvent) => void>();
+	readonly historyLimit: number;
+
+	constructor(options: StoreOptions = {}) {
+		this.historyLimit = options.historyLimit ?? 1000;
+	}
 
 	#key(kind: ResourceKind, namespace: string, name: string): string {
-		return `${kind.group}/${kind.plural}/${namespace}/${name}`;
+		return `${kind.group}/${kind.plural}/${isNamespaced(kind) ? namespace : ''}/${name}`;
 	}
 
 	#nextVersion(): string {
 		this.#version += 1;
 		return String(this.#version);
+	}
+
+	#record(type: StoreEvent['type'], kind: ResourceKind, object: KubeObject, previous?: KubeObject): void {
+		const event: StoreEvent = {type, kind, object, previous, resourceVersion: this.#version};
+		this.#history.push(event);
+		if (this.#history.length > this.historyLimit) {
+			const dropped = this.#history.splice(0, this.#history.length - this.historyLimit);
+			this.#compactedTo = dropped.at(-1)?.resourceVersion ?? this.#compactedTo;
+		}
+		for (const listener of this.#listeners) listener(event);
 	}
 
 	get(kind: ResourceKind, namespace: string, name: string): KubeObject | undefined {
@@ -158,15 +91,49 @@ export class ObjectStore {
 	/** Every object of `kind`, in `namespace` or across all namespaces when undefined, by name. */
 	list(kind: ResourceKind, namespace: string | undefined): KubeObject[] {
 		const base = `${kind.group}/${kind.plural}/`;
-		const prefix = namespace === undefined ? base : `${base}${namespace}/`;
+		const prefix = namespace === undefined || !isNamespaced(kind) ? base : `${base}${namespace}/`;
 		return [...this.#objects.entries()]
 			.filter(([key]) => key.startsWith(prefix))
 			.sort(([a], [b]) => a.localeCompare(b))
 			.map(([, value]) => structuredClone(value));
 	}
 
+	/** The current (newest) resourceVersion, as a list returns it. */
 	get resourceVersion(): string {
 		return String(this.#version);
+	}
+
+	/** The oldest resourceVersion a watch can start from; anything older is 410 Gone. */
+	get oldestResourceVersion(): number {
+		return this.#compactedTo;
+	}
+
+	/**
+	 * The events after resourceVersion `from`, oldest first; undefined when some of them were
+	 * compacted away (the caller answers "too old resource version").
+	 */
+	eventsSince(from: number): StoreEvent[] | undefined {
+		if (from < this.#compactedTo) return undefined;
+		return this.#history.filter((e) => e.resourceVersion > from);
+	}
+
+	/** Drops the history up to `resourceVersion` (default: all of it), as etcd compaction does. */
+	compact(resourceVersion = this.#version): void {
+		const upTo = Math.min(resourceVersion, this.#version);
+		this.#history = this.#history.filter((e) => e.resourceVersion > upTo);
+		this.#compactedTo = Math.max(this.#compactedTo, upTo);
+	}
+
+	/** Removes every object without events and compacts the history: a fresh, empty cluster. */
+	clear(): void {
+		this.#objects.clear();
+		this.compact();
+	}
+
+	/** Calls `listener` for every change from now on; returns the unsubscribe function. */
+	subscribe(listener: (event: StoreEvent) => void): () => void {
+		this.#listeners.add(listener);
+		return () => this.#listeners.delete(listener);
 	}
 
 	/** Creates an object; the server assigns uid, resourceVersion and creationTimestamp. */
@@ -186,12 +153,14 @@ export class ObjectStore {
 		}
 		const object = asStored(kind, body, meta, {
 			name,
-			namespace,
+			...(isNamespaced(kind) ? {namespace} : {}),
 			uid: randomUUID(),
 			resourceVersion: this.#nextVersion(),
 			creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
 		});
+		if (!isNamespaced(kind)) delete object.metadata.namespace;
 		this.#objects.set(this.#key(kind, namespace, name), object);
+		this.#record('ADDED', kind, structuredClone(object));
 		return structuredClone(object);
 	}
 
@@ -230,14 +199,16 @@ export class ObjectStore {
 		} else {
 			next = asStored(kind, body, meta, {
 				name,
-				namespace,
+				...(isNamespaced(kind) ? {namespace} : {}),
 				uid: current.metadata.uid,
 				creationTimestamp: current.metadata.creationTimestamp,
 				resourceVersion: '',
 			});
+			if (!isNamespaced(kind)) delete next.metadata.namespace;
 		}
 		next.metadata.resourceVersion = this.#nextVersion();
 		this.#objects.set(this.#key(kind, namespace, name), next);
+		this.#record('MODIFIED', kind, structuredClone(next), current);
 		return structuredClone(next);
 	}
 
@@ -275,12 +246,20 @@ export class ObjectStore {
 		return this.replace(kind, namespace, name, body, subresource);
 	}
 
-	delete(kind: ResourceKind, namespace: string, name: string): KubeObject {
+	/**
+	 * Deletes an object (immediately: no graceful deletion). The DELETED event carries the object
+	 * at the deletion's resourceVersion, as etcd reports it. Preconditions that do not hold are a 409.
+	 */
+	delete(kind: ResourceKind, namespace: string, name: string, preconditions: Preconditions = {}): KubeObject {
 		const key = this.#key(kind, namespace, name);
 		const current = this.#objects.get(key);
 		if (current === undefined) throw notFound(kind, name);
+		this.#checkPreconditions(kind, current, {...preconditions});
 		this.#objects.delete(key);
-		return current;
+		const gone = structuredClone(current);
+		gone.metadata.resourceVersion = this.#nextVersion();
+		this.#record('DELETED', kind, gone, current);
+		return structuredClone(gone);
 	}
 
 	#checkPreconditions(kind: ResourceKind, current: KubeObject, meta: Record<string, unknown>): void {
@@ -321,10 +300,7 @@ function asStored(
 	};
 }
 
-function groupSuffix(kind: ResourceKind): string {
-	return kind.group === '' ? '' : `.${kind.group}`;
-}
-
+/** The 404 kube-apiserver answers for a missing object of `kind`. */
 export function notFound(kind: ResourceKind, name: string): StoreError {
 	return new StoreError(404, 'NotFound', `${kind.plural}${groupSuffix(kind)} "${name}" not found`);
 }

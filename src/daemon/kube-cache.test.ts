@@ -218,7 +218,7 @@ const apiNad = (name: string, rv: string) => ({
 	spec: {config: `{"name":"${name}"}`},
 });
 
-describe('startInformers (client-node against a list/watch server)', () => {
+describe('startInformers (reflectors against a list/watch server)', () => {
 	let dir: string;
 	let api: ListWatchServer;
 	let kubeconfig: string;

@@ -1,19 +1,23 @@
 /**
  * The meta-plugin as the daemon runs it: the same `createPlexusPlugin` the one-shot binary uses,
  * with daemon-lifetime state the one-shot process cannot keep: one Kubernetes client per
- * kubeconfig (client-node loaded once, connections kept warm), pod and NAD watch caches, and
- * per-delegate metrics.
+ * kubeconfig (connections kept warm), pod and NAD watch caches (stopped when no request used their
+ * kubeconfig for `idleMs`), events sent after the result from a bounded queue, and per-delegate
+ * metrics.
  */
 import {type PluginExec, ProcessPluginExec} from '../chain/plugin-exec.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {hasKubeConfig, type KubeClient, NodeKubeClient} from '../k8s/client.ts';
 import type {PlexusConf} from '../k8s/conf.ts';
+import {podRefFromArgs} from '../k8s/k8s-args.ts';
 import {log} from '../log.ts';
 import {defaultBuiltins} from '../meta/deps.ts';
 import {createPlexusPlugin} from '../meta/plugin.ts';
 import {TimedPluginExec, timedPlugin} from './delegate.ts';
+import {EventQueue} from './event-queue.ts';
 import {CachedKubeClient, type Informers, startInformers} from './kube-cache.ts';
 import type {DelegateObserver} from './metrics.ts';
+import {RepeatedDels} from './repeat-del.ts';
 
 /** How long /readyz waits for the in-cluster informers to sync (Multus waits up to 20 s). */
 export const INFORMER_SYNC_WAIT_MS = 20_000;
@@ -27,27 +31,59 @@ type CreateClient = (options: {
 	requestTimeoutMs?: number;
 }) => KubeClient;
 
+/** Informers of a kubeconfig no request used for this long are stopped (restarted on next use). */
+export const INFORMER_IDLE_MS = 15 * 60_000;
+
 /** Watch caches: which node's pods to watch and how informers are started (tests replace it). */
 export interface InformerOptions {
 	nodeName?: string | undefined;
 	start?: typeof startInformers | undefined;
+	/** Stop a kubeconfig's informers after this long without a request (default INFORMER_IDLE_MS). */
+	idleMs?: number | undefined;
+}
+
+interface InformerEntry {
+	running: Informers | undefined;
+	started: Promise<void>;
+	lastUsed: number;
+}
+
+/** The pod of a request, from its CNI_ARGS (`K8S_POD_*`). */
+function requestPod(env: Readonly<Record<string, string>>) {
+	const pairs = (env['CNI_ARGS'] ?? '')
+		.split(';')
+		.filter((pair) => pair.includes('='))
+		.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)] as const);
+	return podRefFromArgs(pairs);
 }
 
 /**
  * Kubernetes clients kept for the daemon's life, one per (kubeconfig, call bound). DEL gets the
  * short bound the one-shot plugin uses, so a DEL never waits long on an absent API server. With
- * `informers`, reads are served from watch caches (started on a kubeconfig's first use) and fall
- * back to a live GET on a miss.
+ * `informers`, reads are served from watch caches (started on a kubeconfig's first use, stopped
+ * after `idleMs` without one) and fall back to a live GET on a miss; events go through `events`.
  */
 export class KubeClients {
 	readonly #clients = new Map<string, KubeClient>();
-	readonly #informers = new Map<string, {running: Informers | undefined; started: Promise<void>}>();
+	readonly #informers = new Map<string, InformerEntry>();
 	readonly #create: CreateClient;
 	readonly #informerOptions: InformerOptions | undefined;
+	readonly #idleTimer: NodeJS.Timeout | undefined;
+	/** The queue events wait in, sent after the result (only with informers: the daemon). */
+	readonly events: EventQueue | undefined;
 
 	constructor(create: CreateClient = (options) => new NodeKubeClient(options), informers?: InformerOptions) {
 		this.#create = create;
 		this.#informerOptions = informers;
+		if (informers !== undefined) {
+			this.events = new EventQueue();
+			const idleMs = informers.idleMs ?? INFORMER_IDLE_MS;
+			this.#idleTimer = setInterval(
+				() => void this.stopIdle(idleMs),
+				Math.max(10, Math.min(idleMs / 4, 60_000)),
+			);
+			this.#idleTimer.unref();
+		}
 	}
 
 	/** The client for this conf and verb, or undefined when no API server is configured. */
@@ -66,10 +102,10 @@ export class KubeClients {
 					? {}
 					: {callTimeoutMs, requestTimeoutMs: Math.min(callTimeoutMs, 2000)}),
 			});
-			if (this.#informerOptions !== undefined) client = this.#cached(conf.kubeconfig, client);
 			this.#clients.set(key, client);
 		}
-		return client;
+		if (this.#informerOptions === undefined) return client;
+		return this.#cached(conf.kubeconfig, client, requestPod(env));
 	}
 
 	/** Starts the watch caches of `kubeconfig` now (the daemon's own in-cluster config at start-up). */
@@ -77,22 +113,31 @@ export class KubeClients {
 		if (this.#informerOptions !== undefined) this.#informersFor(kubeconfig);
 	}
 
-	/** Wraps `inner` with the watch caches of `kubeconfig`, starting them on first use. */
-	#cached(kubeconfig: string, inner: KubeClient): KubeClient {
+	/** Wraps `inner` with the watch caches of `kubeconfig` for one request, starting them on first use. */
+	#cached(kubeconfig: string, inner: KubeClient, pod: ReturnType<typeof requestPod>): KubeClient {
 		const informers = this.#informersFor(kubeconfig);
-		return new CachedKubeClient(inner, {
-			pods: {get: (namespace, name) => informers.running?.pods?.get(namespace, name)},
-			nads: {get: (namespace, name) => informers.running?.nads.get(namespace, name)},
-		});
+		informers.lastUsed = performance.now();
+		return new CachedKubeClient(
+			inner,
+			{
+				pods: {
+					get: (namespace, name) => informers.running?.pods?.get(namespace, name),
+					raw: (namespace, name) => informers.running?.pods?.raw?.(namespace, name),
+				},
+				nads: {get: (namespace, name) => informers.running?.nads.get(namespace, name)},
+			},
+			{pod, events: this.events},
+		);
 	}
 
-	#informersFor(kubeconfig: string): {running: Informers | undefined; started: Promise<void>} {
+	#informersFor(kubeconfig: string): InformerEntry {
 		let entry = this.#informers.get(kubeconfig);
 		if (entry === undefined) {
 			const start = this.#informerOptions?.start ?? startInformers;
-			const created: {running: Informers | undefined; started: Promise<void>} = {
+			const created: InformerEntry = {
 				running: undefined,
 				started: Promise.resolve(),
+				lastUsed: performance.now(),
 			};
 			created.started = start({kubeconfig, nodeName: this.#informerOptions?.nodeName}).then(
 				(running) => {
@@ -106,6 +151,24 @@ export class KubeClients {
 		return entry;
 	}
 
+	/**
+	 * Stops the informers of every kubeconfig no request used for `idleMs` (a conf edited away, an
+	 * API server gone): they would otherwise keep a watch open, or keep retrying, forever.
+	 */
+	async stopIdle(idleMs: number): Promise<string[]> {
+		const now = performance.now();
+		const idle = [...this.#informers].filter(([, entry]) => now - entry.lastUsed >= idleMs);
+		for (const [kubeconfig] of idle) this.#informers.delete(kubeconfig);
+		await Promise.all(
+			idle.map(async ([kubeconfig, entry]) => {
+				await entry.started;
+				await entry.running?.stop();
+				log('info', 'informers stopped: no request used their kubeconfig', {kubeconfig, idleMs});
+			}),
+		);
+		return idle.map(([kubeconfig]) => kubeconfig);
+	}
+
 	/** True when every informer started so far finished a list (vacuously true with none). */
 	informersSynced(): boolean {
 		return [...this.#informers.values()].every((entry) => entry.running?.synced() ?? false);
@@ -116,11 +179,24 @@ export class KubeClients {
 		await Promise.all([...this.#informers.values()].map((entry) => entry.started));
 	}
 
-	/** Stops every informer (on daemon shutdown, so no watch keeps the process alive). */
+	/** The running informers, by kubeconfig (tests, the bench). */
+	running(): ReadonlyMap<string, Informers> {
+		const out = new Map<string, Informers>();
+		for (const [kubeconfig, entry] of this.#informers)
+			if (entry.running !== undefined) out.set(kubeconfig, entry.running);
+		return out;
+	}
+
+	/** Stops every informer and sends the queued events (on daemon shutdown). */
 	async close(): Promise<void> {
+		clearInterval(this.#idleTimer);
 		await this.informersStarted();
 		await Promise.all([...this.#informers.values()].map((entry) => entry.running?.stop()));
 		this.#informers.clear();
+		await this.events?.flush();
+		await Promise.all(
+			[...this.#clients.values()].map((client) => (client as {close?: () => Promise<void>}).close?.()),
+		);
 	}
 
 	/** How many distinct clients exist. */
@@ -166,7 +242,7 @@ export function createDaemonMetaPlugin(
 			() => clients.informersSynced() || performance.now() - since > INFORMER_SYNC_WAIT_MS,
 		);
 	}
-	return createPlexusPlugin({
+	const plugin = createPlexusPlugin({
 		kube: (conf, env, verb) => clients.get(conf, env, verb),
 		exec: new TimedPluginExec(context.exec ?? new ProcessPluginExec(), context.observeDelegate, {
 			timeoutMs: context.delegateTimeoutMs,
@@ -179,6 +255,22 @@ export function createDaemonMetaPlugin(
 			);
 		},
 	});
+	return afterResultEvents(new RepeatedDels().wrap(plugin), clients.events);
+}
+
+/** `plugin` with every verb run as a request of `events`: queued events go out after its result. */
+function afterResultEvents(plugin: CniPlugin, events: EventQueue | undefined): CniPlugin {
+	if (events === undefined) return plugin;
+	const {status, gc} = plugin;
+	return {
+		type: plugin.type,
+		supportedVersions: plugin.supportedVersions,
+		add: (request) => events.during(() => plugin.add(request)),
+		del: (request) => events.during(() => plugin.del(request)),
+		check: (request) => events.during(() => plugin.check(request)),
+		...(status === undefined ? {} : {status: (request) => events.during(() => status.call(plugin, request))}),
+		...(gc === undefined ? {} : {gc: (request) => events.during(() => gc.call(plugin, request))}),
+	};
 }
 
 /**

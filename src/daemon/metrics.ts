@@ -12,6 +12,7 @@ import {performance} from 'node:perf_hooks';
 import {Counter, collectDefaultMetrics, Gauge, Histogram, Registry} from 'prom-client';
 import {type InformerState, informerStates} from '../observe/informer-health.ts';
 import {plexusVersion} from '../version/version.ts';
+import {eventQueueTotals} from './event-queue.ts';
 
 /** Latency buckets in seconds: a CNI ADD takes milliseconds in-process and seconds through slow IPAM. */
 export const LATENCY_BUCKETS = [
@@ -106,6 +107,16 @@ export class DaemonMetrics {
 			});
 		read('plexus_cni_requests_in_flight', 'CNI requests being executed now.', gauges.inFlight);
 		read('plexus_cni_requests_queued', 'CNI requests waiting for a free slot (queue depth).', gauges.queued);
+		read(
+			'plexus_kube_events_dropped_total',
+			'Kubernetes events dropped because the bounded event queue was full.',
+			() => eventQueueTotals().dropped,
+		);
+		read(
+			'plexus_kube_events_sent_total',
+			'Kubernetes events sent after their request.',
+			() => eventQueueTotals().sent,
+		);
 		new Gauge({
 			name: 'plexus_build_info',
 			help: 'Always 1; the labels name the Plexus and Node.js versions.',

@@ -1,10 +1,13 @@
 /**
  * The Kubernetes API seam: the few calls the meta-plugin makes (read a pod, read a NAD, write the
- * network-status annotation, post an event) behind `KubeClient`, with the @kubernetes/client-node
- * implementation and a fake (./fake-client.ts) for unit tests.
+ * network-status annotation, post an event) behind `KubeClient`, with the REST implementation
+ * (./rest/) and a fake (./fake-client.ts) for unit tests.
  *
- * client-node is heavy to load (~0.3 s), and a one-shot CNI plugin must not pay that when no API
- * call is needed (a DEL served from the cache), so it is imported on the first call only.
+ * Not @kubernetes/client-node: importing it costs ~0.63-0.78 s per process here, which a
+ * one-shot ADD and DEL paid on every call (14x the delegates' own time on ADD); ./rest/ loads in
+ * a few milliseconds, and only on the first call (a DEL served from the cache loads nothing).
+ * A status write PUTs the pod as last read (by `getPod`, or the daemon's watch cache through
+ * `rememberPod`) with its resourceVersion, and re-reads only after a 409 Conflict.
  * Every call is bounded: each HTTP request is aborted after `requestTimeoutMs` and a call, retries
  * included, gives up after `callTimeoutMs` (Multus polls up to 2.5 s and then hangs for its 1 min
  * client timeout; kubelet's runtime then times the whole sandbox operation out).
@@ -13,7 +16,7 @@ import {randomBytes} from 'node:crypto';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {log} from '../log.ts';
 import {tracedApiCall} from '../observe/context.ts';
-import {makeApiClient} from './user-agent.ts';
+import type {ApiStatusError, RestClient} from './rest/http.ts';
 
 /** The pod fields the meta-plugin reads. */
 export interface Pod {
@@ -53,8 +56,9 @@ export interface KubeClient {
 	getPod(namespace: string, name: string): Promise<Pod | undefined>;
 	getNad(namespace: string, name: string): Promise<Nad | undefined>;
 	/**
-	 * Sets the pod's `k8s.v1.cni.cncf.io/network-status` annotation through pods/status: GET, check the
-	 * UID (when `uid` is given), PUT with the read resourceVersion, and retry on 409 Conflict.
+	 * Sets the pod's `k8s.v1.cni.cncf.io/network-status` annotation through pods/status: check the
+	 * UID (when `uid` is given) of the pod as last read (GET it when it was not read), PUT with that
+	 * resourceVersion, and on 409 Conflict re-read and retry.
 	 */
 	setPodAnnotation(
 		namespace: string,
@@ -103,15 +107,6 @@ function causeText(cause: unknown): string {
 		if (cause.name === 'TimeoutError' || cause.name === 'AbortError') return 'timed out';
 		const inner = (cause as {cause?: unknown}).cause;
 		if (inner instanceof Error && inner.message !== '') return `${cause.message} (${inner.message})`;
-		const body = (cause as {body?: unknown}).body;
-		if (typeof body === 'string' && body.startsWith('{')) {
-			try {
-				const message = (JSON.parse(body) as {message?: unknown}).message;
-				if (typeof message === 'string') return message;
-			} catch {
-				// fall through to the error's own message
-			}
-		}
 		return cause.message;
 	}
 	return String(cause);
@@ -137,16 +132,72 @@ export function hasKubeConfig(
 	return (env['KUBERNETES_SERVICE_HOST'] ?? '') !== '' && (env['KUBERNETES_SERVICE_PORT'] ?? '') !== '';
 }
 
-type ClientNode = typeof import('@kubernetes/client-node');
+/** A Kubernetes object as the API sends it; only `metadata` is looked at. */
+export interface ApiObject {
+	metadata?: {
+		name?: string;
+		namespace?: string;
+		uid?: string;
+		resourceVersion?: string;
+		annotations?: Record<string, string>;
+	};
+	[key: string]: unknown;
+}
 
-interface Apis {
-	k8s: ClientNode;
-	core: InstanceType<ClientNode['CoreV1Api']>;
-	custom: InstanceType<ClientNode['CustomObjectsApi']>;
+/** The Pod fields the meta-plugin reads, from an API object. */
+export function toPod(object: ApiObject, fallback?: {namespace: string; name: string}): Pod {
+	return {
+		name: object.metadata?.name ?? fallback?.name ?? '',
+		namespace: object.metadata?.namespace ?? fallback?.namespace ?? '',
+		uid: object.metadata?.uid ?? '',
+		annotations: {...(object.metadata?.annotations ?? {})},
+	};
+}
+
+/** The Nad fields resolution reads, from an API object. */
+export function toNad(object: ApiObject, fallback?: {namespace: string; name: string}): Nad {
+	const config = (object['spec'] as {config?: unknown} | undefined)?.config;
+	return {
+		name: object.metadata?.name ?? fallback?.name ?? '',
+		namespace: object.metadata?.namespace ?? fallback?.namespace ?? '',
+		config: typeof config === 'string' ? config : undefined,
+		annotations: {...(object.metadata?.annotations ?? {})},
+	};
+}
+
+/** The API path of the NADs of a namespace (or of all namespaces). */
+export const NAD_PATH = '/apis/k8s.cni.cncf.io/v1';
+
+const enc = encodeURIComponent;
+
+/**
+ * Opens the REST transport for a kubeconfig path ('' or undefined: in-cluster). Loaded lazily:
+ * nothing of it is imported before the first API call.
+ */
+export async function openRestClient(
+	kubeconfig: string | undefined,
+	env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<RestClient> {
+	const [{loadKubeconfig, inClusterAccess}, {RestClient}] = await Promise.all([
+		import('./rest/kubeconfig.ts'),
+		import('./rest/http.ts'),
+	]);
+	try {
+		const access =
+			kubeconfig !== undefined && kubeconfig !== '' ? await loadKubeconfig(kubeconfig) : inClusterAccess(env);
+		return new RestClient(access);
+	} catch (error) {
+		throw new CniError(
+			CniErrorCode.invalidConfig,
+			`failed to load kubeconfig "${kubeconfig || 'in-cluster'}": ${causeText(error)}`,
+			{cause: error},
+		);
+	}
 }
 
 /**
- * The @kubernetes/client-node implementation. Nothing is loaded until the first call.
+ * The REST implementation (name kept from the client-node era so callers need not change).
+ * Nothing is loaded until the first call.
  *
  * @example
  * const kube = new NodeKubeClient({kubeconfig: '/etc/cni/net.d/plexus.d/plexus.kubeconfig'});
@@ -154,127 +205,84 @@ interface Apis {
  */
 export class NodeKubeClient implements KubeClient {
 	readonly #options: KubeClientOptions;
-	#apis: Promise<Apis> | undefined;
+	#rest: Promise<RestClient> | undefined;
+	/** The pods as last read (or handed over by a watch cache), for a status write without a GET. */
+	readonly #lastRead = new Map<string, ApiObject>();
 
 	constructor(options: KubeClientOptions = {}) {
 		this.#options = options;
 	}
 
-	get #requestTimeoutMs(): number {
-		return this.#options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-	}
-
-	get #callTimeoutMs(): number {
-		return this.#options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-	}
-
-	// Loads client-node and builds the two API clients with a per-request abort signal.
-	#load(): Promise<Apis> {
-		this.#apis ??= (async () => {
-			const k8s = await import('@kubernetes/client-node');
-			const kc = new k8s.KubeConfig();
-			try {
-				if (this.#options.kubeconfig !== undefined && this.#options.kubeconfig !== '') {
-					kc.loadFromFile(this.#options.kubeconfig);
-				} else {
-					kc.loadFromCluster();
-				}
-			} catch (error) {
-				throw new CniError(
-					CniErrorCode.invalidConfig,
-					`failed to load kubeconfig "${this.#options.kubeconfig ?? 'in-cluster'}": ${causeText(error)}`,
-					{cause: error},
-				);
-			}
-			const cluster = kc.getCurrentCluster();
-			if (cluster === null) {
-				throw new CniError(
-					CniErrorCode.invalidConfig,
-					`failed to load kubeconfig "${this.#options.kubeconfig ?? 'in-cluster'}": no current cluster`,
-				);
-			}
-			const timeoutMs = this.#requestTimeoutMs;
-			const timeout = {
-				pre: (context: InstanceType<ClientNode['RequestContext']>) => {
-					context.setSignal(AbortSignal.timeout(timeoutMs));
-					return new k8s.Observable(Promise.resolve(context));
-				},
-				post: (context: InstanceType<ClientNode['ResponseContext']>) =>
-					new k8s.Observable(Promise.resolve(context)),
-			};
-			return {
-				k8s,
-				core: makeApiClient(k8s, kc, k8s.CoreV1Api, [timeout]),
-				custom: makeApiClient(k8s, kc, k8s.CustomObjectsApi, [timeout]),
-			};
-		})();
-		return this.#apis;
+	#load(): Promise<RestClient> {
+		this.#rest ??= openRestClient(this.#options.kubeconfig);
+		return this.#rest;
 	}
 
 	// Runs `attempt` until it succeeds, fails for good, or the call deadline passes.
-	#bounded<T>(what: string, attempt: (apis: Apis) => Promise<T>, retry = true): Promise<T> {
+	#bounded<T>(what: string, attempt: (rest: RestClient, signal: AbortSignal) => Promise<T>, retry = true) {
 		return tracedApiCall(what, () => this.#retrying(what, attempt, retry));
 	}
 
-	async #retrying<T>(what: string, attempt: (apis: Apis) => Promise<T>, retry: boolean): Promise<T> {
-		const apis = await this.#load();
-		const deadline = performance.now() + this.#callTimeoutMs;
+	async #retrying<T>(
+		what: string,
+		attempt: (rest: RestClient, signal: AbortSignal) => Promise<T>,
+		retry: boolean,
+	): Promise<T> {
+		const rest = await this.#load();
+		const deadline = performance.now() + (this.#options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
 		for (;;) {
+			const left = deadline - performance.now();
+			const signal = AbortSignal.timeout(
+				Math.ceil(Math.max(1, Math.min(this.#options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, left))),
+			);
 			try {
-				return await attempt(apis);
+				return await attempt(rest, signal);
 			} catch (error) {
 				if (error instanceof CniError) throw error;
-				const failure = new KubeApiError(what, statusOf(apis, error), error);
-				const left = deadline - performance.now();
-				if (!retry || !failure.transient || left < RETRY_PAUSE_MS + 50) throw failure;
+				const status =
+					(error as Partial<ApiStatusError>).name === 'ApiStatusError'
+						? (error as ApiStatusError).status
+						: undefined;
+				const failure = new KubeApiError(what, status, error);
+				const remaining = deadline - performance.now();
+				if (!retry || !failure.transient || remaining < RETRY_PAUSE_MS + 50) throw failure;
 				log('debug', 'retrying a kubernetes api call', {call: what, error: failure.message});
 				await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
 			}
 		}
 	}
 
+	/** GET of one object; undefined on 404. */
+	async #get(rest: RestClient, path: string, signal: AbortSignal): Promise<ApiObject | undefined> {
+		const {ApiStatusError} = await import('./rest/http.ts');
+		const {status, body} = await rest.request({method: 'GET', path, signal});
+		if (status === 404) return undefined;
+		if (status < 200 || status > 299) throw new ApiStatusError(status, body);
+		return JSON.parse(body) as ApiObject;
+	}
+
 	async getPod(namespace: string, name: string): Promise<Pod | undefined> {
-		return this.#bounded(`get pod "${namespace}/${name}"`, async ({k8s, core}) => {
-			try {
-				const pod = await core.readNamespacedPod({namespace, name});
-				return {
-					name: pod.metadata?.name ?? name,
-					namespace: pod.metadata?.namespace ?? namespace,
-					uid: pod.metadata?.uid ?? '',
-					annotations: {...(pod.metadata?.annotations ?? {})},
-				};
-			} catch (error) {
-				if (error instanceof k8s.ApiException && error.code === 404) return undefined;
-				throw error;
-			}
+		return this.#bounded(`get pod "${namespace}/${name}"`, async (rest, signal) => {
+			const pod = await this.#get(rest, `/api/v1/namespaces/${enc(namespace)}/pods/${enc(name)}`, signal);
+			if (pod === undefined) return undefined;
+			this.rememberPod(pod);
+			return toPod(pod, {namespace, name});
 		});
 	}
 
+	/** Records `pod` as the latest known version, so a status write can PUT it without a GET. */
+	rememberPod(pod: ApiObject): void {
+		const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
+		if (this.#lastRead.size > 1000) this.#lastRead.clear();
+		this.#lastRead.set(key, pod);
+	}
+
 	async getNad(namespace: string, name: string): Promise<Nad | undefined> {
-		return this.#bounded(
-			`get network-attachment-definition "${namespace}/${name}"`,
-			async ({k8s, custom}) => {
-				try {
-					const nad = (await custom.getNamespacedCustomObject({
-						group: 'k8s.cni.cncf.io',
-						version: 'v1',
-						plural: 'network-attachment-definitions',
-						namespace,
-						name,
-					})) as {metadata?: {annotations?: Record<string, string>}; spec?: {config?: unknown}};
-					const config = nad.spec?.config;
-					return {
-						name,
-						namespace,
-						config: typeof config === 'string' ? config : undefined,
-						annotations: {...(nad.metadata?.annotations ?? {})},
-					};
-				} catch (error) {
-					if (error instanceof k8s.ApiException && error.code === 404) return undefined;
-					throw error;
-				}
-			},
-		);
+		return this.#bounded(`get network-attachment-definition "${namespace}/${name}"`, async (rest, signal) => {
+			const path = `${NAD_PATH}/namespaces/${enc(namespace)}/network-attachment-definitions/${enc(name)}`;
+			const nad = await this.#get(rest, path, signal);
+			return nad === undefined ? undefined : toNad(nad, {namespace, name});
+		});
 	}
 
 	async setPodAnnotation(
@@ -285,27 +293,45 @@ export class NodeKubeClient implements KubeClient {
 		value: string,
 	): Promise<StatusWriteOutcome> {
 		const what = `update pod "${namespace}/${name}" status`;
+		const path = `/api/v1/namespaces/${enc(namespace)}/pods/${enc(name)}`;
+		const cacheKey = `${namespace}/${name}`;
+		let pod = this.#lastRead.get(cacheKey);
+		this.#lastRead.delete(cacheKey);
 		for (let attempt = 1; ; attempt++) {
-			const outcome = await this.#bounded(what, async ({k8s, core}) => {
-				let pod: Awaited<ReturnType<typeof core.readNamespacedPod>>;
-				try {
-					pod = await core.readNamespacedPod({namespace, name});
-				} catch (error) {
-					if (error instanceof k8s.ApiException && error.code === 404) return 'pod-not-found' as const;
-					throw error;
+			const known = pod;
+			const outcome = await this.#bounded(what, async (rest, signal) => {
+				let current = known ?? (await this.#get(rest, path, signal));
+				// A remembered pod of another UID may be stale (re-created since): ask the API.
+				if (known !== undefined && uid !== undefined && uid !== '' && known.metadata?.uid !== uid) {
+					current = await this.#get(rest, path, signal);
 				}
-				if (uid !== undefined && uid !== '' && pod.metadata?.uid !== uid) return 'uid-mismatch' as const;
-				pod.metadata = {...pod.metadata, annotations: {...(pod.metadata?.annotations ?? {}), [key]: value}};
-				try {
-					await core.replaceNamespacedPodStatus({namespace, name, body: pod});
-					return 'written' as const;
-				} catch (error) {
-					if (error instanceof k8s.ApiException && error.code === 409) return 'conflict' as const;
-					if (error instanceof k8s.ApiException && error.code === 404) return 'pod-not-found' as const;
-					throw error;
+				if (current === undefined) return 'pod-not-found' as const;
+				if (uid !== undefined && uid !== '' && current.metadata?.uid !== uid) return 'uid-mismatch' as const;
+				const body = {
+					...current,
+					metadata: {
+						...current.metadata,
+						annotations: {...(current.metadata?.annotations ?? {}), [key]: value},
+					},
+				};
+				const {status, body: text} = await rest.request({
+					method: 'PUT',
+					path: `${path}/status`,
+					body,
+					signal,
+				});
+				if (status === 409) return 'conflict' as const;
+				if (status === 404) return 'pod-not-found' as const;
+				if (status < 200 || status > 299) {
+					const {ApiStatusError} = await import('./rest/http.ts');
+					throw new ApiStatusError(status, text);
 				}
+				this.rememberPod(JSON.parse(text) as ApiObject);
+				return 'written' as const;
 			});
 			if (outcome !== 'conflict') return outcome;
+			// A conflict: the pod changed (or is another pod now); read it again before retrying.
+			pod = undefined;
 			if (attempt >= STATUS_WRITE_ATTEMPTS) {
 				throw new KubeApiError(
 					what,
@@ -319,11 +345,15 @@ export class NodeKubeClient implements KubeClient {
 	async createEvent(event: PodEvent): Promise<void> {
 		await this.#bounded(
 			`create event "${event.reason}" for pod "${event.namespace}/${event.podName}"`,
-			async ({core}) => {
-				const now = new Date();
-				await core.createNamespacedEvent({
-					namespace: event.namespace,
+			async (rest, signal) => {
+				const now = new Date().toISOString();
+				await rest.json({
+					method: 'POST',
+					path: `/api/v1/namespaces/${enc(event.namespace)}/events`,
+					signal,
 					body: {
+						apiVersion: 'v1',
+						kind: 'Event',
 						metadata: {
 							name: `${event.podName}.${randomBytes(8).toString('hex')}`,
 							namespace: event.namespace,
@@ -349,8 +379,10 @@ export class NodeKubeClient implements KubeClient {
 			false,
 		);
 	}
-}
 
-function statusOf(apis: Apis, error: unknown): number | undefined {
-	return error instanceof apis.k8s.ApiException ? error.code : undefined;
+	/** Closes the kept-alive connections (the daemon, when a kubeconfig goes unused). */
+	async close(): Promise<void> {
+		if (this.#rest === undefined) return;
+		(await this.#rest.catch(() => undefined))?.close();
+	}
 }

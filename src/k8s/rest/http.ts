@@ -1,0 +1,199 @@
+/**
+ * A small Kubernetes REST transport on node:http/node:https: one keep-alive agent per API server,
+ * TLS verified against the kubeconfig's CA (or skipped when it says `insecure-skip-tls-verify`),
+ * bearer token (a token file is re-read once a minute, as client-go does for rotating
+ * service-account tokens), client certificates or basic auth, Plexus's User-Agent, a JSON body
+ * per request and newline-delimited JSON for watches.
+ *
+ * Hand-written instead of @kubernetes/client-node because that library costs ~0.63-0.78 s to
+ * import in every one-shot CNI process (see ./kubeconfig.ts); this module loads in a few ms.
+ * `http://` servers are accepted as client-go accepts them, with a warning in the log.
+ */
+import {readFileSync, statSync} from 'node:fs';
+import {Agent as HttpAgent, request as httpRequest, type IncomingMessage} from 'node:http';
+import {Agent as HttpsAgent, request as httpsRequest} from 'node:https';
+import {log} from '../../log.ts';
+import {userAgent} from '../../version/version.ts';
+import type {ClusterAccess} from './kubeconfig.ts';
+
+/** How long a token file's content is reused before it is read again (client-go: 1 minute). */
+const TOKEN_FILE_TTL_MS = 60_000;
+
+/** An answer other than 2xx: the HTTP status and the API's message (from its Status body). */
+export class ApiStatusError extends Error {
+	override name = 'ApiStatusError' as const;
+	readonly status: number;
+	/** The Status object's `reason` (`Expired`, `Conflict`, …), when the body had one. */
+	readonly reason: string | undefined;
+
+	constructor(status: number, body: string) {
+		const parsed = parseStatus(body);
+		super(parsed.message ?? (body.trim() === '' ? `HTTP ${status}` : body.trim().slice(0, 200)));
+		this.status = status;
+		this.reason = parsed.reason;
+	}
+}
+
+function parseStatus(body: string): {message?: string; reason?: string} {
+	if (!body.startsWith('{')) return {};
+	try {
+		const status = JSON.parse(body) as {message?: unknown; reason?: unknown};
+		return {
+			...(typeof status.message === 'string' ? {message: status.message} : {}),
+			...(typeof status.reason === 'string' ? {reason: status.reason} : {}),
+		};
+	} catch {
+		return {};
+	}
+}
+
+/** One request: method, path (with its query already encoded), optional JSON body. */
+export interface RestRequest {
+	method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+	path: string;
+	query?: Readonly<Record<string, string | number | boolean | undefined>> | undefined;
+	body?: unknown;
+	contentType?: string | undefined;
+	signal?: AbortSignal | undefined;
+}
+
+/** An API server reached with one `ClusterAccess`; connections are kept alive between requests. */
+export class RestClient {
+	readonly access: ClusterAccess;
+	readonly #agent: HttpAgent;
+	readonly #https: boolean;
+	#token: {value: string; readAt: number; mtimeMs: number} | undefined;
+
+	constructor(access: ClusterAccess) {
+		this.access = access;
+		this.#https = access.server.protocol === 'https:';
+		if (this.#https) {
+			this.#agent = new HttpsAgent({
+				keepAlive: true,
+				rejectUnauthorized: !access.insecure,
+				...(access.ca === undefined ? {} : {ca: access.ca}),
+				...(access.cert === undefined ? {} : {cert: access.cert}),
+				...(access.key === undefined ? {} : {key: access.key}),
+				...(access.serverName === undefined ? {} : {servername: access.serverName}),
+			});
+		} else if (access.server.protocol === 'http:') {
+			this.#agent = new HttpAgent({keepAlive: true});
+			log(
+				'warning',
+				'the kubernetes api server is reached over plain http: nothing is encrypted or verified',
+				{
+					server: access.server.origin,
+					kubeconfig: access.source,
+				},
+			);
+		} else {
+			throw new Error(`unsupported api server scheme "${access.server.protocol}" in "${access.server.href}"`);
+		}
+	}
+
+	/** The Authorization header value, if any (token file re-read after a minute or a change). */
+	#authorization(): string | undefined {
+		const {token, tokenFile, basic} = this.access;
+		if (token !== undefined) return `Bearer ${token}`;
+		if (tokenFile !== undefined) {
+			const now = performance.now();
+			if (this.#token === undefined || now - this.#token.readAt > TOKEN_FILE_TTL_MS) {
+				const mtimeMs = statSync(tokenFile).mtimeMs;
+				const value =
+					this.#token !== undefined && this.#token.mtimeMs === mtimeMs
+						? this.#token.value
+						: readFileSync(tokenFile, 'utf8').trim();
+				this.#token = {value, readAt: now, mtimeMs};
+			}
+			return `Bearer ${this.#token.value}`;
+		}
+		if (basic !== undefined) return `Basic ${Buffer.from(basic).toString('base64')}`;
+		return undefined;
+	}
+
+	/** Sends `req` and resolves with the response once its headers arrived. */
+	#send(req: RestRequest, accept: string): Promise<IncomingMessage> {
+		const url = new URL(req.path, this.access.server);
+		for (const [key, value] of Object.entries(req.query ?? {})) {
+			if (value !== undefined) url.searchParams.set(key, String(value));
+		}
+		const body = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
+		const headers: Record<string, string> = {'user-agent': userAgent(), accept};
+		const authorization = this.#authorization();
+		if (authorization !== undefined) headers['authorization'] = authorization;
+		if (body !== undefined) {
+			headers['content-type'] = req.contentType ?? 'application/json';
+			headers['content-length'] = String(body.length);
+		}
+		const send = this.#https ? httpsRequest : httpRequest;
+		return new Promise((resolve, reject) => {
+			const outgoing = send(url, {
+				method: req.method,
+				agent: this.#agent,
+				headers,
+				...(req.signal === undefined ? {} : {signal: req.signal}),
+			});
+			outgoing.on('response', resolve);
+			outgoing.on('error', reject);
+			outgoing.end(body);
+		});
+	}
+
+	/** One request; resolves with the status and the body text (every status, 404 included). */
+	async request(req: RestRequest): Promise<{status: number; body: string}> {
+		const res = await this.#send(req, 'application/json');
+		const chunks: Buffer[] = [];
+		for await (const chunk of res) chunks.push(chunk as Buffer);
+		return {status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8')};
+	}
+
+	/** One request whose answer must be 2xx JSON; anything else throws `ApiStatusError`. */
+	async json<T>(req: RestRequest): Promise<T> {
+		const {status, body} = await this.request(req);
+		if (status < 200 || status > 299) throw new ApiStatusError(status, body);
+		return JSON.parse(body) as T;
+	}
+
+	/**
+	 * A watch: calls `onOpen` once the server accepted it, then `onEvent` for each newline-delimited
+	 * JSON line until the server ends the stream (resolves) or it breaks (rejects). A non-2xx
+	 * answer rejects with `ApiStatusError`.
+	 */
+	async watch(req: RestRequest, onEvent: (event: unknown) => void, onOpen?: () => void): Promise<void> {
+		const res = await this.#send(req, 'application/json');
+		if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) > 299) {
+			const chunks: Buffer[] = [];
+			for await (const chunk of res) chunks.push(chunk as Buffer);
+			throw new ApiStatusError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'));
+		}
+		onOpen?.();
+		let pending = '';
+		try {
+			for await (const chunk of res) {
+				pending += (chunk as Buffer).toString('utf8');
+				let newline = pending.indexOf('\n');
+				while (newline !== -1) {
+					const line = pending.slice(0, newline).trim();
+					pending = pending.slice(newline + 1);
+					newline = pending.indexOf('\n');
+					if (line === '') continue;
+					let event: unknown;
+					try {
+						event = JSON.parse(line);
+					} catch {
+						log('warning', 'ignoring a watch line that is not JSON', {path: req.path});
+						continue;
+					}
+					onEvent(event);
+				}
+			}
+		} finally {
+			res.destroy();
+		}
+	}
+
+	/** Closes the kept-alive connections. */
+	close(): void {
+		this.#agent.destroy();
+	}
+}
