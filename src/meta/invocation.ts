@@ -13,21 +13,21 @@ import {decodeJson} from '../cni/json.ts';
 import type {CniPlugin, PluginRequest} from '../cni/plugin.ts';
 import {type CniResult, convertResult} from '../cni/result.ts';
 import type {KubeClient, Pod} from '../k8s/client.ts';
-import {type PlexusConf, parsePlexusConf} from '../k8s/conf.ts';
 import {delegateArgs, type PodRef, podRefFromArgs} from '../k8s/k8s-args.ts';
 import type {AttachmentOutcome} from '../k8s/network-status.ts';
+import {configureLog, log} from '../log.ts';
+import type {OpenNetlink} from '../netlink/netlink.ts';
+import {type CachedAttachment, PlexusCache, type PodCacheEntry} from './cache.ts';
+import {type PlexusConf, parsePlexusConf} from './conf/conf.ts';
+import {defaultGateways, familiesOf, moveDefaultRoute, rewriteDefaultRoutes} from './default-route.ts';
+import {defaultBuiltins, type PlexusDeps} from './deps.ts';
+import {PASSTHRU_TYPE, passthruPlugin} from './passthru.ts';
 import {
 	type Attachment,
 	DEVICE_INFO_CAPABILITY,
 	type ResolveContext,
 	resolveAttachments,
-} from '../k8s/resolve.ts';
-import {configureLog, log} from '../log.ts';
-import type {OpenNetlink} from '../netlink/netlink.ts';
-import {type CachedAttachment, PlexusCache, type PodCacheEntry} from './cache.ts';
-import {defaultGateways, familiesOf, moveDefaultRoute, rewriteDefaultRoutes} from './default-route.ts';
-import {defaultBuiltins, type PlexusDeps} from './deps.ts';
-import {PASSTHRU_TYPE, passthruPlugin} from './passthru.ts';
+} from './resolve/resolve.ts';
 import {undoInAttachmentOf} from './scope.ts';
 import {type UndoOutcome, undoAttachments} from './undo.ts';
 

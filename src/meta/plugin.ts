@@ -14,8 +14,9 @@ import {SUPPORTED_VERSIONS, versionAtLeast} from '../cni/versions.ts';
 import {NETWORK_STATUS_ANNOTATION} from '../k8s/annotations.ts';
 import type {KubeClient, Pod} from '../k8s/client.ts';
 import {type AttachmentOutcome, formatNetworkStatus} from '../k8s/network-status.ts';
-import {type Attachment, resolveConfClusterNetwork} from '../k8s/resolve.ts';
 import {log} from '../log.ts';
+import {checkMultusEra, delMultusEra, gcMultusEra} from '../multus/legacy.ts';
+import {cachedNetworkList} from '../multus/multus-cache.ts';
 import type {PlexusCache, PodCacheEntry} from './cache.ts';
 import {
 	defaultKube,
@@ -35,10 +36,8 @@ import {
 	readDeviceInfo,
 	toCached,
 } from './invocation.ts';
-
-import {checkMultusEra, delMultusEra, gcMultusEra} from './legacy.ts';
-import {cachedNetworkList} from './multus-cache.ts';
 import {delRequest, netnsForDel, probeNetnsIn, requireNetns} from './netns-guard.ts';
+import {type Attachment, resolveConfClusterNetwork} from './resolve/resolve.ts';
 import {inAttachmentOf} from './scope.ts';
 import {PerKeySerializer} from './serial.ts';
 import {delWithUnusableConf} from './unusable-conf.ts';
