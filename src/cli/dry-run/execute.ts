@@ -6,9 +6,10 @@
  * DELs everything in reverse and checks that nothing is left: no link or address in the netns but
  * `lo`, no new host link the run owns (named by a result, or enslaved to a configured bridge;
  * a bridge a plugin created is "kept": CNI never deletes it), no result or attachment cache file,
- * no host-local IP reservation, and no throwaway netns. Every step goes through the code ADD and DEL run (Invocation, resolve, the executor,
- * delAttachments); the caches go to a temp dir that is removed, the pod's API objects are never
- * written.
+ * no host-local IP reservation, and no throwaway netns. A pod's ADD and DEL are the meta-plugin's
+ * own steps (src/meta/steps/: resolve, cache, each attachment, default route, device info,
+ * network-status) over dry-run's ports (./ports.ts); the caches go to a temp dir that is removed,
+ * the pod's API objects are never written (network-status is shown instead).
  */
 
 import {randomBytes} from 'node:crypto';
@@ -17,54 +18,44 @@ import {tmpdir} from 'node:os';
 import {basename, dirname, join} from 'node:path';
 import {createBuiltins} from '../../../delegates/index.ts';
 import {ChainExecutor} from '../../chain/executor.ts';
-import type {NetworkList} from '../../chain/network-list.ts';
 import {type ExecRequest, type PluginExec, ProcessPluginExec} from '../../chain/plugin-exec.ts';
 import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
 import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
-import {type CniResult, convertResult} from '../../cni/result.ts';
+import {convertResult} from '../../cni/result.ts';
 import {defaultBuiltins} from '../../meta/deps.ts';
-import {Invocation, toCached} from '../../meta/invocation.ts';
+import {nodeDeviceInfoFiles} from '../../meta/device-info.ts';
+import {Invocation} from '../../meta/invocation.ts';
+import {addPod, RolledBackError} from '../../meta/steps/add.ts';
+import {delPod} from '../../meta/steps/del.ts';
 import {openNetlink} from '../../netlink/kernel.ts';
-import {createNetns, deleteNetns, NETNS_RUN_DIR, netnsExists, netnsPathOf} from '../../netlink/netns.ts';
-import {configuredBridges, hostLinks, newHostLinks} from './host-links.ts';
-import type {ChainRun, Finding, NetworkDryRun, PodDryRun} from './plan.ts';
-import {attachmentRun, networkRun, podAddRequestCachedIn} from './plan.ts';
-import {type NetView, viewOf} from './simulate.ts';
-
-/** One delegate run (ADD or DEL) on the real kernel. */
-export interface ExecutedStep {
-	command: 'ADD' | 'DEL';
-	network: string;
-	ifname: string;
-	type: string;
-	runsAs: 'builtin' | 'binary';
-	/** The binary's path (binaries only). */
-	path: string | null;
-	stdin: string;
-	stdout: string;
-	stderr: string;
-	durationMs: number;
-	error: string | null;
-}
-
-export interface Execution {
-	netns: string;
-	/** The netns was made for the run (and deleted after it), not given with --netns. */
-	netnsCreated: boolean;
-	containerId: string;
-	steps: ExecutedStep[];
-	/** The netns after ADD (null when nothing was added). */
-	view: NetView | null;
-	/** What DEL left behind; empty when the netns, host and caches are as before. */
-	leftovers: string[];
-	/** Host bridges the plugins created, which CNI never deletes (not a leak). */
-	kept: string[];
-	findings: Finding[];
-}
+import {
+	createNetns,
+	deleteNetns,
+	NETNS_RUN_DIR,
+	netnsExists,
+	netnsKind,
+	netnsPathOf,
+} from '../../netlink/netns.ts';
+import {currentAttachment} from '../../observe/context.ts';
+import {configuredBridges, hostLinks, newHostLinks, type RanList} from './host-links.ts';
+import {networkRun, podAddRequestCachedIn} from './plan.ts';
+import {dryRunPorts, RecordingKube} from './ports.ts';
+import {viewOf} from './simulate.ts';
+import type {ExecutedStep, Execution, Finding, NetworkDryRun, PodDryRun} from './types.ts';
 
 interface Context {
 	network: string;
 	ifname: string;
+}
+
+/**
+ * Which chain a step belongs to: for ADD, the attachment scope ADD's steps run it in (or the bare
+ * list's); DEL steps are shown without one.
+ */
+function where(command: 'ADD' | 'DEL', current: Context): Context {
+	if (command === 'DEL') return {network: '', ifname: ''};
+	const at = currentAttachment();
+	return at === undefined ? {...current} : {network: at.network, ifname: at.ifname};
 }
 
 /** Runs binaries through the exec seam, recording every run. */
@@ -103,7 +94,7 @@ class RecordingExec implements PluginExec {
 			if (command === 'ADD' || command === 'DEL') {
 				this.#steps.push({
 					command,
-					...this.#current,
+					...where(command, this.#current),
 					type: basename(request.pluginPath),
 					runsAs: 'binary',
 					path: request.pluginPath,
@@ -139,7 +130,7 @@ function recordBuiltins(
 			} finally {
 				steps.push({
 					command,
-					...current,
+					...where(command, current),
 					type,
 					runsAs: 'builtin',
 					path: null,
@@ -181,7 +172,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 /** host-local reservations of `containerId` left for the lists' networks. */
-async function reservations(lists: readonly NetworkList[], containerId: string): Promise<string[]> {
+async function reservations(lists: readonly RanList[], containerId: string): Promise<string[]> {
 	const found: string[] = [];
 	for (const list of lists) {
 		for (const plugin of list.plugins) {
@@ -206,12 +197,6 @@ export function assertEmptyNetns(netns: string): void {
 	const others = view.links.filter((l) => l.name !== 'lo').map((l) => l.name);
 	if (others.length > 0)
 		throw new Error(`netns "${netns}" is not empty (${others.join(', ')}); --execute needs a fresh one`);
-}
-
-interface Runner {
-	add(item: ChainRun): Promise<CniResult>;
-	/** DELs the attempted items in reverse; returns the failures. */
-	del(items: readonly ChainRun[]): Promise<CniError[]>;
 }
 
 /** What one run records into: every delegate run, the chain running now, and the temp result cache. */
@@ -243,37 +228,59 @@ async function withRecording(fn: (recording: Recording) => Promise<Execution>): 
 	}
 }
 
-async function run(
-	netns: string,
-	containerId: string,
-	{cacheDir, steps, current}: Recording,
-	items: ChainRun[],
-	runner: Runner,
-): Promise<Execution> {
-	const findings: Finding[] = [];
-	const before = hostLinks();
-	const attempted: ChainRun[] = [];
-	// Host-side links the ADD results name (veth ends, bridges); only new ones must go with DEL.
-	const hostSide = new Set<string>();
-	for (const item of items) {
-		current.network = item.network;
-		current.ifname = item.rt.ifname;
-		attempted.push(item);
+/** How one mode runs: its ADD (findings when it failed) and the DEL after it (its failures). */
+interface Runner {
+	add(): Promise<{ok: boolean; findings: Finding[]}>;
+	del(addOk: boolean): Promise<CniError[]>;
+	/** The network-status ADD would have written. */
+	networkStatus: () => unknown[] | null;
+}
+
+/** The plugin configs the run's ADD steps got, as one-plugin lists (for bridges and reservations). */
+function ranConfigs(steps: readonly ExecutedStep[]): RanList[] {
+	const out: RanList[] = [];
+	for (const step of steps) {
+		if (step.command !== 'ADD') continue;
 		try {
-			const result = convertResult(await runner.add(item), '1.1.0') as {
+			const raw = JSON.parse(step.stdin) as Record<string, unknown>;
+			out.push({name: String(raw['name'] ?? ''), plugins: [{type: step.type, raw}]});
+		} catch {
+			// A stdin that is no JSON object configured nothing.
+		}
+	}
+	return out;
+}
+
+/** Host-side interfaces (no sandbox) the ADD steps' results named. */
+function hostSideOf(steps: readonly ExecutedStep[]): Set<string> {
+	const names = new Set<string>();
+	for (const step of steps) {
+		if (step.command !== 'ADD' || step.stdout === '' || step.error !== null) continue;
+		try {
+			const result = convertResult(JSON.parse(step.stdout), '1.1.0') as {
 				interfaces?: {name?: string; sandbox?: string}[];
 			};
 			for (const i of result.interfaces ?? [])
-				if (i.name !== undefined && (i.sandbox ?? '') === '') hostSide.add(i.name);
-		} catch (error) {
-			const cause = toCniError(error);
-			const message = item.prefix === undefined ? cause.message : `${item.prefix}: ${cause.message}`;
-			findings.push({severity: 'error', message, network: item.network, source: 'execute'});
-			break;
+				if (i.name !== undefined && (i.sandbox ?? '') === '') names.add(i.name);
+		} catch {
+			// Not a result (an IPAM answer of another shape): names no interface.
 		}
 	}
+	return names;
+}
+
+async function run(
+	netns: string,
+	containerId: string,
+	recording: Recording,
+	runner: Runner,
+): Promise<Execution> {
+	const {cacheDir, steps} = recording;
+	const before = hostLinks();
+	const added = await runner.add();
+	const findings: Finding[] = [...added.findings];
 	const view = viewOf(openNetlink, netns);
-	for (const error of await runner.del(attempted)) {
+	for (const error of await runner.del(added.ok)) {
 		findings.push({severity: 'error', message: error.message, source: 'execute'});
 	}
 	const leftovers: string[] = [];
@@ -281,19 +288,25 @@ async function run(
 	for (const l of after.links) if (l.name !== 'lo') leftovers.push(`link "${l.name}" in the netns`);
 	for (const a of after.addresses)
 		if (a.dev !== 'lo') leftovers.push(`address ${a.cidr} on "${a.dev}" in the netns`);
-	const bridges = configuredBridges(attempted.map((i) => i.list));
-	const host = newHostLinks(before, hostLinks(), hostSide, bridges);
+	const ran = ranConfigs(steps);
+	const host = newHostLinks(before, hostLinks(), hostSideOf(steps), configuredBridges(ran));
 	leftovers.push(...host.left);
 	for (const file of await filesUnder(cacheDir)) leftovers.push(`cache file "${file}"`);
-	leftovers.push(
-		...(await reservations(
-			attempted.map((i) => i.list),
-			containerId,
-		)),
-	);
+	leftovers.push(...(await reservations(ran, containerId)));
 	for (const what of leftovers)
 		findings.push({severity: 'error', message: `DEL left ${what} behind`, source: 'execute'});
-	return {netns, netnsCreated: false, containerId, steps, view, leftovers, kept: host.kept, findings};
+	const networkStatus = runner.networkStatus();
+	return {
+		netns,
+		netnsCreated: false,
+		containerId,
+		steps,
+		view,
+		networkStatus,
+		leftovers,
+		kept: host.kept,
+		findings,
+	};
 }
 
 /** A fresh path for a throwaway netns: /var/run/netns/plexus-dryrun-<hex>. */
@@ -337,6 +350,7 @@ export async function inNetns(
 			containerId,
 			steps: [],
 			view: null,
+			networkStatus: null,
 			leftovers: [],
 			kept: [],
 			findings: [{severity: 'error', message, source: 'execute'}],
@@ -378,26 +392,52 @@ export function executePod(input: PodDryRun, options: ExecuteOptions = {}): Prom
 	return inNetns(input.netns, input.containerId, options, () => runPod(input));
 }
 
+/** ADD's failure as findings: its message, then each failure of its rollback (ADD's own DEL). */
+function addFindings(error: unknown): Finding[] {
+	const cause = toCniError(error);
+	if (!(error instanceof RolledBackError))
+		return [{severity: 'error', message: cause.message, source: 'execute'}];
+	return [
+		{severity: 'error', message: cause.message, network: error.network, source: 'execute'},
+		...error.rollbackErrors.map((e): Finding => ({severity: 'error', message: e.message, source: 'execute'})),
+	];
+}
+
+/**
+ * The pod's ADD through the meta-plugin's own steps (src/meta/steps/), then, when it succeeded,
+ * its DEL; a failed ADD already undid everything it ran (its rollback is the DEL).
+ */
 function runPod(input: PodDryRun): Promise<Execution> {
 	return withRecording(async (recording) => {
-		const inv = await Invocation.open(podAddRequestCachedIn(input, recording.cacheDir), {
+		const kube = new RecordingKube(input.kube);
+		const ports = dryRunPorts({
+			kube,
 			exec: recording.exec,
 			inProcess: async (conf, e) => recording.record(await defaultBuiltins(conf, e)),
+			netlink: openNetlink,
+			files: nodeDeviceInfoFiles,
+			probeNetns: netnsKind,
 		});
-		const attachments = await inv.resolve(input.pod, input.kube);
-		const byItem = new Map<ChainRun, (typeof attachments)[number]>();
-		const items = attachments.map((a) => {
-			const item = attachmentRun(inv, a);
-			byItem.set(item, a);
-			return item;
-		});
-		return run(input.netns, input.containerId, recording, items, {
-			add: (item) => inv.executor.addNetworkList(item.list, item.rt),
-			del: async (done) => {
-				recording.current.network = '';
-				recording.current.ifname = '';
-				return inv.delAttachments(done.map((item) => toCached(byItem.get(item)!)));
+		const inv = await Invocation.open(podAddRequestCachedIn(input, recording.cacheDir), ports);
+		return run(input.netns, input.containerId, recording, {
+			add: async () => {
+				try {
+					await addPod(inv, ports);
+					return {ok: true, findings: []};
+				} catch (error) {
+					return {ok: false, findings: addFindings(error)};
+				}
 			},
+			del: async (addOk) => {
+				if (!addOk) return [];
+				try {
+					await delPod(inv, ports);
+					return [];
+				} catch (error) {
+					return [toCniError(error)];
+				}
+			},
+			networkStatus: () => kube.networkStatus,
 		});
 	});
 }
@@ -417,19 +457,34 @@ function runNetwork(input: NetworkDryRun): Promise<Execution> {
 			env: input.env,
 			cacheDir: recording.cacheDir,
 		});
-		return run(input.netns, input.containerId, recording, [networkRun(input)], {
-			add: (i) => executor.addNetworkList(i.list, i.rt),
-			del: async (done) => {
-				const errors: CniError[] = [];
-				for (const i of [...done].reverse()) {
-					try {
-						await executor.delNetworkList(i.list, i.rt);
-					} catch (error) {
-						errors.push(toCniError(error));
-					}
+		const item = networkRun(input);
+		return run(input.netns, input.containerId, recording, {
+			add: async () => {
+				recording.current.network = item.network;
+				recording.current.ifname = item.rt.ifname;
+				try {
+					await executor.addNetworkList(item.list, item.rt);
+					return {ok: true, findings: []};
+				} catch (error) {
+					const message = toCniError(error).message;
+					return {
+						ok: false,
+						findings: [{severity: 'error', message, network: item.network, source: 'execute'}],
+					};
 				}
-				return errors;
 			},
+			// A bare list has no rollback: its DEL runs after a failed ADD too.
+			del: async () => {
+				recording.current.network = '';
+				recording.current.ifname = '';
+				try {
+					await executor.delNetworkList(item.list, item.rt);
+					return [];
+				} catch (error) {
+					return [toCniError(error)];
+				}
+			},
+			networkStatus: () => null,
 		});
 	});
 }

@@ -23,14 +23,17 @@ import {runAttachments} from './run-attachments.ts';
 export class RolledBackError extends CniError {
 	/** What undoing the attachments failed on (also in `details`). */
 	readonly rollbackErrors: readonly CniError[];
+	/** The network (attachment) that failed. */
+	readonly network: string;
 
-	constructor(message: string, cause: CniError, rollbackErrors: readonly CniError[]) {
+	constructor(message: string, cause: CniError, rollbackErrors: readonly CniError[], network: string) {
 		const failed = rollbackErrors.map((e) => e.message).join('; ');
 		super(cause.code, message, {
 			details: failed === '' ? cause.details : `rollback failed: ${failed}`,
 			cause,
 		});
 		this.rollbackErrors = rollbackErrors;
+		this.network = network;
 	}
 }
 
@@ -40,10 +43,14 @@ export interface AddRun {
 	outcomes: AttachmentOutcome[];
 }
 
-/** Undoes what ran of `entry` and returns the error ADD reports: `msg: cause` plus the rollback's failures. */
+/**
+ * Undoes what ran of `entry` and returns the error ADD reports: `msg: cause` plus the rollback's
+ * failures; `a` is the attachment that failed.
+ */
 export async function rollback(
 	inv: Invocation,
 	entry: PodCacheEntry,
+	a: Attachment,
 	msg: string,
 	error: unknown,
 ): Promise<RolledBackError> {
@@ -57,7 +64,7 @@ export async function rollback(
 			error: toCniError(settleError).message,
 		});
 	}
-	return new RolledBackError(`${msg}: ${cause.message}`, cause, undone.errors);
+	return new RolledBackError(`${msg}: ${cause.message}`, cause, undone.errors, a.network);
 }
 
 /**
@@ -73,9 +80,9 @@ export async function addPod(inv: Invocation, ports: MetaPorts): Promise<AddRun>
 	const pod = await readPodForAdd(inv, kube);
 	const attachments = await resolveForAdd(inv, kube, pod);
 	const entry = await persistAttachments(inv, attachments, pod?.uid);
-	const fail = (msg: string, error: unknown) => rollback(inv, entry, msg, error);
+	const fail = (a: Attachment, msg: string, error: unknown) => rollback(inv, entry, a, msg, error);
 	const outcomes = await runAttachments(inv, ports, entry, attachments, {kube, pod}, (a, error) =>
-		fail(inv.addFailure(a), error),
+		fail(a, inv.addFailure(a), error),
 	);
 	await applyDefaultRoute(inv, ports, attachments, outcomes, fail);
 	await publishNetworkStatus(inv, kube, pod, attachments, outcomes);

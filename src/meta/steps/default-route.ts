@@ -16,7 +16,7 @@ export async function applyDefaultRoute(
 	ports: Pick<MetaPorts, 'netlink'>,
 	attachments: readonly Attachment[],
 	outcomes: AttachmentOutcome[],
-	fail: (message: string, error: unknown) => Promise<Error>,
+	fail: (a: Attachment, message: string, error: unknown) => Promise<Error>,
 ): Promise<void> {
 	const chosen = attachments.findIndex((a) => a.defaultRoute !== undefined);
 	if (chosen === -1) return;
@@ -25,6 +25,7 @@ export async function applyDefaultRoute(
 		await inv.moveDefaultRoute(chosen, attachments, outcomes, await ports.netlink());
 	} catch (error) {
 		throw await fail(
+			a,
 			`failed to move the default route of ${inv.pod} to interface "${a.ifname}" (network "${a.network}")`,
 			error,
 		);
