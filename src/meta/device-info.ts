@@ -6,7 +6,6 @@ import {copyFile, mkdir, readFile} from 'node:fs/promises';
 import {dirname} from 'node:path';
 import {decodeJson} from '../cni/json.ts';
 import {log} from '../log.ts';
-import type {DeviceInfoFiles} from './ports.ts';
 import {type Attachment, DEVICE_INFO_CAPABILITY} from './resolve/attachment.ts';
 
 /**
@@ -51,6 +50,14 @@ export async function prepareDeviceInfo(a: Attachment): Promise<void> {
 			});
 		}
 	}
+}
+
+/** Where device information lives (device-info spec): prepared before a chain runs, read after. */
+export interface DeviceInfoFiles {
+	/** Creates the attachment's CNIDeviceInfoFile directory, copying the device plugin's file in. */
+	prepare(a: Attachment): Promise<void>;
+	/** The device the chain reported in its CNIDeviceInfoFile, if any. */
+	read(capabilityArgs: Readonly<Record<string, unknown>>): Promise<Record<string, unknown> | undefined>;
 }
 
 /** The device information files where the spec puts them. */

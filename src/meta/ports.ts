@@ -20,17 +20,10 @@ import {
 	READINESS_TIMEOUT_MS,
 	waitReadiness,
 } from './deps.ts';
-import {nodeDeviceInfoFiles} from './device-info.ts';
+import {type DeviceInfoFiles, nodeDeviceInfoFiles} from './device-info.ts';
 import {type ProbeNetns, probeNetnsIn} from './netns-guard.ts';
-import type {Attachment} from './resolve/attachment.ts';
 
-/** Where device information lives (device-info spec): prepared before a chain runs, read after. */
-export interface DeviceInfoFiles {
-	/** Creates the attachment's CNIDeviceInfoFile directory, copying the device plugin's file in. */
-	prepare(a: Attachment): Promise<void>;
-	/** The device the chain reported in its CNIDeviceInfoFile, if any. */
-	read(capabilityArgs: Readonly<Record<string, unknown>>): Promise<Record<string, unknown> | undefined>;
-}
+export type {DeviceInfoFiles} from './device-info.ts';
 
 /** What the steps run against. */
 export interface MetaPorts {

@@ -13,15 +13,10 @@
  */
 
 import {randomBytes} from 'node:crypto';
-import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
 import {basename, dirname, join} from 'node:path';
 import {createBuiltins} from '../../../delegates/index.ts';
 import {ChainExecutor} from '../../chain/executor.ts';
-import {type ExecRequest, type PluginExec, ProcessPluginExec} from '../../chain/plugin-exec.ts';
 import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
-import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
-import {convertResult} from '../../cni/result.ts';
 import {defaultBuiltins} from '../../meta/deps.ts';
 import {nodeDeviceInfoFiles} from '../../meta/device-info.ts';
 import {Invocation} from '../../meta/invocation.ts';
@@ -36,160 +31,13 @@ import {
 	netnsKind,
 	netnsPathOf,
 } from '../../netlink/netns.ts';
-import {currentAttachment} from '../../observe/context.ts';
-import {configuredBridges, hostLinks, newHostLinks, type RanList} from './host-links.ts';
+import {configuredBridges, hostLinks, newHostLinks} from './host-links.ts';
+import {filesUnder, hostSideOf, ranConfigs, reservations} from './leftovers.ts';
 import {networkRun, podAddRequestCachedIn} from './plan.ts';
 import {dryRunPorts, RecordingKube} from './ports.ts';
+import {type Recording, withRecording} from './recording.ts';
 import {viewOf} from './simulate.ts';
-import type {ExecutedStep, Execution, Finding, NetworkDryRun, PodDryRun} from './types.ts';
-
-interface Context {
-	network: string;
-	ifname: string;
-}
-
-/**
- * Which chain a step belongs to: for ADD, the attachment scope ADD's steps run it in (or the bare
- * list's); DEL steps are shown without one.
- */
-function where(command: 'ADD' | 'DEL', current: Context): Context {
-	if (command === 'DEL') return {network: '', ifname: ''};
-	const at = currentAttachment();
-	return at === undefined ? {...current} : {network: at.network, ifname: at.ifname};
-}
-
-/** Runs binaries through the exec seam, recording every run. */
-class RecordingExec implements PluginExec {
-	readonly #inner: ProcessPluginExec;
-	readonly #stderr = new Map<string, Uint8Array>();
-	readonly #steps: ExecutedStep[];
-	readonly #current: Context;
-
-	constructor(steps: ExecutedStep[], current: Context) {
-		this.#steps = steps;
-		this.#current = current;
-		this.#inner = new ProcessPluginExec({
-			busyRetries: 0,
-			onStderr: (path, err) => this.#stderr.set(path, err),
-		});
-	}
-
-	find(type: string, path: readonly string[]): Promise<string> {
-		return this.#inner.find(type, path);
-	}
-
-	async exec(request: ExecRequest): Promise<Uint8Array> {
-		const command = request.env['CNI_COMMAND'];
-		const started = performance.now();
-		let stdout: Uint8Array = new Uint8Array();
-		let error: string | null = null;
-		this.#stderr.delete(request.pluginPath);
-		try {
-			stdout = await this.#inner.exec(request);
-			return stdout;
-		} catch (e) {
-			error = toCniError(e).message;
-			throw e;
-		} finally {
-			if (command === 'ADD' || command === 'DEL') {
-				this.#steps.push({
-					command,
-					...where(command, this.#current),
-					type: basename(request.pluginPath),
-					runsAs: 'binary',
-					path: request.pluginPath,
-					stdin: Buffer.from(request.stdin).toString('utf8'),
-					stdout: Buffer.from(stdout).toString('utf8'),
-					stderr: Buffer.from(this.#stderr.get(request.pluginPath) ?? new Uint8Array()).toString('utf8'),
-					durationMs: Math.round(performance.now() - started),
-					error,
-				});
-			}
-		}
-	}
-}
-
-/** Wraps the in-process built-ins to record ADD and DEL like the binaries. */
-function recordBuiltins(
-	plugins: ReadonlyMap<string, CniPlugin>,
-	steps: ExecutedStep[],
-	current: Context,
-): Map<string, CniPlugin> {
-	const timed =
-		<T>(type: string, command: 'ADD' | 'DEL', run: (r: PluginRequest) => Promise<T>) =>
-		async (request: PluginRequest): Promise<T> => {
-			const started = performance.now();
-			let out: T | undefined;
-			let error: string | null = null;
-			try {
-				out = await run(request);
-				return out;
-			} catch (e) {
-				error = toCniError(e).message;
-				throw e;
-			} finally {
-				steps.push({
-					command,
-					...where(command, current),
-					type,
-					runsAs: 'builtin',
-					path: null,
-					stdin: Buffer.from(request.stdin).toString('utf8'),
-					stdout: out === undefined ? '' : JSON.stringify(out),
-					stderr: '',
-					durationMs: Math.round(performance.now() - started),
-					error,
-				});
-			}
-		};
-	const out = new Map<string, CniPlugin>();
-	for (const [type, plugin] of plugins) {
-		out.set(type, {
-			...plugin,
-			add: timed(type, 'ADD', (r) => plugin.add(r)),
-			del: timed(type, 'DEL', (r) => plugin.del(r)),
-			check: (r) => plugin.check(r),
-		});
-	}
-	return out;
-}
-
-/** Files under `dir`, recursively (the caches DEL must have emptied). */
-async function filesUnder(dir: string): Promise<string[]> {
-	const out: string[] = [];
-	let entries: import('node:fs').Dirent[];
-	try {
-		entries = await readdir(dir, {withFileTypes: true});
-	} catch {
-		return out;
-	}
-	for (const e of entries) {
-		const path = join(dir, e.name);
-		if (e.isDirectory()) out.push(...(await filesUnder(path)));
-		else out.push(path);
-	}
-	return out;
-}
-
-/** host-local reservations of `containerId` left for the lists' networks. */
-async function reservations(lists: readonly RanList[], containerId: string): Promise<string[]> {
-	const found: string[] = [];
-	for (const list of lists) {
-		for (const plugin of list.plugins) {
-			const ipam = plugin.raw['ipam'];
-			if (typeof ipam !== 'object' || ipam === null) continue;
-			const conf = ipam as Record<string, unknown>;
-			if (conf['type'] !== 'host-local') continue;
-			const dataDir = typeof conf['dataDir'] === 'string' ? conf['dataDir'] : '/var/lib/cni/networks';
-			for (const file of await filesUnder(join(dataDir, list.name))) {
-				const text = await readFile(file, 'utf8').catch(() => '');
-				if (text.split(/\r?\n/)[0]?.trim() === containerId)
-					found.push(`host-local reservation "${file}" of network "${list.name}"`);
-			}
-		}
-	}
-	return found;
-}
+import type {Execution, Finding, NetworkDryRun, PodDryRun} from './types.ts';
 
 /** Refuses a netns that is not empty (only `lo`): DEL could not tell ours from what was there. */
 export function assertEmptyNetns(netns: string): void {
@@ -199,74 +47,12 @@ export function assertEmptyNetns(netns: string): void {
 		throw new Error(`netns "${netns}" is not empty (${others.join(', ')}); --execute needs a fresh one`);
 }
 
-/** What one run records into: every delegate run, the chain running now, and the temp result cache. */
-interface Recording {
-	readonly cacheDir: string;
-	readonly steps: ExecutedStep[];
-	readonly current: Context;
-	/** Finds and runs binaries, recording each run. */
-	readonly exec: RecordingExec;
-	/** The in-process delegates `plugins`, each run recorded too. */
-	record(plugins: ReadonlyMap<string, CniPlugin>): Map<string, CniPlugin>;
-}
-
-/** Runs `fn` with a fresh recording; its result cache is a temp dir removed afterwards. */
-async function withRecording(fn: (recording: Recording) => Promise<Execution>): Promise<Execution> {
-	const cacheDir = await mkdtemp(join(tmpdir(), 'plexus-execute-'));
-	try {
-		const steps: ExecutedStep[] = [];
-		const current: Context = {network: '', ifname: ''};
-		return await fn({
-			cacheDir,
-			steps,
-			current,
-			exec: new RecordingExec(steps, current),
-			record: (plugins) => recordBuiltins(plugins, steps, current),
-		});
-	} finally {
-		await rm(cacheDir, {recursive: true, force: true});
-	}
-}
-
 /** How one mode runs: its ADD (findings when it failed) and the DEL after it (its failures). */
 interface Runner {
 	add(): Promise<{ok: boolean; findings: Finding[]}>;
 	del(addOk: boolean): Promise<CniError[]>;
 	/** The network-status ADD would have written. */
 	networkStatus: () => unknown[] | null;
-}
-
-/** The plugin configs the run's ADD steps got, as one-plugin lists (for bridges and reservations). */
-function ranConfigs(steps: readonly ExecutedStep[]): RanList[] {
-	const out: RanList[] = [];
-	for (const step of steps) {
-		if (step.command !== 'ADD') continue;
-		try {
-			const raw = JSON.parse(step.stdin) as Record<string, unknown>;
-			out.push({name: String(raw['name'] ?? ''), plugins: [{type: step.type, raw}]});
-		} catch {
-			// A stdin that is no JSON object configured nothing.
-		}
-	}
-	return out;
-}
-
-/** Host-side interfaces (no sandbox) the ADD steps' results named. */
-function hostSideOf(steps: readonly ExecutedStep[]): Set<string> {
-	const names = new Set<string>();
-	for (const step of steps) {
-		if (step.command !== 'ADD' || step.stdout === '' || step.error !== null) continue;
-		try {
-			const result = convertResult(JSON.parse(step.stdout), '1.1.0') as {
-				interfaces?: {name?: string; sandbox?: string}[];
-			};
-			for (const i of result.interfaces ?? [])
-				if (i.name !== undefined && (i.sandbox ?? '') === '') names.add(i.name);
-		} catch {
-			// Not a result (an IPAM answer of another shape): names no interface.
-		}
-	}
-	return names;
 }
 
 async function run(
