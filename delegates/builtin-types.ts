@@ -1,6 +1,6 @@
 /**
  * The names of the built-in delegates, in a module of their own so that config validation
- * (src/k8s/conf.ts) can check `disableBuiltins` without loading the delegates.
+ * (src/meta/conf/conf.ts) can check `disableBuiltins` without loading the delegates.
  */
 
 /** The `type`s Plexus runs in-process unless the Plexus conf turns them off. */

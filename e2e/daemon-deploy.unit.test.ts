@@ -12,9 +12,9 @@ import {parseAllDocuments} from 'yaml';
 import {parseDaemonOptions} from '../src/daemon/cli.ts';
 import {parseListenAddress} from '../src/daemon/metrics.ts';
 import {parseInstallArgs, runInstallCommand} from '../src/install/cli.ts';
-import {DEFAULT_DEVICE_INFO_DIR} from '../src/k8s/conf.ts';
 import {DEFAULT_DEVICE_CHECKPOINT, DEFAULT_DP_DEVICE_INFO_DIR} from '../src/k8s/device-plugin.ts';
-import {TAKEN_OVER_KEYS} from '../src/k8s/multus-conf.ts';
+import {DEFAULT_DEVICE_INFO_DIR} from '../src/meta/conf/conf.ts';
+import {TAKEN_OVER_KEYS} from '../src/multus/multus-conf.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const deploy = join(root, 'conf/deploy');

@@ -115,7 +115,7 @@ describe('plexus dry-run --execute', () => {
 		);
 	});
 
-	test("an ADD failing half-way is reported with ADD's message, and DEL still leaves nothing", async () => {
+	test("an ADD failing half-way is reported with ADD's message, and its rollback leaves only the record of what it could not undo", async () => {
 		scratch = await scratchExample('003-macvlan.yaml', [
 			{
 				apiVersion: 'k8s.cni.cncf.io/v1',
@@ -151,6 +151,15 @@ describe('plexus dry-run --execute', () => {
 				message:
 					'failed to delete network "vpp-server/broken" (interface "net2"): plugin type="macvlan" name="broken" failed (delete): Link not found',
 			},
+			// ADD's own rollback (the same steps as the real ADD) keeps what it could not undo in
+			// the plexus cache for the runtime's retried DEL, and says so.
+			{
+				severity: 'error',
+				source: 'execute',
+				message: expect.stringMatching(
+					/^DEL left plexus cache record "\/tmp\/plexus-execute-[^"]+\/plexus\/[^"]+-eth0\.json" \(what DEL could not undo, kept for the runtime's retried DEL\) behind$/,
+				),
+			},
 		]);
 		const run = report.execution!;
 		// Every attempted attachment, the failed one included, was DELeted in reverse.
@@ -159,7 +168,7 @@ describe('plexus dry-run --execute', () => {
 			'macvlan',
 			'bridge',
 		]);
-		expect(run.leftovers).toEqual([]);
+		expect(run.leftovers).toEqual([expect.stringMatching(/^plexus cache record /)]);
 		expect(await leftBehind(scratch, run)).toEqual([]);
 	});
 

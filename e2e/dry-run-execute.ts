@@ -15,9 +15,9 @@ import {execa} from 'execa';
 import {expect} from 'vitest';
 import {stringify} from 'yaml';
 import {runCli} from '../src/cli/cli.ts';
-import type {Execution} from '../src/cli/dry-run/execute.ts';
 import {loadManifests} from '../src/cli/dry-run/manifests.ts';
 import type {DryRunReport} from '../src/cli/dry-run/plan.ts';
+import type {Execution} from '../src/cli/dry-run/types.ts';
 
 export const EXAMPLES = fileURLToPath(new URL('../conf/examples/', import.meta.url));
 export const CNI_BIN = '/usr/lib/cni';

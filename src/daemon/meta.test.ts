@@ -1,8 +1,8 @@
 import {describe, expect, it} from 'vitest';
 import type {ExecRequest, PluginExec} from '../chain/plugin-exec.ts';
 import {CniError} from '../cni/errors.ts';
-import {parsePlexusConf} from '../k8s/conf.ts';
 import {FakeKubeClient} from '../k8s/fake-client.ts';
+import {parsePlexusConf} from '../meta/conf/conf.ts';
 import {TimedPluginExec, timedPlugin} from './delegate.ts';
 import {KubeClients} from './meta.ts';
 import type {DelegateSample} from './metrics.ts';

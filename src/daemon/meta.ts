@@ -8,9 +8,9 @@
 import {type PluginExec, ProcessPluginExec} from '../chain/plugin-exec.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {hasKubeConfig, type KubeClient, NodeKubeClient} from '../k8s/client.ts';
-import type {PlexusConf} from '../k8s/conf.ts';
 import {podRefFromArgs} from '../k8s/k8s-args.ts';
 import {log} from '../log.ts';
+import type {PlexusConf} from '../meta/conf/conf.ts';
 import {defaultBuiltins} from '../meta/deps.ts';
 import {createPlexusPlugin} from '../meta/plugin.ts';
 import {TimedPluginExec, timedPlugin} from './delegate.ts';

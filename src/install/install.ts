@@ -18,8 +18,13 @@ import {chmod, copyFile, link, readdir, readFile, rename, rm, stat, writeFile} f
 import {basename, extname, join} from 'node:path';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {compareVersions, isSupportedVersion, negotiateVersion} from '../cni/versions.ts';
-import {parsePlexusConf} from '../k8s/conf.ts';
-import {findMultusConf, MULTUS_CONF_NAMES, type MultusTakeover, readMultusConf} from '../k8s/multus-conf.ts';
+import {parsePlexusConf} from '../meta/conf/conf.ts';
+import {
+	findMultusConf,
+	MULTUS_CONF_NAMES,
+	type MultusTakeover,
+	readMultusConf,
+} from '../multus/multus-conf.ts';
 import {type MappedPath, mapHostPaths} from './host-paths.ts';
 
 /** The conf Plexus writes; sorts first so the runtime picks it. */

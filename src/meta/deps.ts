@@ -9,8 +9,8 @@ import type {PluginExec} from '../chain/plugin-exec.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {hasKubeConfig, type KubeClient, NodeKubeClient} from '../k8s/client.ts';
-import type {PlexusConf} from '../k8s/conf.ts';
 import type {OpenNetlink} from '../netlink/netlink.ts';
+import type {PlexusConf} from './conf/conf.ts';
 import type {ProbeNetns} from './netns-guard.ts';
 
 /** Multus waits this long for the readiness indicator file on ADD and GC. */

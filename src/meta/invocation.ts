@@ -4,30 +4,22 @@
  * shares: DEL of a set of attachments (reverse order, going on after failures), the runtime
  * arguments of one attachment, `default-route`, and pod events.
  */
-import {copyFile, mkdir, readFile} from 'node:fs/promises';
-import {dirname} from 'node:path';
 import {ChainExecutor, type RuntimeConf} from '../chain/executor.ts';
 import {parseCniArgs} from '../cni/env.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
-import {decodeJson} from '../cni/json.ts';
 import type {CniPlugin, PluginRequest} from '../cni/plugin.ts';
 import {type CniResult, convertResult} from '../cni/result.ts';
 import type {KubeClient, Pod} from '../k8s/client.ts';
-import {type PlexusConf, parsePlexusConf} from '../k8s/conf.ts';
 import {delegateArgs, type PodRef, podRefFromArgs} from '../k8s/k8s-args.ts';
 import type {AttachmentOutcome} from '../k8s/network-status.ts';
-import {
-	type Attachment,
-	DEVICE_INFO_CAPABILITY,
-	type ResolveContext,
-	resolveAttachments,
-} from '../k8s/resolve.ts';
 import {configureLog, log} from '../log.ts';
 import type {OpenNetlink} from '../netlink/netlink.ts';
 import {type CachedAttachment, PlexusCache, type PodCacheEntry} from './cache.ts';
+import {type PlexusConf, parsePlexusConf} from './conf/conf.ts';
 import {defaultGateways, familiesOf, moveDefaultRoute, rewriteDefaultRoutes} from './default-route.ts';
-import {defaultBuiltins, type PlexusDeps} from './deps.ts';
 import {PASSTHRU_TYPE, passthruPlugin} from './passthru.ts';
+import type {MetaPorts} from './ports.ts';
+import {type Attachment, type ResolveContext, resolveAttachments} from './resolve/resolve.ts';
 import {undoInAttachmentOf} from './scope.ts';
 import {type UndoOutcome, undoAttachments} from './undo.ts';
 
@@ -97,50 +89,6 @@ export async function postEvent(
 	}
 }
 
-/**
- * The device a plugin reported in its CNIDeviceInfoFile (device-info spec §6.1.1), for the
- * network-status `device-info`; undefined when there is none or it is not a JSON object.
- */
-export async function readDeviceInfo(
-	capabilityArgs: Readonly<Record<string, unknown>>,
-): Promise<Record<string, unknown> | undefined> {
-	const file = capabilityArgs[DEVICE_INFO_CAPABILITY];
-	if (typeof file !== 'string') return undefined;
-	try {
-		const info: unknown = decodeJson(await readFile(file, 'utf8'), `device information file "${file}"`);
-		return typeof info === 'object' && info !== null && !Array.isArray(info)
-			? (info as Record<string, unknown>)
-			: undefined;
-	} catch (error) {
-		if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
-			log('warning', 'unreadable device information file', {file, error: String(error)});
-		return undefined;
-	}
-}
-
-/**
- * Prepares an attachment's CNIDeviceInfoFile: creates its directory and, for a NAD with a
- * resourceName, copies the device plugin's device-info file there first (device-info spec §4.2.1).
- */
-export async function prepareDeviceInfo(a: Attachment): Promise<void> {
-	const target = a.capabilityArgs[DEVICE_INFO_CAPABILITY];
-	if (typeof target !== 'string') return;
-	await mkdir(dirname(target), {recursive: true, mode: 0o755});
-	if (a.devicePluginInfo === undefined) return;
-	try {
-		await copyFile(a.devicePluginInfo, target);
-	} catch (error) {
-		// Not every device plugin writes device information; the spec makes it optional.
-		if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-			log('warning', 'failed to copy device plugin information', {
-				from: a.devicePluginInfo,
-				to: target,
-				error: String(error),
-			});
-		}
-	}
-}
-
 /** Which container an attachment set belongs to (the request's, or a stale one in GC). */
 export interface ContainerRef {
 	containerId: string;
@@ -165,13 +113,17 @@ export class Invocation {
 	readonly container: ContainerRef;
 	readonly podRef: PodRef | undefined;
 	readonly cache: PlexusCache;
+	/** The clock a DEL failure is recorded by. */
+	readonly now: () => Date;
 
 	private constructor(
 		request: PluginRequest,
 		conf: PlexusConf,
 		executor: ChainExecutor,
 		pairs: [string, string][],
+		now: () => Date,
 	) {
+		this.now = now;
 		this.request = request;
 		this.conf = conf;
 		this.executor = executor;
@@ -181,18 +133,27 @@ export class Invocation {
 	}
 
 	/** Parses the conf, points the logger, and builds the executor (binDir first on the path). */
-	static async open(request: PluginRequest, deps: PlexusDeps): Promise<Invocation> {
+	static async open(
+		request: PluginRequest,
+		ports: Pick<MetaPorts, 'exec' | 'inProcess'> & Partial<Pick<MetaPorts, 'now'>>,
+	): Promise<Invocation> {
 		const conf = parsePlexusConf(request.config);
 		configureLog({logFile: conf.logFile, logLevel: conf.logLevel, logToStderr: conf.logToStderr});
 		const executor = new ChainExecutor({
 			path: [conf.binDir, ...request.path.filter((dir) => dir !== conf.binDir)],
 			cacheDir: conf.cniDir,
-			exec: deps.exec,
-			inProcess: withPassthru(await (deps.inProcess ?? defaultBuiltins)(conf, deps.exec), conf),
+			exec: ports.exec,
+			inProcess: withPassthru(await ports.inProcess(conf, ports.exec), conf),
 			env: request.env,
 			timeoutMs: conf.delegateTimeoutMs,
 		});
-		return new Invocation(request, conf, executor, parseCniArgs(request.args));
+		return new Invocation(
+			request,
+			conf,
+			executor,
+			parseCniArgs(request.args),
+			ports.now ?? (() => new Date()),
+		);
 	}
 
 	get pod(): string {
@@ -291,7 +252,7 @@ export class Invocation {
 			...entry,
 			attachments: outcome.remaining,
 			delFailure: {
-				at: new Date().toISOString(),
+				at: this.now().toISOString(),
 				reason,
 				attempts: (entry.delFailure?.attempts ?? 0) + 1,
 			},

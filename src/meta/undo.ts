@@ -27,9 +27,9 @@ import {validateContainerId, validateIfname, validateNetworkName} from '../cni/e
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
 import type {CniResult} from '../cni/result.ts';
 import {versionAtLeast} from '../cni/versions.ts';
-import {DEVICE_INFO_CAPABILITY} from '../k8s/resolve.ts';
 import {log} from '../log.ts';
 import type {CachedAttachment} from './cache.ts';
+import {DEVICE_INFO_CAPABILITY} from './resolve/resolve.ts';
 
 /** What undoing a set of attachments left. */
 export interface UndoOutcome {

@@ -8,10 +8,10 @@
  */
 import type {CniError} from '../cni/errors.ts';
 import type {PluginRequest} from '../cni/plugin.ts';
-import {DEFAULT_CNI_DIR} from '../k8s/conf.ts';
 import {log} from '../log.ts';
+import {MultusCache} from '../multus/multus-cache.ts';
 import {PlexusCache} from './cache.ts';
-import {MultusCache} from './multus-cache.ts';
+import {DEFAULT_CNI_DIR} from './conf/conf.ts';
 
 /** The conf's `cniDir` when it is an absolute path without NUL, else the default. */
 function cniDirOf(config: Record<string, unknown>): string {

@@ -15,9 +15,9 @@ import {splitPath} from '../../cni/env.ts';
 import {toCniError} from '../../cni/errors.ts';
 import {DEFAULT_SOCKET_PATH} from '../../daemon/server.ts';
 import {KubeApiError, type KubeClient, NodeKubeClient} from '../../k8s/client.ts';
-import {type PlexusConf, parsePlexusConf} from '../../k8s/conf.ts';
 import {networkListFromText} from '../../k8s/nad.ts';
-import {resolveConfClusterNetwork} from '../../k8s/resolve.ts';
+import {type PlexusConf, parsePlexusConf} from '../../meta/conf/conf.ts';
+import {resolveConfClusterNetwork} from '../../meta/resolve/resolve.ts';
 import {type CliOutcome, usageError} from '../outcome.ts';
 import {checkStuckDels} from './stuck.ts';
 

@@ -14,11 +14,10 @@ import type {KubeClient, Pod} from '../../k8s/client.ts';
 import {networkListFromText} from '../../k8s/nad.ts';
 import {envRuntimeArgs} from '../chain.ts';
 import {type CliOutcome, usageError} from '../outcome.ts';
-import type {Execution} from './execute.ts';
 import {loadManifests, ManifestKubeClient, type Manifests, selectPod} from './manifests.ts';
 import {type DryRunReport, dryRunNetwork, dryRunPod, hasErrors} from './plan.ts';
 import {renderJson, renderTable} from './render.ts';
-import type {Simulation} from './simulate.ts';
+import type {Execution, Simulation} from './types.ts';
 
 export const DRY_RUN_USAGE = `Usage: plexus dry-run [options] --pod <pod.yaml | namespace/name> [--nads <file|dir>]...
        plexus dry-run [options] <network.conflist | network.conf>

@@ -8,7 +8,7 @@ import {dispatch} from '../../cni/dispatch.ts';
 import type {CniError} from '../../cni/errors.ts';
 import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
 import {SUPPORTED_VERSIONS} from '../../cni/versions.ts';
-import {DEFAULT_BIN_DIR, parsePlexusConf} from '../../k8s/conf.ts';
+import {DEFAULT_BIN_DIR, parsePlexusConf} from '../../meta/conf/conf.ts';
 
 /** What the runtime's ADD invocation carries besides the conf (CNI_* values). */
 export interface ConfCheckRequest {

@@ -4,7 +4,7 @@
  * replies leave by the wrong interface. Attachments in different VRFs (a `vrf` plugin in the
  * chain, by `vrfname`) are separate domains, as in seed 000's blue and red networks.
  */
-import type {AttachmentPlan, Finding} from './plan.ts';
+import type {AttachmentPlan, Finding} from './types.ts';
 
 function isObject(value: unknown): value is Record<string, unknown> {
 	return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -6,199 +6,38 @@
  * DELs everything in reverse and checks that nothing is left: no link or address in the netns but
  * `lo`, no new host link the run owns (named by a result, or enslaved to a configured bridge;
  * a bridge a plugin created is "kept": CNI never deletes it), no result or attachment cache file,
- * no host-local IP reservation, and no throwaway netns. Every step goes through the code ADD and DEL run (Invocation, resolve, the executor,
- * delAttachments); the caches go to a temp dir that is removed, the pod's API objects are never
- * written.
+ * no host-local IP reservation, and no throwaway netns. A pod's ADD and DEL are the meta-plugin's
+ * own steps (src/meta/steps/: resolve, cache, each attachment, default route, device info,
+ * network-status) over dry-run's ports (./ports.ts); the caches go to a temp dir that is removed,
+ * the pod's API objects are never written (network-status is shown instead).
  */
 
 import {randomBytes} from 'node:crypto';
-import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
 import {basename, dirname, join} from 'node:path';
 import {createBuiltins} from '../../../delegates/index.ts';
 import {ChainExecutor} from '../../chain/executor.ts';
-import type {NetworkList} from '../../chain/network-list.ts';
-import {type ExecRequest, type PluginExec, ProcessPluginExec} from '../../chain/plugin-exec.ts';
 import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
-import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
-import {type CniResult, convertResult} from '../../cni/result.ts';
 import {defaultBuiltins} from '../../meta/deps.ts';
-import {Invocation, toCached} from '../../meta/invocation.ts';
+import {nodeDeviceInfoFiles} from '../../meta/device-info.ts';
+import {Invocation} from '../../meta/invocation.ts';
+import {addPod, RolledBackError} from '../../meta/steps/add.ts';
+import {delPod} from '../../meta/steps/del.ts';
 import {openNetlink} from '../../netlink/kernel.ts';
-import {createNetns, deleteNetns, NETNS_RUN_DIR, netnsExists, netnsPathOf} from '../../netlink/netns.ts';
+import {
+	createNetns,
+	deleteNetns,
+	NETNS_RUN_DIR,
+	netnsExists,
+	netnsKind,
+	netnsPathOf,
+} from '../../netlink/netns.ts';
 import {configuredBridges, hostLinks, newHostLinks} from './host-links.ts';
-import type {ChainRun, Finding, NetworkDryRun, PodDryRun} from './plan.ts';
-import {attachmentRun, networkRun, podAddRequestCachedIn} from './plan.ts';
-import {type NetView, viewOf} from './simulate.ts';
-
-/** One delegate run (ADD or DEL) on the real kernel. */
-export interface ExecutedStep {
-	command: 'ADD' | 'DEL';
-	network: string;
-	ifname: string;
-	type: string;
-	runsAs: 'builtin' | 'binary';
-	/** The binary's path (binaries only). */
-	path: string | null;
-	stdin: string;
-	stdout: string;
-	stderr: string;
-	durationMs: number;
-	error: string | null;
-}
-
-export interface Execution {
-	netns: string;
-	/** The netns was made for the run (and deleted after it), not given with --netns. */
-	netnsCreated: boolean;
-	containerId: string;
-	steps: ExecutedStep[];
-	/** The netns after ADD (null when nothing was added). */
-	view: NetView | null;
-	/** What DEL left behind; empty when the netns, host and caches are as before. */
-	leftovers: string[];
-	/** Host bridges the plugins created, which CNI never deletes (not a leak). */
-	kept: string[];
-	findings: Finding[];
-}
-
-interface Context {
-	network: string;
-	ifname: string;
-}
-
-/** Runs binaries through the exec seam, recording every run. */
-class RecordingExec implements PluginExec {
-	readonly #inner: ProcessPluginExec;
-	readonly #stderr = new Map<string, Uint8Array>();
-	readonly #steps: ExecutedStep[];
-	readonly #current: Context;
-
-	constructor(steps: ExecutedStep[], current: Context) {
-		this.#steps = steps;
-		this.#current = current;
-		this.#inner = new ProcessPluginExec({
-			busyRetries: 0,
-			onStderr: (path, err) => this.#stderr.set(path, err),
-		});
-	}
-
-	find(type: string, path: readonly string[]): Promise<string> {
-		return this.#inner.find(type, path);
-	}
-
-	async exec(request: ExecRequest): Promise<Uint8Array> {
-		const command = request.env['CNI_COMMAND'];
-		const started = performance.now();
-		let stdout: Uint8Array = new Uint8Array();
-		let error: string | null = null;
-		this.#stderr.delete(request.pluginPath);
-		try {
-			stdout = await this.#inner.exec(request);
-			return stdout;
-		} catch (e) {
-			error = toCniError(e).message;
-			throw e;
-		} finally {
-			if (command === 'ADD' || command === 'DEL') {
-				this.#steps.push({
-					command,
-					...this.#current,
-					type: basename(request.pluginPath),
-					runsAs: 'binary',
-					path: request.pluginPath,
-					stdin: Buffer.from(request.stdin).toString('utf8'),
-					stdout: Buffer.from(stdout).toString('utf8'),
-					stderr: Buffer.from(this.#stderr.get(request.pluginPath) ?? new Uint8Array()).toString('utf8'),
-					durationMs: Math.round(performance.now() - started),
-					error,
-				});
-			}
-		}
-	}
-}
-
-/** Wraps the in-process built-ins to record ADD and DEL like the binaries. */
-function recordBuiltins(
-	plugins: ReadonlyMap<string, CniPlugin>,
-	steps: ExecutedStep[],
-	current: Context,
-): Map<string, CniPlugin> {
-	const timed =
-		<T>(type: string, command: 'ADD' | 'DEL', run: (r: PluginRequest) => Promise<T>) =>
-		async (request: PluginRequest): Promise<T> => {
-			const started = performance.now();
-			let out: T | undefined;
-			let error: string | null = null;
-			try {
-				out = await run(request);
-				return out;
-			} catch (e) {
-				error = toCniError(e).message;
-				throw e;
-			} finally {
-				steps.push({
-					command,
-					...current,
-					type,
-					runsAs: 'builtin',
-					path: null,
-					stdin: Buffer.from(request.stdin).toString('utf8'),
-					stdout: out === undefined ? '' : JSON.stringify(out),
-					stderr: '',
-					durationMs: Math.round(performance.now() - started),
-					error,
-				});
-			}
-		};
-	const out = new Map<string, CniPlugin>();
-	for (const [type, plugin] of plugins) {
-		out.set(type, {
-			...plugin,
-			add: timed(type, 'ADD', (r) => plugin.add(r)),
-			del: timed(type, 'DEL', (r) => plugin.del(r)),
-			check: (r) => plugin.check(r),
-		});
-	}
-	return out;
-}
-
-/** Files under `dir`, recursively (the caches DEL must have emptied). */
-async function filesUnder(dir: string): Promise<string[]> {
-	const out: string[] = [];
-	let entries: import('node:fs').Dirent[];
-	try {
-		entries = await readdir(dir, {withFileTypes: true});
-	} catch {
-		return out;
-	}
-	for (const e of entries) {
-		const path = join(dir, e.name);
-		if (e.isDirectory()) out.push(...(await filesUnder(path)));
-		else out.push(path);
-	}
-	return out;
-}
-
-/** host-local reservations of `containerId` left for the lists' networks. */
-async function reservations(lists: readonly NetworkList[], containerId: string): Promise<string[]> {
-	const found: string[] = [];
-	for (const list of lists) {
-		for (const plugin of list.plugins) {
-			const ipam = plugin.raw['ipam'];
-			if (typeof ipam !== 'object' || ipam === null) continue;
-			const conf = ipam as Record<string, unknown>;
-			if (conf['type'] !== 'host-local') continue;
-			const dataDir = typeof conf['dataDir'] === 'string' ? conf['dataDir'] : '/var/lib/cni/networks';
-			for (const file of await filesUnder(join(dataDir, list.name))) {
-				const text = await readFile(file, 'utf8').catch(() => '');
-				if (text.split(/\r?\n/)[0]?.trim() === containerId)
-					found.push(`host-local reservation "${file}" of network "${list.name}"`);
-			}
-		}
-	}
-	return found;
-}
+import {filesUnder, hostSideOf, ranConfigs, reservations} from './leftovers.ts';
+import {networkRun, podAddRequestCachedIn} from './plan.ts';
+import {dryRunPorts, RecordingKube} from './ports.ts';
+import {type Recording, withRecording} from './recording.ts';
+import {viewOf} from './simulate.ts';
+import type {Execution, Finding, NetworkDryRun, PodDryRun} from './types.ts';
 
 /** Refuses a netns that is not empty (only `lo`): DEL could not tell ours from what was there. */
 export function assertEmptyNetns(netns: string): void {
@@ -208,72 +47,26 @@ export function assertEmptyNetns(netns: string): void {
 		throw new Error(`netns "${netns}" is not empty (${others.join(', ')}); --execute needs a fresh one`);
 }
 
+/** How one mode runs: its ADD (findings when it failed) and the DEL after it (its failures). */
 interface Runner {
-	add(item: ChainRun): Promise<CniResult>;
-	/** DELs the attempted items in reverse; returns the failures. */
-	del(items: readonly ChainRun[]): Promise<CniError[]>;
-}
-
-/** What one run records into: every delegate run, the chain running now, and the temp result cache. */
-interface Recording {
-	readonly cacheDir: string;
-	readonly steps: ExecutedStep[];
-	readonly current: Context;
-	/** Finds and runs binaries, recording each run. */
-	readonly exec: RecordingExec;
-	/** The in-process delegates `plugins`, each run recorded too. */
-	record(plugins: ReadonlyMap<string, CniPlugin>): Map<string, CniPlugin>;
-}
-
-/** Runs `fn` with a fresh recording; its result cache is a temp dir removed afterwards. */
-async function withRecording(fn: (recording: Recording) => Promise<Execution>): Promise<Execution> {
-	const cacheDir = await mkdtemp(join(tmpdir(), 'plexus-execute-'));
-	try {
-		const steps: ExecutedStep[] = [];
-		const current: Context = {network: '', ifname: ''};
-		return await fn({
-			cacheDir,
-			steps,
-			current,
-			exec: new RecordingExec(steps, current),
-			record: (plugins) => recordBuiltins(plugins, steps, current),
-		});
-	} finally {
-		await rm(cacheDir, {recursive: true, force: true});
-	}
+	add(): Promise<{ok: boolean; findings: Finding[]}>;
+	del(addOk: boolean): Promise<CniError[]>;
+	/** The network-status ADD would have written. */
+	networkStatus: () => unknown[] | null;
 }
 
 async function run(
 	netns: string,
 	containerId: string,
-	{cacheDir, steps, current}: Recording,
-	items: ChainRun[],
+	recording: Recording,
 	runner: Runner,
 ): Promise<Execution> {
-	const findings: Finding[] = [];
+	const {cacheDir, steps} = recording;
 	const before = hostLinks();
-	const attempted: ChainRun[] = [];
-	// Host-side links the ADD results name (veth ends, bridges); only new ones must go with DEL.
-	const hostSide = new Set<string>();
-	for (const item of items) {
-		current.network = item.network;
-		current.ifname = item.rt.ifname;
-		attempted.push(item);
-		try {
-			const result = convertResult(await runner.add(item), '1.1.0') as {
-				interfaces?: {name?: string; sandbox?: string}[];
-			};
-			for (const i of result.interfaces ?? [])
-				if (i.name !== undefined && (i.sandbox ?? '') === '') hostSide.add(i.name);
-		} catch (error) {
-			const cause = toCniError(error);
-			const message = item.prefix === undefined ? cause.message : `${item.prefix}: ${cause.message}`;
-			findings.push({severity: 'error', message, network: item.network, source: 'execute'});
-			break;
-		}
-	}
+	const added = await runner.add();
+	const findings: Finding[] = [...added.findings];
 	const view = viewOf(openNetlink, netns);
-	for (const error of await runner.del(attempted)) {
+	for (const error of await runner.del(added.ok)) {
 		findings.push({severity: 'error', message: error.message, source: 'execute'});
 	}
 	const leftovers: string[] = [];
@@ -281,19 +74,31 @@ async function run(
 	for (const l of after.links) if (l.name !== 'lo') leftovers.push(`link "${l.name}" in the netns`);
 	for (const a of after.addresses)
 		if (a.dev !== 'lo') leftovers.push(`address ${a.cidr} on "${a.dev}" in the netns`);
-	const bridges = configuredBridges(attempted.map((i) => i.list));
-	const host = newHostLinks(before, hostLinks(), hostSide, bridges);
+	const ran = ranConfigs(steps);
+	const host = newHostLinks(before, hostLinks(), hostSideOf(steps), configuredBridges(ran));
 	leftovers.push(...host.left);
-	for (const file of await filesUnder(cacheDir)) leftovers.push(`cache file "${file}"`);
-	leftovers.push(
-		...(await reservations(
-			attempted.map((i) => i.list),
-			containerId,
-		)),
-	);
+	const records = join(cacheDir, 'plexus');
+	for (const file of await filesUnder(cacheDir))
+		leftovers.push(
+			dirname(file) === records
+				? `plexus cache record "${file}" (what DEL could not undo, kept for the runtime's retried DEL)`
+				: `cache file "${file}"`,
+		);
+	leftovers.push(...(await reservations(ran, containerId)));
 	for (const what of leftovers)
 		findings.push({severity: 'error', message: `DEL left ${what} behind`, source: 'execute'});
-	return {netns, netnsCreated: false, containerId, steps, view, leftovers, kept: host.kept, findings};
+	const networkStatus = runner.networkStatus();
+	return {
+		netns,
+		netnsCreated: false,
+		containerId,
+		steps,
+		view,
+		networkStatus,
+		leftovers,
+		kept: host.kept,
+		findings,
+	};
 }
 
 /** A fresh path for a throwaway netns: /var/run/netns/plexus-dryrun-<hex>. */
@@ -337,6 +142,7 @@ export async function inNetns(
 			containerId,
 			steps: [],
 			view: null,
+			networkStatus: null,
 			leftovers: [],
 			kept: [],
 			findings: [{severity: 'error', message, source: 'execute'}],
@@ -378,26 +184,52 @@ export function executePod(input: PodDryRun, options: ExecuteOptions = {}): Prom
 	return inNetns(input.netns, input.containerId, options, () => runPod(input));
 }
 
+/** ADD's failure as findings: its message, then each failure of its rollback (ADD's own DEL). */
+function addFindings(error: unknown): Finding[] {
+	const cause = toCniError(error);
+	if (!(error instanceof RolledBackError))
+		return [{severity: 'error', message: cause.message, source: 'execute'}];
+	return [
+		{severity: 'error', message: cause.message, network: error.network, source: 'execute'},
+		...error.rollbackErrors.map((e): Finding => ({severity: 'error', message: e.message, source: 'execute'})),
+	];
+}
+
+/**
+ * The pod's ADD through the meta-plugin's own steps (src/meta/steps/), then, when it succeeded,
+ * its DEL; a failed ADD already undid everything it ran (its rollback is the DEL).
+ */
 function runPod(input: PodDryRun): Promise<Execution> {
 	return withRecording(async (recording) => {
-		const inv = await Invocation.open(podAddRequestCachedIn(input, recording.cacheDir), {
+		const kube = new RecordingKube(input.kube);
+		const ports = dryRunPorts({
+			kube,
 			exec: recording.exec,
 			inProcess: async (conf, e) => recording.record(await defaultBuiltins(conf, e)),
+			netlink: openNetlink,
+			files: nodeDeviceInfoFiles,
+			probeNetns: netnsKind,
 		});
-		const attachments = await inv.resolve(input.pod, input.kube);
-		const byItem = new Map<ChainRun, (typeof attachments)[number]>();
-		const items = attachments.map((a) => {
-			const item = attachmentRun(inv, a);
-			byItem.set(item, a);
-			return item;
-		});
-		return run(input.netns, input.containerId, recording, items, {
-			add: (item) => inv.executor.addNetworkList(item.list, item.rt),
-			del: async (done) => {
-				recording.current.network = '';
-				recording.current.ifname = '';
-				return inv.delAttachments(done.map((item) => toCached(byItem.get(item)!)));
+		const inv = await Invocation.open(podAddRequestCachedIn(input, recording.cacheDir), ports);
+		return run(input.netns, input.containerId, recording, {
+			add: async () => {
+				try {
+					await addPod(inv, ports);
+					return {ok: true, findings: []};
+				} catch (error) {
+					return {ok: false, findings: addFindings(error)};
+				}
 			},
+			del: async (addOk) => {
+				if (!addOk) return [];
+				try {
+					await delPod(inv, ports);
+					return [];
+				} catch (error) {
+					return [toCniError(error)];
+				}
+			},
+			networkStatus: () => kube.networkStatus,
 		});
 	});
 }
@@ -417,19 +249,34 @@ function runNetwork(input: NetworkDryRun): Promise<Execution> {
 			env: input.env,
 			cacheDir: recording.cacheDir,
 		});
-		return run(input.netns, input.containerId, recording, [networkRun(input)], {
-			add: (i) => executor.addNetworkList(i.list, i.rt),
-			del: async (done) => {
-				const errors: CniError[] = [];
-				for (const i of [...done].reverse()) {
-					try {
-						await executor.delNetworkList(i.list, i.rt);
-					} catch (error) {
-						errors.push(toCniError(error));
-					}
+		const item = networkRun(input);
+		return run(input.netns, input.containerId, recording, {
+			add: async () => {
+				recording.current.network = item.network;
+				recording.current.ifname = item.rt.ifname;
+				try {
+					await executor.addNetworkList(item.list, item.rt);
+					return {ok: true, findings: []};
+				} catch (error) {
+					const message = toCniError(error).message;
+					return {
+						ok: false,
+						findings: [{severity: 'error', message, network: item.network, source: 'execute'}],
+					};
 				}
-				return errors;
 			},
+			// A bare list has no rollback: its DEL runs after a failed ADD too.
+			del: async () => {
+				recording.current.network = '';
+				recording.current.ifname = '';
+				try {
+					await executor.delNetworkList(item.list, item.rt);
+					return [];
+				} catch (error) {
+					return [toCniError(error)];
+				}
+			},
+			networkStatus: () => null,
 		});
 	});
 }

@@ -16,8 +16,13 @@ export function hostLinks(): Link[] {
 	}
 }
 
+/** A chain as far as leftovers go: its network name and its plugins' configs. */
+export type RanList = Pick<NetworkList, 'name'> & {
+	plugins: readonly Pick<NetworkList['plugins'][number], 'type' | 'raw'>[];
+};
+
 /** The bridges the chains' `bridge` plugins attach to (their `bridge` key, cni0 by default). */
-export function configuredBridges(lists: readonly NetworkList[]): Set<string> {
+export function configuredBridges(lists: readonly RanList[]): Set<string> {
 	const names = new Set<string>();
 	for (const list of lists)
 		for (const plugin of list.plugins)

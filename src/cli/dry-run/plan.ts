@@ -5,8 +5,7 @@
  * isolation, capabilities, interface names), Invocation.runtimeConf and
  * ChainExecutor.prepareAdd (the exact stdin and environment of each delegate). What ADD would
  * fail on becomes a finding carrying ADD's own message (per delegate: ./plugin-checks.ts).
- * Over ~400 lines because the report's types live here too; they move to their own file with the
- * dry-run restructuring (issue 13, deliverable 3).
+ * The report's types are in ./types.ts.
  */
 import {buildDelegateConf, marshalLikeGo} from '../../chain/delegate-conf.ts';
 import {ChainExecutor, type RuntimeConf} from '../../chain/executor.ts';
@@ -17,119 +16,23 @@ import {CniError, toCniError} from '../../cni/errors.ts';
 import {decodeJson} from '../../cni/json.ts';
 import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
 import type {CniResult} from '../../cni/result.ts';
-import type {KubeClient, Pod} from '../../k8s/client.ts';
-import type {PlexusConf} from '../../k8s/conf.ts';
-import type {Attachment} from '../../k8s/resolve.ts';
+import type {Pod} from '../../k8s/client.ts';
+import type {PlexusConf} from '../../meta/conf/conf.ts';
 import {defaultBuiltins} from '../../meta/deps.ts';
 import {Invocation} from '../../meta/invocation.ts';
+import type {Attachment} from '../../meta/resolve/resolve.ts';
+import {resolveForAdd} from '../../meta/steps/resolve.ts';
 import {checkPlexusConf} from './conf-check.ts';
 import {duplicateAddresses} from './duplicates.ts';
-import type {Execution} from './execute.ts';
 import {checkDelegate} from './plugin-checks.ts';
-import type {Simulation} from './simulate.ts';
+import type {ChainRun, Common, DryRunReport, Finding, NetworkDryRun, PluginPlan, PodDryRun} from './types.ts';
 
+export type {AttachmentPlan, DryRunReport, Finding, NetworkDryRun, PluginPlan, PodDryRun} from './types.ts';
 /** Version of the JSON document `--output json` prints (see README, "plexus dry-run"). */
 export const DRY_RUN_SCHEMA_VERSION = 1;
 
 /** The CNI_* variables shown per plugin (the rest of the environment is the caller's own). */
 const CNI_VARS = ['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_ARGS', 'CNI_PATH'];
-
-export interface Finding {
-	severity: 'error' | 'warning';
-	/** The message the meta-plugin's ADD would fail with (errors), or the tool's own (warnings). */
-	message: string;
-	/** The error's `details`, when it has some. */
-	details?: string;
-	/** Set when the failure was found by `--simulate` (on the modelled netns) or `--execute`, not by planning. */
-	source?: 'simulation' | 'execute';
-	/** The attachment (its network) the finding is about, when it is about one. */
-	network?: string;
-	/** The plugin's position in the attachment's chain (1-based), when it is about one. */
-	plugin?: number;
-}
-
-export interface PluginPlan {
-	/** 1-based position in the chain. */
-	index: number;
-	type: string;
-	/** How it runs: in-process built-in, a binary found on the path, or missing. */
-	runsAs: 'builtin' | 'binary' | 'missing';
-	/** The binary's resolved path (binaries only). */
-	path: string | null;
-	/** The versions the plugin supports: its VERSION answer, or the built-in's list; null when unknown. */
-	supportedVersions: string[] | null;
-	/** The type of the plugin whose result this one gets as `prevResult` (null for the first). */
-	prevResultFrom: string | null;
-	/** The exact stdin; `prevResult` (known only when the previous plugin has run) is the string "from <type>". */
-	stdin: string;
-	/** The CNI_* environment variables it gets. */
-	env: Record<string, string>;
-}
-
-export interface AttachmentPlan {
-	network: string;
-	/** "namespace/name" of the NAD, null for networks from the conf or a file. */
-	nad: string | null;
-	ifname: string;
-	isClusterNetwork: boolean;
-	/** Where it came from ("clusterNetwork", "element 1 of annotation ..."). */
-	origin: string;
-	cniVersion: string;
-	/** The network list's exact bytes (what the Plexus cache persists and DEL replays). */
-	config: string;
-	plugins: PluginPlan[];
-	/** The element's `default-route` gateways, null when it did not ask for the default route. */
-	defaultRoute: string[] | null;
-}
-
-export interface DryRunReport {
-	schemaVersion: number;
-	mode: 'pod' | 'network';
-	/** "namespace/name" of the pod (pod mode). */
-	pod: string | null;
-	attachments: AttachmentPlan[];
-	findings: Finding[];
-	/** The `--simulate` run (null without it). */
-	simulation: Simulation | null;
-	/** The `--execute` run (null without it). */
-	execution: Execution | null;
-}
-
-interface Common {
-	/** CNI_PATH directories. */
-	path: readonly string[];
-	/** The environment delegates would inherit. */
-	env: Readonly<Record<string, string>>;
-	containerId: string;
-	netns: string;
-	/** CNI_IFNAME (the cluster network's interface in pod mode). */
-	ifname: string;
-	/** Finds and runs binaries (VERSION only). */
-	exec: PluginExec;
-	/** The in-process delegates (default: the built-ins, as ADD has them). */
-	inProcess?: ((exec: PluginExec) => Promise<ReadonlyMap<string, CniPlugin>>) | undefined;
-	/** Ask each binary for its versions (default true). */
-	queryVersions?: boolean | undefined;
-	/** The node's link names, when dry-run runs on the node (--check-host): masters are checked. */
-	hostLinks?: ReadonlySet<string> | undefined;
-}
-
-export interface PodDryRun extends Common {
-	/** The Plexus conf ADD runs with (dry-run's own log settings in it). */
-	confStdin: Uint8Array;
-	/** The Plexus conf exactly as the runtime passes it on stdin, checked first (default confStdin). */
-	confAsGiven?: Uint8Array | undefined;
-	pod: Pod;
-	/** Where NADs (and cluster-network NADs) come from. */
-	kube: KubeClient;
-}
-
-export interface NetworkDryRun extends Common {
-	list: NetworkList;
-	/** CNI_ARGS pairs. */
-	args: readonly (readonly [string, string])[];
-	capabilityArgs: Readonly<Record<string, unknown>>;
-}
 
 /** The CNI_ARGS a Kubernetes runtime sends for `pod` (containerd's and CRI-O's keys). */
 export function podCniArgs(pod: Pod, containerId: string): string {
@@ -322,19 +225,6 @@ export function podAddRequestCachedIn(
 	return {...request, config, stdin};
 }
 
-/** One delegate chain to run: its list and runtime conf, the network it is, and ADD's failure prefix. */
-export interface ChainRun {
-	list: NetworkList;
-	rt: RuntimeConf;
-	network: string;
-	prefix: string | undefined;
-}
-
-/** The chain one of the pod's attachments runs, as ADD runs it. */
-export function attachmentRun(inv: Invocation, a: Attachment): ChainRun {
-	return {list: a.list, rt: inv.runtimeConf(a), network: a.network, prefix: inv.addFailure(a)};
-}
-
 /** The runtime conf a bare network list runs under. */
 export function networkRuntimeConf(input: NetworkDryRun): RuntimeConf {
 	return {
@@ -382,7 +272,7 @@ export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
 	// ADD stops at the first element it cannot resolve; dry-run reports each (the first is ADD's).
 	let attachments: Attachment[];
 	try {
-		attachments = await inv.resolve(input.pod, input.kube, undefined, (_origin, error) => {
+		attachments = await resolveForAdd(inv, input.kube, input.pod, (_origin, error) => {
 			report.findings.push(errorFinding(error));
 		});
 	} catch (error) {

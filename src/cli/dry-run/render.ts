@@ -3,9 +3,15 @@
  * JSON document whose schema README.md documents (`schemaVersion` 1).
  */
 
-import type {Execution} from './execute.ts';
-import type {AttachmentPlan, DryRunReport, Finding, PluginPlan} from './plan.ts';
-import type {NetView, Simulation} from './simulate.ts';
+import type {
+	AttachmentPlan,
+	DryRunReport,
+	Execution,
+	Finding,
+	NetView,
+	PluginPlan,
+	Simulation,
+} from './types.ts';
 
 export interface Style {
 	color: boolean;
@@ -83,7 +89,7 @@ function simulationBlock(sim: Simulation, style: Style): string[] {
 				: `     ${paint(style, '1;31', 'error')}:  ${step.error}`,
 		);
 	}
-	lines.push(...viewBlock(sim.view));
+	lines.push(...viewBlock(sim.view), ...networkStatusBlock(sim.networkStatus));
 	return lines;
 }
 
@@ -128,6 +134,15 @@ function viewBlock(v: NetView): string[] {
 	return lines;
 }
 
+/** The network-status ADD would write (shown, never written), one network per line. */
+function networkStatusBlock(status: readonly unknown[] | null): string[] {
+	if (status === null) return [];
+	return [
+		'  Network status (would be written to the pod):',
+		...status.map((s) => `    ${JSON.stringify(s)}`),
+	];
+}
+
 function executionBlock(run: Execution, style: Style): string[] {
 	const made = run.netnsCreated ? 'made for the run, ' : '';
 	const lines = [paint(style, '1', `Execution in ${run.netns} (${made}container ${run.containerId})`)];
@@ -141,6 +156,7 @@ function executionBlock(run: Execution, style: Style): string[] {
 		if (step.error !== null) lines.push(`     ${paint(style, '1;31', 'error')}:  ${step.error}`);
 	}
 	if (run.view !== null) lines.push('  After ADD:', ...viewBlock(run.view).map((l) => `  ${l}`));
+	lines.push(...networkStatusBlock(run.networkStatus));
 	lines.push(
 		run.leftovers.length === 0
 			? paint(style, '32', `  After DEL: nothing left behind${run.netnsCreated ? ', netns deleted' : ''}.`)

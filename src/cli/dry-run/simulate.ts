@@ -1,6 +1,8 @@
 /**
- * `plexus dry-run --simulate`: runs the ADD through the real executor (the same prevResult
- * threading and result conversion) against the in-memory netlink model instead of the kernel.
+ * `plexus dry-run --simulate`: runs the meta-plugin's own ADD steps (src/meta/steps/add.ts:
+ * resolve, cache, each attachment through the real executor, default route, device info,
+ * network-status recorded and shown, not written) against the in-memory netlink model instead of
+ * the kernel, with dry-run's ports (./ports.ts).
  * Built-in delegates really run on the model. External delegates are opaque: instead of running
  * the binary, a stand-in creates the interface it would create (a dummy link named CNI_IFNAME,
  * up) with the addresses and routes of a `static` IPAM section, and answers the result a plugin
@@ -16,47 +18,15 @@ import type {ExecRequest, PluginExec} from '../../chain/plugin-exec.ts';
 import {toCniError} from '../../cni/errors.ts';
 import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
 import {versionAtLeast} from '../../cni/versions.ts';
-import type {Attachment} from '../../k8s/resolve.ts';
 import {Invocation} from '../../meta/invocation.ts';
+import {addPod, RolledBackError} from '../../meta/steps/add.ts';
 import {NetlinkModel as Model} from '../../netlink/model.ts';
 import type {OpenNetlink} from '../../netlink/netlink.ts';
-import type {ChainRun, Finding, NetworkDryRun, PodDryRun} from './plan.ts';
-import {attachmentRun, networkRun, podAddRequestCachedIn} from './plan.ts';
+import {currentAttachment} from '../../observe/context.ts';
+import {networkRun, podAddRequestCachedIn} from './plan.ts';
+import {dryRunPorts, memoryDeviceInfo, RecordingKube} from './ports.ts';
 import {type StaticIpam, staticIpam} from './static-ipam.ts';
-
-/** One delegate run in the simulation. */
-export interface SimulatedStep {
-	network: string;
-	ifname: string;
-	/** 1-based position in the chain. */
-	index: number;
-	type: string;
-	/** builtin: ran on the model; opaque: an external binary, stood in for. */
-	runsAs: 'builtin' | 'opaque';
-	/** The exact stdin, with the real prevResult. */
-	stdin: string;
-	/** The result it returned, or null when it failed. */
-	result: unknown;
-	/** Its failure, or null. */
-	error: string | null;
-}
-
-/** The pod's network namespace after the simulated ADD. */
-export interface NetView {
-	links: {name: string; kind: string | null; up: boolean; master: string | null; vlan: number | null}[];
-	/** Addresses, without IPv6 link-local ones. */
-	addresses: {dev: string; cidr: string}[];
-	/** Routes of every table but `local`, without IPv6 link-local and multicast ones. */
-	routes: {table: number; dst: string; gateway: string | null; dev: string | null; type: string}[];
-	vrfs: {name: string; table: number; ports: string[]}[];
-}
-
-export interface Simulation {
-	steps: SimulatedStep[];
-	view: NetView;
-	/** Where the simulated ADD failed (what ADD would report on that state). */
-	findings: Finding[];
-}
+import type {Finding, NetView, NetworkDryRun, PodDryRun, SimulatedStep, Simulation} from './types.ts';
 
 function isObject(value: unknown): value is Record<string, unknown> {
 	return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -219,7 +189,10 @@ interface Harness {
 	exec: OpaqueExec;
 	builtins: (exec: PluginExec) => Promise<Map<string, CniPlugin>>;
 	cacheDir: string;
-	current: {network: string; ifname: string; index: number};
+	/** The chain running outside any attachment scope (a bare network list). */
+	current: {network: string; ifname: string};
+	/** The netns when the first delegate failed: as ADD left it, before its rollback. */
+	failed: {view: NetView | undefined};
 }
 
 async function harness(common: {exec: PluginExec; netns: string}): Promise<Harness> {
@@ -233,7 +206,8 @@ async function harness(common: {exec: PluginExec; netns: string}): Promise<Harne
 		lo.close();
 	}
 	const steps: SimulatedStep[] = [];
-	const current = {network: '', ifname: '', index: 0};
+	const current = {network: '', ifname: ''};
+	const failed: Harness['failed'] = {view: undefined};
 	const record = (
 		type: string,
 		stdin: string,
@@ -241,8 +215,13 @@ async function harness(common: {exec: PluginExec; netns: string}): Promise<Harne
 		error: string | null,
 		runsAs: 'builtin' | 'opaque',
 	) => {
-		current.index += 1;
-		steps.push({...current, type, runsAs, stdin, result, error});
+		// ADD's steps run each attachment in its scope (src/meta/scope.ts): that names the chain.
+		const at = currentAttachment();
+		const network = at?.network ?? current.network;
+		const ifname = at?.ifname ?? current.ifname;
+		const index = steps.filter((s) => s.network === network && s.ifname === ifname).length + 1;
+		steps.push({network, ifname, index, type, runsAs, stdin, result, error});
+		if (error !== null && failed.view === undefined) failed.view = viewOf(model.open, common.netns);
 	};
 	const exec = new OpaqueExec(common.exec, model, (t, s, r, e) => record(t, s, r, e, 'opaque'));
 	const {createBuiltins} = await import('../../../delegates/index.ts');
@@ -251,41 +230,46 @@ async function harness(common: {exec: PluginExec; netns: string}): Promise<Harne
 			record(t, s, r, e, 'builtin'),
 		);
 	const cacheDir = await mkdtemp(join(tmpdir(), 'plexus-simulate-'));
-	return {model, steps, exec, builtins, cacheDir, current};
+	return {model, steps, exec, builtins, cacheDir, current, failed};
 }
 
-/** Runs the ADD of each list in order on the model; stops at the first failure, as ADD does. */
-async function runAll(h: Harness, executor: ChainExecutor, items: readonly ChainRun[]): Promise<Finding[]> {
-	for (const item of items) {
-		h.current.network = item.network;
-		h.current.ifname = item.rt.ifname;
-		h.current.index = 0;
-		try {
-			await executor.addNetworkList(item.list, item.rt);
-		} catch (error) {
-			const cause = toCniError(error);
-			const message = item.prefix === undefined ? cause.message : `${item.prefix}: ${cause.message}`;
-			return [{severity: 'error', message, network: item.network, source: 'simulation'}];
-		}
-	}
-	return [];
+/** ADD's failure as a simulation finding (the network it is about, when it names one). */
+function simulationFinding(error: unknown): Finding {
+	const cause = toCniError(error);
+	const network = error instanceof RolledBackError ? error.network : undefined;
+	return {
+		severity: 'error',
+		message: cause.message,
+		...(network === undefined ? {} : {network}),
+		source: 'simulation',
+	};
 }
 
-/** Simulates the pod's ADD. */
+/**
+ * Simulates the pod's ADD: the meta-plugin's own steps (src/meta/steps/add.ts) on the model,
+ * with external plugins stood in for and network-status recorded, not written.
+ */
 export async function simulatePod(input: PodDryRun): Promise<Simulation> {
 	const h = await harness(input);
 	try {
-		const inv = await Invocation.open(podAddRequestCachedIn(input, h.cacheDir), {
+		const kube = new RecordingKube(input.kube);
+		const ports = dryRunPorts({
+			kube,
 			exec: h.exec,
 			inProcess: async (conf) => filterDisabled(await h.builtins(h.exec), conf.disableBuiltins),
+			netlink: h.model.open,
+			files: memoryDeviceInfo(),
+			probeNetns: (path) => (path === input.netns ? {kind: 'netns'} : {kind: 'missing'}),
 		});
-		const attachments: Attachment[] = await inv.resolve(input.pod, input.kube);
-		const findings = await runAll(
-			h,
-			inv.executor,
-			attachments.map((a) => attachmentRun(inv, a)),
-		);
-		return {steps: h.steps, view: viewOf(h.model.open, input.netns), findings};
+		const findings: Finding[] = [];
+		try {
+			await addPod(await Invocation.open(podAddRequestCachedIn(input, h.cacheDir), ports), ports);
+		} catch (error) {
+			findings.push(simulationFinding(error));
+		}
+		// After a failure, the netns as ADD left it then (the rollback's DELs are not shown).
+		const view = h.failed.view ?? viewOf(h.model.open, input.netns);
+		return {steps: h.steps, view, networkStatus: kube.networkStatus, findings};
 	} finally {
 		await rm(h.cacheDir, {recursive: true, force: true});
 	}
@@ -296,7 +280,7 @@ function filterDisabled(map: Map<string, CniPlugin>, disabled: readonly string[]
 	return map;
 }
 
-/** Simulates one network list's ADD. */
+/** Simulates one network list's ADD (a bare conflist: one chain, no meta-plugin steps). */
 export async function simulateNetwork(input: NetworkDryRun): Promise<Simulation> {
 	const h = await harness(input);
 	try {
@@ -307,8 +291,21 @@ export async function simulateNetwork(input: NetworkDryRun): Promise<Simulation>
 			env: input.env,
 			cacheDir: h.cacheDir,
 		});
-		const findings = await runAll(h, executor, [networkRun(input)]);
-		return {steps: h.steps, view: viewOf(h.model.open, input.netns), findings};
+		const item = networkRun(input);
+		h.current.network = item.network;
+		h.current.ifname = item.rt.ifname;
+		const findings: Finding[] = [];
+		try {
+			await executor.addNetworkList(item.list, item.rt);
+		} catch (error) {
+			findings.push({
+				severity: 'error',
+				message: toCniError(error).message,
+				network: item.network,
+				source: 'simulation',
+			});
+		}
+		return {steps: h.steps, view: viewOf(h.model.open, input.netns), networkStatus: null, findings};
 	} finally {
 		await rm(h.cacheDir, {recursive: true, force: true});
 	}

@@ -7,7 +7,7 @@
  * Every absolute path a generated conf may write to is kept inside the case's own directory.
  */
 import type {Pod} from '../../../k8s/client.ts';
-import {PATH_KEYS, PLEXUS_CONF_KEYS} from '../../../k8s/conf.ts';
+import {PATH_KEYS, PLEXUS_CONF_KEYS} from '../../../meta/conf/conf.ts';
 import type {Rng} from './rng.ts';
 import {nastyDocument, nastyName, nastyString, nastyValue, toJsonText} from './values.ts';
 

@@ -14,7 +14,7 @@ import {CniError, toCniError} from '../cni/errors.ts';
 import type {GcAttachment} from '../cni/spec.ts';
 import {versionAtLeast} from '../cni/versions.ts';
 import {log} from '../log.ts';
-import {aggregate, type Invocation} from './invocation.ts';
+import {aggregate, type Invocation} from '../meta/invocation.ts';
 import {
 	delegateNetworkList,
 	MultusCache,

@@ -5,11 +5,11 @@
  * @see https://github.com/k8snetworkplumbingwg/multus-cni/blob/95a0932350f0060cd232096876e24672a1de83fa/pkg/types/types.go#L131
  */
 import {z} from 'zod';
-import {BUILTIN_TYPES} from '../../delegates/builtin-types.ts';
-import {CniError, CniErrorCode} from '../cni/errors.ts';
-import type {LogLevel} from '../log.ts';
-import {PASSTHRU_TYPE} from '../meta/passthru.ts';
-import {DEFAULT_DEVICE_CHECKPOINT, DEFAULT_DP_DEVICE_INFO_DIR} from './device-plugin.ts';
+import {BUILTIN_TYPES} from '../../../delegates/builtin-types.ts';
+import {CniError, CniErrorCode} from '../../cni/errors.ts';
+import {DEFAULT_DEVICE_CHECKPOINT, DEFAULT_DP_DEVICE_INFO_DIR} from '../../k8s/device-plugin.ts';
+import type {LogLevel} from '../../log.ts';
+import {PASSTHRU_TYPE} from '../passthru.ts';
 
 /** Multus' defaults, so an existing conf means the same thing. */
 export const DEFAULT_CONF_DIR = '/etc/cni/multus/net.d';

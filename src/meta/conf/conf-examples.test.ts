@@ -4,12 +4,12 @@ import {readFile} from 'node:fs/promises';
 import {fileURLToPath} from 'node:url';
 import {describe, expect, test} from 'vitest';
 import {parse} from 'yaml';
-import {parseNetworkSelections} from './annotations.ts';
+import {parseNetworkSelections} from '../../k8s/annotations.ts';
+import {nadNetworkList} from '../../k8s/nad.ts';
 import {parsePlexusConf} from './conf.ts';
-import {nadNetworkList} from './nad.ts';
 
 const conf = (file: string) =>
-	readFile(fileURLToPath(new URL(`../../conf/${file}`, import.meta.url)), 'utf8');
+	readFile(fileURLToPath(new URL(`../../../conf/${file}`, import.meta.url)), 'utf8');
 
 interface Manifest {
 	metadata: {name: string; namespace: string; annotations?: Record<string, string>};

@@ -2,9 +2,9 @@ import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
-import {parsePlexusConf} from './conf.ts';
-import {FakeKubeClient} from './fake-client.ts';
-import type {PodRef} from './k8s-args.ts';
+import {FakeKubeClient} from '../../k8s/fake-client.ts';
+import type {PodRef} from '../../k8s/k8s-args.ts';
+import {parsePlexusConf} from '../conf/conf.ts';
 import {type ResolveContext, resolveAttachments} from './resolve.ts';
 
 let dir: string;

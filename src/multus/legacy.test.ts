@@ -13,10 +13,10 @@ import {FakePluginExec} from '../chain/fake-exec.ts';
 import {dispatch} from '../cni/dispatch.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {parseResult} from '../cni/result.ts';
+import {createPlexusPlugin} from '../meta/plugin.ts';
+import {anyPathIsNetns} from '../meta/testing/netns.ts';
 import {multusArgs, multusCapabilityArgs} from './legacy.ts';
 import {decodeMultusCache, delegateNetworkList} from './multus-cache.ts';
-import {createPlexusPlugin} from './plugin.ts';
-import {anyPathIsNetns} from './testing/netns.ts';
 
 const FAKE_BIN = '/fake/cni/bin';
 const PLEXUS_FIXTURES = fileURLToPath(new URL('../../e2e/testdata/plexus-cache/', import.meta.url));

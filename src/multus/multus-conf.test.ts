@@ -2,7 +2,7 @@ import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
-import {parsePlexusConf} from './conf.ts';
+import {parsePlexusConf} from '../meta/conf/conf.ts';
 import {findMultusConf, readMultusConf} from './multus-conf.ts';
 
 let dir: string;

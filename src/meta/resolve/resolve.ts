@@ -1,0 +1,328 @@
+/**
+ * Resolution: from the Plexus conf and the pod to the ordered list of attachments, each a complete,
+ * self-contained network list with its interface name and capability arguments. Everything that can
+ * be wrong with an annotation or a NAD fails here, before any delegate runs. This file is the
+ * order of things; file reads are in ./files.ts, the rules in ./policy.ts.
+ *
+ * Order (Multus' CmdAdd, spec v1.3 §6.2): the cluster network (`delegates[0]` / `clusterNetwork`,
+ * or the pod's `v1.multus-cni.io/default-network`), then `defaultNetworks` (not for pods in
+ * `systemNamespaces`) and the other inline `delegates`, then the `k8s.v1.cni.cncf.io/networks`
+ * elements in annotation order.
+ */
+import {dirname, join} from 'node:path';
+import {loadNetworkConf, type NetworkList} from '../../chain/network-list.ts';
+import {CniError, isCniError} from '../../cni/errors.ts';
+import {
+	type AnnotationSource,
+	DEFAULT_NETWORK_ANNOTATION,
+	DNS1123_LABEL,
+	NETWORKS_ANNOTATION,
+	type NetworkSelection,
+	parseNetworkSelections,
+} from '../../k8s/annotations.ts';
+import type {KubeClient, Nad} from '../../k8s/client.ts';
+import {
+	type DeviceAllocator,
+	devicePluginInfoFile,
+	RESOURCE_NAME_ANNOTATION,
+} from '../../k8s/device-plugin.ts';
+import {
+	nadNetworkList,
+	nadRef,
+	networkListFromObject,
+	selfContained,
+	withCniArgs,
+	withDeviceId,
+} from '../../k8s/nad.ts';
+import {log} from '../../log.ts';
+import type {PlexusConf} from '../conf/conf.ts';
+import type {Attachment, NamedNetwork, ResolveContext} from './attachment.ts';
+import {auxiliaryChain, networkListAtPath, podDevices} from './files.ts';
+import {
+	assignDeviceInfoFiles,
+	assignInterfaceNames,
+	checkCapabilities,
+	checkIsolation,
+	declares,
+	elementCapabilityArgs,
+	invalid,
+	podText,
+} from './policy.ts';
+
+export {type Attachment, DEVICE_INFO_CAPABILITY, type ResolveContext} from './attachment.ts';
+export {checkCapabilities, elementCapabilityArgs} from './policy.ts';
+
+/**
+ * Resolves a `clusterNetwork` / `defaultNetworks` entry like Multus' getNetDelegate: an absolute
+ * path (a file, or a directory's first conf file), else a NAD in `multusNamespace` (or `ns/name`),
+ * else the conf named so in confDir.
+ */
+export async function resolveNamedNetwork(
+	ref: string,
+	key: string,
+	conf: PlexusConf,
+	kube: KubeClient | undefined,
+): Promise<NamedNetwork> {
+	if (ref.startsWith('/')) {
+		const list = await networkListAtPath(ref, key);
+		return {network: list.name, nad: undefined, list};
+	}
+	const parts = ref.split('/');
+	const [namespace, name] =
+		parts.length === 2 ? [parts[0] ?? '', parts[1] ?? ''] : [conf.multusNamespace, ref];
+	const tried: string[] = [];
+	if (kube !== undefined && DNS1123_LABEL.test(name) && DNS1123_LABEL.test(namespace)) {
+		const nad = await kube.getNad(namespace, name);
+		if (nad !== undefined)
+			return {network: nadRef(nad), nad: {namespace, name}, list: await nadNetworkList(nad, conf.confDir)};
+		tried.push(`no network-attachment-definition "${namespace}/${name}"`);
+	}
+	if (parts.length === 1) {
+		try {
+			const list = selfContained(await loadNetworkConf(conf.confDir, ref));
+			return {network: list.name, nad: undefined, list};
+		} catch (error) {
+			if (!isCniError(error)) throw error;
+			tried.push(`no usable conf named "${ref}" in confDir "${conf.confDir}" (${error.message})`);
+		}
+	}
+	throw invalid(`failed to find network "${ref}" (${key}): ${tried.join(' and ')}`);
+}
+
+/** The cluster network from the conf alone (`delegates[0]` or `clusterNetwork`), as STATUS needs it. */
+export async function resolveConfClusterNetwork(
+	conf: PlexusConf,
+	kube: KubeClient | undefined,
+): Promise<NamedNetwork> {
+	const first = conf.delegates[0];
+	if (first !== undefined) {
+		const list = networkListFromObject({...first}, undefined, 'delegates[0] of the plexus conf');
+		return {network: list.name, nad: undefined, list};
+	}
+	return resolveNamedNetwork(conf.clusterNetwork ?? '', 'clusterNetwork', conf, kube);
+}
+
+async function fetchNad(
+	ctx: ResolveContext,
+	selection: NetworkSelection,
+	origin: string,
+): Promise<{list: NetworkList; nad: Nad}> {
+	const kube = ctx.kube;
+	const ref = `${selection.namespace}/${selection.name}`;
+	const nad = kube === undefined ? undefined : await kube.getNad(selection.namespace, selection.name);
+	if (nad === undefined) {
+		const message = `failed to find network-attachment-definition "${ref}" (${origin}) for ${podText(ctx.podRef)}`;
+		await ctx.onNetworkNotFound?.({namespace: selection.namespace, name: selection.name}, message);
+		throw invalid(message);
+	}
+	let list: NetworkList;
+	try {
+		list = await nadNetworkList(nad, ctx.conf.confDir);
+	} catch (error) {
+		if (!isCniError(error)) throw error;
+		// Say which pod and which element pulled the broken NAD in.
+		throw new CniError(error.code, `${error.message} (${origin} of ${podText(ctx.podRef)})`, {
+			details: error.details,
+			cause: error,
+		});
+	}
+	// Spec v1.3 §3.4.3: the NAD name should equal the CNI network name; a mismatch is legal but confusing.
+	if (list.name !== selection.name) {
+		log('warning', 'network-attachment-definition name differs from its CNI network name', {
+			nad: ref,
+			network: list.name,
+		});
+	}
+	return {list, nad};
+}
+
+function annotationSource(ctx: ResolveContext, annotation: string): AnnotationSource {
+	return {podNamespace: ctx.podRef?.namespace ?? '', podName: ctx.podRef?.name ?? '', annotation};
+}
+
+/** 1. The cluster network, or the pod's default-network override. */
+async function clusterAttachment(ctx: ResolveContext): Promise<Attachment> {
+	const {conf, podRef} = ctx;
+	const override = ctx.pod?.annotations[DEFAULT_NETWORK_ANNOTATION];
+	if (override === undefined || override.trim() === '') {
+		const cluster = await resolveConfClusterNetwork(conf, ctx.kube);
+		return {
+			...cluster,
+			ifname: ctx.ifname,
+			isClusterNetwork: true,
+			// Spec §7.5: the runtime's runtimeConfig (hostPorts, bandwidth, ...) is for the cluster network only.
+			capabilityArgs: {...conf.runtimeConfig},
+			defaultRoute: undefined,
+			origin: conf.delegates.length > 0 ? 'delegates[0]' : 'clusterNetwork',
+		};
+	}
+	const source = annotationSource(ctx, DEFAULT_NETWORK_ANNOTATION);
+	const elements = parseNetworkSelections(override, source, conf.multusNamespace);
+	if (elements.length !== 1) {
+		throw invalid(
+			`invalid annotation "${DEFAULT_NETWORK_ANNOTATION}" on ${podText(podRef)}: it must select exactly one network, got ${elements.length}`,
+		);
+	}
+	const selection = elements[0]!;
+	const origin = `annotation "${DEFAULT_NETWORK_ANNOTATION}"`;
+	if (selection.interface !== undefined && selection.interface !== ctx.ifname) {
+		throw invalid(
+			`invalid annotation "${DEFAULT_NETWORK_ANNOTATION}" on ${podText(podRef)}: "interface" cannot rename the cluster network interface "${ctx.ifname}"`,
+		);
+	}
+	checkIsolation(conf, podRef, selection.namespace, selection.name, origin, [conf.multusNamespace]);
+	return {
+		network: `${selection.namespace}/${selection.name}`,
+		nad: {namespace: selection.namespace, name: selection.name},
+		ifname: ctx.ifname,
+		isClusterNetwork: true,
+		list: (await fetchNad(ctx, selection, origin)).list,
+		capabilityArgs: {...conf.runtimeConfig},
+		defaultRoute: undefined,
+		origin,
+	};
+}
+
+/** 2. defaultNetworks (not for system namespaces: compare namespaces, not pod names) and other delegates. */
+async function confAttachments(ctx: ResolveContext): Promise<Attachment[]> {
+	const {conf, podRef} = ctx;
+	const out: Attachment[] = [];
+	const extra = {ifname: '', isClusterNetwork: false, capabilityArgs: {}, defaultRoute: undefined};
+	const inSystemNamespace = podRef !== undefined && conf.systemNamespaces.includes(podRef.namespace);
+	if (!inSystemNamespace) {
+		for (const [i, ref] of conf.defaultNetworks.entries()) {
+			const named = await resolveNamedNetwork(ref, `defaultNetworks[${i}]`, conf, ctx.kube);
+			out.push({...named, ...extra, capabilityArgs: {}, origin: `defaultNetworks[${i}]`});
+		}
+	}
+	for (const [i, delegate] of conf.delegates.slice(1).entries()) {
+		const list = networkListFromObject({...delegate}, undefined, `delegates[${i + 1}] of the plexus conf`);
+		out.push({
+			network: list.name,
+			nad: undefined,
+			list,
+			...extra,
+			capabilityArgs: {},
+			origin: `delegates[${i + 1}]`,
+		});
+	}
+	return out;
+}
+
+/** One element of the networks annotation as an attachment (its NAD, capabilities and device). */
+async function elementAttachment(
+	ctx: ResolveContext,
+	selection: NetworkSelection,
+	origin: string,
+	devices: () => Promise<DeviceAllocator>,
+): Promise<Attachment> {
+	const {conf, podRef} = ctx;
+	checkIsolation(conf, podRef, selection.namespace, selection.name, origin, []);
+	const network = `${selection.namespace}/${selection.name}`;
+	const fetched = await fetchNad(ctx, selection, origin);
+	let list = withCniArgs(fetched.list, selection.cniArgs);
+	const capabilityArgs = elementCapabilityArgs(selection);
+	checkCapabilities(list, capabilityArgs, network, origin, podRef);
+	let devicePluginInfo: string | undefined;
+	const resource = fetched.nad.annotations[RESOURCE_NAME_ANNOTATION];
+	if (resource !== undefined && resource !== '') {
+		// The device plugin's device wins over an element's deviceID (Multus' rule).
+		const deviceId = (await devices()).take(resource);
+		if (deviceId === undefined) {
+			throw invalid(
+				`network-attachment-definition "${network}" (${origin}) needs a "${resource}" device, but ${podText(podRef)} has no unused one allocated by kubelet`,
+			);
+		}
+		list = withDeviceId(list, deviceId);
+		if (declares(list, 'deviceID')) capabilityArgs['deviceID'] = deviceId;
+		devicePluginInfo = devicePluginInfoFile(conf.devicePluginInfoDir, resource, deviceId);
+	}
+	return {
+		network,
+		nad: {namespace: selection.namespace, name: selection.name},
+		ifname: selection.interface ?? '',
+		isClusterNetwork: false,
+		list,
+		capabilityArgs,
+		defaultRoute: selection.defaultRoute,
+		origin,
+		...(devicePluginInfo === undefined ? {} : {devicePluginInfo}),
+	};
+}
+
+/**
+ * 3. The pod's networks annotation, in order, after `before` attachments. With onUnresolvable, an
+ * element that fails is reported and its position added to `skipped`.
+ */
+async function annotationAttachments(
+	ctx: ResolveContext,
+	before: number,
+	skipped: Set<number>,
+): Promise<Attachment[]> {
+	const value = ctx.pod?.annotations[NETWORKS_ANNOTATION];
+	if (value === undefined) return [];
+	const out: Attachment[] = [];
+	let devices: Promise<DeviceAllocator> | undefined;
+	const uid = ctx.pod?.uid ?? ctx.podRef?.uid ?? '';
+	const lazyDevices = () => {
+		devices ??= podDevices(ctx.conf.deviceCheckpointFile, uid);
+		return devices;
+	};
+	const elements = parseNetworkSelections(value, annotationSource(ctx, NETWORKS_ANNOTATION));
+	for (const [i, selection] of elements.entries()) {
+		const origin = `element ${i + 1} of annotation "${NETWORKS_ANNOTATION}"`;
+		const position = before + out.length + skipped.size;
+		try {
+			out.push(await elementAttachment(ctx, selection, origin, lazyDevices));
+		} catch (error) {
+			if (ctx.onUnresolvable === undefined || !isCniError(error)) throw error;
+			ctx.onUnresolvable(origin, error);
+			skipped.add(position);
+		}
+	}
+	return out;
+}
+
+/**
+ * 3b. Multus' auxiliary chain: every *.conf of <dir of clusterNetwork>/<name>/ after a no-op
+ * passthru, as the last attachment of every pod (none when the directory has none).
+ */
+async function auxiliaryAttachment(conf: PlexusConf): Promise<Attachment | undefined> {
+	if (conf.auxiliaryCNIChainName === undefined || conf.clusterNetwork === undefined) return undefined;
+	const auxiliary = await auxiliaryChain(
+		conf.auxiliaryCNIChainName,
+		join(dirname(conf.clusterNetwork), conf.auxiliaryCNIChainName),
+		conf.cniVersion,
+	);
+	if (auxiliary === undefined) return undefined;
+	return {
+		network: auxiliary.name,
+		nad: undefined,
+		ifname: '',
+		isClusterNetwork: false,
+		list: auxiliary,
+		capabilityArgs: {},
+		defaultRoute: undefined,
+		origin: 'auxiliaryCNIChainName',
+		auxiliary: true,
+	};
+}
+
+/**
+ * Resolves every attachment of the pod, in order, and checks interface names.
+ *
+ * @throws CniError code 7 for a bad annotation, a missing or invalid NAD, an isolation violation,
+ * a failed capability pre-check, or duplicate interface names; nothing has run at that point.
+ */
+export async function resolveAttachments(ctx: ResolveContext): Promise<Attachment[]> {
+	const attachments: Attachment[] = [await clusterAttachment(ctx), ...(await confAttachments(ctx))];
+	/** Positions of elements skipped through `onUnresolvable` (they still count for net<position>). */
+	const skipped = new Set<number>();
+	attachments.push(...(await annotationAttachments(ctx, attachments.length, skipped)));
+	const auxiliary = await auxiliaryAttachment(ctx.conf);
+	if (auxiliary !== undefined) attachments.push(auxiliary);
+	// 4. Interface names, then 5. device information files (./policy.ts).
+	assignInterfaceNames(attachments, skipped, ctx.podRef);
+	assignDeviceInfoFiles(attachments, ctx.conf.deviceInfoDir, ctx.containerId ?? '');
+	return attachments;
+}
