@@ -8,8 +8,8 @@ import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {TestApiServer} from '../../e2e/kube/apiserver.ts';
-import {parsePlexusConf} from '../k8s/conf.ts';
 import {configureLog} from '../log.ts';
+import {parsePlexusConf} from '../meta/conf/conf.ts';
 import {type Informers, startInformers} from './kube-cache.ts';
 import {KubeClients} from './meta.ts';
 
