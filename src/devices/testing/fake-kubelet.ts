@@ -86,7 +86,10 @@ export class FakeKubelet {
 				} else cb(null, {podResources: pod});
 			}
 		};
-		if (this.delayMs === 0) return reply();
+		if (this.delayMs === 0) {
+			reply();
+			return;
+		}
 		const timer = setTimeout(() => {
 			this.#timers.delete(timer);
 			reply();
