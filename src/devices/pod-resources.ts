@@ -99,11 +99,10 @@ function getUnsupported(grpc: typeof Grpc, error: Grpc.ServiceError): boolean {
 /** The CNI error for a failed call: "try again later" (11) for overload and outages, else 5. */
 function callError(grpc: typeof Grpc, socket: string, method: string, error: unknown): CniError {
 	const e = error as Partial<Grpc.ServiceError>;
-	const transient = [
-		grpc.status.RESOURCE_EXHAUSTED,
-		grpc.status.DEADLINE_EXCEEDED,
-		grpc.status.UNAVAILABLE,
-	].includes(e.code ?? -1);
+	const transient =
+		e.code === grpc.status.RESOURCE_EXHAUSTED ||
+		e.code === grpc.status.DEADLINE_EXCEEDED ||
+		e.code === grpc.status.UNAVAILABLE;
 	const code = e.code === undefined ? '' : ` (${grpc.status[e.code] ?? e.code})`;
 	return new CniError(
 		transient ? CniErrorCode.tryAgainLater : CniErrorCode.ioFailure,
