@@ -6,6 +6,7 @@
  * @see https://github.com/k8snetworkplumbingwg/multus-cni/blob/master/pkg/server/server.go (newPodInformer)
  */
 
+import {type DraPort, isDraCapable} from '../devices/dra.ts';
 import type {KubeClient, Nad, Pod, PodEvent, StatusWriteOutcome} from '../k8s/client.ts';
 import {makeApiClient} from '../k8s/user-agent.ts';
 import {log} from '../log.ts';
@@ -29,6 +30,8 @@ export class CachedKubeClient implements KubeClient {
 	readonly #inner: KubeClient;
 	readonly #pods: ObjectLookup<Pod> | undefined;
 	readonly #nads: ObjectLookup<Nad> | undefined;
+	/** The inner client's DRA reads, when it has them (src/devices/dra.ts); always live, not cached. */
+	readonly draPort: (() => DraPort) | undefined;
 
 	constructor(
 		inner: KubeClient,
@@ -37,6 +40,7 @@ export class CachedKubeClient implements KubeClient {
 		this.#inner = inner;
 		this.#pods = caches.pods;
 		this.#nads = caches.nads;
+		this.draPort = isDraCapable(inner) ? () => inner.draPort() : undefined;
 	}
 
 	async getPod(namespace: string, name: string): Promise<Pod | undefined> {

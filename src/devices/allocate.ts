@@ -11,7 +11,7 @@ import type {NetworkList} from '../chain/network-list.ts';
 import {readCheckpoint} from '../k8s/device-plugin.ts';
 import {withDeviceId} from '../k8s/nad.ts';
 import {assignDevices, type DeviceRef, devicePluginOrder} from './assign.ts';
-import {type DraPort, draDevices} from './dra.ts';
+import {type DraPort, draDevices, isDraCapable} from './dra.ts';
 import {readPodResources} from './pod-resources.ts';
 
 /** Where a pod's devices are read. */
@@ -26,6 +26,22 @@ export interface DeviceSources {
 	devicePluginInfoDir: string;
 	/** The bound of one PodResources call, in ms. */
 	timeoutMs?: number | undefined;
+}
+
+/**
+ * The sources a Plexus conf names; DRA when `kube` can read it (the client-node client, not the
+ * fakes or dry-run's manifests).
+ */
+export function deviceSources(
+	conf: {podResourcesSocket: string; deviceCheckpointFile: string; devicePluginInfoDir: string},
+	kube: unknown,
+): DeviceSources {
+	return {
+		podResourcesSocket: conf.podResourcesSocket,
+		checkpointFile: conf.deviceCheckpointFile,
+		devicePluginInfoDir: conf.devicePluginInfoDir,
+		dra: isDraCapable(kube) ? kube.draPort() : undefined,
+	};
 }
 
 /** The pod as allocation knows it. */

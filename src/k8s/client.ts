@@ -11,6 +11,8 @@
  */
 import {randomBytes} from 'node:crypto';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import type {DraPort} from '../devices/dra.ts';
+import {RestDraPort} from '../devices/dra-rest.ts';
 import {log} from '../log.ts';
 import {tracedApiCall} from '../observe/context.ts';
 import {makeApiClient} from './user-agent.ts';
@@ -231,6 +233,11 @@ export class NodeKubeClient implements KubeClient {
 				await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
 			}
 		}
+	}
+
+	/** DRA reads (ResourceClaims, ResourceSlices) with the same credentials and request bound. */
+	draPort(): DraPort {
+		return new RestDraPort(this.#options);
 	}
 
 	async getPod(namespace: string, name: string): Promise<Pod | undefined> {

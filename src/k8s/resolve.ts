@@ -13,6 +13,8 @@ import {dirname, extname, join} from 'node:path';
 import {loadNetworkConf, type NetworkList} from '../chain/network-list.ts';
 import {CniError, CniErrorCode, isCniError} from '../cni/errors.ts';
 import {decodeJson} from '../cni/json.ts';
+import {allocateDevices, type DeviceSources, deviceSources} from '../devices/allocate.ts';
+import type {DeviceRef} from '../devices/assign.ts';
 import {log} from '../log.ts';
 import {
 	type AnnotationSource,
@@ -24,12 +26,7 @@ import {
 } from './annotations.ts';
 import type {KubeClient, Nad, Pod} from './client.ts';
 import type {PlexusConf} from './conf.ts';
-import {
-	DeviceAllocator,
-	devicePluginInfoFile,
-	RESOURCE_NAME_ANNOTATION,
-	readCheckpoint,
-} from './device-plugin.ts';
+import {RESOURCE_NAME_ANNOTATION} from './device-plugin.ts';
 import type {PodRef} from './k8s-args.ts';
 import {
 	nadNetworkList,
@@ -38,7 +35,6 @@ import {
 	networkListFromText,
 	selfContained,
 	withCniArgs,
-	withDeviceId,
 } from './nad.ts';
 
 /** One attachment of the pod: one network list run on one interface. */
@@ -56,6 +52,10 @@ export interface Attachment {
 	defaultRoute: string[] | undefined;
 	/** The device plugin's device-info file to copy to CNIDeviceInfoFile before ADD (NADs with a resourceName). */
 	devicePluginInfo?: string;
+	/** The NAD's `k8s.v1.cni.cncf.io/resourceName`, when it names one (src/devices/ gives it a device). */
+	resourceName?: string | undefined;
+	/** The device it got and where it was read (PodResources, checkpoint, DRA claim). */
+	device?: DeviceRef;
 	/** Multus' auxiliary chain: runs like an attachment, but is not a network of the pod (no status). */
 	auxiliary?: true;
 	/** Where the attachment came from, for messages ("element 2 of k8s.v1.cni.cncf.io/networks"). */
@@ -83,6 +83,8 @@ export interface ResolveContext {
 	 * get the interface names they had at ADD.
 	 */
 	onUnresolvable?: ((origin: string, error: CniError) => void) | undefined;
+	/** Where devices are read (default: from the conf and `kube`, src/devices/allocate.ts). */
+	devices?: DeviceSources | undefined;
 }
 
 /** The device-info spec's capability: where a plugin writes the device it attached. */
@@ -121,6 +123,7 @@ interface NamedNetwork {
 	network: string;
 	nad: {namespace: string; name: string} | undefined;
 	list: NetworkList;
+	resourceName?: string | undefined;
 }
 
 /**
@@ -156,7 +159,12 @@ export async function resolveNamedNetwork(
 	if (kube !== undefined && DNS1123_LABEL.test(name) && DNS1123_LABEL.test(namespace)) {
 		const nad = await kube.getNad(namespace, name);
 		if (nad !== undefined)
-			return {network: nadRef(nad), nad: {namespace, name}, list: await nadNetworkList(nad, conf.confDir)};
+			return {
+				network: nadRef(nad),
+				nad: {namespace, name},
+				list: await nadNetworkList(nad, conf.confDir),
+				resourceName: nad.annotations[RESOURCE_NAME_ANNOTATION],
+			};
 		tried.push(`no network-attachment-definition "${namespace}/${name}"`);
 	}
 	if (parts.length === 1) {
@@ -273,12 +281,6 @@ async function auxiliaryChain(
 	return networkListFromObject({cniVersion, name, plugins}, name, `auxiliary chain "${dir}"`);
 }
 
-/** The pod's device-plugin devices (kubelet's checkpoint), by its UID. */
-async function podDevices(ctx: ResolveContext): Promise<DeviceAllocator> {
-	const uid = ctx.pod?.uid ?? ctx.podRef?.uid ?? '';
-	return new DeviceAllocator(uid === '' ? [] : await readCheckpoint(ctx.conf.deviceCheckpointFile), uid);
-}
-
 /** The runtimeConfig an element asks for (spec v1.3 §4.1.2.1). */
 export function elementCapabilityArgs(selection: NetworkSelection): Record<string, unknown> {
 	const args: Record<string, unknown> = {};
@@ -357,12 +359,14 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 			);
 		}
 		checkIsolation(ctx, selection.namespace, selection.name, origin, [conf.multusNamespace]);
+		const fetched = await fetchNad(ctx, selection, origin);
 		attachments.push({
 			network: `${selection.namespace}/${selection.name}`,
 			nad: {namespace: selection.namespace, name: selection.name},
 			ifname: ctx.ifname,
 			isClusterNetwork: true,
-			list: (await fetchNad(ctx, selection, origin)).list,
+			list: fetched.list,
+			resourceName: fetched.nad.annotations[RESOURCE_NAME_ANNOTATION],
 			capabilityArgs: {...conf.runtimeConfig},
 			defaultRoute: undefined,
 			origin,
@@ -410,7 +414,6 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 	}
 
 	// 3. The pod's networks annotation, in order.
-	let devices: DeviceAllocator | undefined;
 	/** Positions of elements skipped through `onUnresolvable` (they still count for net<position>). */
 	const skipped = new Set<number>();
 	const value = pod?.annotations[NETWORKS_ANNOTATION];
@@ -423,24 +426,9 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 				checkIsolation(ctx, selection.namespace, selection.name, origin, []);
 				const network = `${selection.namespace}/${selection.name}`;
 				const fetched = await fetchNad(ctx, selection, origin);
-				let list = withCniArgs(fetched.list, selection.cniArgs);
+				const list = withCniArgs(fetched.list, selection.cniArgs);
 				const capabilityArgs = elementCapabilityArgs(selection);
 				checkCapabilities(list, capabilityArgs, network, origin, podRef);
-				let devicePluginInfo: string | undefined;
-				const resource = fetched.nad.annotations[RESOURCE_NAME_ANNOTATION];
-				if (resource !== undefined && resource !== '') {
-					// The device plugin's device wins over an element's deviceID (Multus' rule).
-					devices ??= await podDevices(ctx);
-					const deviceId = devices.take(resource);
-					if (deviceId === undefined) {
-						throw invalid(
-							`network-attachment-definition "${network}" (${origin}) needs a "${resource}" device, but ${podText(podRef)} has no unused one allocated by kubelet`,
-						);
-					}
-					list = withDeviceId(list, deviceId);
-					if (declares(list, 'deviceID')) capabilityArgs['deviceID'] = deviceId;
-					devicePluginInfo = devicePluginInfoFile(conf.devicePluginInfoDir, resource, deviceId);
-				}
 				attachments.push({
 					network,
 					nad: {namespace: selection.namespace, name: selection.name},
@@ -450,7 +438,8 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 					capabilityArgs,
 					defaultRoute: selection.defaultRoute,
 					origin,
-					...(devicePluginInfo === undefined ? {} : {devicePluginInfo}),
+					// The allocated device wins over an element's deviceID (Multus' rule).
+					resourceName: fetched.nad.annotations[RESOURCE_NAME_ANNOTATION],
 				});
 			} catch (error) {
 				if (ctx.onUnresolvable === undefined || !isCniError(error)) throw error;
@@ -459,6 +448,16 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 			}
 		}
 	}
+
+	// 3a. Devices: each attachment whose NAD names a resource gets its own, in the order above.
+	await allocateDevices(
+		podRef === undefined ? undefined : {...podRef, uid: pod?.uid ?? podRef.uid},
+		attachments,
+		ctx.devices ?? deviceSources(conf, ctx.kube),
+	).catch((error: unknown) => {
+		if (ctx.onUnresolvable === undefined || !isCniError(error)) throw error;
+		ctx.onUnresolvable('device allocation', error);
+	});
 
 	// 3b. Multus' auxiliary chain: every *.conf of <dir of clusterNetwork>/<name>/ after a no-op
 	// passthru, as the last attachment of every pod (skipped when the directory has none).
