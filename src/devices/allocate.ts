@@ -8,6 +8,7 @@
  * Nothing is read when no attachment names a resource.
  */
 import type {NetworkList} from '../chain/network-list.ts';
+import {type CniError, isCniError} from '../cni/errors.ts';
 import {readCheckpoint} from '../k8s/device-plugin.ts';
 import {withDeviceId} from '../k8s/nad.ts';
 import {assignDevices, type DeviceRef, devicePluginOrder} from './assign.ts';
@@ -99,12 +100,15 @@ function declares(list: NetworkList, capability: string): boolean {
  * Gives each target naming a resource its device, in the targets' order, and sets it on the target.
  * An element's own `deviceID` (network-selection element) is replaced by the allocated one.
  *
- * @throws CniError when a source fails (naming it) or a target's resource has no device left.
+ * @throws CniError when a source fails (naming it) or a target's resource has no device left;
+ * with `onUnresolvable`, each such error is reported there (with the target's origin, or
+ * "devices" for a source) and the targets concerned get no device.
  */
 export async function allocateDevices(
 	pod: DevicePod | undefined,
 	targets: readonly DeviceTarget[],
 	sources: DeviceSources,
+	onUnresolvable?: ((origin: string, error: CniError) => void) | undefined,
 ): Promise<void> {
 	const requests = targets.map((t) =>
 		t.resourceName === undefined || t.resourceName === ''
@@ -112,9 +116,21 @@ export async function allocateDevices(
 			: {resourceName: t.resourceName, network: t.network, origin: t.origin},
 	);
 	if (requests.every((r) => r === undefined)) return;
-	const devices = pod === undefined ? [] : await podDevices(pod, sources);
+	let devices: DeviceRef[] = [];
+	try {
+		devices = pod === undefined ? [] : await podDevices(pod, sources);
+	} catch (error) {
+		if (onUnresolvable === undefined || !isCniError(error)) throw error;
+		onUnresolvable('devices', error);
+		return;
+	}
 	const podName = pod === undefined ? 'the container' : `pod "${pod.namespace}/${pod.name}"`;
-	const assigned = assignDevices(requests, devices, podName);
+	const assigned = assignDevices(
+		requests,
+		devices,
+		podName,
+		onUnresolvable === undefined ? undefined : (request, error) => onUnresolvable(request.origin, error),
+	);
 	for (const [i, target] of targets.entries()) {
 		const device = assigned[i];
 		if (device === undefined) continue;

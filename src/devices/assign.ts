@@ -43,12 +43,14 @@ function byResource(devices: readonly DeviceRef[]): Map<string, DeviceRef[]> {
  * The device of each request, by position (undefined where the request is undefined).
  *
  * @throws CniError code 7 naming the network, its origin and the resource when the pod has no
- * unused device of that resource left.
+ * unused device of that resource left; with `onShortage`, that error is handed to it instead and
+ * the request gets no device (dry-run and DEL without a cache report every shortage).
  */
 export function assignDevices(
 	requests: readonly (DeviceRequest | undefined)[],
 	devices: readonly DeviceRef[],
 	pod: string,
+	onShortage?: (request: DeviceRequest, error: CniError) => void,
 ): (DeviceRef | undefined)[] {
 	const free = byResource(devices);
 	const taken = new Map<string, DeviceRequest[]>();
@@ -62,10 +64,13 @@ export function assignDevices(
 				before.length === 0
 					? 'none is allocated to it'
 					: `its ${before.length} allocated one${before.length === 1 ? ' is' : 's are'} taken by ${owners}`;
-			throw new CniError(
+			const error = new CniError(
 				CniErrorCode.invalidConfig,
 				`network "${request.network}" (${request.origin}) needs a "${request.resourceName}" device, but ${pod} has none left: ${allocated}`,
 			);
+			if (onShortage === undefined) throw error;
+			onShortage(request, error);
+			return undefined;
 		}
 		taken.set(request.resourceName, [...before, request]);
 		return device;

@@ -227,7 +227,7 @@ describe('resolveAttachments', () => {
 			});
 			expect(attachments.map((a) => a.network)).toEqual(['cbr0', 'ns1/vf']);
 			expect(skipped).toEqual([
-				'device allocation: network "ns1/vf" (element 1 of annotation "k8s.v1.cni.cncf.io/networks") needs a "intel.com/sriov" device, but pod "ns1/web" has none left: none is allocated to it',
+				'element 1 of annotation "k8s.v1.cni.cncf.io/networks": network "ns1/vf" (element 1 of annotation "k8s.v1.cni.cncf.io/networks") needs a "intel.com/sriov" device, but pod "ns1/web" has none left: none is allocated to it',
 			]);
 		});
 	});

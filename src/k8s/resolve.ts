@@ -454,10 +454,8 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 		podRef === undefined ? undefined : {...podRef, uid: pod?.uid ?? podRef.uid},
 		attachments,
 		ctx.devices ?? deviceSources(conf, ctx.kube),
-	).catch((error: unknown) => {
-		if (ctx.onUnresolvable === undefined || !isCniError(error)) throw error;
-		ctx.onUnresolvable('device allocation', error);
-	});
+		ctx.onUnresolvable,
+	);
 
 	// 3b. Multus' auxiliary chain: every *.conf of <dir of clusterNetwork>/<name>/ after a no-op
 	// passthru, as the last attachment of every pod (skipped when the directory has none).

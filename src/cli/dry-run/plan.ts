@@ -80,6 +80,8 @@ export interface AttachmentPlan {
 	plugins: PluginPlan[];
 	/** The element's `default-route` gateways, null when it did not ask for the default route. */
 	defaultRoute: string[] | null;
+	/** The device its NAD's resourceName got and where it was read (absent without one). */
+	device?: {resourceName: string; deviceId: string; source: string};
 }
 
 export interface DryRunReport {
@@ -411,6 +413,7 @@ export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
 			config: Buffer.from(a.list.bytes).toString('utf8'),
 			plugins,
 			defaultRoute: a.defaultRoute ?? null,
+			...(a.device === undefined ? {} : {device: {...a.device}}),
 		});
 	}
 	report.findings.push(...duplicateAddresses(report.attachments));
