@@ -4,7 +4,8 @@ import {readFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {afterEach, beforeEach, expect, test} from 'vitest';
 import {FakeKubelet} from '../src/devices/testing/fake-kubelet.ts';
-import {MetaHarness, macvlanNad} from './kube/harness.ts';
+import {type RunningDaemon, requireShim, runShim, startDaemon} from './daemon-helpers.ts';
+import {CNI_BIN, MetaHarness, macvlanNad, podCniArgs} from './kube/harness.ts';
 
 const RESOURCE = 'example.com/vf';
 const RESOURCE_EXHAUSTED = 8;
@@ -20,7 +21,13 @@ beforeEach(async () => {
 	await kubelet.start(socket);
 });
 
+const daemons: RunningDaemon[] = [];
+
 afterEach(async () => {
+	for (const started of daemons.splice(0)) {
+		started.process.kill('SIGKILL');
+		await started.process;
+	}
 	await kubelet.stop();
 	await h.close();
 });
@@ -96,5 +103,44 @@ test('a NAD whose resource has no device left fails ADD instead of running witho
 	expect(String(add.json?.['msg'])).toContain(
 		'network "ns1/vf-b" (element 2 of annotation "k8s.v1.cni.cncf.io/networks") needs a "example.com/vf" device',
 	);
+	expect(await h.links(pod)).toEqual(['lo']);
+});
+
+test('through plexus-shim and the daemon: each NAD gets its own device from kubelet', async () => {
+	requireShim();
+	const calls = await h.recordCalls('macvlan');
+	vfNads();
+	const pod = await h.createPod('vf-daemon', {'k8s.v1.cni.cncf.io/networks': 'vf-a, vf-b'});
+	kubelet.pods = [
+		{
+			name: pod.name,
+			namespace: pod.namespace,
+			containers: [
+				{name: 'sidecar', devices: [{resourceName: RESOURCE, deviceIds: ['0000:3b:00.7']}]},
+				{name: 'app', devices: [{resourceName: RESOURCE, deviceIds: ['0000:3b:00.2']}]},
+			],
+		},
+	];
+	const daemonSocket = join(h.dir, 'run', 'plexus.sock');
+	daemons.push(await startDaemon(daemonSocket, ['--plugin', 'plexus', '--cni-path', CNI_BIN]));
+	const conf = {...h.conf({podResourcesSocket: socket}), runtimeConfig: {ips: [`${h.subnet}.9/24`]}};
+	const env = {
+		CNI_CONTAINERID: pod.containerId,
+		CNI_NETNS: pod.netns.path,
+		CNI_IFNAME: 'eth0',
+		CNI_ARGS: podCniArgs(pod),
+		CNI_PATH: CNI_BIN,
+		PLEXUS_SOCKET: daemonSocket,
+	};
+	const add = await runShim('ADD', conf, env);
+	expect(String(add.stdout)).toContain('"interfaces"');
+	expect(add.exitCode).toBe(0);
+	const adds = (await readFile(calls, 'utf8'))
+		.trim()
+		.split('\n')
+		.filter((l) => l.startsWith('ADD '))
+		.map((l) => (JSON.parse(l.slice(4)) as {deviceID?: string}).deviceID);
+	expect(adds).toEqual(['0000:3b:00.7', '0000:3b:00.2']);
+	expect((await runShim('DEL', conf, env)).exitCode).toBe(0);
 	expect(await h.links(pod)).toEqual(['lo']);
 });
