@@ -11,6 +11,8 @@ import type {NetworkList} from '../chain/network-list.ts';
 import {type CniError, isCniError} from '../cni/errors.ts';
 import {readCheckpoint} from '../k8s/device-plugin.ts';
 import {withDeviceId} from '../k8s/nad.ts';
+import {log} from '../log.ts';
+import {tracedApiCall} from '../observe/context.ts';
 import {assignDevices, type DeviceRef, devicePluginOrder} from './assign.ts';
 import {type DraPort, draDevices, isDraCapable} from './dra.ts';
 import {readPodResources} from './pod-resources.ts';
@@ -67,7 +69,9 @@ export interface DeviceTarget {
 
 /** All devices allocated to the pod, in source order (see module comment). */
 export async function podDevices(pod: DevicePod, sources: DeviceSources): Promise<DeviceRef[]> {
-	const rows = await readPodResources(pod, sources.podResourcesSocket, sources.timeoutMs);
+	const rows = await tracedApiCall(`get pod resources of "${pod.namespace}/${pod.name}" from kubelet`, () =>
+		readPodResources(pod, sources.podResourcesSocket, sources.timeoutMs),
+	);
 	let devices: DeviceRef[];
 	if (rows !== undefined) {
 		devices = devicePluginOrder(rows, 'PodResources');
@@ -135,6 +139,7 @@ export async function allocateDevices(
 		const device = assigned[i];
 		if (device === undefined) continue;
 		target.device = device;
+		log('debug', 'device allocated', {network: target.network, origin: target.origin, ...device});
 		target.list = withDeviceId(target.list, device.deviceId);
 		if (declares(target.list, 'deviceID')) target.capabilityArgs['deviceID'] = device.deviceId;
 		target.devicePluginInfo = devicePluginInfoPath(

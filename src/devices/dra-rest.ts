@@ -9,6 +9,7 @@ import type * as ClientNode from '@kubernetes/client-node';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {KubeApiError, type KubeClientOptions} from '../k8s/client.ts';
 import {makeApiClient} from '../k8s/user-agent.ts';
+import {tracedApiCall} from '../observe/context.ts';
 import {
 	type Claim,
 	DRA_DEVICE_ID_ATTRIBUTE,
@@ -76,15 +77,17 @@ export class RestDraPort implements DraPort {
 	}
 
 	// One call; 404 is undefined, any other failure a KubeApiError naming the call.
-	async #call<T>(what: string, run: (apis: Apis) => Promise<T>): Promise<T | undefined> {
-		const apis = await this.#load();
-		try {
-			return await run(apis);
-		} catch (error) {
-			const status = error instanceof apis.k8s.ApiException ? error.code : undefined;
-			if (status === 404) return undefined;
-			throw new KubeApiError(what, status, error);
-		}
+	#call<T>(what: string, run: (apis: Apis) => Promise<T>): Promise<T | undefined> {
+		return tracedApiCall(what, async () => {
+			const apis = await this.#load();
+			try {
+				return await run(apis);
+			} catch (error) {
+				const status = error instanceof apis.k8s.ApiException ? error.code : undefined;
+				if (status === 404) return undefined;
+				throw new KubeApiError(what, status, error);
+			}
+		});
 	}
 
 	async getPod(namespace: string, name: string): Promise<DraPod | undefined> {
