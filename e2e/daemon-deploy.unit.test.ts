@@ -101,6 +101,9 @@ describe('conf/deploy', () => {
 				'k8s.cni.cncf.io/network-attachment-definitions get',
 				'k8s.cni.cncf.io/network-attachment-definitions list',
 				'k8s.cni.cncf.io/network-attachment-definitions watch',
+				// src/devices/dra-rest.ts: GET of a pod's ResourceClaims, LIST of the node's ResourceSlices.
+				'resource.k8s.io/resourceclaims get',
+				'resource.k8s.io/resourceslices list',
 			].sort(),
 		);
 		type Rule = {apiGroups: string[]; resources: string[]; verbs: string[]};

@@ -9,6 +9,7 @@
  * @see https://github.com/k8snetworkplumbingwg/multus-cni/blob/master/pkg/server/server.go (newPodInformer)
  */
 
+import {type DraPort, isDraCapable} from '../devices/dra.ts';
 import {
 	type ApiObject,
 	type KubeClient,
@@ -58,6 +59,8 @@ export class CachedKubeClient implements KubeClient {
 	readonly #pods: ObjectLookup<Pod> | undefined;
 	readonly #nads: ObjectLookup<Nad> | undefined;
 	readonly #request: CacheRequest;
+	/** The inner client's DRA reads, when it has them (src/devices/dra.ts); always live, not cached. */
+	readonly draPort: (() => DraPort) | undefined;
 
 	constructor(
 		inner: Remembering,
@@ -68,6 +71,7 @@ export class CachedKubeClient implements KubeClient {
 		this.#pods = caches.pods;
 		this.#nads = caches.nads;
 		this.#request = request;
+		this.draPort = isDraCapable(inner) ? () => inner.draPort() : undefined;
 	}
 
 	/** True when `pod` is not the one the runtime asks about (same name, another UID). */

@@ -20,6 +20,7 @@ export const PATH_KEYS = [
 	'deviceInfoDir',
 	'deviceCheckpointFile',
 	'devicePluginInfoDir',
+	'podResourcesSocket',
 ] as const;
 
 /**
@@ -37,6 +38,7 @@ export const MOUNTED_HOST_DIRS = [
 	'/run/netns',
 	'/var/run/netns',
 	'/var/lib/kubelet/device-plugins',
+	'/var/lib/kubelet/pod-resources',
 	'/run/k8s.cni.cncf.io',
 	'/var/run/k8s.cni.cncf.io',
 ] as const;

@@ -14,6 +14,8 @@
  */
 import {randomBytes} from 'node:crypto';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import type {DraPort} from '../devices/dra.ts';
+import {RestDraPort} from '../devices/dra-rest.ts';
 import {log} from '../log.ts';
 import {tracedApiCall} from '../observe/context.ts';
 import type {ApiStatusError, RestClient} from './rest/http.ts';
@@ -259,6 +261,19 @@ export class NodeKubeClient implements KubeClient {
 		if (status === 404) return undefined;
 		if (status < 200 || status > 299) throw new ApiStatusError(status, body);
 		return JSON.parse(body) as ApiObject;
+	}
+
+	/** DRA reads (ResourceClaims, ResourceSlices) with the same credentials and request bound. */
+	draPort(): DraPort {
+		return new RestDraPort(<T>(what: string, path: string, query?: Record<string, string>) =>
+			this.#bounded(what, async (rest, signal) => {
+				const {status, body} = await rest.request({method: 'GET', path, query, signal});
+				if (status === 404) return undefined;
+				const {ApiStatusError} = await import('./rest/http.ts');
+				if (status < 200 || status > 299) throw new ApiStatusError(status, body);
+				return JSON.parse(body) as T;
+			}),
+		);
 	}
 
 	async getPod(namespace: string, name: string): Promise<Pod | undefined> {

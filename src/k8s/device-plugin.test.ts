@@ -1,5 +1,5 @@
 import {describe, expect, test} from 'vitest';
-import {DeviceAllocator, devicePluginInfoFile, parseCheckpoint} from './device-plugin.ts';
+import {parseCheckpoint} from './device-plugin.ts';
 
 // kubelet ≥ 1.20 writes DeviceIDs per NUMA node; older ones a plain list.
 const checkpoint = JSON.stringify({
@@ -39,23 +39,4 @@ describe('parseCheckpoint', () => {
 			'failed to read device checkpoint "/var/lib/kubelet/cp"',
 		);
 	});
-});
-
-describe('DeviceAllocator', () => {
-	test('hands out the pod devices of a resource in sorted order, one per call', () => {
-		const devices = new DeviceAllocator(parseCheckpoint(checkpoint, 'cp'), 'u1');
-		expect([
-			devices.take('intel.com/sriov'),
-			devices.take('intel.com/sriov'),
-			devices.take('intel.com/sriov'),
-		]).toEqual(['0000:18:02.5', '0000:18:02.6', '0000:18:02.7']);
-		expect(devices.take('intel.com/sriov')).toBeUndefined();
-		expect(devices.take('other.com/x')).toBeUndefined();
-	});
-});
-
-test('devicePluginInfoFile follows the device-info spec naming', () => {
-	expect(devicePluginInfoFile('/var/run/k8s.cni.cncf.io/devinfo/dp', 'intel.com/sriov', '0000:18:02.5')).toBe(
-		'/var/run/k8s.cni.cncf.io/devinfo/dp/intel.com-sriov-0000:18:02.5-device.json',
-	);
 });

@@ -1,8 +1,8 @@
 /**
  * Devices kubelet's device plugins allocated to a pod, for NADs annotated with
  * `k8s.v1.cni.cncf.io/resourceName` (SR-IOV and friends), read from kubelet's device-manager
- * checkpoint file as Multus does when the PodResources API is not used. Each attachment of a NAD
- * with that resource consumes the next device ID of the pod, IDs sorted.
+ * checkpoint file: the fallback when kubelet's PodResources socket does not exist, as in Multus
+ * (src/devices/ reads the socket and hands the devices out).
  * @see https://github.com/k8snetworkplumbingwg/multus-cni/blob/95a0932350f0060cd232096876e24672a1de83fa/pkg/checkpoint/checkpoint.go
  */
 import {readFile} from 'node:fs/promises';
@@ -69,32 +69,4 @@ export async function readCheckpoint(path: string): Promise<DeviceAllocation[]> 
 		);
 	}
 	return parseCheckpoint(text, path);
-}
-
-/**
- * Hands out a pod's device IDs per resource, in sorted order, one per call (Multus: each NAD with
- * the same resource takes the next ID).
- */
-export class DeviceAllocator {
-	readonly #byResource = new Map<string, string[]>();
-
-	constructor(allocations: readonly DeviceAllocation[], podUid: string) {
-		for (const a of allocations) {
-			if (a.podUid !== podUid) continue;
-			const ids = this.#byResource.get(a.resourceName) ?? [];
-			ids.push(...a.deviceIds);
-			this.#byResource.set(a.resourceName, ids);
-		}
-		for (const ids of this.#byResource.values()) ids.sort();
-	}
-
-	/** The next unused device of `resourceName`, or undefined when none is left. */
-	take(resourceName: string): string | undefined {
-		return this.#byResource.get(resourceName)?.shift();
-	}
-}
-
-/** The device plugin's device-info file of one device (device-info spec §4.1 naming). */
-export function devicePluginInfoFile(dir: string, resourceName: string, deviceId: string): string {
-	return `${dir}/${resourceName.replaceAll('/', '-')}-${deviceId}-device.json`;
 }

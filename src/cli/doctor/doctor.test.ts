@@ -375,6 +375,8 @@ describe('plexus doctor', () => {
 				'ok: may get network-attachment-definitions (SelfSubjectAccessReview)',
 				'ok: may list network-attachment-definitions (SelfSubjectAccessReview)',
 				"problem: the kubeconfig's user may not create events (no rule)",
+				"problem: the kubeconfig's user may not get resourceclaims (no rule)",
+				"problem: the kubeconfig's user may not list resourceslices (no rule)",
 			]);
 			expect(reviews).toContainEqual({
 				namespace: 'kube-system',

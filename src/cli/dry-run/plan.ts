@@ -301,6 +301,7 @@ export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
 			config: Buffer.from(a.list.bytes).toString('utf8'),
 			plugins,
 			defaultRoute: a.defaultRoute ?? null,
+			...(a.device === undefined ? {} : {device: {...a.device}}),
 		});
 	}
 	report.findings.push(...duplicateAddresses(report.attachments));

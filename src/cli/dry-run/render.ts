@@ -60,6 +60,8 @@ function attachmentBlock(a: AttachmentPlan, n: number, style: Style): string[] {
 		paint(style, '1', `Attachment ${n}: ${a.ifname} <- ${a.network}`) +
 			` (${a.origin}${kind}${route}; cniVersion ${a.cniVersion})`,
 	];
+	if (a.device !== undefined)
+		lines.push(`  device ${a.device.deviceId} (${a.device.resourceName}, from ${a.device.source})`);
 	const rows = [['#', 'TYPE', 'RUNS AS', 'VERSIONS']];
 	for (const p of a.plugins) rows.push([String(p.index), p.type, runsAs(p), versions(p)]);
 	lines.push(...columns(rows, '  '));

@@ -55,6 +55,8 @@ export interface AttachmentPlan {
 	plugins: PluginPlan[];
 	/** The element's `default-route` gateways, null when it did not ask for the default route. */
 	defaultRoute: string[] | null;
+	/** The device its NAD's resourceName got and where it was read (absent without one). */
+	device?: {resourceName: string; deviceId: string; source: string};
 }
 
 export interface DryRunReport {

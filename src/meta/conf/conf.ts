@@ -7,6 +7,7 @@
 import {z} from 'zod';
 import {BUILTIN_TYPES} from '../../../delegates/builtin-types.ts';
 import {CniError, CniErrorCode} from '../../cni/errors.ts';
+import {DEFAULT_POD_RESOURCES_SOCKET} from '../../devices/pod-resources.ts';
 import {DEFAULT_DEVICE_CHECKPOINT, DEFAULT_DP_DEVICE_INFO_DIR} from '../../k8s/device-plugin.ts';
 import type {LogLevel} from '../../log.ts';
 import {PASSTHRU_TYPE} from '../passthru.ts';
@@ -92,6 +93,8 @@ const PlexusConfSchema = z.strictObject({
 	// Plexus: kubelet's device-manager checkpoint and the device plugins' device-info directory.
 	deviceCheckpointFile: z.string().min(1).optional(),
 	devicePluginInfoDir: z.string().min(1).optional(),
+	// Plexus: kubelet's PodResources socket (device-plugin devices; the checkpoint only when absent).
+	podResourcesSocket: z.string().min(1).optional(),
 	// Plexus: built-in delegate types to leave to the binary of that name on CNI_PATH.
 	disableBuiltins: StringList.optional(),
 });
@@ -132,6 +135,7 @@ export interface PlexusConf {
 	deviceInfoDir: string;
 	deviceCheckpointFile: string;
 	devicePluginInfoDir: string;
+	podResourcesSocket: string;
 	validAttachments: readonly {containerID: string; ifname: string}[] | undefined;
 	raw: Readonly<Record<string, unknown>>;
 }
@@ -157,6 +161,7 @@ export const PATH_KEYS = [
 	'deviceInfoDir',
 	'deviceCheckpointFile',
 	'devicePluginInfoDir',
+	'podResourcesSocket',
 ] as const;
 
 /**
@@ -284,6 +289,7 @@ export function parsePlexusConf(raw: Record<string, unknown>): PlexusConf {
 		deviceInfoDir: conf.deviceInfoDir ?? DEFAULT_DEVICE_INFO_DIR,
 		deviceCheckpointFile: conf.deviceCheckpointFile ?? DEFAULT_DEVICE_CHECKPOINT,
 		devicePluginInfoDir: conf.devicePluginInfoDir ?? DEFAULT_DP_DEVICE_INFO_DIR,
+		podResourcesSocket: conf.podResourcesSocket ?? DEFAULT_POD_RESOURCES_SOCKET,
 		validAttachments: valid?.map((a) => ({containerID: a.containerID, ifname: a.ifname})),
 		raw,
 	};

@@ -4,6 +4,8 @@
  */
 import type {NetworkList} from '../../chain/network-list.ts';
 import type {CniError} from '../../cni/errors.ts';
+import type {DeviceSources} from '../../devices/allocate.ts';
+import type {DeviceRef} from '../../devices/assign.ts';
 import type {KubeClient, Pod} from '../../k8s/client.ts';
 import type {PodRef} from '../../k8s/k8s-args.ts';
 import type {PlexusConf} from '../conf/conf.ts';
@@ -23,6 +25,10 @@ export interface Attachment {
 	defaultRoute: string[] | undefined;
 	/** The device plugin's device-info file to copy to CNIDeviceInfoFile before ADD (NADs with a resourceName). */
 	devicePluginInfo?: string;
+	/** The NAD's `k8s.v1.cni.cncf.io/resourceName`, when it names one (src/devices/ gives it a device). */
+	resourceName?: string | undefined;
+	/** The device it got and where it was read (PodResources, checkpoint, DRA claim). */
+	device?: DeviceRef;
 	/** Multus' auxiliary chain: runs like an attachment, but is not a network of the pod (no status). */
 	auxiliary?: true;
 	/** Where the attachment came from, for messages ("element 2 of k8s.v1.cni.cncf.io/networks"). */
@@ -50,6 +56,8 @@ export interface ResolveContext {
 	 * get the interface names they had at ADD.
 	 */
 	onUnresolvable?: ((origin: string, error: CniError) => void) | undefined;
+	/** Where devices are read (default: from the conf and `kube`, src/devices/allocate.ts). */
+	devices?: DeviceSources | undefined;
 }
 
 /** A network found by name (a file, a NAD or a conf of confDir) before it becomes an attachment. */
@@ -57,6 +65,8 @@ export interface NamedNetwork {
 	network: string;
 	nad: {namespace: string; name: string} | undefined;
 	list: NetworkList;
+	/** The NAD's `k8s.v1.cni.cncf.io/resourceName`, when it names one. */
+	resourceName?: string | undefined;
 }
 
 /** The device-info spec's capability: where a plugin writes the device it attached. */

@@ -8,7 +8,6 @@ import {extname, join} from 'node:path';
 import type {NetworkList} from '../../chain/network-list.ts';
 import {CniError, CniErrorCode} from '../../cni/errors.ts';
 import {decodeJson} from '../../cni/json.ts';
-import {DeviceAllocator, readCheckpoint} from '../../k8s/device-plugin.ts';
 import {networkListFromObject, networkListFromText} from '../../k8s/nad.ts';
 import {log} from '../../log.ts';
 import {invalid} from './policy.ts';
@@ -85,9 +84,4 @@ export async function auxiliaryChain(
 		plugins.push(plugin as Record<string, unknown>);
 	}
 	return networkListFromObject({cniVersion, name, plugins}, name, `auxiliary chain "${dir}"`);
-}
-
-/** The pod's device-plugin devices (kubelet's checkpoint at `file`), by its UID. */
-export async function podDevices(file: string, uid: string): Promise<DeviceAllocator> {
-	return new DeviceAllocator(uid === '' ? [] : await readCheckpoint(file), uid);
 }

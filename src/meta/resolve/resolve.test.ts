@@ -148,6 +148,8 @@ describe('resolveAttachments', () => {
 			);
 			return {
 				deviceCheckpointFile: file,
+				// No kubelet socket: the checkpoint is read.
+				podResourcesSocket: join(dir, 'no-kubelet.sock'),
 				devicePluginInfoDir: join(dir, 'dp'),
 				deviceInfoDir: join(dir, 'cni'),
 			};
@@ -176,8 +178,57 @@ describe('resolveAttachments', () => {
 				context({'k8s.v1.cni.cncf.io/networks': 'vf, vf'}, await withCheckpoint(['0000:18:02.5'])),
 			);
 			expect(error.message).toBe(
-				'network-attachment-definition "ns1/vf" (element 2 of annotation "k8s.v1.cni.cncf.io/networks") needs a "intel.com/sriov" device, but pod "ns1/web" has no unused one allocated by kubelet',
+				'network "ns1/vf" (element 2 of annotation "k8s.v1.cni.cncf.io/networks") needs a "intel.com/sriov" device, but pod "ns1/web" has none left: its 1 allocated one is taken by "ns1/vf" (element 1 of annotation "k8s.v1.cni.cncf.io/networks")',
 			);
+		});
+
+		// Multus gives the default-network annotation's NAD a fresh device cursor, so it and a later
+		// element of the same resource get the same VF (reference device-allocation §1.6).
+		test('the default-network annotation and an element of one resource get different devices', async () => {
+			kube.addNad('ns1', 'vf', macvlan('vf'), {'k8s.v1.cni.cncf.io/resourceName': 'intel.com/sriov'});
+			const attachments = await resolveAttachments(
+				context(
+					{'v1.multus-cni.io/default-network': 'ns1/vf', 'k8s.v1.cni.cncf.io/networks': 'vf'},
+					await withCheckpoint(['0000:18:02.6', '0000:18:02.5']),
+				),
+			);
+			expect(
+				attachments.map((a) => [a.ifname, a.list.plugins[0]?.raw['deviceID'], a.device?.source]),
+			).toEqual([
+				['eth0', '0000:18:02.5', 'checkpoint'],
+				['net1', '0000:18:02.6', 'checkpoint'],
+			]);
+		});
+
+		// Multus re-declares its device map inside the defaultNetworks loop, so a NAD first met there
+		// and a later element can share a VF.
+		test('a defaultNetworks NAD and an element of one resource get different devices', async () => {
+			kube.addNad('kube-system', 'vf', macvlan('vf'), {'k8s.v1.cni.cncf.io/resourceName': 'intel.com/sriov'});
+			kube.addNad('ns1', 'vf', macvlan('vf'), {'k8s.v1.cni.cncf.io/resourceName': 'intel.com/sriov'});
+			const attachments = await resolveAttachments(
+				context(
+					{'k8s.v1.cni.cncf.io/networks': 'vf'},
+					{...(await withCheckpoint(['0000:18:02.6', '0000:18:02.5'])), defaultNetworks: ['vf']},
+				),
+			);
+			expect(attachments.map((a) => [a.network, a.list.plugins[0]?.raw['deviceID']])).toEqual([
+				['cbr0', undefined],
+				['kube-system/vf', '0000:18:02.5'],
+				['ns1/vf', '0000:18:02.6'],
+			]);
+		});
+
+		test('without the devices, DEL without a cache still resolves the attachments', async () => {
+			kube.addNad('ns1', 'vf', macvlan('vf'), {'k8s.v1.cni.cncf.io/resourceName': 'intel.com/sriov'});
+			const skipped: string[] = [];
+			const attachments = await resolveAttachments({
+				...context({'k8s.v1.cni.cncf.io/networks': 'vf'}, await withCheckpoint([])),
+				onUnresolvable: (origin, error) => skipped.push(`${origin}: ${error.message}`),
+			});
+			expect(attachments.map((a) => a.network)).toEqual(['cbr0', 'ns1/vf']);
+			expect(skipped).toEqual([
+				'element 1 of annotation "k8s.v1.cni.cncf.io/networks": network "ns1/vf" (element 1 of annotation "k8s.v1.cni.cncf.io/networks") needs a "intel.com/sriov" device, but pod "ns1/web" has none left: none is allocated to it',
+			]);
 		});
 	});
 

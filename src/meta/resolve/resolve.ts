@@ -12,6 +12,7 @@
 import {dirname, join} from 'node:path';
 import {loadNetworkConf, type NetworkList} from '../../chain/network-list.ts';
 import {CniError, isCniError} from '../../cni/errors.ts';
+import {allocateDevices, deviceSources} from '../../devices/allocate.ts';
 import {
 	type AnnotationSource,
 	DEFAULT_NETWORK_ANNOTATION,
@@ -21,29 +22,17 @@ import {
 	parseNetworkSelections,
 } from '../../k8s/annotations.ts';
 import type {KubeClient, Nad} from '../../k8s/client.ts';
-import {
-	type DeviceAllocator,
-	devicePluginInfoFile,
-	RESOURCE_NAME_ANNOTATION,
-} from '../../k8s/device-plugin.ts';
-import {
-	nadNetworkList,
-	nadRef,
-	networkListFromObject,
-	selfContained,
-	withCniArgs,
-	withDeviceId,
-} from '../../k8s/nad.ts';
+import {RESOURCE_NAME_ANNOTATION} from '../../k8s/device-plugin.ts';
+import {nadNetworkList, nadRef, networkListFromObject, selfContained, withCniArgs} from '../../k8s/nad.ts';
 import {log} from '../../log.ts';
 import type {PlexusConf} from '../conf/conf.ts';
 import type {Attachment, NamedNetwork, ResolveContext} from './attachment.ts';
-import {auxiliaryChain, networkListAtPath, podDevices} from './files.ts';
+import {auxiliaryChain, networkListAtPath} from './files.ts';
 import {
 	assignDeviceInfoFiles,
 	assignInterfaceNames,
 	checkCapabilities,
 	checkIsolation,
-	declares,
 	elementCapabilityArgs,
 	invalid,
 	podText,
@@ -74,7 +63,12 @@ export async function resolveNamedNetwork(
 	if (kube !== undefined && DNS1123_LABEL.test(name) && DNS1123_LABEL.test(namespace)) {
 		const nad = await kube.getNad(namespace, name);
 		if (nad !== undefined)
-			return {network: nadRef(nad), nad: {namespace, name}, list: await nadNetworkList(nad, conf.confDir)};
+			return {
+				network: nadRef(nad),
+				nad: {namespace, name},
+				list: await nadNetworkList(nad, conf.confDir),
+				resourceName: nad.annotations[RESOURCE_NAME_ANNOTATION],
+			};
 		tried.push(`no network-attachment-definition "${namespace}/${name}"`);
 	}
 	if (parts.length === 1) {
@@ -171,12 +165,14 @@ async function clusterAttachment(ctx: ResolveContext): Promise<Attachment> {
 		);
 	}
 	checkIsolation(conf, podRef, selection.namespace, selection.name, origin, [conf.multusNamespace]);
+	const fetched = await fetchNad(ctx, selection, origin);
 	return {
 		network: `${selection.namespace}/${selection.name}`,
 		nad: {namespace: selection.namespace, name: selection.name},
 		ifname: ctx.ifname,
 		isClusterNetwork: true,
-		list: (await fetchNad(ctx, selection, origin)).list,
+		list: fetched.list,
+		resourceName: fetched.nad.annotations[RESOURCE_NAME_ANNOTATION],
 		capabilityArgs: {...conf.runtimeConfig},
 		defaultRoute: undefined,
 		origin,
@@ -209,34 +205,19 @@ async function confAttachments(ctx: ResolveContext): Promise<Attachment[]> {
 	return out;
 }
 
-/** One element of the networks annotation as an attachment (its NAD, capabilities and device). */
+/** One element of the networks annotation as an attachment (its NAD and capabilities; devices come later). */
 async function elementAttachment(
 	ctx: ResolveContext,
 	selection: NetworkSelection,
 	origin: string,
-	devices: () => Promise<DeviceAllocator>,
 ): Promise<Attachment> {
 	const {conf, podRef} = ctx;
 	checkIsolation(conf, podRef, selection.namespace, selection.name, origin, []);
 	const network = `${selection.namespace}/${selection.name}`;
 	const fetched = await fetchNad(ctx, selection, origin);
-	let list = withCniArgs(fetched.list, selection.cniArgs);
+	const list = withCniArgs(fetched.list, selection.cniArgs);
 	const capabilityArgs = elementCapabilityArgs(selection);
 	checkCapabilities(list, capabilityArgs, network, origin, podRef);
-	let devicePluginInfo: string | undefined;
-	const resource = fetched.nad.annotations[RESOURCE_NAME_ANNOTATION];
-	if (resource !== undefined && resource !== '') {
-		// The device plugin's device wins over an element's deviceID (Multus' rule).
-		const deviceId = (await devices()).take(resource);
-		if (deviceId === undefined) {
-			throw invalid(
-				`network-attachment-definition "${network}" (${origin}) needs a "${resource}" device, but ${podText(podRef)} has no unused one allocated by kubelet`,
-			);
-		}
-		list = withDeviceId(list, deviceId);
-		if (declares(list, 'deviceID')) capabilityArgs['deviceID'] = deviceId;
-		devicePluginInfo = devicePluginInfoFile(conf.devicePluginInfoDir, resource, deviceId);
-	}
 	return {
 		network,
 		nad: {namespace: selection.namespace, name: selection.name},
@@ -246,7 +227,8 @@ async function elementAttachment(
 		capabilityArgs,
 		defaultRoute: selection.defaultRoute,
 		origin,
-		...(devicePluginInfo === undefined ? {} : {devicePluginInfo}),
+		// The allocated device wins over an element's deviceID (Multus' rule): src/devices/.
+		resourceName: fetched.nad.annotations[RESOURCE_NAME_ANNOTATION],
 	};
 }
 
@@ -262,18 +244,12 @@ async function annotationAttachments(
 	const value = ctx.pod?.annotations[NETWORKS_ANNOTATION];
 	if (value === undefined) return [];
 	const out: Attachment[] = [];
-	let devices: Promise<DeviceAllocator> | undefined;
-	const uid = ctx.pod?.uid ?? ctx.podRef?.uid ?? '';
-	const lazyDevices = () => {
-		devices ??= podDevices(ctx.conf.deviceCheckpointFile, uid);
-		return devices;
-	};
 	const elements = parseNetworkSelections(value, annotationSource(ctx, NETWORKS_ANNOTATION));
 	for (const [i, selection] of elements.entries()) {
 		const origin = `element ${i + 1} of annotation "${NETWORKS_ANNOTATION}"`;
 		const position = before + out.length + skipped.size;
 		try {
-			out.push(await elementAttachment(ctx, selection, origin, lazyDevices));
+			out.push(await elementAttachment(ctx, selection, origin));
 		} catch (error) {
 			if (ctx.onUnresolvable === undefined || !isCniError(error)) throw error;
 			ctx.onUnresolvable(origin, error);
@@ -319,6 +295,14 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 	/** Positions of elements skipped through `onUnresolvable` (they still count for net<position>). */
 	const skipped = new Set<number>();
 	attachments.push(...(await annotationAttachments(ctx, attachments.length, skipped)));
+	// 3a. Devices: each attachment whose NAD names a resource gets its own, in the order above.
+	const podRef = ctx.podRef;
+	await allocateDevices(
+		podRef === undefined ? undefined : {...podRef, uid: ctx.pod?.uid ?? podRef.uid},
+		attachments,
+		ctx.devices ?? deviceSources(ctx.conf, ctx.kube),
+		ctx.onUnresolvable,
+	);
 	const auxiliary = await auxiliaryAttachment(ctx.conf);
 	if (auxiliary !== undefined) attachments.push(auxiliary);
 	// 4. Interface names, then 5. device information files (./policy.ts).
