@@ -278,7 +278,9 @@ const clusterNet = nad(
 );
 const chain = (name: string, version: string, plugins: string) =>
 	`{"cniVersion":"${version}","name":"${name}","plugins":[${plugins}]}`;
-const macvlan = '{"type":"macvlan","master":"eth0","ipam":{"type":"static"}}';
+// The real macvlan needs an address from its IPAM (dry-run checks static's config too).
+const macvlan =
+	'{"type":"macvlan","master":"eth0","ipam":{"type":"static","addresses":[{"address":"10.9.0.2/24"}]}}';
 
 /** Asserts dry-run reports exactly one error and that it is what ADD failed with. */
 async function expectSameFailure(scenario: Scenario, expected: RegExp): Promise<DryRunReport> {

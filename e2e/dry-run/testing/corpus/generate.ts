@@ -1,0 +1,456 @@
+/**
+ * The seeded generator of the dry-run consistency corpus: per category a number of cases, each
+ * drawn from its own seed (caseSeed(seed, index)), so a seed and an index reproduce a case. The
+ * cases of issue 13's list come first, as they are written there; then valid pods and one broken
+ * thing at a time in the Plexus conf, the networks annotation, a NAD, a built-in's config, static
+ * IPAM and the master link.
+ *
+ * The host kernel lacks the vrf and 8021q kinds: every vrf and vlan case here is refused before
+ * the built-in makes a kernel call (its config, its version, or a master lookup on the node).
+ */
+import {caseSeed, Rng} from '../../../../src/cli/testing/fuzz/rng.ts';
+import {
+	baseConf,
+	bridge,
+	type CorpusCase,
+	type CorpusHost,
+	type CorpusNad,
+	clusterNad,
+	listNad,
+	macvlan,
+	podWith,
+	routeOverride,
+	singleNad,
+	staticIpam,
+	tuning,
+} from './pieces.ts';
+
+/** A case before it gets its index and category. */
+type Draft = Omit<CorpusCase, 'index' | 'category'>;
+type Make = (rng: Rng, host: CorpusHost, index: number) => Draft;
+
+/** A pod on the cluster network plus `nads` (all in the annotation, in order). */
+function withNads(
+	host: CorpusHost,
+	index: number,
+	intent: Draft['intent'],
+	what: string,
+	nads: CorpusNad[],
+): Draft {
+	const networks = nads.map((n) => n.name).join(', ');
+	return {
+		intent,
+		what,
+		conf: JSON.stringify(baseConf(host)),
+		pod: podWith(index, networks === '' ? undefined : networks),
+		nads: [clusterNad(host), ...nads],
+	};
+}
+
+/** A pod whose only secondary network is one chain. */
+function withChain(
+	host: CorpusHost,
+	index: number,
+	intent: Draft['intent'],
+	what: string,
+	plugins: unknown[],
+	version = '1.0.0',
+): Draft {
+	return withNads(host, index, intent, what, [listNad('net-a', plugins, version)]);
+}
+
+/**
+ * A pod whose cluster network is `plugins`: the broken plugin comes first in ADD's order, so ADD
+ * refuses it before any delegate runs (the cheap way to reach a delegate's config check).
+ */
+function asCluster(
+	host: CorpusHost,
+	index: number,
+	intent: Draft['intent'],
+	what: string,
+	plugins: unknown[],
+	version = '1.0.0',
+): Draft {
+	const cluster = {...listNad('cluster-net', plugins, version), namespace: 'kube-system'};
+	return {
+		intent,
+		what,
+		conf: JSON.stringify(baseConf(host)),
+		pod: podWith(index, undefined),
+		nads: [cluster],
+	};
+}
+
+/** The conf with `keys` set (undefined deletes). */
+function confWith(
+	host: CorpusHost,
+	index: number,
+	intent: Draft['intent'],
+	what: string,
+	keys: Record<string, unknown>,
+): Draft {
+	const conf = baseConf(host);
+	for (const [k, v] of Object.entries(keys)) {
+		if (v === undefined) delete conf[k];
+		else conf[k] = v;
+	}
+	const d = withNads(host, index, intent, what, [listNad('net-a', [macvlan(host, 1)])]);
+	// Most keep the pod on the cluster network only: a conf ADD takes then costs one delegate run.
+	return {
+		...d,
+		conf: JSON.stringify(conf),
+		pod: intent === 'valid' && index % 2 === 0 ? d.pod : podWith(index, undefined),
+	};
+}
+
+/** The cases issue 13 lists, each as written there. */
+const LISTED: readonly Make[] = [
+	(_r, h, i) =>
+		withChain(h, i, 'broken', 'vrf key misspelled "vrfnmae"', [
+			macvlan(h, 1),
+			{type: 'vrf', vrfnmae: 'blue'},
+		]),
+	(_r, h, i) => ({
+		...withNads(h, i, 'broken', 'chained vlan name over the kernel limit', [
+			listNad('net-a', [macvlan(h, 1), {type: 'vlan', vlanId: 1000, linkInContainer: true}]),
+		]),
+		pod: podWith(i, '[{"name":"net-a","interface":"longifname12"}]'),
+	}),
+	(_r, h, i) => confWith(h, i, 'broken', 'conf cniVersion "2.0.0"', {cniVersion: '2.0.0'}),
+	(_r, h, i) => confWith(h, i, 'broken', 'conf cniVersion ""', {cniVersion: ''}),
+	(_r, h, i) => confWith(h, i, 'broken', 'conf name ""', {name: ''}),
+	(_r, h, i) => confWith(h, i, 'broken', 'conf logLevel "x"', {logLevel: 'x'}),
+	(_r, h, i) => confWith(h, i, 'broken', 'conf logFile 1', {logFile: 1}),
+	(_r, h, i) => confWith(h, i, 'broken', 'conf logToStderr "x"', {logToStderr: 'x'}),
+	(_r, h, i) => ({
+		...withNads(h, i, 'broken', 'two missing NADs', []),
+		pod: podWith(i, 'missing-a, missing-b'),
+	}),
+	(_r, h, i) =>
+		withChain(h, i, 'broken', 'static address without prefix', [
+			{...macvlan(h, 1), ipam: staticIpam('10.1.0.5')},
+		]),
+];
+
+/** Plexus conf keys and values ADD refuses, and values it takes. */
+const CONF_BROKEN: readonly Record<string, unknown>[] = [
+	{cniVersion: '2.0.0'},
+	{cniVersion: ''},
+	{cniVersion: '1.0'},
+	{cniVersion: 'abc'},
+	{cniVersion: '0.0.9'},
+	{name: ''},
+	{name: 'bad name'},
+	{name: 'a/b'},
+	{logLevel: 'x'},
+	{logLevel: 5},
+	{logLevel: 'LOUD'},
+	{logFile: 1},
+	{logFile: true},
+	{logToStderr: 'x'},
+	{logToStderr: 1},
+	{logOptions: {maxAge: -1}},
+	{logOptions: {bogus: 1}},
+	{logOptions: 'x'},
+	{clusterNetwrok: 'cluster-net'},
+	{namespaceIsolaton: true},
+	{logLevle: 'info'},
+	{cniDri: '/x'},
+	{clusterNetwork: ''},
+	{clusterNetwork: 5},
+	{clusterNetwork: 'nowhere'},
+	{clusterNetwork: undefined},
+	{namespaceIsolation: 'yes'},
+	{delegates: 'x'},
+	{delegates: [5]},
+	{cniDir: ''},
+	{cniDir: 7},
+	{binDir: ''},
+	{confDir: 3},
+	{apiTimeoutMs: 0},
+	{apiTimeoutMs: 70_000},
+	{apiTimeoutMs: '1'},
+	{delegateTimeoutMs: -1},
+	{delegateTimeoutMs: 1.5},
+	{defaultNetworks: ['nowhere']},
+	{defaultNetworks: ['']},
+	{defaultNetworks: 'x'},
+	{systemNamespaces: ['']},
+	{multusNamespace: ''},
+	{disableBuiltins: ['']},
+	{disableBuiltins: 'vrf'},
+	{readinessindicatorfile: '/nonexistent/plexus-corpus-ready'},
+	{globalNamespaces: 5},
+];
+const CONF_VALID: readonly Record<string, unknown>[] = [
+	{cniVersion: '0.3.1'},
+	{cniVersion: '0.4.0'},
+	{cniVersion: '1.1.0'},
+	{logLevel: 'debug'},
+	{logLevel: 'verbose'},
+	{namespaceIsolation: true},
+	{apiTimeoutMs: 5000},
+	{delegateTimeoutMs: 30_000},
+	{disableBuiltins: ['vlan']},
+	{name: 'other-net'},
+	{systemNamespaces: ['kube-system', 'ns9']},
+	{globalNamespaces: 'ns1'},
+];
+
+/** Annotation texts ADD refuses (the pod has NADs net-a and net-b). */
+const ANNOTATION_BROKEN: readonly string[] = [
+	'[{"name": ',
+	'{"name":"net-a"}',
+	'[5]',
+	'[{"interface":"net1"}]',
+	'[{"name":"net-a","ips":"10.1.0.9/24"}]',
+	'net-a@',
+	'@net1',
+	'ns1/net-a/x',
+	'[{"name":"net-a","default-route":["notip"]}]',
+	'[{"name":"net-a","mac":"zz"}]',
+	'[{"name":"net-a","interface":"net9"},{"name":"net-b","interface":"net9"}]',
+	'[{"name":"net-a","interface":"a-name-longer-than-15"}]',
+	'[{"name":"net-a","interface":"eth0"}]',
+	'[{"name":"net-a","interface":"a/b"}]',
+	'[{"name":"net-a","ips":["10.1.0.9/24"]}]',
+	'[{"name":"net-a","default-route":["10.1.0.1"]},{"name":"net-b","default-route":["10.2.0.1"]}]',
+	'missing-a',
+	'missing-a, missing-b',
+	'net-a, missing-b, missing-c',
+	'other/net-a',
+	'[{"name":""}]',
+	' , ',
+	'[{"name":"net-a","namespace":5}]',
+	'[{"name":"net-a","cni-args":"x"}]',
+	'net-a,net-a',
+];
+const ANNOTATION_VALID: readonly string[] = [
+	'',
+	'net-a',
+	'net-a, net-b',
+	'ns1/net-a',
+	'net-a@net7',
+	'[{"name":"net-a","interface":"left0"}]',
+	'[{"name":"net-a"},{"name":"net-b","interface":"right0"}]',
+	'[{"name":"net-a","namespace":"ns1"}]',
+	'[{"name":"net-b","default-route":["10.2.0.1"]}]',
+];
+
+/** NAD configs ADD refuses, as the second network of the pod. */
+function nadBroken(rng: Rng, h: CorpusHost): CorpusNad {
+	const m = macvlan(h, 2);
+	const configs: (string | undefined)[] = [
+		'{"cniVersion":',
+		undefined,
+		'{}',
+		'[]',
+		'{"cniVersion":"1.0.0","name":"net-b","plugins":[]}',
+		'{"cniVersion":"1.0.0","name":"net-b","plugins":[{}]}',
+		'{"cniVersion":"1.0.0","name":"net-b","plugins":"x"}',
+		JSON.stringify({cniVersion: '1.0.0', name: 'net-b', plugins: [{type: 'sriov'}]}),
+		JSON.stringify({cniVersion: '1.0.0', name: 'net-b', plugins: [{type: '../../bin/sh'}]}),
+		JSON.stringify({cniVersion: '1.1.0', name: 'net-b', plugins: [m]}),
+		JSON.stringify({cniVersion: '9.9.9', name: 'net-b', plugins: [m]}),
+		JSON.stringify({cniVersion: '', name: 'net-b', plugins: [m]}),
+		JSON.stringify({cniVersion: '0.3.0', name: 'net-b', plugins: [m, {type: 'vrf', vrfname: 'blue'}]}),
+		JSON.stringify({cniVersion: '1.0.0', name: 'net-b', plugins: [m, {type: 'nothere'}]}),
+		JSON.stringify({cniVersion: '1.0.0', name: '', plugins: [m]}),
+		JSON.stringify({cniVersion: '1.0.0', name: 'net-b', type: 'macvlan', master: h.master, plugins: [m]}),
+		JSON.stringify({cniVersion: '1.0.0', name: 'net-b'}),
+	];
+	return {namespace: 'ns1', name: 'net-b', config: configs[rng.int(configs.length)]};
+}
+
+/** Built-in configs their parser refuses, chained after a macvlan. */
+function builtinBroken(rng: Rng): Record<string, unknown> {
+	return rng.pick<Record<string, unknown>>([
+		{type: 'vrf', vrfnmae: 'blue'},
+		{type: 'vrf'},
+		{type: 'vrf', vrfname: ''},
+		{type: 'vrf', vrfname: 5},
+		{type: 'vrf', vrfname: 'blue', table: 'x'},
+		{type: 'vrf', vrfname: 'blue', table: -1},
+		{type: 'vrf', VRFNAME: ''},
+		{type: 'vlan', vlanId: 5000, master: 'x'},
+		{type: 'vlan', vlanId: -1, linkInContainer: true},
+		{type: 'vlan', vlanId: 'x', linkInContainer: true},
+		{type: 'vlan', vlanId: 5, mtu: 'x', linkInContainer: true},
+		{type: 'vlan', vlanId: 5},
+		{type: 'vlan', vlanid: 5000, linkInContainer: true},
+		{type: 'vlan', linkInContainer: 'yes'},
+		{type: 'route-override', flushroutes: 'x'},
+		{type: 'route-override', addroutes: 'x'},
+		{type: 'route-override', addroutes: [{dst: 'bad'}]},
+		{type: 'route-override', delroutes: [{dst: 5}]},
+		{type: 'route-override', addroutes: [{dst: '10.0.0.0/8', gw: 'x'}]},
+		{type: 'route-override', flushgateway: 1},
+	]);
+}
+
+/** Static IPAM blocks the static plugin refuses. */
+function ipamBroken(rng: Rng, n: number): Record<string, unknown> {
+	return rng.pick<Record<string, unknown>>([
+		staticIpam(`10.${n}.0.5`),
+		staticIpam('x'),
+		staticIpam(`10.${n}.0.5/33`),
+		staticIpam('fd00::5'),
+		staticIpam(`10.${n}.0.5/24`, {routes: [{dst: 'x'}]}),
+		{type: 'static', addresses: 'x'},
+		{type: 'static', addresses: [{address: `10.${n}.0.5/24`, gateway: 'x'}]},
+		{type: 'static', addresses: [{}]},
+		{type: 'static', addresses: [{address: `10.${n}.0.5/24`}, {address: `10.${n}.0.6`}]},
+		{type: 'static', addresses: [{address: 5}]},
+		{type: 'static'},
+		{type: 'static', addresses: []},
+	]);
+}
+
+/** Valid secondary chains (everything here runs on the host kernel). */
+function validChain(rng: Rng, h: CorpusHost, n: number): unknown[] {
+	return rng.pick<() => unknown[]>([
+		() => [macvlan(h, n)],
+		() => [macvlan(h, n), routeOverride(n)],
+		() => [macvlan(h, n), tuning()],
+		() => [bridge(h, n)],
+		() => [bridge(h, n), routeOverride(n, {flushroutes: rng.chance(0.5)})],
+		() => [macvlan(h, n), {type: 'route-override', addrotues: []}],
+	])();
+}
+
+/** The categories with their sizes, in corpus order. */
+const CATEGORIES: readonly (readonly [string, number, Make])[] = [
+	...LISTED.map((make) => ['listed', 1, make] as const),
+	[
+		'conf-broken',
+		200,
+		(r, h, i) => {
+			const keys = r.pick(CONF_BROKEN);
+			return confWith(h, i, 'broken', `conf ${JSON.stringify(keys)}`, keys);
+		},
+	],
+	[
+		'conf-valid',
+		24,
+		(r, h, i) => {
+			const keys = r.pick(CONF_VALID);
+			return confWith(h, i, 'valid', `conf ${JSON.stringify(keys)}`, keys);
+		},
+	],
+	[
+		'annotation-broken',
+		250,
+		(r, h, i) => {
+			const networks = r.pick(ANNOTATION_BROKEN);
+			const d = withNads(h, i, 'broken', `annotation ${networks}`, [
+				listNad('net-a', [macvlan(h, 1)]),
+				listNad('net-b', [macvlan(h, 2)]),
+				listNad('net-a', [macvlan(h, 3)], '1.0.0', 'other'),
+			]);
+			return {
+				...d,
+				conf: JSON.stringify({...baseConf(h), namespaceIsolation: r.chance(0.5)}),
+				pod: podWith(i, networks),
+			};
+		},
+	],
+	[
+		'annotation-valid',
+		30,
+		(r, h, i) => {
+			const networks = r.pick(ANNOTATION_VALID);
+			const d = withNads(h, i, 'valid', `annotation ${networks}`, [
+				listNad('net-a', validChain(r, h, 1)),
+				listNad('net-b', validChain(r, h, 2)),
+			]);
+			return {...d, pod: podWith(i, networks === '' ? undefined : networks)};
+		},
+	],
+	[
+		'nad-broken',
+		170,
+		(r, h, i) => {
+			const b = nadBroken(r, h);
+			if (r.chance(0.7))
+				return {
+					...asCluster(h, i, 'broken', `cluster network ${b.config ?? '(no config)'}`, []),
+					nads: [{...b, namespace: 'kube-system', name: 'cluster-net'}],
+				};
+			return withNads(h, i, 'broken', `NAD ${b.config ?? '(no config)'}`, [b]);
+		},
+	],
+	[
+		'builtin-broken',
+		150,
+		(r, h, i) => {
+			const b = builtinBroken(r);
+			if (r.chance(0.75))
+				return asCluster(h, i, 'broken', `built-in first ${JSON.stringify(b)}`, [b, macvlan(h, 1)]);
+			return withChain(h, i, 'broken', `built-in chained ${JSON.stringify(b)}`, [macvlan(h, 1), b]);
+		},
+	],
+	[
+		'static-ipam-broken',
+		60,
+		(r, h, i) => {
+			const ipam = ipamBroken(r, 1);
+			const first = r.pick([macvlan(h, 1, {ipam}), {...bridge(h, 1), ipam}]);
+			return asCluster(h, i, 'broken', `ipam ${JSON.stringify(ipam)}`, [first]);
+		},
+	],
+	[
+		'master-missing',
+		30,
+		(r, h, i) => {
+			const plugin = r.pick([
+				macvlan(h, 1, {master: h.missingMaster}),
+				{type: 'ipvlan', master: h.missingMaster, ipam: staticIpam('10.1.0.5/24')},
+				{type: 'vlan', vlanId: 10, master: h.missingMaster, ipam: staticIpam('10.1.0.5/24')},
+			]);
+			return asCluster(h, i, 'broken', `master ${plugin['type']}`, [plugin]);
+		},
+	],
+	[
+		'duplicate-address',
+		10,
+		(r, h, i) =>
+			withNads(h, i, 'valid', 'two attachments with one static address', [
+				listNad('net-a', [macvlan(h, 1)]),
+				r.chance(0.5) ? listNad('net-b', [macvlan(h, 1)]) : singleNad('net-b', macvlan(h, 1)),
+			]),
+	],
+	[
+		'valid',
+		80,
+		(r, h, i) => {
+			const count = r.int(3);
+			const nads = Array.from({length: count}, (_, k) =>
+				r.chance(0.2)
+					? singleNad(`net-${k}`, macvlan(h, k + 1))
+					: listNad(`net-${k}`, validChain(r, h, k + 1), r.pick(['0.3.1', '0.4.0', '1.0.0'])),
+			);
+			if (count === 0)
+				return asCluster(
+					h,
+					i,
+					'valid',
+					'a cluster network chain',
+					validChain(r, h, 1),
+					r.pick(['0.3.1', '0.4.0', '1.0.0']),
+				);
+			return withNads(h, i, 'valid', `${count} networks`, nads);
+		},
+	],
+];
+
+/** The corpus for `seed`: every category's cases, each from its own seed. */
+export function generateCorpus(seed: number, host: CorpusHost): CorpusCase[] {
+	const cases: CorpusCase[] = [];
+	for (const [category, count, make] of CATEGORIES) {
+		for (let k = 0; k < count; k++) {
+			const index = cases.length;
+			cases.push({index, category, ...make(new Rng(caseSeed(seed, index)), host, index)});
+		}
+	}
+	return cases;
+}
