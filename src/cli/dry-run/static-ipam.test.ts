@@ -10,7 +10,7 @@ import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {ProcessPluginExec} from '../../chain/plugin-exec.ts';
 import {toCniError} from '../../cni/errors.ts';
 import {runCli} from '../cli.ts';
-import {staticIpam} from './static-ipam.ts';
+import {staticIpam, staticIpamFailure} from './static-ipam.ts';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const EXAMPLES = join(REPO, 'conf/examples');
@@ -148,5 +148,24 @@ describe('the static IPAM stand-in', () => {
 			]);
 			expect(report.simulation).toBeNull();
 		}
+	});
+});
+
+describe('a main plugin whose static IPAM gives no address', () => {
+	// The real bridge/macvlan/ipvlan ADD with such a section is in e2e/dry-run/corpus.e2e.test.ts.
+	test('fails as bridge, macvlan, ipvlan and ptp fail, unless the runtime adds addresses', () => {
+		for (const type of ['bridge', 'macvlan', 'ipvlan', 'ptp'])
+			expect(staticIpamFailure(type, {ipam: {type: 'static'}})?.message).toBe(
+				'IPAM plugin returned missing IP config',
+			);
+		expect(staticIpamFailure('tuning', {ipam: {type: 'static'}})).toBeUndefined();
+		expect(staticIpamFailure('macvlan', {ipam: {type: 'host-local'}})).toBeUndefined();
+		const ips = {ipam: {type: 'static'}, runtimeConfig: {ips: ['10.1.0.5/24']}};
+		expect(staticIpamFailure('macvlan', ips)).toBeUndefined();
+		const args = {ipam: {type: 'static'}, args: {cni: {ips: ['10.1.0.5/24']}}};
+		expect(staticIpamFailure('macvlan', args)).toBeUndefined();
+		expect(staticIpamFailure('bridge', {ipam: {type: 'static', addresses: [{address: 'x'}]}})?.message).toBe(
+			"the 'address' field is expected to be in CIDR notation, got: 'x'",
+		);
 	});
 });

@@ -10,6 +10,16 @@
  */
 import {caseSeed, Rng} from '../../../../src/cli/testing/fuzz/rng.ts';
 import {
+	ANNOTATION_BROKEN,
+	ANNOTATION_VALID,
+	builtinBroken,
+	CONF_BROKEN,
+	CONF_VALID,
+	ipamBroken,
+	nadBroken,
+	validChain,
+} from './inputs.ts';
+import {
 	baseConf,
 	bridge,
 	type CorpusCase,
@@ -19,10 +29,8 @@ import {
 	listNad,
 	macvlan,
 	podWith,
-	routeOverride,
 	singleNad,
 	staticIpam,
-	tuning,
 } from './pieces.ts';
 
 /** A case before it gets its index and category. */
@@ -132,198 +140,12 @@ const LISTED: readonly Make[] = [
 		]),
 ];
 
-/** Plexus conf keys and values ADD refuses, and values it takes. */
-const CONF_BROKEN: readonly Record<string, unknown>[] = [
-	{cniVersion: '2.0.0'},
-	{cniVersion: ''},
-	{cniVersion: '1.0'},
-	{cniVersion: 'abc'},
-	{cniVersion: '0.0.9'},
-	{name: ''},
-	{name: 'bad name'},
-	{name: 'a/b'},
-	{logLevel: 'x'},
-	{logLevel: 5},
-	{logLevel: 'LOUD'},
-	{logFile: 1},
-	{logFile: true},
-	{logToStderr: 'x'},
-	{logToStderr: 1},
-	{logOptions: {maxAge: -1}},
-	{logOptions: {bogus: 1}},
-	{logOptions: 'x'},
-	{clusterNetwrok: 'cluster-net'},
-	{namespaceIsolaton: true},
-	{logLevle: 'info'},
-	{cniDri: '/x'},
-	{clusterNetwork: ''},
-	{clusterNetwork: 5},
-	{clusterNetwork: 'nowhere'},
-	{clusterNetwork: undefined},
-	{namespaceIsolation: 'yes'},
-	{delegates: 'x'},
-	{delegates: [5]},
-	{cniDir: ''},
-	{cniDir: 7},
-	{binDir: ''},
-	{confDir: 3},
-	{apiTimeoutMs: 0},
-	{apiTimeoutMs: 70_000},
-	{apiTimeoutMs: '1'},
-	{delegateTimeoutMs: -1},
-	{delegateTimeoutMs: 1.5},
-	{defaultNetworks: ['nowhere']},
-	{defaultNetworks: ['']},
-	{defaultNetworks: 'x'},
-	{systemNamespaces: ['']},
-	{multusNamespace: ''},
-	{disableBuiltins: ['']},
-	{disableBuiltins: 'vrf'},
-	{readinessindicatorfile: '/nonexistent/plexus-corpus-ready'},
-	{globalNamespaces: 5},
-];
-const CONF_VALID: readonly Record<string, unknown>[] = [
-	{cniVersion: '0.3.1'},
-	{cniVersion: '0.4.0'},
-	{cniVersion: '1.1.0'},
-	{logLevel: 'debug'},
-	{logLevel: 'verbose'},
-	{namespaceIsolation: true},
-	{apiTimeoutMs: 5000},
-	{delegateTimeoutMs: 30_000},
-	{disableBuiltins: ['vlan']},
-	{name: 'other-net'},
-	{systemNamespaces: ['kube-system', 'ns9']},
-	{globalNamespaces: 'ns1'},
-];
-
-/** Annotation texts ADD refuses (the pod has NADs net-a and net-b). */
-const ANNOTATION_BROKEN: readonly string[] = [
-	'[{"name": ',
-	'{"name":"net-a"}',
-	'[5]',
-	'[{"interface":"net1"}]',
-	'[{"name":"net-a","ips":"10.1.0.9/24"}]',
-	'net-a@',
-	'@net1',
-	'ns1/net-a/x',
-	'[{"name":"net-a","default-route":["notip"]}]',
-	'[{"name":"net-a","mac":"zz"}]',
-	'[{"name":"net-a","interface":"net9"},{"name":"net-b","interface":"net9"}]',
-	'[{"name":"net-a","interface":"a-name-longer-than-15"}]',
-	'[{"name":"net-a","interface":"eth0"}]',
-	'[{"name":"net-a","interface":"a/b"}]',
-	'[{"name":"net-a","ips":["10.1.0.9/24"]}]',
-	'[{"name":"net-a","default-route":["10.1.0.1"]},{"name":"net-b","default-route":["10.2.0.1"]}]',
-	'missing-a',
-	'missing-a, missing-b',
-	'net-a, missing-b, missing-c',
-	'other/net-a',
-	'[{"name":""}]',
-	' , ',
-	'[{"name":"net-a","namespace":5}]',
-	'[{"name":"net-a","cni-args":"x"}]',
-	'net-a,net-a',
-];
-const ANNOTATION_VALID: readonly string[] = [
-	'',
-	'net-a',
-	'net-a, net-b',
-	'ns1/net-a',
-	'net-a@net7',
-	'[{"name":"net-a","interface":"left0"}]',
-	'[{"name":"net-a"},{"name":"net-b","interface":"right0"}]',
-	'[{"name":"net-a","namespace":"ns1"}]',
-	'[{"name":"net-b","default-route":["10.2.0.1"]}]',
-];
-
-/** NAD configs ADD refuses, as the second network of the pod. */
-function nadBroken(rng: Rng, h: CorpusHost): CorpusNad {
-	const m = macvlan(h, 2);
-	const configs: (string | undefined)[] = [
-		'{"cniVersion":',
-		undefined,
-		'{}',
-		'[]',
-		'{"cniVersion":"1.0.0","name":"net-b","plugins":[]}',
-		'{"cniVersion":"1.0.0","name":"net-b","plugins":[{}]}',
-		'{"cniVersion":"1.0.0","name":"net-b","plugins":"x"}',
-		JSON.stringify({cniVersion: '1.0.0', name: 'net-b', plugins: [{type: 'sriov'}]}),
-		JSON.stringify({cniVersion: '1.0.0', name: 'net-b', plugins: [{type: '../../bin/sh'}]}),
-		JSON.stringify({cniVersion: '1.1.0', name: 'net-b', plugins: [m]}),
-		JSON.stringify({cniVersion: '9.9.9', name: 'net-b', plugins: [m]}),
-		JSON.stringify({cniVersion: '', name: 'net-b', plugins: [m]}),
-		JSON.stringify({cniVersion: '0.3.0', name: 'net-b', plugins: [m, {type: 'vrf', vrfname: 'blue'}]}),
-		JSON.stringify({cniVersion: '1.0.0', name: 'net-b', plugins: [m, {type: 'nothere'}]}),
-		JSON.stringify({cniVersion: '1.0.0', name: '', plugins: [m]}),
-		JSON.stringify({cniVersion: '1.0.0', name: 'net-b', type: 'macvlan', master: h.master, plugins: [m]}),
-		JSON.stringify({cniVersion: '1.0.0', name: 'net-b'}),
-	];
-	return {namespace: 'ns1', name: 'net-b', config: configs[rng.int(configs.length)]};
-}
-
-/** Built-in configs their parser refuses, chained after a macvlan. */
-function builtinBroken(rng: Rng): Record<string, unknown> {
-	return rng.pick<Record<string, unknown>>([
-		{type: 'vrf', vrfnmae: 'blue'},
-		{type: 'vrf'},
-		{type: 'vrf', vrfname: ''},
-		{type: 'vrf', vrfname: 5},
-		{type: 'vrf', vrfname: 'blue', table: 'x'},
-		{type: 'vrf', vrfname: 'blue', table: -1},
-		{type: 'vrf', VRFNAME: ''},
-		{type: 'vlan', vlanId: 5000, master: 'x'},
-		{type: 'vlan', vlanId: -1, linkInContainer: true},
-		{type: 'vlan', vlanId: 'x', linkInContainer: true},
-		{type: 'vlan', vlanId: 5, mtu: 'x', linkInContainer: true},
-		{type: 'vlan', vlanId: 5},
-		{type: 'vlan', vlanid: 5000, linkInContainer: true},
-		{type: 'vlan', linkInContainer: 'yes'},
-		{type: 'route-override', flushroutes: 'x'},
-		{type: 'route-override', addroutes: 'x'},
-		{type: 'route-override', addroutes: [{dst: 'bad'}]},
-		{type: 'route-override', delroutes: [{dst: 5}]},
-		{type: 'route-override', addroutes: [{dst: '10.0.0.0/8', gw: 'x'}]},
-		{type: 'route-override', flushgateway: 1},
-	]);
-}
-
-/** Static IPAM blocks the static plugin refuses. */
-function ipamBroken(rng: Rng, n: number): Record<string, unknown> {
-	return rng.pick<Record<string, unknown>>([
-		staticIpam(`10.${n}.0.5`),
-		staticIpam('x'),
-		staticIpam(`10.${n}.0.5/33`),
-		staticIpam('fd00::5'),
-		staticIpam(`10.${n}.0.5/24`, {routes: [{dst: 'x'}]}),
-		{type: 'static', addresses: 'x'},
-		{type: 'static', addresses: [{address: `10.${n}.0.5/24`, gateway: 'x'}]},
-		{type: 'static', addresses: [{}]},
-		{type: 'static', addresses: [{address: `10.${n}.0.5/24`}, {address: `10.${n}.0.6`}]},
-		{type: 'static', addresses: [{address: 5}]},
-		{type: 'static'},
-		{type: 'static', addresses: []},
-	]);
-}
-
-/** Valid secondary chains (everything here runs on the host kernel). */
-function validChain(rng: Rng, h: CorpusHost, n: number): unknown[] {
-	return rng.pick<() => unknown[]>([
-		() => [macvlan(h, n)],
-		() => [macvlan(h, n), routeOverride(n)],
-		() => [macvlan(h, n), tuning()],
-		() => [bridge(h, n)],
-		() => [bridge(h, n), routeOverride(n, {flushroutes: rng.chance(0.5)})],
-		() => [macvlan(h, n), {type: 'route-override', addrotues: []}],
-	])();
-}
-
 /** The categories with their sizes, in corpus order. */
 const CATEGORIES: readonly (readonly [string, number, Make])[] = [
 	...LISTED.map((make) => ['listed', 1, make] as const),
 	[
 		'conf-broken',
-		200,
+		270,
 		(r, h, i) => {
 			const keys = r.pick(CONF_BROKEN);
 			return confWith(h, i, 'broken', `conf ${JSON.stringify(keys)}`, keys);
@@ -331,7 +153,7 @@ const CATEGORIES: readonly (readonly [string, number, Make])[] = [
 	],
 	[
 		'conf-valid',
-		24,
+		16,
 		(r, h, i) => {
 			const keys = r.pick(CONF_VALID);
 			return confWith(h, i, 'valid', `conf ${JSON.stringify(keys)}`, keys);
@@ -339,7 +161,7 @@ const CATEGORIES: readonly (readonly [string, number, Make])[] = [
 	],
 	[
 		'annotation-broken',
-		250,
+		310,
 		(r, h, i) => {
 			const networks = r.pick(ANNOTATION_BROKEN);
 			const d = withNads(h, i, 'broken', `annotation ${networks}`, [
@@ -356,7 +178,7 @@ const CATEGORIES: readonly (readonly [string, number, Make])[] = [
 	],
 	[
 		'annotation-valid',
-		30,
+		20,
 		(r, h, i) => {
 			const networks = r.pick(ANNOTATION_VALID);
 			const d = withNads(h, i, 'valid', `annotation ${networks}`, [
@@ -368,10 +190,10 @@ const CATEGORIES: readonly (readonly [string, number, Make])[] = [
 	],
 	[
 		'nad-broken',
-		170,
+		180,
 		(r, h, i) => {
 			const b = nadBroken(r, h);
-			if (r.chance(0.7))
+			if (r.chance(0.85))
 				return {
 					...asCluster(h, i, 'broken', `cluster network ${b.config ?? '(no config)'}`, []),
 					nads: [{...b, namespace: 'kube-system', name: 'cluster-net'}],
@@ -381,17 +203,17 @@ const CATEGORIES: readonly (readonly [string, number, Make])[] = [
 	],
 	[
 		'builtin-broken',
-		150,
+		130,
 		(r, h, i) => {
 			const b = builtinBroken(r);
-			if (r.chance(0.75))
+			if (r.chance(0.85))
 				return asCluster(h, i, 'broken', `built-in first ${JSON.stringify(b)}`, [b, macvlan(h, 1)]);
 			return withChain(h, i, 'broken', `built-in chained ${JSON.stringify(b)}`, [macvlan(h, 1), b]);
 		},
 	],
 	[
 		'static-ipam-broken',
-		60,
+		30,
 		(r, h, i) => {
 			const ipam = ipamBroken(r, 1);
 			const first = r.pick([macvlan(h, 1, {ipam}), {...bridge(h, 1), ipam}]);
@@ -400,7 +222,7 @@ const CATEGORIES: readonly (readonly [string, number, Make])[] = [
 	],
 	[
 		'master-missing',
-		30,
+		18,
 		(r, h, i) => {
 			const plugin = r.pick([
 				macvlan(h, 1, {master: h.missingMaster}),
@@ -412,7 +234,7 @@ const CATEGORIES: readonly (readonly [string, number, Make])[] = [
 	],
 	[
 		'duplicate-address',
-		10,
+		6,
 		(r, h, i) =>
 			withNads(h, i, 'valid', 'two attachments with one static address', [
 				listNad('net-a', [macvlan(h, 1)]),
@@ -421,7 +243,7 @@ const CATEGORIES: readonly (readonly [string, number, Make])[] = [
 	],
 	[
 		'valid',
-		80,
+		48,
 		(r, h, i) => {
 			const count = r.int(3);
 			const nads = Array.from({length: count}, (_, k) =>
