@@ -14,6 +14,7 @@ import {
 	ANNOTATION_VALID,
 	builtinBroken,
 	CONF_BROKEN,
+	CONF_UNLOADABLE,
 	CONF_VALID,
 	ipamBroken,
 	nadBroken,
@@ -149,6 +150,14 @@ const CATEGORIES: readonly (readonly [string, number, Make])[] = [
 		(r, h, i) => {
 			const keys = r.pick(CONF_BROKEN);
 			return confWith(h, i, 'broken', `conf ${JSON.stringify(keys)}`, keys);
+		},
+	],
+	[
+		'conf-unloadable',
+		12,
+		(r, h, i) => {
+			const keys = r.pick(CONF_UNLOADABLE);
+			return {...confWith(h, i, 'broken', `conf ${JSON.stringify(keys)}`, keys), unloadable: true};
 		},
 	],
 	[

@@ -79,6 +79,16 @@ export const CONF_VALID: readonly Record<string, unknown>[] = [
 	{globalNamespaces: 'ns1'},
 ];
 
+/** Conf keys with a JSON type libcni's NetConf refuses (the runtime never loads the file). */
+export const CONF_UNLOADABLE: readonly Record<string, unknown>[] = [
+	{name: 5},
+	{cniVersion: 1},
+	{type: ''},
+	{type: 7},
+	{capabilities: {ips: 'yes'}},
+	{capabilities: 'x'},
+];
+
 /** Annotation texts ADD refuses (the pod has NADs net-a and net-b). */
 export const ANNOTATION_BROKEN: readonly string[] = [
 	'[{"name": ',

@@ -38,6 +38,11 @@ export interface CorpusCase {
 	category: string;
 	/** What the generator meant: a case ADD accepts, or one it refuses. */
 	intent: 'valid' | 'broken';
+	/**
+	 * Set when the runtime's own conf loader (libcni) refuses the file, so no runtime would run
+	 * ADD with it: only the verdicts are compared, and dry-run's message must name the file.
+	 */
+	unloadable?: true;
 	/** A short description of what was changed (shown with a mismatch). */
 	what: string;
 	/** The Plexus conf file (JSON), what the runtime passes on stdin. */

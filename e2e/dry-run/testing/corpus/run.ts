@@ -142,6 +142,8 @@ export async function runCase(c: CorpusCase, r: CaseRunner): Promise<CaseOutcome
 }
 
 /** True when dry-run's verdict and first message are the real ADD's. */
-export function agree(o: CaseOutcome): boolean {
+export function agree(c: CorpusCase, o: CaseOutcome): boolean {
+	if (c.unloadable === true)
+		return !o.dryRun.ok && !o.add.ok && (o.dryRun.message ?? '').startsWith('file "');
 	return o.dryRun.ok === o.add.ok && o.dryRun.message === o.add.message;
 }
