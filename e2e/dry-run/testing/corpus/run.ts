@@ -29,6 +29,8 @@ export interface CaseOutcome {
 	add: Verdict;
 	/** dry-run's error findings after the first (all of them are reported in one run). */
 	moreFindings: number;
+	/** dry-run's warnings (a "did you mean", a shared static address). */
+	warnings: string[];
 }
 
 /**
@@ -138,6 +140,7 @@ export async function runCase(c: CorpusCase, r: CaseRunner): Promise<CaseOutcome
 		dryRun: {ok: errors.length === 0, message: errors[0]?.message},
 		add: add.ok ? {ok: true, message: undefined} : {ok: false, message: add.error.message},
 		moreFindings: Math.max(0, errors.length - 1),
+		warnings: report.findings.filter((f) => f.severity === 'warning').map((f) => f.message),
 	};
 }
 
