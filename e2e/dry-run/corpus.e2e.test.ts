@@ -178,6 +178,8 @@ test(`${corpus.length} cases (${sizes}): dry-run's verdict and first message are
 	// A static address two attachments share: ADD succeeds, dry-run warns.
 	const shared = ran.filter((r) => r.c.category === 'duplicate-address');
 	expect(shared.every((r) => r.outcome.add.ok && r.outcome.warnings.length > 0)).toBe(true);
+	// What the generator meant to be valid is: its ADD succeeds (and dry-run said so, above).
+	expect(ran.filter((r) => r.c.intent === 'valid' && !r.outcome.add.ok).map((r) => r.c.what)).toEqual([]);
 	if (ONLY !== undefined) return;
 	expect(listed).toHaveLength(10);
 	expect(shared.length).toBeGreaterThan(0);
