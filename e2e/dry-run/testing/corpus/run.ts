@@ -143,10 +143,3 @@ export async function runCase(c: CorpusCase, r: CaseRunner): Promise<CaseOutcome
 		warnings: report.findings.filter((f) => f.severity === 'warning').map((f) => f.message),
 	};
 }
-
-/** True when dry-run's verdict and first message are the real ADD's. */
-export function agree(c: CorpusCase, o: CaseOutcome): boolean {
-	if (c.unloadable === true)
-		return !o.dryRun.ok && !o.add.ok && (o.dryRun.message ?? '').startsWith('file "');
-	return o.dryRun.ok === o.add.ok && o.dryRun.message === o.add.message;
-}
