@@ -464,7 +464,10 @@ describe('findings, each with the message the real ADD gives', () => {
 });
 
 describe('inputs from the cluster', () => {
-	test('--pod namespace/name and its NADs read through the kubeconfig, with GETs only', async () => {
+	// An API server and two CLI runs: more than the default 5 s on a loaded machine.
+	test('--pod namespace/name and its NADs read through the kubeconfig, with GETs only', {
+		timeout: 30_000,
+	}, async () => {
 		const {TestApiServer} = await import('../../../e2e/kube/apiserver.ts');
 		const api = await TestApiServer.start();
 		try {
