@@ -52,7 +52,8 @@ Options:
                              netns made for the run, /var/run/netns/plexus-dryrun-<hex>)
       --no-versions          do not run binaries to ask for their VERSION
       --check-host           this machine is the node: also check the host state ADD needs
-                             (the master link of macvlan, ipvlan and vlan exists)
+                             (the master link of macvlan, ipvlan and vlan exists; the
+                             readiness indicator file exists)
       --simulate             also run the ADD on an in-memory model of the pod's netns: built-ins
                              really run; each external plugin is stood in for by a dummy link
                              named CNI_IFNAME with its static IPAM addresses; prints every step

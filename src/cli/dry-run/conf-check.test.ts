@@ -11,6 +11,7 @@ import {FakeKubeClient} from '../../k8s/fake-client.ts';
 import {createPlexusPlugin} from '../../meta/plugin.ts';
 import {anyPathIsNetns} from '../../meta/testing/netns.ts';
 import {runCli} from '../cli.ts';
+import {checkPlexusConf} from './conf-check.ts';
 
 const EXAMPLES = join(fileURLToPath(new URL('../../../', import.meta.url)), 'conf/examples');
 
@@ -96,5 +97,28 @@ describe('dry-run checks the Plexus conf as ADD parses it', () => {
 				message: expect.stringMatching(/^invalid config of file ".*00-plexus\.conf": not JSON: /),
 			},
 		]);
+	});
+});
+
+describe('--check-host: the readiness indicator file', () => {
+	test("a missing file is ADD's error on the node, and nothing without --check-host", async () => {
+		const conf = {
+			...JSON.parse(await readFile(join(EXAMPLES, '00-plexus.conf'), 'utf8')),
+			readinessindicatorfile: join(dir, 'not-ready.env'),
+		};
+		const stdin = Buffer.from(JSON.stringify(conf));
+		const request = {
+			containerId: 'plexus-dry-run',
+			netns: '/var/run/netns/plexus-dry-run',
+			ifname: 'eth0',
+			args: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=vpp-server;K8S_POD_NAME=vpp-app',
+			path: ['/nonexistent'],
+		};
+		const add = await realAdd(stdin);
+		expect(add).toMatch(/^plexus is not ready: readiness indicator file ".*not-ready\.env" does not exist/);
+		expect((await checkPlexusConf(stdin, {...request, hostLinks: new Set(['lo'])}))?.message).toBe(add);
+		expect(await checkPlexusConf(stdin, request)).toBeUndefined();
+		await writeFile(join(dir, 'not-ready.env'), 'ready');
+		expect(await checkPlexusConf(stdin, {...request, hostLinks: new Set(['lo'])})).toBeUndefined();
 	});
 });

@@ -2,13 +2,15 @@
  * The Plexus conf checked exactly as the meta-plugin's ADD checks it, before dry-run changes any
  * of its keys (dry-run logs to stderr, so it overrides logFile/logLevel/logToStderr afterwards):
  * the plugin entry point (Go skel's checks: JSON, network name, cniVersion supported), then the
- * conf parser ADD opens its invocation with. The error is ADD's own, message and code.
+ * conf parser ADD opens its invocation with, then (when dry-run runs on the node, --check-host)
+ * the readiness indicator file ADD waits for. The error is ADD's own, message and code.
  */
 import {dispatch} from '../../cni/dispatch.ts';
 import type {CniError} from '../../cni/errors.ts';
 import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
 import {SUPPORTED_VERSIONS} from '../../cni/versions.ts';
 import {DEFAULT_BIN_DIR, parsePlexusConf} from '../../meta/conf/conf.ts';
+import {waitReadiness} from '../../meta/deps.ts';
 
 /** What the runtime's ADD invocation carries besides the conf (CNI_* values). */
 export interface ConfCheckRequest {
@@ -17,6 +19,8 @@ export interface ConfCheckRequest {
 	ifname: string;
 	args: string;
 	path: readonly string[];
+	/** The node's link names when dry-run runs on the node (--check-host): node files are checked too. */
+	hostLinks?: ReadonlySet<string> | undefined;
 }
 
 /**
@@ -31,7 +35,9 @@ export async function checkPlexusConf(
 		type: 'plexus',
 		supportedVersions: SUPPORTED_VERSIONS,
 		add: async (r: PluginRequest) => {
-			parsePlexusConf(r.config);
+			const conf = parsePlexusConf(r.config);
+			// ADD waits for the file (45 s) and then fails with this message; dry-run does not wait.
+			if (request.hostLinks !== undefined) await waitReadiness(conf.readinessIndicatorFile, 0, 0);
 			return {};
 		},
 		del: async () => {},

@@ -278,7 +278,9 @@ const clusterNet = nad(
 );
 const chain = (name: string, version: string, plugins: string) =>
 	`{"cniVersion":"${version}","name":"${name}","plugins":[${plugins}]}`;
-const macvlan = '{"type":"macvlan","master":"eth0","ipam":{"type":"static"}}';
+// The real macvlan needs an address from its IPAM (dry-run checks static's config too).
+const macvlan =
+	'{"type":"macvlan","master":"eth0","ipam":{"type":"static","addresses":[{"address":"10.9.0.2/24"}]}}';
 
 /** Asserts dry-run reports exactly one error and that it is what ADD failed with. */
 async function expectSameFailure(scenario: Scenario, expected: RegExp): Promise<DryRunReport> {
@@ -462,7 +464,10 @@ describe('findings, each with the message the real ADD gives', () => {
 });
 
 describe('inputs from the cluster', () => {
-	test('--pod namespace/name and its NADs read through the kubeconfig, with GETs only', async () => {
+	// An API server and two CLI runs: more than the default 5 s on a loaded machine.
+	test('--pod namespace/name and its NADs read through the kubeconfig, with GETs only', {
+		timeout: 30_000,
+	}, async () => {
 		const {TestApiServer} = await import('../../../e2e/kube/apiserver.ts');
 		const api = await TestApiServer.start();
 		try {

@@ -2,12 +2,15 @@
  * What one delegate of a planned chain would fail its ADD on, in the order the delegate finds it:
  * the spec version it is sent (skel's check, before anything else), then its own config check (a
  * built-in's parser, ./builtin-check.ts), then the node's state it needs (./master-check.ts, with
- * --check-host). Errors are worded as the executor reports a delegate's failure.
+ * --check-host), then what the `static` IPAM plugin it calls refuses (./static-ipam.ts: a main
+ * plugin gets its addresses after it made its link). Errors are worded as the executor reports a
+ * delegate's failure.
  */
 import type {PluginEntry} from '../../chain/network-list.ts';
 import {CniError, CniErrorCode} from '../../cni/errors.ts';
 import {checkBuiltinConfig} from './builtin-check.ts';
 import {missingMaster} from './master-check.ts';
+import {staticIpamFailure} from './static-ipam.ts';
 
 /** How the executor names a delegate in its errors. */
 function described(plugin: PluginEntry): string {
@@ -57,6 +60,10 @@ export function checkDelegate(c: DelegateCheck): {errors: CniError[]; warnings: 
 	if (c.hostLinks !== undefined && c.runsAs !== 'missing') {
 		const missing = missingMaster(c.plugin.type, c.stdin, c.hostLinks);
 		if (missing !== undefined) errors.push(wrapAdd(c.plugin, missing));
+	}
+	if (c.runsAs === 'binary') {
+		const ipam = staticIpamFailure(c.plugin.type, JSON.parse(c.stdin) as Record<string, unknown>);
+		if (ipam !== undefined) errors.push(wrapAdd(c.plugin, ipam));
 	}
 	return {errors, warnings};
 }

@@ -1,7 +1,7 @@
 // --simulate's stand-in reads a `static` IPAM section as the reference `static` plugin does: each
 // section the real plugin (Debian's /usr/lib/cni/static, which only parses here) refuses is refused
 // with its message and code, and what it accepts gives the same addresses; through the CLI, an
-// address without a prefix is a simulation finding.
+// address without a prefix is a finding of plain dry-run already (and so never simulated).
 import {mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -10,7 +10,7 @@ import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {ProcessPluginExec} from '../../chain/plugin-exec.ts';
 import {toCniError} from '../../cni/errors.ts';
 import {runCli} from '../cli.ts';
-import {staticIpam} from './static-ipam.ts';
+import {staticIpam, staticIpamFailure} from './static-ipam.ts';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const EXAMPLES = join(REPO, 'conf/examples');
@@ -61,6 +61,10 @@ describe('the static IPAM stand-in', () => {
 		['a route without a prefix', {addresses: [addr('10.0.0.1/24')], routes: [{dst: '10.1.0.0'}]}],
 		['a bad route gateway', {routes: [{dst: '10.1.0.0/16', gw: 'x'}], addresses: [addr('10.0.0.1/24')]}],
 		['route errors before address errors', {routes: [{dst: 'x'}], addresses: [addr('10.0.0.1')]}],
+		['addresses that are not a list', {addresses: 'x'}],
+		['an address entry that is not an object', {addresses: [5]}],
+		['an address that is not a string', {addresses: [{address: 5}]}],
+		['an address entry without an address', {addresses: [{}]}],
 	])('%s: refused as static refuses it', async (_what, section) => {
 		const ipam = {type: 'static', ...section};
 		const real = await realStatic(ipam);
@@ -87,7 +91,7 @@ describe('the static IPAM stand-in', () => {
 		});
 	});
 
-	test("--simulate: an address without a prefix is a simulation finding with static's message", async () => {
+	test("an address without a prefix is a plan finding with static's message, with or without --simulate", async () => {
 		const config = {
 			cniVersion: '1.0.0',
 			name: 'v',
@@ -112,30 +116,56 @@ describe('the static IPAM stand-in', () => {
 			'--nads',
 			join(EXAMPLES, 'cluster-net.yaml'),
 		];
-		const outcome = await runCli({
-			argv: [
-				...argv,
-				'--bin-dir',
-				join(REPO, 'e2e/testdata/dry-run/bin'),
-				'--pod',
-				pod,
-				'-o',
-				'json',
-				'--simulate',
-			],
-			env: {},
-			readStdin: async () => new Uint8Array(),
-		});
-		expect(outcome.exitCode).toBe(1);
-		const findings = (JSON.parse(outcome.stdout) as {findings: {message: string; source?: string}[]})
-			.findings;
-		expect(findings).toEqual([
-			expect.objectContaining({
-				source: 'simulation',
-				message: expect.stringMatching(
-					/plugin type="macvlan" failed \(add\): the 'address' field is expected to be in CIDR notation, got: '192\.168\.3\.10'$/,
-				),
-			}),
-		]);
+		for (const simulate of [[], ['--simulate']]) {
+			const outcome = await runCli({
+				argv: [
+					...argv,
+					'--bin-dir',
+					join(REPO, 'e2e/testdata/dry-run/bin'),
+					'--pod',
+					pod,
+					'-o',
+					'json',
+					...simulate,
+				],
+				env: {},
+				readStdin: async () => new Uint8Array(),
+			});
+			expect(outcome.exitCode).toBe(1);
+			const report = JSON.parse(outcome.stdout) as {
+				findings: {message: string; source?: string}[];
+				simulation: unknown;
+			};
+			expect(report.findings).toEqual([
+				{
+					severity: 'error',
+					network: 'ns1/v',
+					plugin: 1,
+					message: expect.stringMatching(
+						/plugin type="macvlan" failed \(add\): the 'address' field is expected to be in CIDR notation, got: '192\.168\.3\.10'$/,
+					),
+				},
+			]);
+			expect(report.simulation).toBeNull();
+		}
+	});
+});
+
+describe('a main plugin whose static IPAM gives no address', () => {
+	// The real bridge/macvlan/ipvlan ADD with such a section is in e2e/dry-run/corpus.e2e.test.ts.
+	test('fails as bridge, macvlan, ipvlan and ptp fail, unless the runtime adds addresses', () => {
+		for (const type of ['bridge', 'macvlan', 'ipvlan', 'ptp'])
+			expect(staticIpamFailure(type, {ipam: {type: 'static'}})?.message).toBe(
+				'IPAM plugin returned missing IP config',
+			);
+		expect(staticIpamFailure('tuning', {ipam: {type: 'static'}})).toBeUndefined();
+		expect(staticIpamFailure('macvlan', {ipam: {type: 'host-local'}})).toBeUndefined();
+		const ips = {ipam: {type: 'static'}, runtimeConfig: {ips: ['10.1.0.5/24']}};
+		expect(staticIpamFailure('macvlan', ips)).toBeUndefined();
+		const args = {ipam: {type: 'static'}, args: {cni: {ips: ['10.1.0.5/24']}}};
+		expect(staticIpamFailure('macvlan', args)).toBeUndefined();
+		expect(staticIpamFailure('bridge', {ipam: {type: 'static', addresses: [{address: 'x'}]}})?.message).toBe(
+			"the 'address' field is expected to be in CIDR notation, got: 'x'",
+		);
 	});
 });

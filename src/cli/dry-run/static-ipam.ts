@@ -1,6 +1,6 @@
 /**
  * The `static` IPAM section as the reference `static` plugin reads it, for the --simulate
- * stand-in: what it refuses (an address without a prefix, a bad gateway or route) is refused here
+ * stand-in and for plain dry-run's check of a main plugin's config: what it refuses (an address without a prefix, a bad gateway or route) is refused here
  * with its message and code (999, as its Go errors reach the runtime), in the order it finds them
  * (gateways and routes while decoding the JSON, in document order; addresses after).
  */
@@ -33,9 +33,33 @@ function isGoCidr(text: string): boolean {
 
 const refused = (message: string) => new CniError(CniErrorCode.internal, message);
 
+/** How Go's encoding/json names a JSON value's kind in an UnmarshalTypeError. */
+function goKind(value: unknown): string {
+	if (Array.isArray(value)) return 'array';
+	return typeof value === 'object' ? 'object' : typeof value;
+}
+
+/** Go's error for `value` where the static plugin's IPAMConfig wants `goType` at `field`. */
+const typeError = (value: unknown, field: string, goType: string) =>
+	refused(`json: cannot unmarshal ${goKind(value)} into Go struct field ${field} of type ${goType}`);
+
+/** What Go's decoding of `addresses` into []main.Address refuses (a wrong JSON type). */
+function checkAddressTypes(addresses: unknown): void {
+	if (addresses === undefined || addresses === null) return;
+	if (!Array.isArray(addresses)) throw typeError(addresses, 'IPAMConfig.ipam.addresses', '[]main.Address');
+	for (const a of addresses) {
+		if (a === null) continue;
+		if (!isObject(a)) throw typeError(a, 'IPAMConfig.ipam.addresses', 'main.Address');
+		const address = a['address'];
+		if (address !== undefined && address !== null && typeof address !== 'string')
+			throw typeError(address, 'Address.ipam.addresses.address', 'string');
+	}
+}
+
 /** The addresses and routes of a `static` IPAM section (nothing for other types), or static's error. */
 export function staticIpam(ipam: unknown): StaticIpam {
 	if (!isObject(ipam) || ipam['type'] !== 'static') return {ips: [], routes: []};
+	checkAddressTypes(ipam['addresses']);
 	const addresses = Array.isArray(ipam['addresses']) ? ipam['addresses'].filter(isObject) : [];
 	const routeList = Array.isArray(ipam['routes']) ? ipam['routes'].filter(isObject) : [];
 	for (const key of Object.keys(ipam)) {
@@ -52,10 +76,11 @@ export function staticIpam(ipam: unknown): StaticIpam {
 	}
 	const ips: StaticIpam['ips'] = [];
 	for (const a of addresses) {
-		if (typeof a['address'] !== 'string') continue;
-		if (!isGoCidr(a['address']))
-			throw refused(`the 'address' field is expected to be in CIDR notation, got: '${a['address']}'`);
-		ips.push({address: a['address'], ...(typeof a['gateway'] === 'string' ? {gateway: a['gateway']} : {})});
+		// A missing address is Go's zero value, "", which is no CIDR either.
+		const address = typeof a['address'] === 'string' ? a['address'] : '';
+		if (!isGoCidr(address))
+			throw refused(`the 'address' field is expected to be in CIDR notation, got: '${address}'`);
+		ips.push({address, ...(typeof a['gateway'] === 'string' ? {gateway: a['gateway']} : {})});
 	}
 	const routes: StaticIpam['routes'] = [];
 	for (const r of routeList) {
@@ -63,4 +88,35 @@ export function staticIpam(ipam: unknown): StaticIpam {
 		routes.push({dst: r['dst'], ...(typeof r['gw'] === 'string' ? {gw: r['gw']} : {})});
 	}
 	return {ips, routes};
+}
+
+/** The reference main plugins that fail when IPAM returns no address (their ADD's own message). */
+const NEED_AN_ADDRESS: ReadonlySet<string> = new Set(['bridge', 'macvlan', 'ipvlan', 'ptp']);
+
+/** Addresses the runtime adds to static's own (the `ips` capability, `args.cni.ips`). */
+function runtimeAddresses(config: Record<string, unknown>): number {
+	const rc = config['runtimeConfig'];
+	const args = config['args'];
+	const cni = isObject(args) ? args['cni'] : undefined;
+	const fromRc = isObject(rc) && Array.isArray(rc['ips']) ? rc['ips'].length : 0;
+	const fromArgs = isObject(cni) && Array.isArray(cni['ips']) ? cni['ips'].length : 0;
+	return fromRc + fromArgs;
+}
+
+/**
+ * What the ADD of the binary plugin `type` with `config` (its stdin) fails on in its `static`
+ * IPAM: static's own error, or the main plugin's when static returns no address at all.
+ */
+export function staticIpamFailure(type: string, config: Record<string, unknown>): CniError | undefined {
+	const ipam = config['ipam'];
+	if (!isObject(ipam) || ipam['type'] !== 'static') return undefined;
+	let parsed: StaticIpam;
+	try {
+		parsed = staticIpam(ipam);
+	} catch (error) {
+		return error as CniError;
+	}
+	if (NEED_AN_ADDRESS.has(type) && parsed.ips.length === 0 && runtimeAddresses(config) === 0)
+		return refused('IPAM plugin returned missing IP config');
+	return undefined;
 }
