@@ -50,8 +50,8 @@ async function eventually(check: () => boolean): Promise<void> {
 	expect(check()).toBe(true);
 }
 
-function start(random = () => 0.5): Reflector {
-	reflector = new Reflector(rest, {path: PATH, random});
+function start(random = () => 0.5, shortWatchMs = 0): Reflector {
+	reflector = new Reflector(rest, {path: PATH, random, shortWatchMs});
 	return reflector;
 }
 
@@ -118,6 +118,15 @@ describe('Reflector', {timeout: 30_000}, () => {
 		api.endWatches();
 		await eventually(() => r.stats.gone === 2 && api.watching === 1);
 		expect(r.stats).toMatchObject({lists: 3, failures: 1});
+	});
+
+	test('a watch that ends at once without any event backs off instead of looping', async () => {
+		const r = start(() => 0.5, 60_000);
+		await r.start();
+		await eventually(() => api.watching === 1);
+		api.endWatches();
+		await eventually(() => r.stats.failures === 1 && api.watching === 1);
+		expect(r.stats).toMatchObject({lists: 1, watches: 2});
 	});
 
 	test('reconnects after the API server restarts, keeping the store meanwhile', async () => {
