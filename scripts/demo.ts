@@ -1,11 +1,12 @@
 /**
  * `npm run demo`: the main job of Plexus on one machine. It starts the embedded test Kubernetes
- * API server, creates two NetworkAttachmentDefinitions and a pod object whose
- * `k8s.v1.cni.cncf.io/networks` annotation selects them, then runs `bin/plexus` exactly as a
- * container runtime would (CNI_* variables, the Plexus conf on stdin) against a fresh network
- * namespace standing in for the pod sandbox: the pod ends up on three networks (the cluster
- * network plus the two NADs). It prints the network-status annotation Plexus wrote and the pod's
- * `ip` view, then runs DEL and removes everything it created. Needs root (network namespaces).
+ * API server (HTTPS, a generated CA, a bearer token), creates two NetworkAttachmentDefinitions and
+ * a pod object whose `k8s.v1.cni.cncf.io/networks` annotation selects them, then runs `bin/plexus`
+ * exactly as a container runtime would (CNI_* variables, the Plexus conf on stdin) against a fresh
+ * network namespace standing in for the pod sandbox: the pod ends up on three networks (the
+ * cluster network plus the two NADs). It prints the network-status annotation Plexus wrote and
+ * the pod's `ip` view, then runs DEL and removes everything it created. Needs root (network
+ * namespaces).
  */
 import {fileURLToPath} from 'node:url';
 import {execa} from 'execa';
@@ -34,7 +35,7 @@ async function main(): Promise<number> {
 	if (prereqs.exitCode !== 0) return 1;
 	const h = await MetaHarness.create();
 	try {
-		step(`test API server on ${h.api.url}; kubeconfig ${h.kubeconfig}`);
+		step(`test API server on ${h.api.url}; kubeconfig ${h.kubeconfig} (its CA and a bearer token)`);
 		h.api.createNad(
 			'demo',
 			'blue',

@@ -1,5 +1,6 @@
 /**
- * The meta-plugin e2e harness: the test API server, a scratch dir (confDir, cniDir), host links
+ * The meta-plugin e2e harness: the test API server (HTTPS; its kubeconfig carries the CA and a
+ * bearer token), a scratch dir (confDir, cniDir), host links
  * (a cluster bridge and a macvlan master), "pods" (a netns plus a Pod object), and `bin/plexus`
  * run as kubelet's runtime would run it: CNI_* in the environment, the Plexus conf on stdin.
  */
@@ -10,7 +11,7 @@ import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {execa} from 'execa';
 import {createNetns, ipJson, type Netns, randomName, removeLink, removeNetns} from '../helpers/netns.ts';
-import {TestApiServer} from './apiserver.ts';
+import {type ApiServerOptions, TestApiServer} from './apiserver.ts';
 
 export const CNI_BIN = '/usr/lib/cni';
 export const PLEXUS = fileURLToPath(new URL('../../bin/plexus', import.meta.url));
@@ -63,8 +64,9 @@ export class MetaHarness {
 		this.binDir = join(dir, 'bin');
 	}
 
-	static async create(): Promise<MetaHarness> {
-		const api = await TestApiServer.start();
+	/** A harness whose API server starts with `options` (HTTPS with a token by default). */
+	static async create(options: ApiServerOptions = {}): Promise<MetaHarness> {
+		const api = await TestApiServer.start(options);
 		const dir = await mkdtemp(join(tmpdir(), 'plexus-meta-e2e-'));
 		const harness = new MetaHarness(api, dir, await api.writeKubeconfig(dir));
 		await mkdir(harness.confDir, {recursive: true});

@@ -6,7 +6,7 @@
  * is generated once per process and shared by every server it starts.
  */
 import {execFile} from 'node:child_process';
-import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
+import {mkdtemp, readFile, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {promisify} from 'node:util';
@@ -34,55 +34,31 @@ export function testCertificates(): Promise<TestCertificates> {
 async function generate(): Promise<TestCertificates> {
 	const dir = await mkdtemp(join(tmpdir(), 'plexus-test-ca-'));
 	const at = (name: string): string => join(dir, name);
-	const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+	const out = (name: string): string[] => ['-keyout', at(`${name}.key`), '-out', at(`${name}.crt`)];
+	const extensions = (list: string[]): string[] => list.flatMap((e) => ['-addext', e]);
+	const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2'];
 	try {
+		// The CA: self-signed, allowed to sign certificates only.
+		const caSubject = ['-subj', '/CN=plexus-test-ca'];
+		const caExtensions = ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'];
+		await run('openssl', ['req', '-x509', ...ec, ...caSubject, ...extensions(caExtensions), ...out('ca')]);
+		// The server certificate, signed by the CA in the same command (`req -x509 -CA`, OpenSSL 3).
+		const signer = ['-CA', at('ca.crt'), '-CAkey', at('ca.key')];
+		const serverExtensions = [
+			'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost',
+			'basicConstraints=CA:FALSE',
+			'extendedKeyUsage=serverAuth',
+			'keyUsage=critical,digitalSignature',
+		];
+		const subject = ['-subj', '/CN=kube-apiserver'];
 		await run('openssl', [
 			'req',
 			'-x509',
 			...ec,
-			'-keyout',
-			at('ca.key'),
-			'-out',
-			at('ca.crt'),
-			'-days',
-			'2',
-			'-subj',
-			'/CN=plexus-test-ca',
-			'-addext',
-			'basicConstraints=critical,CA:TRUE',
-			'-addext',
-			'keyUsage=critical,keyCertSign,cRLSign',
-		]);
-		await run('openssl', [
-			'req',
-			...ec,
-			'-keyout',
-			at('server.key'),
-			'-out',
-			at('server.csr'),
-			'-subj',
-			'/CN=kube-apiserver',
-		]);
-		await writeFile(
-			at('server.ext'),
-			'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n',
-		);
-		await run('openssl', [
-			'x509',
-			'-req',
-			'-in',
-			at('server.csr'),
-			'-CA',
-			at('ca.crt'),
-			'-CAkey',
-			at('ca.key'),
-			'-CAcreateserial',
-			'-out',
-			at('server.crt'),
-			'-days',
-			'2',
-			'-extfile',
-			at('server.ext'),
+			...subject,
+			...signer,
+			...extensions(serverExtensions),
+			...out('server'),
 		]);
 		const [caCert, cert, key] = await Promise.all(
 			['ca.crt', 'server.crt', 'server.key'].map((name) => readFile(at(name), 'utf8')),
