@@ -83,7 +83,7 @@ describe('conf/deploy', () => {
 
 	it('grants exactly what the daemon uses, bound to its service account', () => {
 		const role = manifest(all, 'ClusterRole');
-		// src/k8s/client.ts: readNamespacedPod, replaceNamespacedPodStatus (PUT), createNamespacedEvent
+		// src/k8s/client.ts: GET pods, PUT pods/status (no PATCH), POST events
 		// (core/v1); src/daemon/kube-cache.ts: list+watch of pods and NADs; live GET of NADs.
 		const granted = (role.rules as {apiGroups: string[]; resources: string[]; verbs: string[]}[]).flatMap(
 			(rule) =>

@@ -44,7 +44,7 @@ const onNode = (name: string, uid?: string) => ({
 	spec: {nodeName: 'node-a', containers: [{name: 'c', image: 'pause'}]},
 });
 
-describe('startInformers against the test API server (HTTPS, watch)', () => {
+describe('startInformers against the test API server (HTTPS, watch)', {timeout: 30_000}, () => {
 	test('lists this node’s pods and all NADs, then watches with bookmarks from the list resourceVersion', async () => {
 		api.createPod(onNode('web-0'));
 		api.createPod({metadata: {name: 'elsewhere', namespace: 'ns1'}, spec: {nodeName: 'node-b'}});
@@ -103,7 +103,7 @@ describe('startInformers against the test API server (HTTPS, watch)', () => {
 	});
 });
 
-describe('KubeClients with real informers', () => {
+describe('KubeClients with real informers', {timeout: 30_000}, () => {
 	const conf = () =>
 		parsePlexusConf({cniVersion: '1.0.0', name: 'n', type: 'plexus', clusterNetwork: 'c', kubeconfig});
 	const env = (uid: string) => ({CNI_ARGS: `K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=web;K8S_POD_UID=${uid}`});

@@ -95,6 +95,36 @@ describe('NodeKubeClient', () => {
 		);
 	});
 
+	test('a stale remembered pod (another UID, an old resourceVersion) is re-read, not written blindly', async () => {
+		const old = api.createPod({metadata: {name: 'web', namespace: 'ns1'}});
+		const kube = new NodeKubeClient({kubeconfig});
+		await kube.getPod('ns1', 'web');
+		api.deletePod('ns1', 'web');
+		const fresh = api.createPod({metadata: {name: 'web', namespace: 'ns1'}});
+		expect(fresh.metadata.uid).not.toBe(old.metadata.uid);
+		expect(await kube.setPodAnnotation('ns1', 'web', fresh.metadata.uid, STATUS_KEY, '[]')).toBe('written');
+		expect(api.getPod('ns1', 'web')?.metadata.annotations).toEqual({[STATUS_KEY]: '[]'});
+		// The old pod is remembered: writing for its UID now finds another pod.
+		await kube.getPod('ns1', 'web');
+		api.deletePod('ns1', 'web');
+		api.createPod({metadata: {name: 'web', namespace: 'ns1'}});
+		expect(await kube.setPodAnnotation('ns1', 'web', fresh.metadata.uid, STATUS_KEY, '[1]')).toBe(
+			'uid-mismatch',
+		);
+	});
+
+	test('an http:// API server works, as with client-go', async () => {
+		const plain = await TestApiServer.start({tls: false});
+		try {
+			plain.createPod({metadata: {name: 'web', namespace: 'ns1'}});
+			const kube = new NodeKubeClient({kubeconfig: await plain.writeKubeconfig(dir, 'plain')});
+			expect((await kube.getPod('ns1', 'web'))?.name).toBe('web');
+			expect(plain.requests[0]?.authorization).toBe(`Bearer ${plain.token}`);
+		} finally {
+			await plain.close();
+		}
+	});
+
 	test('retries a 409 conflict on the status write', async () => {
 		const pod = api.createPod({metadata: {name: 'web', namespace: 'ns1'}});
 		api.inject({method: 'PUT', path: '/api/v1/namespaces/ns1/pods/web/status', status: 409, times: 2});

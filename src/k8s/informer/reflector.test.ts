@@ -50,12 +50,12 @@ async function eventually(check: () => boolean): Promise<void> {
 	expect(check()).toBe(true);
 }
 
-function start(random = () => 0.5): Reflector {
-	reflector = new Reflector(rest, {path: PATH, random});
+function start(random = () => 0.5, shortWatchMs = 0): Reflector {
+	reflector = new Reflector(rest, {path: PATH, random, shortWatchMs});
 	return reflector;
 }
 
-describe('Reflector', () => {
+describe('Reflector', {timeout: 30_000}, () => {
 	test('lists, then watches from the list resourceVersion asking for bookmarks, 5-10 min', async () => {
 		api.put('ns1', 'a', 'u-a');
 		const r = start(() => 0.25);
@@ -96,20 +96,37 @@ describe('Reflector', () => {
 		expect(r.stats).toMatchObject({lists: 1, bookmarks: 1});
 	});
 
-	test.each([false, true])('410 Gone re-lists (as an ERROR event: %s)', async (asEvent) => {
+	test.each([false, true])('410 Gone re-lists at once (as an ERROR event: %s)', async (asEvent) => {
 		api.put('ns1', 'a', 'u-a');
 		const r = start();
 		await r.start();
 		await eventually(() => api.watching === 1);
 		api.goneAsEvent = asEvent;
-		api.compactedBelow = 1_000_000;
+		api.goneNext = 1;
 		api.endWatches();
-		await eventually(() => r.stats.gone >= 1);
-		// The re-list brings what changed meanwhile; a watch from its resourceVersion is accepted again.
-		api.compactedBelow = 0;
+		// Created while no watch is open: only the re-list can bring it.
 		api.put('ns1', 'b', 'u-b');
-		await eventually(() => r.store.has('ns1/b') && api.watching === 1);
-		expect(r.stats.lists).toBeGreaterThanOrEqual(2);
+		await eventually(() => r.stats.gone === 1 && r.store.has('ns1/b') && api.watching === 1);
+		expect(r.stats).toMatchObject({lists: 2, failures: 0});
+	});
+
+	test('a 410 right after a re-list backs off instead of looping', async () => {
+		const r = start();
+		await r.start();
+		await eventually(() => api.watching === 1);
+		api.goneNext = 2;
+		api.endWatches();
+		await eventually(() => r.stats.gone === 2 && api.watching === 1);
+		expect(r.stats).toMatchObject({lists: 3, failures: 1});
+	});
+
+	test('a watch that ends at once without any event backs off instead of looping', async () => {
+		const r = start(() => 0.5, 60_000);
+		await r.start();
+		await eventually(() => api.watching === 1);
+		api.endWatches();
+		await eventually(() => r.stats.failures === 1 && api.watching === 1);
+		expect(r.stats).toMatchObject({lists: 1, watches: 2});
 	});
 
 	test('reconnects after the API server restarts, keeping the store meanwhile', async () => {

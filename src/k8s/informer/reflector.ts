@@ -20,6 +20,8 @@ export const MIN_WATCH_TIMEOUT_S = 300;
 /** First retry pause after a failed list or watch, doubled up to BACKOFF_MAX_MS. */
 export const BACKOFF_INITIAL_MS = 800;
 export const BACKOFF_MAX_MS = 30_000;
+/** A watch that ends sooner than this without any event counts as failed (backoff). */
+const SHORT_WATCH_MS = 1000;
 /** How long past its timeoutSeconds a silent watch is given before it is cut (a dead connection). */
 const WATCH_GRACE_MS = 30_000;
 
@@ -41,6 +43,8 @@ export interface ReflectorOptions {
 	fieldSelector?: string | undefined;
 	/** Returns [0, 1); randomises the watch timeout (tests pin it). */
 	random?: () => number;
+	/** A watch ending sooner than this without events backs off (default 1 s; tests pass 0). */
+	shortWatchMs?: number;
 	/** Called after each list or watch event (informer health). */
 	onActivity?: (() => void) | undefined;
 	/** Called with true after a list succeeded, false when list or watch failed. */
@@ -130,7 +134,17 @@ export class Reflector {
 					needList = false;
 					backoffMs = BACKOFF_INITIAL_MS;
 				}
+				const opened = performance.now();
+				const eventsBefore = this.stats.events + this.stats.bookmarks;
 				await this.#watch(signal);
+				// client-go's "very short watch": ended at once with nothing in it, so back off
+				// rather than re-open it in a tight loop.
+				if (
+					performance.now() - opened < (this.#options.shortWatchMs ?? SHORT_WATCH_MS) &&
+					this.stats.events + this.stats.bookmarks === eventsBefore
+				) {
+					throw new Error('the watch ended at once without any event');
+				}
 				backoffMs = BACKOFF_INITIAL_MS;
 				goneInARow = 0;
 			} catch (error) {

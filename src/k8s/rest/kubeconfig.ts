@@ -5,7 +5,8 @@
  * Read here instead of through @kubernetes/client-node's KubeConfig: importing client-node costs
  * ~0.63-0.78 s per process on the 2-core bench machine (`node -e "import('@kubernetes/client-node')"`
  * 0.78 s vs `node -e 0` 0.07 s), which a one-shot ADD or DEL paid on every call. A JSON kubeconfig
- * is parsed by JSON.parse; only YAML loads the `yaml` package (~0.06-0.1 s, once).
+ * is parsed by JSON.parse, the YAML kubeconfigs are usually written in by ./kubeconfig-yaml.ts;
+ * only other YAML loads the `yaml` package (~0.13 s of CPU).
  * Keys honoured as client-go does: `server`, `certificate-authority(-data)`,
  * `insecure-skip-tls-verify`, `tls-server-name`, `client-certificate(-data)`, `client-key(-data)`,
  * `token`, `tokenFile`, `username`/`password`; relative file paths resolve against the
@@ -15,6 +16,7 @@
 import {readFileSync} from 'node:fs';
 import {readFile} from 'node:fs/promises';
 import {dirname, isAbsolute, join} from 'node:path';
+import {parseKubeconfigYaml} from './kubeconfig-yaml.ts';
 
 /** The service-account directory kubelet mounts into every pod. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -64,7 +66,10 @@ function named(list: unknown, name: string | undefined, key: string, what: strin
 	return dict(found[key]);
 }
 
-/** Parses kubeconfig text: JSON directly, YAML through the `yaml` package (loaded only then). */
+/**
+ * Parses kubeconfig text: JSON directly, the usual YAML subset by ./kubeconfig-yaml.ts, other
+ * YAML through the `yaml` package (loaded only then).
+ */
 async function parseText(text: string): Promise<unknown> {
 	if (text.trimStart().startsWith('{')) {
 		try {
@@ -73,6 +78,8 @@ async function parseText(text: string): Promise<unknown> {
 			// YAML flow syntax is not always JSON; let the YAML parser decide
 		}
 	}
+	const subset = parseKubeconfigYaml(text);
+	if (subset !== undefined) return subset;
 	const {parse} = await import('yaml');
 	return parse(text);
 }

@@ -21,8 +21,8 @@ export interface SeenRequest {
 export class ListWatchServer {
 	readonly requests: SeenRequest[] = [];
 	readonly objects = new Map<string, TestObject>();
-	/** A watch from a resourceVersion below this answers 410 Gone. */
-	compactedBelow = 0;
+	/** The next this-many watches answer 410 Gone (a compacted history). */
+	goneNext = 0;
 	/** Answer every watch with an ERROR 410 event instead of a 410 status. */
 	goneAsEvent = false;
 	#rv = 1;
@@ -116,8 +116,9 @@ export class ListWatchServer {
 		const query = Object.fromEntries(url.searchParams);
 		this.requests.push({path: url.pathname, query});
 		if (query['watch'] === 'true') {
-			const from = Number(query['resourceVersion'] ?? '0');
-			if (from < this.compactedBelow && !this.goneAsEvent) {
+			const gone = this.goneNext > 0;
+			if (gone) this.goneNext--;
+			if (gone && !this.goneAsEvent) {
 				res.writeHead(410, {'content-type': 'application/json'});
 				res.end(
 					JSON.stringify({kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version'}),
@@ -125,7 +126,7 @@ export class ListWatchServer {
 				return;
 			}
 			res.writeHead(200, {'content-type': 'application/json'});
-			if (from < this.compactedBelow) {
+			if (gone) {
 				res.end(
 					`${JSON.stringify({type: 'ERROR', object: {kind: 'Status', code: 410, message: 'too old resource version'}})}\n`,
 				);
