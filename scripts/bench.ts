@@ -65,7 +65,8 @@ async function bench(bed: Bed, argv: readonly string[]): Promise<boolean> {
 		const load = await burst(bed, socketPath, pid, pods);
 		print(`${burstTable(pods, load)}\n`);
 		print(`${idleTable(await idleWatches(bed, option(argv, '--idle-seconds', 60, 3600)))}\n`);
-		print(manyNadsTable(await manyNads(bed, socketPath, pid, option(argv, '--nads', 10_000, 100_000))));
+		await stopDaemon(daemon);
+		print(manyNadsTable(await manyNads(bed, option(argv, '--nads', 10_000, 100_000))));
 		const failure = load.add.failures[0] ?? load.del.failures[0];
 		if (failure !== undefined) print(`first burst failure: ${failure.stdout}`);
 		return failure === undefined;

@@ -1,12 +1,13 @@
 /**
  * The daemon under load and at rest: a burst of pods ADDed and DELeted through the shim at once
- * (failures, p50/p99, peak daemon RSS), the daemon's memory with many NADs in its informer, and
- * the watch requests an idle daemon makes.
+ * (failures, p50/p99, peak daemon RSS), the memory of a daemon with many NADs in its informer,
+ * and the watch requests an idle daemon makes.
  */
+import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {requestTarget} from './api-requests.ts';
-import type {Bed} from './bed.ts';
-import {ok, type Run, rss, run, SHIM} from './processes.ts';
+import {type Bed, NODE_NAME} from './bed.ts';
+import {ok, type Run, rss, run, SHIM, startDaemon, stopDaemon} from './processes.ts';
 
 /** One burst verb: the failed runs and the ascending times. */
 export interface BurstVerb {
@@ -63,11 +64,10 @@ export async function burst(
 	}
 }
 
-/** What `manyNads` saw: RSS after the informer took the NADs, and API reads of one ADD naming the last NAD. */
+/** What `manyNads` saw: the daemon's RSS with the NADs in its informer, and API reads of one ADD naming the last NAD. */
 export interface ManyNads {
 	count: number;
-	rssBefore: number;
-	rssAfter: number;
+	rss: number;
 	nadReadsOfAdd: number;
 }
 
@@ -86,31 +86,59 @@ async function settled(read: () => number, quietMs: number, maxMs: number): Prom
 	}
 }
 
-/** Creates `count` NADs, waits for the daemon's informer to take them, then ADDs a pod naming the last one. */
-export async function manyNads(
-	bed: Bed,
-	socketPath: string,
-	daemonPid: number,
-	count: number,
-): Promise<ManyNads> {
+/** Resolves once `done()` holds (polled every 100 ms), or throws after `maxMs`. */
+async function until(what: string, done: () => boolean, maxMs: number): Promise<void> {
+	const deadline = performance.now() + maxMs;
+	while (!done()) {
+		if (performance.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+		await sleep(100);
+	}
+}
+
+/**
+ * Creates `count` NADs, starts a second daemon whose informer lists them all, waits until that
+ * informer watches (so its list is stored), lets memory settle, then ADDs a pod naming the last NAD.
+ */
+export async function manyNads(bed: Bed, count: number): Promise<ManyNads> {
 	const namespace = 'bench-many';
-	const rssBefore = rss(daemonPid);
 	const network = bed.networks()[3];
-	for (let n = 0; n < count; n++)
+	for (let n = 0; n < count; n++) {
 		bed.api.createNad(namespace, `nad-${n}`, JSON.stringify({...network, name: `nad-${n}`}));
-	await settled(() => rss(daemonPid), 2000, 60_000);
-	const rssAfter = rss(daemonPid);
-	const pod = {namespace, name: 'many'};
-	bed.createPod(pod, `nad-${count - 1}`);
-	const netns = bed.netns();
-	const env = (command: string) => bed.env(command, netns, pod, {PLEXUS_SOCKET: socketPath});
-	const before = bed.api.requests.length;
-	ok('many-NADs ADD', await run(SHIM, env('ADD'), bed.conf()));
-	const nadReadsOfAdd = bed.api.requests
-		.slice(before)
-		.filter((r) => requestTarget(r).label === 'GET network-attachment-definitions').length;
-	ok('many-NADs DEL', await run(SHIM, env('DEL'), bed.conf()));
-	return {count, rssBefore, rssAfter, nadReadsOfAdd};
+	}
+	const socketPath = join(bed.dir, 'run-many', 'plexus.sock');
+	const listed = bed.api.requests.length;
+	const daemon = await startDaemon(socketPath, NODE_NAME);
+	try {
+		const pid = daemon.pid ?? 0;
+		const attach = async (name: string, networks: string) => {
+			const pod = {namespace, name};
+			bed.createPod(pod, networks);
+			const netns = bed.netns();
+			const env = (command: string) => bed.env(command, netns, pod, {PLEXUS_SOCKET: socketPath});
+			const before = bed.api.requests.length;
+			ok(`many-NADs ADD ${name}`, await run(SHIM, env('ADD'), bed.conf()));
+			const reads = bed.api.requests
+				.slice(before)
+				.filter((r) => requestTarget(r).label === 'GET network-attachment-definitions').length;
+			ok(`many-NADs DEL ${name}`, await run(SHIM, env('DEL'), bed.conf()));
+			return reads;
+		};
+		// The first ADD starts the informers (they start on a kubeconfig's first use).
+		await attach('warm', 'nad-0');
+		await until(
+			'the NAD informer to watch',
+			() =>
+				bed.api.requests
+					.slice(listed)
+					.some((r) => requestTarget(r).label === 'WATCH network-attachment-definitions'),
+			120_000,
+		);
+		await settled(() => rss(pid), 2000, 60_000);
+		const memory = rss(pid);
+		return {count, rss: memory, nadReadsOfAdd: await attach('many', `nad-${count - 1}`)};
+	} finally {
+		await stopDaemon(daemon);
+	}
 }
 
 /** The watch requests of an idle daemon over `seconds`, and the timeoutSeconds every watch of the run asked for. */

@@ -120,8 +120,8 @@ export function burstTable(pods: number, burst: {add: BurstVerb; del: BurstVerb;
 /** The daemon's RSS with many NADs in its informer. */
 export function manyNadsTable(many: ManyNads): string {
 	return table([
-		['NADs in the informer', 'daemon RSS before', 'RSS after', 'NAD reads of an ADD naming the last NAD'],
-		[String(many.count), mb(many.rssBefore), mb(many.rssAfter), String(many.nadReadsOfAdd)],
+		['NADs in the informer', 'daemon RSS', 'NAD reads of an ADD naming the last NAD'],
+		[String(many.count), mb(many.rss), String(many.nadReadsOfAdd)],
 	]);
 }
 

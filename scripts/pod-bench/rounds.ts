@@ -9,8 +9,9 @@ import type {TestApiServer} from '../../e2e/kube/apiserver.ts';
 import {countByLabel, requestTarget} from './api-requests.ts';
 import type {Mode} from './modes.ts';
 
-/** A verb's requests that arrive after its result (events sent in the background) are waited for this long. */
-const SETTLE_MS = 40;
+/** A verb's requests that arrive after its result (events sent in the background): the log must be quiet this long. */
+const QUIET_MS = 150;
+const SETTLE_MAX_MS = 3000;
 
 export const VERBS = ['add', 'del', 'delAgain'] as const;
 export type Verb = (typeof VERBS)[number];
@@ -28,32 +29,52 @@ function empty(): ModeSamples {
 	return {add: samples(), del: samples(), delAgain: samples()};
 }
 
+/** Waits until no request has reached `api` for QUIET_MS (at most SETTLE_MAX_MS). */
+async function quiet(api: TestApiServer): Promise<void> {
+	const deadline = performance.now() + SETTLE_MAX_MS;
+	let seen = api.requests.length;
+	while (performance.now() < deadline) {
+		await sleep(QUIET_MS);
+		if (api.requests.length === seen) return;
+		seen = api.requests.length;
+	}
+}
+
 /** Runs one verb of `mode`, recording its time and, when `into` is given, its API requests. */
 async function step(
 	api: TestApiServer,
+	modeNamespaces: ReadonlySet<string>,
 	mode: Mode,
 	work: () => Promise<number>,
 	into?: VerbSamples,
 ): Promise<void> {
 	const before = api.requests.length;
 	const ms = await work();
-	if (mode.namespace !== undefined) await sleep(SETTLE_MS);
+	if (mode.namespace !== undefined) await quiet(api);
 	if (into === undefined) return;
 	into.times.push(ms);
+	// A verb's requests: those of its mode's namespace, and the ones outside every mode's namespace
+	// (the cluster network's NAD in kube-system, cluster-wide lists) but not the informers' watches.
 	const mine = api.requests.slice(before).filter((record) => {
 		const target = requestTarget(record);
-		if (target.namespace !== undefined) return target.namespace === mode.namespace;
-		return mode.namespace !== undefined && !target.label.startsWith('WATCH');
+		if (target.label.startsWith('WATCH ') || mode.namespace === undefined) return false;
+		return target.namespace === mode.namespace || !modeNamespaces.has(target.namespace ?? '');
 	});
 	for (const [label, n] of countByLabel(mine)) into.requests.set(label, (into.requests.get(label) ?? 0) + n);
 }
 
 /** One round of `mode` for pod `i`; recorded into `samples` unless it is a warm-up. */
-async function round(api: TestApiServer, mode: Mode, i: number, samples?: ModeSamples): Promise<void> {
+async function round(
+	api: TestApiServer,
+	modeNamespaces: ReadonlySet<string>,
+	mode: Mode,
+	i: number,
+	samples?: ModeSamples,
+): Promise<void> {
 	mode.prepare(i);
-	await step(api, mode, () => mode.add(i), samples?.add);
-	await step(api, mode, () => mode.del(i), samples?.del);
-	await step(api, mode, () => mode.del(i), samples?.delAgain);
+	await step(api, modeNamespaces, mode, () => mode.add(i), samples?.add);
+	await step(api, modeNamespaces, mode, () => mode.del(i), samples?.del);
+	await step(api, modeNamespaces, mode, () => mode.del(i), samples?.delAgain);
 }
 
 /** `iterations` rounds of every mode after one warm-up round each; samples per mode, in order. */
@@ -62,10 +83,11 @@ export async function interleaved(
 	iterations: number,
 	modes: readonly Mode[],
 ): Promise<ModeSamples[]> {
-	for (const mode of modes) await round(api, mode, 0);
+	const namespaces = new Set(modes.flatMap((m) => (m.namespace === undefined ? [] : [m.namespace])));
+	for (const mode of modes) await round(api, namespaces, mode, 0);
 	const out = modes.map(() => empty());
 	for (let i = 1; i <= iterations; i++) {
-		for (const [m, mode] of modes.entries()) await round(api, mode, i, out[m]);
+		for (const [m, mode] of modes.entries()) await round(api, namespaces, mode, i, out[m]);
 	}
 	for (const samples of out) for (const verb of VERBS) samples[verb].times.sort((a, b) => a - b);
 	return out;
