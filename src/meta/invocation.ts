@@ -230,14 +230,6 @@ export class Invocation {
 		);
 	}
 
-	/** Undoes attachments (as `undo`) and returns only the failures. */
-	async delAttachments(
-		attachments: readonly CachedAttachment[],
-		container: ContainerRef = this.container,
-	): Promise<CniError[]> {
-		return (await this.undo(attachments, container)).errors;
-	}
-
 	/**
 	 * Records the outcome of undoing `entry`'s attachments: the cache file goes once nothing is
 	 * left; otherwise it keeps only what is left to undo, with `reason` and the failed attempts

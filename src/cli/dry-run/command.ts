@@ -17,7 +17,7 @@ import {type CliOutcome, usageError} from '../outcome.ts';
 import {loadManifests, ManifestKubeClient, type Manifests, selectPod} from './manifests.ts';
 import {type DryRunReport, dryRunNetwork, dryRunPod, hasErrors} from './plan.ts';
 import {renderJson, renderTable} from './render.ts';
-import type {Execution, Simulation} from './types.ts';
+import type {Common, Execution, PodDryRun, Simulation} from './types.ts';
 
 export const DRY_RUN_USAGE = `Usage: plexus dry-run [options] --pod <pod.yaml | namespace/name> [--nads <file|dir>]...
        plexus dry-run [options] <network.conflist | network.conf>
@@ -88,6 +88,9 @@ class UsageError extends Error {}
 
 /** A pod or NAD manifest, or the Plexus conf file, that does not parse (reported as a finding). */
 class ManifestError extends Error {}
+
+/** The parsed options. */
+type Values = ReturnType<typeof parse>['values'];
 
 function parse(argv: readonly string[]) {
 	return parseArgs({
@@ -196,6 +199,76 @@ async function isFile(path: string): Promise<boolean> {
 	}
 }
 
+/** Why the arguments are unusable, or undefined when they are fine. */
+function usageProblem(values: Values, positionals: readonly string[]): string | undefined {
+	const output = values.output ?? 'table';
+	if (output !== 'table' && output !== 'json') return `invalid --output "${output}": expected table or json`;
+	if (positionals.length > 1) return `unexpected argument "${positionals[1]}"`;
+	const networkFile = positionals[0];
+	if (networkFile === undefined && values.pod === undefined) return 'missing --pod or a conflist file';
+	if (networkFile !== undefined && values.pod !== undefined)
+		return 'give either --pod or a conflist file, not both';
+	if (values['pod-name'] !== undefined && values.pod === undefined) return '--pod-name needs --pod <file>';
+	if (values.execute === true && values.simulate === true)
+		return 'give either --simulate or --execute, not both';
+	return undefined;
+}
+
+/**
+ * The pod mode's input: the pod (from a --pod file, or the cluster), the NADs of the files and
+ * the cluster, and the Plexus conf.
+ *
+ * @throws UsageError or ManifestError for inputs that cannot be used.
+ */
+async function podInput(values: Values, io: DryRunIo, common: Common): Promise<PodDryRun> {
+	const podArg = values.pod ?? '';
+	const kubeconfig = values.kubeconfig ?? io.env['KUBECONFIG'];
+	const cluster = await kubeFor(kubeconfig, io);
+	const manifests: Manifests = {pods: [], nads: []};
+	let pod: Pod | undefined;
+	for (const path of values.nads ?? []) {
+		try {
+			await stat(path);
+		} catch (error) {
+			throw new UsageError(`cannot read --nads "${path}": ${(error as NodeJS.ErrnoException).code ?? error}`);
+		}
+	}
+	// A manifest that does not parse is a finding in the report's own format, as a bad conflist is.
+	const load = (paths: string[]) =>
+		loadManifests(paths).catch((error: unknown) => {
+			throw new ManifestError(toCniError(error).message);
+		});
+	if (await isFile(podArg)) {
+		const fromFile = await load([podArg]);
+		const selected = selectPod(fromFile.pods, podArg, values['pod-name']);
+		if (typeof selected === 'string') throw new UsageError(selected);
+		pod = selected;
+		manifests.pods.push(...fromFile.pods);
+		manifests.nads.push(...fromFile.nads);
+	} else {
+		if (values['pod-name'] !== undefined)
+			throw new UsageError('--pod-name selects a pod of a --pod file, not of the cluster');
+		const [namespace, name, ...rest] = podArg.split('/');
+		if (namespace === undefined || name === undefined || rest.length > 0 || namespace === '' || name === '')
+			throw new UsageError(`--pod "${podArg}" is neither a file nor namespace/name`);
+		if (cluster === undefined)
+			throw new UsageError(`--pod "${podArg}" names a pod in the cluster, but no kubeconfig is given`);
+		pod = await cluster.getPod(namespace, name);
+		if (pod === undefined) throw new UsageError(`pod "${podArg}" does not exist in the cluster`);
+	}
+	manifests.nads.push(...(await load(values.nads ?? [])).nads);
+	const confFile = values.conf ?? (await firstConf(values['conf-dir'] ?? '/etc/cni/net.d'));
+	const conf = await plexusStdin(confFile, values['bin-dir']);
+	const input = {
+		...common,
+		confStdin: conf.quiet,
+		confAsGiven: conf.asGiven,
+		pod,
+		kube: new ManifestKubeClient(manifests, cluster),
+	};
+	return input;
+}
+
 /** Runs `plexus dry-run ...` (argv after "dry-run"). */
 export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<CliOutcome> {
 	let parsed: ReturnType<typeof parse>;
@@ -206,20 +279,10 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 	}
 	const {values, positionals} = parsed;
 	if (values.help === true) return {stdout: DRY_RUN_USAGE, stderr: '', exitCode: 0};
-	const output = values.output ?? 'table';
-	if (output !== 'table' && output !== 'json')
-		return usageError(`invalid --output "${output}": expected table or json`, DRY_RUN_USAGE);
-	if (positionals.length > 1) return usageError(`unexpected argument "${positionals[1]}"`, DRY_RUN_USAGE);
+	const problem = usageProblem(values, positionals);
+	if (problem !== undefined) return usageError(problem, DRY_RUN_USAGE);
+	const output = values.output === 'json' ? 'json' : 'table';
 	const networkFile = positionals[0];
-	if (networkFile === undefined && values.pod === undefined)
-		return usageError('missing --pod or a conflist file', DRY_RUN_USAGE);
-	if (networkFile !== undefined && values.pod !== undefined)
-		return usageError('give either --pod or a conflist file, not both', DRY_RUN_USAGE);
-	if (values['pod-name'] !== undefined && values.pod === undefined)
-		return usageError('--pod-name needs --pod <file>', DRY_RUN_USAGE);
-
-	if (values.execute === true && values.simulate === true)
-		return usageError('give either --simulate or --execute, not both', DRY_RUN_USAGE);
 	// --execute without --netns makes its own netns, at a path the plan already shows as CNI_NETNS.
 	const createNetns = values.execute === true && values.netns === undefined;
 	if (values.execute === true && !createNetns) {
@@ -233,7 +296,7 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 	}
 	const env: Record<string, string> = {};
 	for (const [k, v] of Object.entries(io.env)) if (v !== undefined) env[k] = v;
-	const common = {
+	const common: Common = {
 		path: splitPath(io.env['CNI_PATH']),
 		env,
 		containerId:
@@ -265,59 +328,7 @@ export async function runDryRun(argv: readonly string[], io: DryRunIo): Promise<
 			if (values.execute === true && !hasErrors(report))
 				addExecution(report, await (await import('./execute.ts')).executeNetwork(input, {createNetns}));
 		} else {
-			const podArg = values.pod ?? '';
-			const kubeconfig = values.kubeconfig ?? io.env['KUBECONFIG'];
-			const cluster = await kubeFor(kubeconfig, io);
-			const manifests: Manifests = {pods: [], nads: []};
-			let pod: Pod | undefined;
-			for (const path of values.nads ?? []) {
-				try {
-					await stat(path);
-				} catch (error) {
-					throw new UsageError(
-						`cannot read --nads "${path}": ${(error as NodeJS.ErrnoException).code ?? error}`,
-					);
-				}
-			}
-			// A manifest that does not parse is a finding in the report's own format, as a bad conflist is.
-			const load = (paths: string[]) =>
-				loadManifests(paths).catch((error: unknown) => {
-					throw new ManifestError(toCniError(error).message);
-				});
-			if (await isFile(podArg)) {
-				const fromFile = await load([podArg]);
-				const selected = selectPod(fromFile.pods, podArg, values['pod-name']);
-				if (typeof selected === 'string') throw new UsageError(selected);
-				pod = selected;
-				manifests.pods.push(...fromFile.pods);
-				manifests.nads.push(...fromFile.nads);
-			} else {
-				if (values['pod-name'] !== undefined)
-					throw new UsageError('--pod-name selects a pod of a --pod file, not of the cluster');
-				const [namespace, name, ...rest] = podArg.split('/');
-				if (
-					namespace === undefined ||
-					name === undefined ||
-					rest.length > 0 ||
-					namespace === '' ||
-					name === ''
-				)
-					throw new UsageError(`--pod "${podArg}" is neither a file nor namespace/name`);
-				if (cluster === undefined)
-					throw new UsageError(`--pod "${podArg}" names a pod in the cluster, but no kubeconfig is given`);
-				pod = await cluster.getPod(namespace, name);
-				if (pod === undefined) throw new UsageError(`pod "${podArg}" does not exist in the cluster`);
-			}
-			manifests.nads.push(...(await load(values.nads ?? [])).nads);
-			const confFile = values.conf ?? (await firstConf(values['conf-dir'] ?? '/etc/cni/net.d'));
-			const conf = await plexusStdin(confFile, values['bin-dir']);
-			const input = {
-				...common,
-				confStdin: conf.quiet,
-				confAsGiven: conf.asGiven,
-				pod,
-				kube: new ManifestKubeClient(manifests, cluster),
-			};
+			const input = await podInput(values, io, common);
 			report = await dryRunPod(input);
 			if (values.simulate === true && !hasErrors(report))
 				addSimulation(report, await (await import('./simulate.ts')).simulatePod(input));

@@ -201,7 +201,7 @@ function addFindings(error: unknown): Finding[] {
  */
 function runPod(input: PodDryRun): Promise<Execution> {
 	return withRecording(async (recording) => {
-		const kube = new RecordingKube(input.kube);
+		const kube = new RecordingKube(input.kube, input.pod);
 		const ports = dryRunPorts({
 			kube,
 			exec: recording.exec,

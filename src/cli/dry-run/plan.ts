@@ -1,8 +1,9 @@
 /**
  * `plexus dry-run`: what the meta-plugin's ADD would do for a pod, without doing it. Every step
  * goes through the code the real ADD runs: Invocation.open (conf parsing, the executor with
- * binDir first on CNI_PATH and the in-process built-ins), resolveAttachments (annotations, NADs,
- * isolation, capabilities, interface names), Invocation.runtimeConf and
+ * binDir first on CNI_PATH and the in-process built-ins), ADD's resolve step
+ * (src/meta/steps/resolve.ts: annotations, NADs, isolation, capabilities, interface names),
+ * Invocation.runtimeConf and
  * ChainExecutor.prepareAdd (the exact stdin and environment of each delegate). What ADD would
  * fail on becomes a finding carrying ADD's own message (per delegate: ./plugin-checks.ts).
  * The report's types are in ./types.ts.

@@ -18,19 +18,25 @@ import type {DeviceInfoFiles, MetaPorts} from '../../meta/ports.ts';
 import {type Attachment, DEVICE_INFO_CAPABILITY} from '../../meta/resolve/attachment.ts';
 import type {OpenNetlink} from '../../netlink/netlink.ts';
 
-/** Reads through to a client; records the pod writes ADD makes instead of making them. */
+/**
+ * Reads through to a client, answering the dry-run's own pod for its name; records the pod writes
+ * ADD makes instead of making them.
+ */
 export class RecordingKube implements KubeClient {
 	readonly #inner: KubeClient;
+	readonly #pod: Pod;
 	/** The network-status ADD would write, parsed; null until it writes one. */
 	networkStatus: unknown[] | null = null;
 	/** The events ADD would post. */
 	readonly events: PodEvent[] = [];
 
-	constructor(inner: KubeClient) {
+	constructor(inner: KubeClient, pod: Pod) {
 		this.#inner = inner;
+		this.#pod = pod;
 	}
 
-	getPod(namespace: string, name: string): Promise<Pod | undefined> {
+	async getPod(namespace: string, name: string): Promise<Pod | undefined> {
+		if (namespace === this.#pod.namespace && name === this.#pod.name) return this.#pod;
 		return this.#inner.getPod(namespace, name);
 	}
 

@@ -252,7 +252,7 @@ function simulationFinding(error: unknown): Finding {
 export async function simulatePod(input: PodDryRun): Promise<Simulation> {
 	const h = await harness(input);
 	try {
-		const kube = new RecordingKube(input.kube);
+		const kube = new RecordingKube(input.kube, input.pod);
 		const ports = dryRunPorts({
 			kube,
 			exec: h.exec,

@@ -183,15 +183,8 @@ export function checkPathKeys(conf: {readonly [K in (typeof PATH_KEYS)[number]]?
 	}
 }
 
-/**
- * Validates a Plexus conf object (already JSON-decoded).
- *
- * @throws CniError code 7 naming the unknown key, the key of the wrong type, a relative path, or the
- * contradiction.
- * @example
- * parsePlexusConf({cniVersion: '1.0.0', name: 'plexus', type: 'plexus', clusterNetwork: 'cbr0'});
- */
-export function parsePlexusConf(raw: Record<string, unknown>): PlexusConf {
+/** The conf through its schema: the typed keys, or the first problem as a code 7 error. */
+function parseSchema(raw: Record<string, unknown>): z.infer<typeof PlexusConfSchema> {
 	// Runtimes may add reverse-DNS keys of their own; only plain keys are Plexus' namespace.
 	const plain = Object.fromEntries(
 		Object.entries(raw).filter(([key]) => !/[./]/.test(key) || key.startsWith('cni.dev/')),
@@ -209,7 +202,11 @@ export function parsePlexusConf(raw: Record<string, unknown>): PlexusConf {
 		const path = first?.path.join('.') ?? '';
 		throw invalid(`invalid plexus config: key "${path}": ${first?.message ?? 'invalid value'}`);
 	}
-	const conf = parsed.data;
+	return parsed.data;
+}
+
+/** The rules across keys the schema cannot say; returns the conf's log level. */
+function checkKeys(conf: z.infer<typeof PlexusConfSchema>): LogLevel | undefined {
 	checkPathKeys(conf);
 	if (conf.clusterNetwork !== undefined && conf.delegates !== undefined && conf.delegates.length > 0) {
 		throw invalid(
@@ -251,6 +248,20 @@ export function parsePlexusConf(raw: Record<string, unknown>): PlexusConf {
 			`invalid plexus config: key "disableBuiltins": "${unknownBuiltin}" is not a built-in delegate, expected one of ${builtins.join(', ')}`,
 		);
 	}
+	return logLevel;
+}
+
+/**
+ * Validates a Plexus conf object (already JSON-decoded).
+ *
+ * @throws CniError code 7 naming the unknown key, the key of the wrong type, a relative path, or the
+ * contradiction.
+ * @example
+ * parsePlexusConf({cniVersion: '1.0.0', name: 'plexus', type: 'plexus', clusterNetwork: 'cbr0'});
+ */
+export function parsePlexusConf(raw: Record<string, unknown>): PlexusConf {
+	const conf = parseSchema(raw);
+	const logLevel = checkKeys(conf);
 	const globalNamespaces =
 		conf.globalNamespaces === undefined
 			? [DEFAULT_GLOBAL_NAMESPACE]
