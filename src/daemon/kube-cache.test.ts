@@ -52,6 +52,19 @@ describe('CachedKubeClient', () => {
 		]);
 	});
 
+	it('a synced NAD cache answers a miss itself (as a lister); an unsynced one asks the API', async () => {
+		const api = new FakeKubeClient();
+		api.addNad('kube-system', 'cluster', '{}');
+		let synced = true;
+		const client = new CachedKubeClient(api, {nads: {get: () => undefined, synced: () => synced}});
+		expect(await client.getNad('kube-system', 'cluster')).toBeUndefined();
+		expect(api.calls).toEqual([]);
+		synced = false;
+		expect(await client.getNad('kube-system', 'cluster')).toMatchObject({name: 'cluster'});
+		expect(api.calls.map((c) => c.method)).toEqual(['getNad']);
+		expect(client.stats).toEqual({hits: 1, misses: 1});
+	});
+
 	it('works without a pod cache (no node name): pods always come from the API', async () => {
 		const api = new FakeKubeClient();
 		api.addPod(pod);

@@ -1,10 +1,11 @@
 /**
  * Watch caches for the daemon: a pod informer (this node's pods only, by `spec.nodeName`) and a
  * NetworkAttachmentDefinition informer (reflectors of ../k8s/informer/), so a warm daemon answers
- * every read without an API call. A miss (a pod created a moment ago, an informer not synced yet
- * or broken) or a cached pod of another UID than the runtime asks for (deleted and re-created
- * under its name, the DELETED event not seen yet) falls back to a live GET through the ordinary
- * client, as Multus's thick daemon does. Writes go to the API: the status write PUTs the cached
+ * every read without an API call. A NAD missing from a synced cache is missing (a client-go
+ * lister's answer, as Multus' thick plugin reads NADs): no GET. A pod miss (a pod created a moment
+ * ago), any miss of an informer not synced yet or broken, or a cached pod of another UID than
+ * the runtime asks for (deleted and re-created under its name, the DELETED event not seen yet)
+ * falls back to a live GET through the ordinary client, as Multus's thick daemon does. Writes go to the API: the status write PUTs the cached
  * pod (its resourceVersion) without reading it first; events are queued off the critical path.
  * @see https://github.com/k8snetworkplumbingwg/multus-cni/blob/master/pkg/server/server.go (newPodInformer)
  */
@@ -33,6 +34,11 @@ export interface ObjectLookup<T> {
 	get(namespace: string, name: string): T | undefined;
 	/** The API object as cached (a status write PUTs it without a GET); optional. */
 	raw?(namespace: string, name: string): ApiObject | undefined;
+	/**
+	 * True while the cache has listed and is watching: then a miss means "no such object", as a
+	 * client-go lister answers (Multus' thick plugin reads NADs so), and no GET is made; optional.
+	 */
+	synced?(): boolean;
 }
 
 /** A client that can be handed the latest version of a pod (NodeKubeClient). */
@@ -107,6 +113,13 @@ export class CachedKubeClient implements KubeClient {
 				async () => cached,
 			);
 		}
+		if (this.#nads?.synced?.() === true) {
+			this.stats.hits++;
+			return tracedApiCall(
+				`get network-attachment-definition "${namespace}/${name}" (watch cache: none)`,
+				async () => undefined,
+			);
+		}
 		this.stats.misses++;
 		return this.#inner.getNad(namespace, name);
 	}
@@ -146,6 +159,7 @@ function lookup<T>(reflector: Reflector, convert: (object: ApiObject) => T): Obj
 			return object === undefined ? undefined : convert(object);
 		},
 		raw: (namespace, name) => reflector.store.get(`${namespace}/${name}`),
+		synced: () => reflector.synced,
 	};
 }
 

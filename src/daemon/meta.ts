@@ -124,7 +124,10 @@ export class KubeClients {
 					get: (namespace, name) => informers.running?.pods?.get(namespace, name),
 					raw: (namespace, name) => informers.running?.pods?.raw?.(namespace, name),
 				},
-				nads: {get: (namespace, name) => informers.running?.nads.get(namespace, name)},
+				nads: {
+					get: (namespace, name) => informers.running?.nads.get(namespace, name),
+					synced: () => informers.running?.nads.synced?.() ?? false,
+				},
 			},
 			{pod, events: this.events},
 		);
