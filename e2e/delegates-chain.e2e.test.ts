@@ -5,6 +5,7 @@ import {join, resolve} from 'node:path';
 import {execa} from 'execa';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {createBuiltins} from '../delegates/index.ts';
+import {BuiltinPluginExec} from '../src/chain/builtin-exec.ts';
 import {ChainExecutor, type RuntimeConf} from '../src/chain/executor.ts';
 import {parseNetworkList} from '../src/chain/network-list.ts';
 import {type ExecRequest, ProcessPluginExec} from '../src/chain/plugin-exec.ts';
@@ -106,8 +107,7 @@ describe('built-ins through the chain executor', () => {
 		const executor = new ChainExecutor({
 			path: [binDir],
 			cacheDir: join(dir, 'cache'),
-			exec,
-			inProcess,
+			exec: new BuiltinPluginExec(exec, inProcess),
 			env: process.env,
 		});
 		const list = parseNetworkList(Buffer.from(JSON.stringify(conflist)));

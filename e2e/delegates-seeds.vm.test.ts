@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {execa} from 'execa';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {createBuiltins} from '../delegates/index.ts';
+import {withBuiltins} from '../delegates/index.ts';
 import {ChainExecutor, type RuntimeConf} from '../src/chain/executor.ts';
 import {confListFromConf, parseNetworkList} from '../src/chain/network-list.ts';
 import {ProcessPluginExec} from '../src/chain/plugin-exec.ts';
@@ -48,8 +48,7 @@ describe('seed scenarios through the chain executor', () => {
 		new ChainExecutor({
 			path: CNI_PATH,
 			cacheDir,
-			exec,
-			inProcess: createBuiltins({openNetlink, exec}),
+			exec: withBuiltins(exec, openNetlink),
 			env: process.env,
 		});
 

@@ -21,7 +21,7 @@ import {request as httpRequest} from 'node:http';
 import {loadavg, tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {createBuiltins} from '../delegates/index.ts';
+import {withBuiltins} from '../delegates/index.ts';
 import {ChainExecutor, type RuntimeConf} from '../src/chain/executor.ts';
 import {parseNetworkList} from '../src/chain/network-list.ts';
 import {ProcessPluginExec} from '../src/chain/plugin-exec.ts';
@@ -280,8 +280,7 @@ async function main(argv: readonly string[]): Promise<void> {
 		const executor = new ChainExecutor({
 			path: CNI_BIN,
 			cacheDir: join(bed.dir, 'floor-cache'),
-			exec,
-			inProcess: createBuiltins({openNetlink, exec}),
+			exec: withBuiltins(exec, openNetlink),
 			env: {PATH: process.env['PATH'] ?? ''},
 		});
 		const lists = bed

@@ -9,9 +9,8 @@ import type {CniPlugin} from '../cni/plugin.ts';
 import {hasKubeConfig, type KubeClient, NodeKubeClient} from '../k8s/client.ts';
 import type {PlexusConf} from '../k8s/conf.ts';
 import {log} from '../log.ts';
-import {defaultBuiltins} from '../meta/deps.ts';
 import {createPlexusPlugin} from '../meta/plugin.ts';
-import {TimedPluginExec, timedPlugin} from './delegate.ts';
+import {timedExec} from '../observe/timed-exec.ts';
 import {CachedKubeClient, type Informers, startInformers} from './kube-cache.ts';
 import type {DelegateObserver} from './metrics.ts';
 
@@ -168,16 +167,9 @@ export function createDaemonMetaPlugin(
 	}
 	return createPlexusPlugin({
 		kube: (conf, env, verb) => clients.get(conf, env, verb),
-		exec: new TimedPluginExec(context.exec ?? new ProcessPluginExec(), context.observeDelegate, {
-			timeoutMs: context.delegateTimeoutMs,
-		}),
+		exec: context.exec ?? new ProcessPluginExec(),
+		wrapExec: (exec) => timedExec(exec, context.observeDelegate, {timeoutMs: context.delegateTimeoutMs}),
 		hostRoot: context.hostRoot,
-		inProcess: async (conf, exec) => {
-			const builtins = await defaultBuiltins(conf, exec);
-			return new Map(
-				[...builtins].map(([type, plugin]) => [type, timedPlugin(plugin, context.observeDelegate)]),
-			);
-		},
 	});
 }
 

@@ -10,7 +10,7 @@ import {ChainExecutor, type RuntimeConf} from '../chain/executor.ts';
 import {parseCniArgs} from '../cni/env.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
 import {decodeJson} from '../cni/json.ts';
-import type {CniPlugin, PluginRequest} from '../cni/plugin.ts';
+import type {PluginRequest} from '../cni/plugin.ts';
 import {type CniResult, convertResult} from '../cni/result.ts';
 import type {KubeClient, Pod} from '../k8s/client.ts';
 import {type PlexusConf, parsePlexusConf} from '../k8s/conf.ts';
@@ -26,8 +26,7 @@ import {configureLog, log} from '../log.ts';
 import type {OpenNetlink} from '../netlink/netlink.ts';
 import {type CachedAttachment, PlexusCache, type PodCacheEntry} from './cache.ts';
 import {defaultGateways, familiesOf, moveDefaultRoute, rewriteDefaultRoutes} from './default-route.ts';
-import {defaultBuiltins, type PlexusDeps} from './deps.ts';
-import {PASSTHRU_TYPE, passthruPlugin} from './passthru.ts';
+import {delegateExec, type PlexusDeps} from './deps.ts';
 import {undoInAttachmentOf} from './scope.ts';
 import {type UndoOutcome, undoAttachments} from './undo.ts';
 
@@ -149,15 +148,6 @@ export interface ContainerRef {
 	pairs: readonly (readonly [string, string])[];
 }
 
-/** Adds the in-process passthru (the auxiliary chain's first plugin) unless one is registered. */
-function withPassthru(
-	inProcess: ReadonlyMap<string, CniPlugin>,
-	conf: PlexusConf,
-): ReadonlyMap<string, CniPlugin> {
-	if (inProcess.has(PASSTHRU_TYPE) || conf.disableBuiltins.includes(PASSTHRU_TYPE)) return inProcess;
-	return new Map([...inProcess, [PASSTHRU_TYPE, passthruPlugin]]);
-}
-
 export class Invocation {
 	readonly request: PluginRequest;
 	readonly conf: PlexusConf;
@@ -187,8 +177,7 @@ export class Invocation {
 		const executor = new ChainExecutor({
 			path: [conf.binDir, ...request.path.filter((dir) => dir !== conf.binDir)],
 			cacheDir: conf.cniDir,
-			exec: deps.exec,
-			inProcess: withPassthru(await (deps.inProcess ?? defaultBuiltins)(conf, deps.exec), conf),
+			exec: await delegateExec(conf, deps),
 			env: request.env,
 			timeoutMs: conf.delegateTimeoutMs,
 		});

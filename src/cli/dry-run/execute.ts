@@ -16,13 +16,13 @@ import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {basename, dirname, join} from 'node:path';
 import {createBuiltins} from '../../../delegates/index.ts';
+import {BuiltinPluginExec, ipamExecOf} from '../../chain/builtin-exec.ts';
 import {ChainExecutor} from '../../chain/executor.ts';
 import type {NetworkList} from '../../chain/network-list.ts';
-import {type ExecRequest, type PluginExec, ProcessPluginExec} from '../../chain/plugin-exec.ts';
+import {type PluginExec, ProcessPluginExec} from '../../chain/plugin-exec.ts';
+import {type ExecRecord, RecordingPluginExec} from '../../chain/recording-exec.ts';
 import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
-import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
 import {type CniResult, convertResult} from '../../cni/result.ts';
-import {defaultBuiltins} from '../../meta/deps.ts';
 import {Invocation, toCached} from '../../meta/invocation.ts';
 import {openNetlink} from '../../netlink/kernel.ts';
 import {createNetns, deleteNetns, NETNS_RUN_DIR, netnsExists, netnsPathOf} from '../../netlink/netns.ts';
@@ -67,100 +67,22 @@ interface Context {
 	ifname: string;
 }
 
-/** Runs binaries through the exec seam, recording every run. */
-class RecordingExec implements PluginExec {
-	readonly #inner: ProcessPluginExec;
-	readonly #stderr = new Map<string, Uint8Array>();
-	readonly #steps: ExecutedStep[];
-	readonly #current: Context;
-
-	constructor(steps: ExecutedStep[], current: Context) {
-		this.#steps = steps;
-		this.#current = current;
-		this.#inner = new ProcessPluginExec({
-			busyRetries: 0,
-			onStderr: (path, err) => this.#stderr.set(path, err),
-		});
-	}
-
-	find(type: string, path: readonly string[]): Promise<string> {
-		return this.#inner.find(type, path);
-	}
-
-	async exec(request: ExecRequest): Promise<Uint8Array> {
-		const command = request.env['CNI_COMMAND'];
-		const started = performance.now();
-		let stdout: Uint8Array = new Uint8Array();
-		let error: string | null = null;
-		this.#stderr.delete(request.pluginPath);
-		try {
-			stdout = await this.#inner.exec(request);
-			return stdout;
-		} catch (e) {
-			error = toCniError(e).message;
-			throw e;
-		} finally {
-			if (command === 'ADD' || command === 'DEL') {
-				this.#steps.push({
-					command,
-					...this.#current,
-					type: basename(request.pluginPath),
-					runsAs: 'binary',
-					path: request.pluginPath,
-					stdin: Buffer.from(request.stdin).toString('utf8'),
-					stdout: Buffer.from(stdout).toString('utf8'),
-					stderr: Buffer.from(this.#stderr.get(request.pluginPath) ?? new Uint8Array()).toString('utf8'),
-					durationMs: Math.round(performance.now() - started),
-					error,
-				});
-			}
-		}
-	}
-}
-
-/** Wraps the in-process built-ins to record ADD and DEL like the binaries. */
-function recordBuiltins(
-	plugins: ReadonlyMap<string, CniPlugin>,
-	steps: ExecutedStep[],
-	current: Context,
-): Map<string, CniPlugin> {
-	const timed =
-		<T>(type: string, command: 'ADD' | 'DEL', run: (r: PluginRequest) => Promise<T>) =>
-		async (request: PluginRequest): Promise<T> => {
-			const started = performance.now();
-			let out: T | undefined;
-			let error: string | null = null;
-			try {
-				out = await run(request);
-				return out;
-			} catch (e) {
-				error = toCniError(e).message;
-				throw e;
-			} finally {
-				steps.push({
-					command,
-					...current,
-					type,
-					runsAs: 'builtin',
-					path: null,
-					stdin: Buffer.from(request.stdin).toString('utf8'),
-					stdout: out === undefined ? '' : JSON.stringify(out),
-					stderr: '',
-					durationMs: Math.round(performance.now() - started),
-					error,
-				});
-			}
-		};
-	const out = new Map<string, CniPlugin>();
-	for (const [type, plugin] of plugins) {
-		out.set(type, {
-			...plugin,
-			add: timed(type, 'ADD', (r) => plugin.add(r)),
-			del: timed(type, 'DEL', (r) => plugin.del(r)),
-			check: (r) => plugin.check(r),
-		});
-	}
-	return out;
+/** The step of one ADD or DEL run through the seam (undefined for other verbs). */
+function stepOf(run: ExecRecord, current: Context, stderr: Uint8Array | undefined): ExecutedStep | undefined {
+	const {command} = run;
+	if (command !== 'ADD' && command !== 'DEL') return undefined;
+	return {
+		command,
+		...current,
+		type: run.type,
+		runsAs: run.builtin ? 'builtin' : 'binary',
+		path: run.builtin ? null : run.request.pluginPath,
+		stdin: Buffer.from(run.request.stdin).toString('utf8'),
+		stdout: Buffer.from(run.stdout).toString('utf8'),
+		stderr: Buffer.from(stderr ?? new Uint8Array()).toString('utf8'),
+		durationMs: Math.round(run.durationMs),
+		error: run.error?.message ?? null,
+	};
 }
 
 /** Files under `dir`, recursively (the caches DEL must have emptied). */
@@ -219,10 +141,10 @@ interface Recording {
 	readonly cacheDir: string;
 	readonly steps: ExecutedStep[];
 	readonly current: Context;
-	/** Finds and runs binaries, recording each run. */
-	readonly exec: RecordingExec;
-	/** The in-process delegates `plugins`, each run recorded too. */
-	record(plugins: ReadonlyMap<string, CniPlugin>): Map<string, CniPlugin>;
+	/** Finds and runs binaries (each one's stderr kept for its step). */
+	readonly binaries: PluginExec;
+	/** `exec` with every ADD and DEL run through it (built-ins and binaries) recorded as a step. */
+	record(exec: PluginExec): PluginExec;
 }
 
 /** Runs `fn` with a fresh recording; its result cache is a temp dir removed afterwards. */
@@ -231,13 +153,15 @@ async function withRecording(fn: (recording: Recording) => Promise<Execution>): 
 	try {
 		const steps: ExecutedStep[] = [];
 		const current: Context = {network: '', ifname: ''};
-		return await fn({
-			cacheDir,
-			steps,
-			current,
-			exec: new RecordingExec(steps, current),
-			record: (plugins) => recordBuiltins(plugins, steps, current),
-		});
+		const stderr = new Map<string, Uint8Array>();
+		const binaries = new ProcessPluginExec({busyRetries: 0, onStderr: (path, err) => stderr.set(path, err)});
+		const record = (exec: PluginExec) =>
+			new RecordingPluginExec(exec, (run) => {
+				const step = stepOf(run, current, stderr.get(run.request.pluginPath));
+				stderr.delete(run.request.pluginPath);
+				if (step !== undefined) steps.push(step);
+			});
+		return await fn({cacheDir, steps, current, binaries, record});
 	} finally {
 		await rm(cacheDir, {recursive: true, force: true});
 	}
@@ -381,8 +305,8 @@ export function executePod(input: PodDryRun, options: ExecuteOptions = {}): Prom
 function runPod(input: PodDryRun): Promise<Execution> {
 	return withRecording(async (recording) => {
 		const inv = await Invocation.open(podAddRequestCachedIn(input, recording.cacheDir), {
-			exec: recording.exec,
-			inProcess: async (conf, e) => recording.record(await defaultBuiltins(conf, e)),
+			exec: recording.binaries,
+			wrapExec: recording.record,
 		});
 		const attachments = await inv.resolve(input.pod, input.kube);
 		const byItem = new Map<ChainRun, (typeof attachments)[number]>();
@@ -409,11 +333,12 @@ export function executeNetwork(input: NetworkDryRun, options: ExecuteOptions = {
 
 function runNetwork(input: NetworkDryRun): Promise<Execution> {
 	return withRecording((recording) => {
-		const {exec} = recording;
+		const {binaries} = recording;
+		const ipam = ipamExecOf(binaries, () => exec);
+		const exec = recording.record(new BuiltinPluginExec(binaries, createBuiltins({openNetlink, exec: ipam})));
 		const executor = new ChainExecutor({
 			path: input.path,
 			exec,
-			inProcess: recording.record(createBuiltins({openNetlink, exec})),
 			env: input.env,
 			cacheDir: recording.cacheDir,
 		});
