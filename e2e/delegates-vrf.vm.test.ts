@@ -3,7 +3,7 @@ import {execa} from 'execa';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {callPlugin, pluginRequest} from '../delegates/common/request.ts';
 import {createVrfPlugin, VRF_VERSIONS} from '../delegates/vrf/index.ts';
-import {TABLE_ID_CONFLICTS, vrfPrevResult} from '../delegates/vrf/test-cases.ts';
+import {TABLE_ID_CONFLICTS, vrfPrevResult} from '../delegates/vrf/testing/test-cases.ts';
 import type {CniCommand} from '../src/cni/plugin.ts';
 import {openNetlink} from '../src/netlink/kernel.ts';
 

@@ -4,8 +4,8 @@
  */
 import {randomBytes} from 'node:crypto';
 import {execa} from 'execa';
-import type {ContractHarness} from '../src/netlink/contract.ts';
 import {openNetlink} from '../src/netlink/kernel.ts';
+import type {ContractHarness} from '../src/netlink/testing/contract.ts';
 
 export function kernelHarness(name: string): ContractHarness {
 	return {

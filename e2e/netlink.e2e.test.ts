@@ -1,8 +1,8 @@
 import {readdirSync, readFileSync, readlinkSync, statSync} from 'node:fs';
 import {execa} from 'execa';
 import {afterAll, describe, expect, it} from 'vitest';
-import {netlinkContract} from '../src/netlink/contract.ts';
 import {openNetlink} from '../src/netlink/kernel.ts';
+import {netlinkContract} from '../src/netlink/testing/contract.ts';
 import {kernelHarness} from './netlink-harness.ts';
 
 // The host kernel has veth, bridge and macvlan but no vrf/8021q/dummy: the l3 group runs in the

@@ -1,4 +1,4 @@
-import {netlinkContract} from '../src/netlink/contract.ts';
+import {netlinkContract} from '../src/netlink/testing/contract.ts';
 import {kernelHarness} from './netlink-harness.ts';
 
 // vrf, 8021q and dummy: the kernel the vm project runs on (the qemu test bed, or a host that has them).

@@ -97,7 +97,8 @@ describe('BuiltinPluginExec', () => {
 	test('no binary path is ever taken for a built-in (path.join leaves no "//")', () => {
 		expect(isBuiltinPath(builtinPath('route-override'))).toBe(true);
 		expect(builtinTypeOf(builtinPath('route-override'))).toBe('route-override');
-		for (const path of [`${BIN}/vrf`, 'builtin:/vrf', 'vrf', './builtin/vrf']) expect(isBuiltinPath(path)).toBe(false);
+		for (const path of [`${BIN}/vrf`, 'builtin:/vrf', 'vrf', './builtin/vrf'])
+			expect(isBuiltinPath(path)).toBe(false);
 	});
 });
 

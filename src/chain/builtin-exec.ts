@@ -55,9 +55,9 @@ export class BuiltinPluginExec implements PluginExec {
 	}
 
 	/** A built-in's `builtin://<type>`, else the binary's path on `path` (throws PluginNotFoundError). */
-	find(type: string, path: readonly string[]): Promise<string> {
+	async find(type: string, path: readonly string[]): Promise<string> {
 		validatePluginType(type);
-		if (this.#builtins.has(type)) return Promise.resolve(builtinPath(type));
+		if (this.#builtins.has(type)) return builtinPath(type);
 		return this.#binaries.find(type, path);
 	}
 

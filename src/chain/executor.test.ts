@@ -6,8 +6,8 @@ import {CniError} from '../cni/errors.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {BuiltinPluginExec} from './builtin-exec.ts';
 import {ChainExecutor, type RuntimeConf} from './executor.ts';
-import {type FakeCall, type FakeHandler, FakePluginExec} from './fake-exec.ts';
 import {parseNetworkList} from './network-list.ts';
+import {type FakeCall, type FakeHandler, FakePluginExec} from './testing/fake-exec.ts';
 
 const BIN = '/fake/cni/bin';
 let cacheDir: string;

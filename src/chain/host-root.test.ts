@@ -5,9 +5,9 @@ import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {BuiltinPluginExec} from './builtin-exec.ts';
 import {ChainExecutor} from './executor.ts';
-import {type FakeHandler, FakePluginExec} from './fake-exec.ts';
 import {checkHostRoot, findInRoot, HostRootPluginExec, resolveInRoot} from './host-root.ts';
 import {parseNetworkList} from './network-list.ts';
+import {type FakeHandler, FakePluginExec} from './testing/fake-exec.ts';
 
 let root: string;
 beforeEach(async () => {

@@ -6,7 +6,7 @@ import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {parsePlexusConf} from '../k8s/conf.ts';
-import {FakeKubeClient} from '../k8s/fake-client.ts';
+import {FakeKubeClient} from '../k8s/testing/fake-client.ts';
 import {configureLog} from '../log.ts';
 import {plexusVersion} from '../version/version.ts';
 import {CachedKubeClient, type Informers, startInformers} from './kube-cache.ts';

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import {parsePlexusConf} from '../k8s/conf.ts';
-import {FakeKubeClient} from '../k8s/fake-client.ts';
+import {FakeKubeClient} from '../k8s/testing/fake-client.ts';
 import {KubeClients} from './meta.ts';
 
 const conf = (extra: Record<string, unknown> = {}) =>

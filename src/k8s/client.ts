@@ -1,7 +1,7 @@
 /**
  * The Kubernetes API seam: the few calls the meta-plugin makes (read a pod, read a NAD, write the
  * network-status annotation, post an event) behind `KubeClient`, with the @kubernetes/client-node
- * implementation and a fake (./fake-client.ts) for unit tests.
+ * implementation and a fake (./testing/fake-client.ts) for unit tests.
  *
  * client-node is heavy to load (~0.3 s), and a one-shot CNI plugin must not pay that when no API
  * call is needed (a DEL served from the cache), so it is imported on the first call only.

@@ -3,9 +3,9 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {parsePlexusConf} from './conf.ts';
-import {FakeKubeClient} from './fake-client.ts';
 import type {PodRef} from './k8s-args.ts';
 import {type ResolveContext, resolveAttachments} from './resolve.ts';
+import {FakeKubeClient} from './testing/fake-client.ts';
 
 let dir: string;
 let kube: FakeKubeClient;

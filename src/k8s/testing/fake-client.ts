@@ -9,7 +9,7 @@ import {
 	type Pod,
 	type PodEvent,
 	type StatusWriteOutcome,
-} from './client.ts';
+} from '../client.ts';
 
 export interface FakeKubeCall {
 	method: keyof KubeClient;

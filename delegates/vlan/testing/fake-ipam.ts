@@ -2,8 +2,8 @@
  * The IPAM stand-in of the vlan suites (./vlan.test.ts on the model, e2e/delegates-vlan.vm.test.ts
  * on a real kernel): what `static` IPAM would answer, through the exec seam's fake.
  */
-import {FakePluginExec} from '../../src/chain/fake-exec.ts';
-import {convertResult, parseResult} from '../../src/cni/result.ts';
+import {FakePluginExec} from '../../../src/chain/testing/fake-exec.ts';
+import {convertResult, parseResult} from '../../../src/cni/result.ts';
 
 /** A fake `static` IPAM answering ADD with `ips` and `routes`, in the caller's cniVersion; other verbs succeed silently. */
 export function fakeStaticIpam(

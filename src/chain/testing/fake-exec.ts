@@ -3,8 +3,8 @@
  * (the path, the exact stdin, the env) and answered by a programmable handler per plugin type.
  */
 import {basename, join} from 'node:path';
-import {CniError, CniErrorCode} from '../cni/errors.ts';
-import {type ExecRequest, type PluginExec, pluginNotFound, validatePluginType} from './plugin-exec.ts';
+import {CniError, CniErrorCode} from '../../cni/errors.ts';
+import {type ExecRequest, type PluginExec, pluginNotFound, validatePluginType} from '../plugin-exec.ts';
 
 /** One recorded delegate run. */
 export interface FakeCall {

@@ -6,9 +6,9 @@
  * namespaces the harness creates for it.
  */
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {isCniError} from '../cni/errors.ts';
-import {LinkNotFoundError, NetlinkError} from './errors.ts';
-import type {Netlink, NetnsPath, OpenNetlink, Route} from './netlink.ts';
+import {isCniError} from '../../cni/errors.ts';
+import {LinkNotFoundError, NetlinkError} from '../errors.ts';
+import type {Netlink, NetnsPath, OpenNetlink, Route} from '../netlink.ts';
 
 /** What the suite needs from an implementation. */
 export interface ContractHarness {
