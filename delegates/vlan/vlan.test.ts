@@ -8,7 +8,7 @@ import {createVlanPlugin} from './index.ts';
 import {fakeStaticIpam} from './testing/fake-ipam.ts';
 
 // Unit tests of the vlan delegate on the in-memory kernel with a fake IPAM plugin, mirroring
-// plugins/main/vlan/vlan_test.go; e2e/delegates-vlan.vm.test.ts runs them on a real kernel.
+// plugins/main/vlan/vlan_test.go; e2e/delegates/vlan.vm.test.ts runs them on a real kernel.
 
 const POD = '/var/run/netns/pod';
 const CNI_PATH = ['/fake/cni/bin'];

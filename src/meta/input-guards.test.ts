@@ -1,7 +1,7 @@
 // Issue 12, "every bad input is refused before anything runs": the meta-plugin in-process (the
 // same dispatch the binary and the daemon use) with recording fake delegates. For each bad input:
 // the right code and a message naming what is wrong, no delegate ran, no cache file exists, and a
-// later DEL of the same container with good input exits 0. Real namespaces: e2e/meta-input.e2e.test.ts.
+// later DEL of the same container with good input exits 0. Real namespaces: e2e/meta/input.e2e.test.ts.
 import {randomUUID} from 'node:crypto';
 import {mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';

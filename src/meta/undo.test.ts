@@ -1,7 +1,7 @@
 // DEL undoes what ran, and only that (./undo.ts), through the meta-plugin against fakes: the
 // progress persisted before each plugin runs, rollback and DEL skipping plugins that never started,
 // a plugin uninstalled since ADD kept in the cache (with the reason) while the rest is undone, and
-// records of the previous release (no progress). The real kernel runs are e2e/del-*.e2e.test.ts.
+// records of the previous release (no progress). The real kernel runs are e2e/meta/del-*.e2e.test.ts.
 import {copyFile, mkdir, mkdtemp, readdir, readFile, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * The IPAM stand-in of the vlan suites (./vlan.test.ts on the model, e2e/delegates-vlan.vm.test.ts
+ * The IPAM stand-in of the vlan suites (./vlan.test.ts on the model, e2e/delegates/vlan.vm.test.ts
  * on a real kernel): what `static` IPAM would answer, through the exec seam's fake.
  */
 import {FakePluginExec} from '../../../src/chain/testing/fake-exec.ts';

@@ -1,6 +1,6 @@
 /**
  * What the vrf delegate's two test suites share, so the model (./vrf.test.ts) and the real kernel
- * (e2e/delegates-vrf.vm.test.ts) run the same vrf_test.go cases from one definition.
+ * (e2e/delegates/vrf.vm.test.ts) run the same vrf_test.go cases from one definition.
  */
 
 /** The prevResult an earlier plugin hands vrf: one interface in `sandbox` holding `addrs`, in `cniVersion`'s shape. */
