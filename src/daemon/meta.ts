@@ -7,6 +7,7 @@
 import {type PluginExec, ProcessPluginExec} from '../chain/plugin-exec.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {hasKubeConfig, type KubeClient, NodeKubeClient} from '../k8s/client.ts';
+import {kubeClientOptions} from '../k8s/client-options.ts';
 import type {PlexusConf} from '../k8s/conf.ts';
 import {log} from '../log.ts';
 import {createPlexusPlugin} from '../meta/plugin.ts';
@@ -16,9 +17,6 @@ import type {DelegateObserver} from './metrics.ts';
 
 /** How long /readyz waits for the in-cluster informers to sync (Multus waits up to 20 s). */
 export const INFORMER_SYNC_WAIT_MS = 20_000;
-
-/** The bound of a Kubernetes call during DEL, as the one-shot meta-plugin uses it. */
-export const DEL_CALL_TIMEOUT_MS = 2000;
 
 type CreateClient = (options: {
 	kubeconfig: string;
@@ -51,20 +49,12 @@ export class KubeClients {
 
 	/** The client for this conf and verb, or undefined when no API server is configured. */
 	get(conf: PlexusConf, env: Readonly<Record<string, string>>, verb: 'ADD' | 'DEL'): KubeClient | undefined {
-		if (!hasKubeConfig(conf.kubeconfig, env)) return undefined;
-		const callTimeoutMs =
-			verb === 'DEL'
-				? Math.min(conf.apiTimeoutMs ?? DEL_CALL_TIMEOUT_MS, DEL_CALL_TIMEOUT_MS)
-				: conf.apiTimeoutMs;
-		const key = `${conf.kubeconfig}\u0000${callTimeoutMs ?? ''}`;
+		const options = kubeClientOptions(conf, env, verb);
+		if (options === undefined) return undefined;
+		const key = `${conf.kubeconfig}\u0000${options.callTimeoutMs ?? ''}`;
 		let client = this.#clients.get(key);
 		if (client === undefined) {
-			client = this.#create({
-				kubeconfig: conf.kubeconfig,
-				...(callTimeoutMs === undefined
-					? {}
-					: {callTimeoutMs, requestTimeoutMs: Math.min(callTimeoutMs, 2000)}),
-			});
+			client = this.#create({...options, kubeconfig: conf.kubeconfig});
 			if (this.#informerOptions !== undefined) client = this.#cached(conf.kubeconfig, client);
 			this.#clients.set(key, client);
 		}

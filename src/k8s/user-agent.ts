@@ -34,6 +34,17 @@ export function withUserAgent(kc: ClientNode.KubeConfig): ClientNode.KubeConfig 
 	return kc;
 }
 
+/**
+ * `kubeconfig` loaded into a client-node KubeConfig: the file at that path, or the in-cluster
+ * config (service account token and KUBERNETES_SERVICE_HOST/PORT) when it is ''.
+ */
+export function loadKubeConfig(k8s: K8s, kubeconfig: string): ClientNode.KubeConfig {
+	const kc = new k8s.KubeConfig();
+	if (kubeconfig === '') kc.loadFromCluster();
+	else kc.loadFromFile(kubeconfig);
+	return kc;
+}
+
 /** `new Api(config)` for `kc`'s current cluster with Plexus's User-Agent (client-node's makeApiClient sets its own). */
 export function makeApiClient<T>(
 	k8s: K8s,

@@ -9,7 +9,8 @@ import {BuiltinPluginExec, ipamExecOf} from '../chain/builtin-exec.ts';
 import {type PluginExec, ProcessPluginExec} from '../chain/plugin-exec.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
-import {hasKubeConfig, type KubeClient, NodeKubeClient} from '../k8s/client.ts';
+import {type KubeClient, NodeKubeClient} from '../k8s/client.ts';
+import {kubeClientOptions} from '../k8s/client-options.ts';
 import type {PlexusConf} from '../k8s/conf.ts';
 import type {OpenNetlink} from '../netlink/netlink.ts';
 import type {ProbeNetns} from './netns-guard.ts';
@@ -18,8 +19,7 @@ import {PASSTHRU_TYPE, passthruPlugin} from './passthru.ts';
 /** Multus waits this long for the readiness indicator file on ADD and GC. */
 export const READINESS_TIMEOUT_MS = 45_000;
 export const READINESS_POLL_MS = 1000;
-/** API bound on DEL: shorter than ADD's, DEL must not stall a pod's removal. */
-export const DEL_API_TIMEOUT_MS = 2000;
+export {DEL_API_TIMEOUT_MS} from '../k8s/client-options.ts';
 
 /** What the plugin talks to; tests replace any of it. */
 export interface PlexusDeps {
@@ -62,15 +62,8 @@ export function defaultKube(
 	env: Readonly<Record<string, string>>,
 	verb: 'ADD' | 'DEL',
 ): KubeClient | undefined {
-	if (!hasKubeConfig(conf.kubeconfig, env)) return undefined;
-	const callTimeoutMs =
-		verb === 'DEL'
-			? Math.min(conf.apiTimeoutMs ?? DEL_API_TIMEOUT_MS, DEL_API_TIMEOUT_MS)
-			: conf.apiTimeoutMs;
-	return new NodeKubeClient({
-		kubeconfig: conf.kubeconfig,
-		...(callTimeoutMs === undefined ? {} : {callTimeoutMs, requestTimeoutMs: Math.min(callTimeoutMs, 2000)}),
-	});
+	const options = kubeClientOptions(conf, env, verb);
+	return options === undefined ? undefined : new NodeKubeClient(options);
 }
 
 /** The built-in delegates (vrf, vlan, route-override) minus the conf's `disableBuiltins`. */

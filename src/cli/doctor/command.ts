@@ -10,14 +10,17 @@ import {access, readdir, readFile, stat} from 'node:fs/promises';
 import {request as httpRequest} from 'node:http';
 import {extname, join} from 'node:path';
 import {parseArgs} from 'node:util';
+import {BUILTIN_TYPES} from '../../../delegates/builtin-types.ts';
 import {findInPath, type PluginExec, ProcessPluginExec} from '../../chain/plugin-exec.ts';
 import {splitPath} from '../../cni/env.ts';
 import {toCniError} from '../../cni/errors.ts';
 import {DEFAULT_SOCKET_PATH} from '../../daemon/server.ts';
 import {KubeApiError, type KubeClient, NodeKubeClient} from '../../k8s/client.ts';
+import {kubeClientOptions} from '../../k8s/client-options.ts';
 import {type PlexusConf, parsePlexusConf} from '../../k8s/conf.ts';
 import {networkListFromText} from '../../k8s/nad.ts';
 import {resolveConfClusterNetwork} from '../../k8s/resolve.ts';
+import {loadKubeConfig, makeApiClient} from '../../k8s/user-agent.ts';
 import {type CliOutcome, usageError} from '../outcome.ts';
 import {checkStuckDels} from './stuck.ts';
 
@@ -59,7 +62,8 @@ export interface DoctorIo {
 	kube?: KubeClient | undefined;
 }
 
-const BUILTINS = ['vrf', 'vlan', 'route-override'];
+/** The bound of each of doctor's API calls (it probes; a pod is not waiting on it). */
+const DOCTOR_API_TIMEOUT_MS = 3000;
 /** The one-shot meta-plugin, and the shim `plexus install` puts in front of the daemon. */
 const PLEXUS_TYPES = ['plexus', 'plexus-shim'];
 const PROBE_NAME = 'plexus-doctor-probe-does-not-exist';
@@ -226,7 +230,7 @@ async function checkDelegates(
 		return;
 	}
 	const searched = [conf.binDir, ...path.filter((d) => d !== conf.binDir)];
-	const builtins = BUILTINS.filter((t) => !conf.disableBuiltins.includes(t));
+	const builtins: readonly string[] = BUILTIN_TYPES.filter((t) => !conf.disableBuiltins.includes(t));
 	for (const plugin of cluster.list.plugins) {
 		const what = `delegate "${plugin.type}" of network "${cluster.network}"`;
 		if (builtins.includes(plugin.type)) {
@@ -332,10 +336,7 @@ async function reviewAccess(
 	namespace: string,
 ): Promise<{access: string; allowed: boolean; reason: string}[] | undefined> {
 	const k8s = await import('@kubernetes/client-node');
-	const kc = new k8s.KubeConfig();
-	if (kubeconfig === '') kc.loadFromCluster();
-	else kc.loadFromFile(kubeconfig);
-	const api = kc.makeApiClient(k8s.AuthorizationV1Api);
+	const api = makeApiClient(k8s, loadKubeConfig(k8s, kubeconfig), k8s.AuthorizationV1Api);
 	const out: {access: string; allowed: boolean; reason: string}[] = [];
 	for (const a of NEEDED_ACCESS) {
 		let review: Awaited<ReturnType<typeof api.createSelfSubjectAccessReview>>;
@@ -507,10 +508,8 @@ export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<
 	if (conf !== undefined) {
 		const kubeconfig = values.kubeconfig ?? conf.kubeconfig;
 		const env = io.env;
-		const hasApi =
-			kubeconfig !== '' ||
-			((env['KUBERNETES_SERVICE_HOST'] ?? '') !== '' && (env['KUBERNETES_SERVICE_PORT'] ?? '') !== '');
-		const kube = io.kube ?? (hasApi ? new NodeKubeClient({kubeconfig, callTimeoutMs: 3000}) : undefined);
+		const options = kubeClientOptions({kubeconfig, apiTimeoutMs: DOCTOR_API_TIMEOUT_MS}, env, 'ADD');
+		const kube = io.kube ?? (options === undefined ? undefined : new NodeKubeClient(options));
 		await checkKube(conf, kube, kubeconfig, checks);
 		await checkDelegates(
 			conf,

@@ -16,6 +16,7 @@ import {ChainExecutor} from '../../chain/executor.ts';
 import type {ExecRequest, PluginExec} from '../../chain/plugin-exec.ts';
 import {type ExecRecord, RecordingPluginExec} from '../../chain/recording-exec.ts';
 import {toCniError} from '../../cni/errors.ts';
+import {isJsonObject} from '../../cni/json.ts';
 import type {CniPlugin} from '../../cni/plugin.ts';
 import {versionAtLeast} from '../../cni/versions.ts';
 import type {Attachment} from '../../k8s/resolve.ts';
@@ -60,10 +61,6 @@ export interface Simulation {
 	findings: Finding[];
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** IP entries in the shape of `version` (0.3.x/0.4.0 carry "version"). */
 function ipEntries(version: string, ips: {address: string; gateway?: string}[], iface: number | undefined) {
 	return ips.map((ip) => ({
@@ -100,7 +97,7 @@ class OpaqueExec implements PluginExec {
 		// The real plugin's IPAM call refuses what static refuses; so does its stand-in.
 		const {ips, routes} = staticIpam(config['ipam']);
 		const ipam = config['ipam'];
-		if (config['type'] !== type && isObject(ipam) && ipam['type'] === type) {
+		if (config['type'] !== type && isJsonObject(ipam) && ipam['type'] === type) {
 			// A built-in's IPAM call: addresses only, the built-in configures them.
 			return Buffer.from(
 				JSON.stringify({cniVersion: version, ips: ipEntries(version, ips, undefined), routes}),

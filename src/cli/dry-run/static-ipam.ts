@@ -6,14 +6,11 @@
  */
 import {isIP} from 'node:net';
 import {CniError, CniErrorCode} from '../../cni/errors.ts';
+import {isJsonObject} from '../../cni/json.ts';
 
 export interface StaticIpam {
 	ips: {address: string; gateway?: string}[];
 	routes: {dst: string; gw?: string}[];
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Go's net.ParseIP: dotted quad (no leading zeros) or IPv6 without a zone. */
@@ -35,9 +32,9 @@ const refused = (message: string) => new CniError(CniErrorCode.internal, message
 
 /** The addresses and routes of a `static` IPAM section (nothing for other types), or static's error. */
 export function staticIpam(ipam: unknown): StaticIpam {
-	if (!isObject(ipam) || ipam['type'] !== 'static') return {ips: [], routes: []};
-	const addresses = Array.isArray(ipam['addresses']) ? ipam['addresses'].filter(isObject) : [];
-	const routeList = Array.isArray(ipam['routes']) ? ipam['routes'].filter(isObject) : [];
+	if (!isJsonObject(ipam) || ipam['type'] !== 'static') return {ips: [], routes: []};
+	const addresses = Array.isArray(ipam['addresses']) ? ipam['addresses'].filter(isJsonObject) : [];
+	const routeList = Array.isArray(ipam['routes']) ? ipam['routes'].filter(isJsonObject) : [];
 	for (const key of Object.keys(ipam)) {
 		if (key === 'addresses')
 			for (const a of addresses)
