@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {FakePluginExec} from '../src/chain/fake-exec.ts';
+import {FakePluginExec} from '../src/chain/testing/fake-exec.ts';
 import {NetlinkModel} from '../src/netlink/model.ts';
 import {pluginRequest} from './common/request.ts';
 import {BUILTIN_TYPES, createBuiltins} from './index.ts';

@@ -1,8 +1,9 @@
 /**
- * The built-in delegates (`vrf`, `vlan`, `route-override`) as a `type → CniPlugin` map for the chain
- * executor's in-process registry (ChainOptions.inProcess). The same plugin objects back the
- * standalone binaries (delegates/<name>/main.ts).
+ * The built-in delegates (`vrf`, `vlan`, `route-override`) as a `type → CniPlugin` map, and the
+ * exec seam that runs them in-process (src/chain/builtin-exec.ts). The same plugin objects back the
+ * standalone binaries (delegates/standalone.ts).
  */
+import {BuiltinPluginExec} from '../src/chain/builtin-exec.ts';
 import type {PluginExec} from '../src/chain/plugin-exec.ts';
 import type {CniPlugin} from '../src/cni/plugin.ts';
 import type {OpenNetlink} from '../src/netlink/netlink.ts';
@@ -28,7 +29,7 @@ export interface BuiltinOptions {
  * The in-process delegates, keyed by `type`.
  *
  * @example
- * new ChainExecutor({path, exec, inProcess: createBuiltins({openNetlink, exec}, {disable: conf.disableBuiltins})});
+ * new BuiltinPluginExec(exec, createBuiltins({openNetlink, exec}, {disable: conf.disableBuiltins}));
  */
 export function createBuiltins(deps: BuiltinDeps, options: BuiltinOptions = {}): Map<string, CniPlugin> {
 	const all: Record<BuiltinType, () => CniPlugin> = {
@@ -40,4 +41,19 @@ export function createBuiltins(deps: BuiltinDeps, options: BuiltinOptions = {}):
 	const map = new Map<string, CniPlugin>();
 	for (const type of BUILTIN_TYPES) if (!disabled.has(type)) map.set(type, all[type]());
 	return map;
+}
+
+/**
+ * The exec seam with the built-ins (minus `options.disable`) found before CNI_PATH and run
+ * in-process; every other type, and vlan's IPAM plugin, runs through `binaries`.
+ *
+ * @example
+ * new ChainExecutor({path, exec: withBuiltins(new ProcessPluginExec(), openNetlink)});
+ */
+export function withBuiltins(
+	binaries: PluginExec,
+	openNetlink: OpenNetlink,
+	options: BuiltinOptions = {},
+): BuiltinPluginExec {
+	return new BuiltinPluginExec(binaries, createBuiltins({openNetlink, exec: binaries}, options));
 }

@@ -6,7 +6,7 @@ import {callPlugin, pluginRequest} from '../common/request.ts';
 import {createRouteOverridePlugin} from './index.ts';
 
 // Unit tests of route-override on the in-memory kernel, mirroring route-override_test.go;
-// e2e/delegates-route-override.e2e.test.ts runs the same cases on the host kernel.
+// e2e/delegates/route-override.e2e.test.ts runs the same cases on the host kernel.
 
 const POD = '/var/run/netns/pod';
 const GW = '10.0.0.254';

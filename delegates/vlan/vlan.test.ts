@@ -1,14 +1,14 @@
 import {beforeEach, describe, expect, it} from 'vitest';
-import {FakePluginExec} from '../../src/chain/fake-exec.ts';
+import {FakePluginExec} from '../../src/chain/testing/fake-exec.ts';
 import {CniError} from '../../src/cni/errors.ts';
 import {SUPPORTED_VERSIONS, versionAtLeast} from '../../src/cni/versions.ts';
 import {NetlinkModel} from '../../src/netlink/model.ts';
 import {callPlugin, pluginRequest} from '../common/request.ts';
-import {fakeStaticIpam} from './fake-ipam.ts';
 import {createVlanPlugin} from './index.ts';
+import {fakeStaticIpam} from './testing/fake-ipam.ts';
 
 // Unit tests of the vlan delegate on the in-memory kernel with a fake IPAM plugin, mirroring
-// plugins/main/vlan/vlan_test.go; e2e/delegates-vlan.vm.test.ts runs them on a real kernel.
+// plugins/main/vlan/vlan_test.go; e2e/delegates/vlan.vm.test.ts runs them on a real kernel.
 
 const POD = '/var/run/netns/pod';
 const CNI_PATH = ['/fake/cni/bin'];

@@ -3,11 +3,11 @@ import {NetlinkModel} from '../../src/netlink/model.ts';
 import type {Link} from '../../src/netlink/netlink.ts';
 import {pluginRequest} from '../common/request.ts';
 import {createVrfPlugin, VRF_VERSIONS} from './index.ts';
-import {TABLE_ID_CONFLICTS, vrfPrevResult} from './test-cases.ts';
+import {TABLE_ID_CONFLICTS, vrfPrevResult} from './testing/test-cases.ts';
 import {freeTableId} from './vrf.ts';
 
 // Unit tests of the vrf delegate on the in-memory kernel (src/netlink/model.ts), mirroring
-// plugins/meta/vrf/vrf_test.go; e2e/delegates-vrf.vm.test.ts runs the same cases on a real kernel.
+// plugins/meta/vrf/vrf_test.go; e2e/delegates/vrf.vm.test.ts runs the same cases on a real kernel.
 
 const NETNS = '/var/run/netns/pod';
 

@@ -9,8 +9,8 @@ import {existsSync} from 'node:fs';
 import {readdir} from 'node:fs/promises';
 import {join} from 'node:path';
 import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
-import {requireShim, runShim} from '../daemon-helpers.ts';
 import {randomSubnet} from '../helpers/cni.ts';
+import {requireShim, runShim} from '../helpers/daemon.ts';
 import {createNetns, ipJson, type Netns, randomName, removeLink, removeNetns} from '../helpers/netns.ts';
 import {FAKE_FLANNEL} from './testing/fake-flannel.ts';
 import {

@@ -10,7 +10,7 @@
  * its own Kubernetes namespace.
  */
 import {join} from 'node:path';
-import {createBuiltins} from '../../delegates/index.ts';
+import {withBuiltins} from '../../delegates/index.ts';
 import {ChainExecutor, type RuntimeConf} from '../../src/chain/executor.ts';
 import {parseNetworkList} from '../../src/chain/network-list.ts';
 import {ProcessPluginExec} from '../../src/chain/plugin-exec.ts';
@@ -42,8 +42,7 @@ export function floorMode(bed: Bed): Mode {
 	const executor = new ChainExecutor({
 		path: CNI_BIN,
 		cacheDir: join(bed.dir, 'floor-cache'),
-		exec,
-		inProcess: createBuiltins({openNetlink, exec}),
+		exec: withBuiltins(exec, openNetlink),
 		env: {PATH: process.env['PATH'] ?? ''},
 	});
 	const lists = bed.networks().map((n) => parseNetworkList(new Uint8Array(Buffer.from(JSON.stringify(n)))));

@@ -8,7 +8,7 @@
 import {access, readdir, readFile, rm} from 'node:fs/promises';
 import {basename, join} from 'node:path';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
-import {decodeJson, MAX_COMPOSED_JSON_DEPTH} from '../cni/json.ts';
+import {decodeJson, isJsonObject, MAX_COMPOSED_JSON_DEPTH} from '../cni/json.ts';
 import {type CniResult, convertResult, parseResult} from '../cni/result.ts';
 import {fitFileName, TEMP_MARKER, writeFileAtomic} from './cache-file.ts';
 
@@ -58,9 +58,6 @@ function serialise(entry: CacheEntry): string {
 	json['result'] = entry.result;
 	return JSON.stringify(json);
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-	typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A result cache rooted at `dir` (libcni's cacheDir; Multus's cniDir). */
 export class ResultCache {
@@ -150,7 +147,7 @@ export class ResultCache {
 		const text = await this.#read(key);
 		if (text === undefined) return undefined;
 		const raw = decodeJson(text, `cached result of network "${key.networkName}"`, MAX_COMPOSED_JSON_DEPTH);
-		const rawResult = isRecord(raw) && raw['kind'] === CACHE_KIND ? raw['result'] : raw;
+		const rawResult = isJsonObject(raw) && raw['kind'] === CACHE_KIND ? raw['result'] : raw;
 		const result = parseResult(rawResult);
 		try {
 			return convertResult(result, cniVersion);
@@ -206,7 +203,7 @@ function decodeAttachment(text: string): CachedAttachment | undefined {
 	} catch {
 		return undefined;
 	}
-	if (!isRecord(raw) || raw['kind'] !== CACHE_KIND) return undefined;
+	if (!isJsonObject(raw) || raw['kind'] !== CACHE_KIND) return undefined;
 	const str = (v: unknown) => (typeof v === 'string' ? v : '');
 	const attachment: CachedAttachment = {
 		networkName: str(raw['networkName']),
@@ -219,8 +216,8 @@ function decodeAttachment(text: string): CachedAttachment | undefined {
 					.filter((p): p is unknown[] => Array.isArray(p) && p.length === 2)
 					.map((p) => [String(p[0]), String(p[1])] as [string, string])
 			: [],
-		capabilityArgs: isRecord(raw['capabilityArgs']) ? raw['capabilityArgs'] : {},
-		result: isRecord(raw['result']) ? raw['result'] : undefined,
+		capabilityArgs: isJsonObject(raw['capabilityArgs']) ? raw['capabilityArgs'] : {},
+		result: isJsonObject(raw['result']) ? raw['result'] : undefined,
 	};
 	if (attachment.ifname === '' || attachment.networkName === '') return undefined;
 	return attachment;

@@ -4,9 +4,10 @@ import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {CniError} from '../cni/errors.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
+import {BuiltinPluginExec} from './builtin-exec.ts';
 import {ChainExecutor, type RuntimeConf} from './executor.ts';
-import {type FakeCall, type FakeHandler, FakePluginExec} from './fake-exec.ts';
 import {parseNetworkList} from './network-list.ts';
+import {type FakeCall, type FakeHandler, FakePluginExec} from './testing/fake-exec.ts';
 
 const BIN = '/fake/cni/bin';
 let cacheDir: string;
@@ -258,8 +259,7 @@ describe('in-process delegates', () => {
 		const executor = new ChainExecutor({
 			path: [BIN],
 			cacheDir,
-			exec: fake,
-			inProcess: new Map([['inproc', inproc]]),
+			exec: new BuiltinPluginExec(fake, new Map([['inproc', inproc]])),
 			env: {},
 		});
 		const conf = list({cniVersion: '1.0.0', name: 'n', plugins: [{type: 'main'}, {type: 'inproc'}]});
@@ -272,7 +272,7 @@ describe('in-process delegates', () => {
 		const executor = new ChainExecutor({
 			path: [BIN],
 			cacheDir,
-			inProcess: new Map([['inproc', inproc]]),
+			exec: new BuiltinPluginExec(new FakePluginExec({}, BIN), new Map([['inproc', inproc]])),
 			env: {},
 		});
 		const conf = list({cniVersion: '0.4.0', name: 'n', plugins: [{type: 'inproc'}]});

@@ -1,14 +1,13 @@
 /**
  * The chain executor: libcni's AddNetworkList / CheckNetworkList / DelNetworkList /
- * GCNetworkList / GetStatusNetworkList, verb for verb. Delegates are in-process CniPlugins when
- * registered under their `type`, otherwise binaries on CNI_PATH run through a PluginExec.
+ * GCNetworkList / GetStatusNetworkList, verb for verb. Every delegate runs through one PluginExec:
+ * binaries on CNI_PATH, and the built-ins when the exec is a BuiltinPluginExec (./builtin-exec.ts).
  * One executor = one CNI_PATH, one cache dir; the meta-plugin runs one chain per attachment.
  */
-import {dispatch} from '../cni/dispatch.ts';
 import {formatCniArgs, validateContainerId, validateIfname, validateNetworkName} from '../cni/env.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
-import {decodeJson, MAX_COMPOSED_JSON_DEPTH} from '../cni/json.ts';
-import type {CniCommand, CniPlugin} from '../cni/plugin.ts';
+import {decodeJson} from '../cni/json.ts';
+import type {CniCommand} from '../cni/plugin.ts';
 import {type CniResult, parseResult} from '../cni/result.ts';
 import type {GcAttachment} from '../cni/spec.ts';
 import {versionAtLeast} from '../cni/versions.ts';
@@ -38,10 +37,11 @@ export interface ChainOptions {
 	path: readonly string[];
 	/** The result cache root (libcni's cacheDir, default /var/lib/cni). */
 	cacheDir?: string | undefined;
-	/** Runs binaries (default: ProcessPluginExec). */
+	/**
+	 * Finds and runs every delegate (default: ProcessPluginExec, binaries only); a
+	 * BuiltinPluginExec answers the built-in types in-process.
+	 */
 	exec?: PluginExec | undefined;
-	/** In-process delegates by `type`, consulted before CNI_PATH. */
-	inProcess?: ReadonlyMap<string, CniPlugin> | undefined;
 	/** The environment delegates inherit before the CNI_* overrides (default: process.env). */
 	env?: Readonly<Record<string, string | undefined>> | undefined;
 	/** Per-delegate timeout in ms (default: none). */
@@ -84,7 +84,7 @@ export type AddStep = {
 	/** The delegate's complete environment (caller env + CNI_* overrides). */
 	env: Record<string, string>;
 } & (
-	| {/** The in-process plugin, or the binary's path. */ target: CniPlugin | string}
+	| {/** The binary's path, or a built-in's `builtin://<type>` (./builtin-exec.ts). */ target: string}
 	| {target: undefined /** Why ADD would fail before running it. */; failure: CniError}
 );
 
@@ -120,16 +120,15 @@ const EMPTY_RT: RuntimeConf = {containerId: '', netns: '', ifname: '', args: [],
 export class ChainExecutor {
 	readonly cache: ResultCache;
 	readonly #path: readonly string[];
-	readonly #exec: PluginExec;
-	readonly #inProcess: ReadonlyMap<string, CniPlugin>;
+	/** The seam every delegate runs through. */
+	readonly exec: PluginExec;
 	readonly #env: Readonly<Record<string, string | undefined>>;
 	readonly #timeoutMs: number | undefined;
 
 	constructor(options: ChainOptions) {
 		this.#path = options.path;
 		this.cache = new ResultCache(options.cacheDir ?? DEFAULT_CACHE_DIR);
-		this.#exec = options.exec ?? new ProcessPluginExec();
-		this.#inProcess = options.inProcess ?? new Map();
+		this.exec = options.exec ?? new ProcessPluginExec();
 		this.#env = options.env ?? process.env;
 		this.#timeoutMs = options.timeoutMs;
 	}
@@ -149,31 +148,16 @@ export class ChainExecutor {
 		};
 	}
 
-	/** Resolves where `type` runs: an in-process plugin, or the binary path (throws when missing). */
-	async #locate(type: string): Promise<CniPlugin | string> {
+	/** Resolves where `type` runs: the binary's path or a built-in's (throws when missing). */
+	#locate(type: string): Promise<string> {
 		validatePluginType(type);
-		return this.#inProcess.get(type) ?? (await this.#exec.find(type, this.#path));
+		return this.exec.find(type, this.#path);
 	}
 
 	/** Runs one delegate and returns its stdout bytes; throws the CniError it reported. */
-	async #run(
-		target: CniPlugin | string,
-		command: CniCommand,
-		conf: DelegateConf,
-		rt: RuntimeConf,
-	): Promise<Uint8Array> {
+	#run(target: string, command: CniCommand, conf: DelegateConf, rt: RuntimeConf): Promise<Uint8Array> {
 		const env = this.#envFor(command, rt);
-		if (typeof target === 'string') {
-			return this.#exec.exec({pluginPath: target, stdin: conf.stdin, env, timeoutMs: this.#timeoutMs});
-		}
-		const outcome = await dispatch(target, {
-			getenv: (name) => env[name],
-			stdin: conf.stdin,
-			env,
-			maxJsonDepth: MAX_COMPOSED_JSON_DEPTH,
-		});
-		if (!outcome.ok) throw outcome.error;
-		return Buffer.from(outcome.stdout, 'utf8');
+		return this.exec.exec({pluginPath: target, stdin: conf.stdin, env, timeoutMs: this.#timeoutMs});
 	}
 
 	/** The cache key of `rt` in `list`. */
@@ -289,7 +273,7 @@ export class ChainExecutor {
 		prevResult: CniResult | undefined,
 	): Promise<DelStep> {
 		const prefix = `plugin ${pluginDescription(plugin)} failed (delete)`;
-		let target: CniPlugin | string;
+		let target: string;
 		try {
 			target = await this.#locate(plugin.type);
 		} catch (err) {

@@ -3,10 +3,11 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import type {CniPlugin} from '../cni/plugin.ts';
+import {BuiltinPluginExec} from './builtin-exec.ts';
 import {ChainExecutor} from './executor.ts';
-import {type FakeHandler, FakePluginExec} from './fake-exec.ts';
 import {checkHostRoot, findInRoot, HostRootPluginExec, resolveInRoot} from './host-root.ts';
 import {parseNetworkList} from './network-list.ts';
+import {type FakeHandler, FakePluginExec} from './testing/fake-exec.ts';
 
 let root: string;
 beforeEach(async () => {
@@ -93,8 +94,7 @@ describe('HostRootPluginExec', () => {
 		const executor = new ChainExecutor({
 			path: ['/opt/cni/bin'],
 			cacheDir,
-			exec: new HostRootPluginExec(fake, root),
-			inProcess: new Map([['inproc', builtin]]),
+			exec: new BuiltinPluginExec(new HostRootPluginExec(fake, root), new Map([['inproc', builtin]])),
 			env: {HOME: '/root'},
 		});
 		const conf = parseNetworkList(

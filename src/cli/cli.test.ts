@@ -3,7 +3,7 @@ import {mkdtemp, readdir, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
-import {FakePluginExec} from '../chain/fake-exec.ts';
+import {FakePluginExec} from '../chain/testing/fake-exec.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {cnitoolContainerId} from './chain.ts';
 import {type CliIo, runCli} from './cli.ts';

@@ -10,7 +10,7 @@ import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {dirname, join} from 'node:path';
 import {afterAll, beforeAll, expect, test} from 'vitest';
-import {FakeKubeClient} from '../k8s/fake-client.ts';
+import {FakeKubeClient} from '../k8s/testing/fake-client.ts';
 import {configureLog, lockLogConfig} from '../log.ts';
 import {createPlexusPlugin} from '../meta/plugin.ts';
 import {NetlinkModel} from '../netlink/model.ts';

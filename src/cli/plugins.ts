@@ -4,6 +4,7 @@
  * meta-plugin registers here as "plexus" when it lands; built-in delegates may register under
  * their own type.
  */
+import {BUILTIN_TYPES} from '../../delegates/builtin-types.ts';
 import type {CniPlugin, PluginRequest} from '../cni/plugin.ts';
 import {SUPPORTED_VERSIONS} from '../cni/versions.ts';
 
@@ -48,7 +49,7 @@ export const loadPlexusPlugin: PluginLoader = async () => {
 export const PLUGINS: ReadonlyMap<string, PluginLoader> = new Map<string, PluginLoader>([
 	['plexus', async () => lazyPlugin('plexus', SUPPORTED_VERSIONS, loadPlexusPlugin)],
 	// The built-in delegates as standalone binaries (bin/plexus-<type> sets PLEXUS_PLUGIN).
-	...(['vrf', 'vlan', 'route-override'] as const).map(
+	...BUILTIN_TYPES.map(
 		(type) => [type, async () => (await import('../../delegates/standalone.ts')).loadBuiltin(type)] as const,
 	),
 ]);

@@ -7,9 +7,9 @@
 
 import {type Getenv, parseCniEnv, validateNetworkName} from './env.ts';
 import {CniError, CniErrorCode, toCniError} from './errors.ts';
-import {decodeJsonObject, MAX_JSON_DEPTH, nestsDeeperThan} from './json.ts';
+import {decodeJsonObject, MAX_JSON_DEPTH} from './json.ts';
 import type {CniPlugin, PluginRequest} from './plugin.ts';
-import {compareVersions, DEFAULT_VERSION, versionAtLeast} from './versions.ts';
+import {compareVersions, DEFAULT_VERSION, sniffVersion, VERSION_SYNTAX, versionAtLeast} from './versions.ts';
 
 export interface DispatchIo {
 	getenv: Getenv;
@@ -26,23 +26,7 @@ export interface DispatchIo {
 /** What the invocation printed: stdout text (empty for verbs without output) or an error. */
 export type DispatchOutcome = {ok: true; stdout: string} | {ok: false; error: CniError; cniVersion: string};
 
-/** What an error JSON may carry as its cniVersion: a version, never arbitrary text from the config. */
-export const VERSION_SYNTAX = /^\d{1,4}\.\d{1,4}\.\d{1,4}$/;
-
-/** The cniVersion of the config in `stdin`, if it decodes and reads as a version (labels error JSON). */
-function sniffVersion(stdin: Uint8Array, maxDepth: number): string | undefined {
-	if (nestsDeeperThan(stdin, maxDepth)) return undefined;
-	try {
-		const conf = JSON.parse(Buffer.from(stdin).toString('utf8')) as unknown;
-		if (typeof conf === 'object' && conf !== null) {
-			const version = (conf as Record<string, unknown>)['cniVersion'];
-			if (typeof version === 'string' && VERSION_SYNTAX.test(version)) return version;
-		}
-	} catch {
-		// Not JSON: the error is reported by decodeConfig.
-	}
-	return undefined;
-}
+export {VERSION_SYNTAX} from './versions.ts';
 
 /** Decodes the stdin config (code 6 on malformed JSON or a non-object, 7 when nested too deep). */
 export function decodeConfig(stdin: Uint8Array, maxDepth: number = MAX_JSON_DEPTH): Record<string, unknown> {

@@ -4,6 +4,7 @@ import {
 	decodeJson,
 	decodeJsonObject,
 	findNonFiniteNumber,
+	isJsonObject,
 	MAX_COMPOSED_JSON_DEPTH,
 	MAX_JSON_DEPTH,
 	nestsDeeperThan,
@@ -84,5 +85,19 @@ describe('nesting depth (issue 12)', () => {
 		);
 		expect(findNonFiniteNumber(JSON.parse('{"a":[1,-1e400]}'))).toBe('a.1');
 		expect(findNonFiniteNumber({a: [1, 2.5, -0]})).toBeUndefined();
+	});
+});
+
+describe('isJsonObject', () => {
+	test.each([
+		[{}, true],
+		[{a: 1}, true],
+		[[], false],
+		[null, false],
+		['x', false],
+		[1, false],
+		[undefined, false],
+	])('%j → %s', (value, expected) => {
+		expect(isJsonObject(value)).toBe(expected);
 	});
 });

@@ -125,6 +125,11 @@ export function decodeJson(
 	return value;
 }
 
+/** True for a JSON object: not null, not an array (what configs, results and their sections are). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** As decodeJson, and the value must be a JSON object (`failed to decode <what>: expected a JSON object`). */
 export function decodeJsonObject(
 	input: string | Uint8Array,
@@ -132,8 +137,8 @@ export function decodeJsonObject(
 	limit: number = MAX_JSON_DEPTH,
 ): Record<string, unknown> {
 	const value = decodeJson(input, what, limit);
-	if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+	if (!isJsonObject(value)) {
 		throw new CniError(CniErrorCode.decodeFailure, `failed to decode ${what}: expected a JSON object`);
 	}
-	return value as Record<string, unknown>;
+	return value;
 }

@@ -4,6 +4,7 @@ import {
 	isSupportedVersion,
 	negotiateVersion,
 	SUPPORTED_VERSIONS,
+	sniffVersion,
 	versionAtLeast,
 } from './versions.ts';
 
@@ -42,5 +43,26 @@ describe('versions', () => {
 		['nothing', undefined, undefined, ''],
 	])('negotiateVersion: %s', (_title, version, versions, expected) => {
 		expect(negotiateVersion(version, versions)).toBe(expected);
+	});
+});
+
+describe('sniffVersion', () => {
+	const bytes = (text: string) => new Uint8Array(Buffer.from(text));
+	test.each([
+		['{"cniVersion":"1.0.0","name":"n"}', '1.0.0'],
+		['{"cniVersion":"0.3.1"}', '0.3.1'],
+		['{"cniVersion":"1.0.0; rm -rf"}', undefined],
+		['{"cniVersion":1}', undefined],
+		['["1.0.0"]', undefined],
+		['null', undefined],
+		['not json', undefined],
+	])('%s → %s', (text, expected) => {
+		expect(sniffVersion(bytes(text))).toBe(expected);
+	});
+
+	test('with a depth limit, a deeper config is not read', () => {
+		const deep = `{"cniVersion":"1.0.0","x":${'['.repeat(10)}${']'.repeat(10)}}`;
+		expect(sniffVersion(bytes(deep))).toBe('1.0.0');
+		expect(sniffVersion(bytes(deep), 5)).toBeUndefined();
 	});
 });

@@ -3,6 +3,7 @@
  * version from `cniVersion` ∪ `cniVersions`.
  */
 import {CniError, CniErrorCode} from './errors.ts';
+import {isJsonObject, nestsDeeperThan} from './json.ts';
 
 /** Every spec version Plexus implements, oldest first. */
 export const SUPPORTED_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
@@ -63,4 +64,24 @@ export function negotiateVersion(
 	if (candidates.length === 0) return cniVersion ?? '';
 	candidates.sort(compareVersions);
 	return candidates[candidates.length - 1] ?? '';
+}
+
+/** What an error JSON may carry as its cniVersion: a version, never arbitrary text from the config. */
+export const VERSION_SYNTAX = /^\d{1,4}\.\d{1,4}\.\d{1,4}$/;
+
+/**
+ * The cniVersion a config declares, if `config` decodes and its `cniVersion` reads as a version;
+ * undefined otherwise (and, with `maxDepth`, when it nests deeper). Labels an error JSON before
+ * (or without) the config being parsed for real.
+ */
+export function sniffVersion(config: Uint8Array, maxDepth?: number): string | undefined {
+	if (maxDepth !== undefined && nestsDeeperThan(config, maxDepth)) return undefined;
+	try {
+		const conf = JSON.parse(Buffer.from(config).toString('utf8')) as unknown;
+		const version = isJsonObject(conf) ? conf['cniVersion'] : undefined;
+		if (typeof version === 'string' && VERSION_SYNTAX.test(version)) return version;
+	} catch {
+		// Not JSON: whoever parses it reports that.
+	}
+	return undefined;
 }

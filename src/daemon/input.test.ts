@@ -5,7 +5,7 @@ import {request as httpRequest} from 'node:http';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, expect, test} from 'vitest';
-import {FakePluginExec} from '../chain/fake-exec.ts';
+import {FakePluginExec} from '../chain/testing/fake-exec.ts';
 import {MAX_JSON_DEPTH} from '../cni/json.ts';
 import {configureLog} from '../log.ts';
 import {createPlexusPlugin} from '../meta/plugin.ts';

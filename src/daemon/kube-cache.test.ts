@@ -5,7 +5,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {FakeKubeClient} from '../k8s/fake-client.ts';
+import {FakeKubeClient} from '../k8s/testing/fake-client.ts';
 import {configureLog} from '../log.ts';
 import {parsePlexusConf} from '../meta/conf/conf.ts';
 import {plexusVersion} from '../version/version.ts';

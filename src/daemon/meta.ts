@@ -8,12 +8,12 @@
 import {type PluginExec, ProcessPluginExec} from '../chain/plugin-exec.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
 import {hasKubeConfig, type KubeClient, NodeKubeClient} from '../k8s/client.ts';
+import {kubeClientOptions} from '../k8s/client-options.ts';
 import {podRefFromArgs} from '../k8s/k8s-args.ts';
 import {log} from '../log.ts';
 import type {PlexusConf} from '../meta/conf/conf.ts';
-import {defaultBuiltins} from '../meta/deps.ts';
 import {createPlexusPlugin} from '../meta/plugin.ts';
-import {TimedPluginExec, timedPlugin} from './delegate.ts';
+import {timedExec} from '../observe/timed-exec.ts';
 import {EventQueue} from './event-queue.ts';
 import {CachedKubeClient, type Informers, startInformers} from './kube-cache.ts';
 import type {DelegateObserver} from './metrics.ts';
@@ -21,9 +21,6 @@ import {RepeatedDels} from './repeat-del.ts';
 
 /** How long /readyz waits for the in-cluster informers to sync (Multus waits up to 20 s). */
 export const INFORMER_SYNC_WAIT_MS = 20_000;
-
-/** The bound of a Kubernetes call during DEL, as the one-shot meta-plugin uses it. */
-export const DEL_CALL_TIMEOUT_MS = 2000;
 
 type CreateClient = (options: {
 	kubeconfig: string;
@@ -88,20 +85,12 @@ export class KubeClients {
 
 	/** The client for this conf and verb, or undefined when no API server is configured. */
 	get(conf: PlexusConf, env: Readonly<Record<string, string>>, verb: 'ADD' | 'DEL'): KubeClient | undefined {
-		if (!hasKubeConfig(conf.kubeconfig, env)) return undefined;
-		const callTimeoutMs =
-			verb === 'DEL'
-				? Math.min(conf.apiTimeoutMs ?? DEL_CALL_TIMEOUT_MS, DEL_CALL_TIMEOUT_MS)
-				: conf.apiTimeoutMs;
-		const key = `${conf.kubeconfig}\u0000${callTimeoutMs ?? ''}`;
+		const options = kubeClientOptions(conf, env, verb);
+		if (options === undefined) return undefined;
+		const key = `${conf.kubeconfig}\u0000${options.callTimeoutMs ?? ''}`;
 		let client = this.#clients.get(key);
 		if (client === undefined) {
-			client = this.#create({
-				kubeconfig: conf.kubeconfig,
-				...(callTimeoutMs === undefined
-					? {}
-					: {callTimeoutMs, requestTimeoutMs: Math.min(callTimeoutMs, 2000)}),
-			});
+			client = this.#create({...options, kubeconfig: conf.kubeconfig});
 			this.#clients.set(key, client);
 		}
 		if (this.#informerOptions === undefined) return client;
@@ -247,16 +236,9 @@ export function createDaemonMetaPlugin(
 	}
 	const plugin = createPlexusPlugin({
 		kube: (conf, env, verb) => clients.get(conf, env, verb),
-		exec: new TimedPluginExec(context.exec ?? new ProcessPluginExec(), context.observeDelegate, {
-			timeoutMs: context.delegateTimeoutMs,
-		}),
+		exec: context.exec ?? new ProcessPluginExec(),
+		wrapExec: (exec) => timedExec(exec, context.observeDelegate, {timeoutMs: context.delegateTimeoutMs}),
 		hostRoot: context.hostRoot,
-		inProcess: async (conf, exec) => {
-			const builtins = await defaultBuiltins(conf, exec);
-			return new Map(
-				[...builtins].map(([type, plugin]) => [type, timedPlugin(plugin, context.observeDelegate)]),
-			);
-		},
 	});
 	return afterResultEvents(new RepeatedDels().wrap(plugin), clients.events);
 }

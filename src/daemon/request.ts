@@ -7,7 +7,7 @@
 
 import {CNI_ENV_VARIABLES, splitPath} from '../cni/env.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
-import {checkJsonDepth, decodeJsonObject} from '../cni/json.ts';
+import {checkJsonDepth, decodeJsonObject, isJsonObject} from '../cni/json.ts';
 
 /** What the hot-plug controller asks for on POST /delegate (Multus `DelegateInterfaceAttributes`). */
 export interface InterfaceAttributes {
@@ -32,13 +32,9 @@ function bad(why: string): CniError {
 	return new CniError(CniErrorCode.decodeFailure, `failed to decode daemon request: ${why}`);
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Reads `interfaceAttributes`, checking each field's type. */
 function parseAttributes(value: unknown): InterfaceAttributes {
-	if (!isObject(value)) throw bad('"interfaceAttributes" must be an object');
+	if (!isJsonObject(value)) throw bad('"interfaceAttributes" must be an object');
 	const attributes: InterfaceAttributes = {};
 	const ips = value['ips'];
 	if (ips !== undefined && ips !== null) {
@@ -54,7 +50,7 @@ function parseAttributes(value: unknown): InterfaceAttributes {
 	}
 	const cniArgs = value['cni-args'];
 	if (cniArgs !== undefined && cniArgs !== null) {
-		if (!isObject(cniArgs)) throw bad('"interfaceAttributes.cni-args" must be an object');
+		if (!isJsonObject(cniArgs)) throw bad('"interfaceAttributes.cni-args" must be an object');
 		attributes.cniArgs = cniArgs;
 	}
 	return attributes;
@@ -69,9 +65,9 @@ export function parseThickRequest(body: Uint8Array): ThickRequest {
 	} catch (err) {
 		throw bad((err as Error).message);
 	}
-	if (!isObject(value)) throw bad('expected a JSON object');
+	if (!isJsonObject(value)) throw bad('expected a JSON object');
 	const rawEnv = value['env'] ?? {};
-	if (!isObject(rawEnv)) throw bad('"env" must be an object of strings');
+	if (!isJsonObject(rawEnv)) throw bad('"env" must be an object of strings');
 	const env: Record<string, string> = {};
 	for (const [name, v] of Object.entries(rawEnv)) {
 		if (typeof v !== 'string') throw bad(`"env.${name}" must be a string, got ${typeof v}`);
@@ -120,14 +116,14 @@ export function applyInterfaceAttributes(config: Uint8Array, attributes: Interfa
 		return config;
 	}
 	const conf = decodeJsonObject(config, 'delegate config');
-	const runtimeConfig = isObject(conf['runtimeConfig']) ? {...conf['runtimeConfig']} : {};
+	const runtimeConfig = isJsonObject(conf['runtimeConfig']) ? {...conf['runtimeConfig']} : {};
 	if (attributes.ips !== undefined) runtimeConfig['ips'] = attributes.ips;
 	if (attributes.mac !== undefined) runtimeConfig['mac'] = attributes.mac;
 	const out: Record<string, unknown> = {...conf};
 	if (Object.keys(runtimeConfig).length > 0) out['runtimeConfig'] = runtimeConfig;
 	if (attributes.cniArgs !== undefined) {
-		const args = isObject(conf['args']) ? {...conf['args']} : {};
-		args['cni'] = {...(isObject(args['cni']) ? args['cni'] : {}), ...attributes.cniArgs};
+		const args = isJsonObject(conf['args']) ? {...conf['args']} : {};
+		args['cni'] = {...(isJsonObject(args['cni']) ? args['cni'] : {}), ...attributes.cniArgs};
 		out['args'] = args;
 	}
 	return new Uint8Array(Buffer.from(JSON.stringify(out)));

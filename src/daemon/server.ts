@@ -18,10 +18,10 @@ import {connect} from 'node:net';
 import {basename, dirname} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {dispatch, VERSION_SYNTAX} from '../cni/dispatch.ts';
+import {dispatch} from '../cni/dispatch.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
-import {CURRENT_VERSION} from '../cni/versions.ts';
+import {CURRENT_VERSION, sniffVersion} from '../cni/versions.ts';
 import {log} from '../log.ts';
 import type {TraceStore} from '../observe/trace.ts';
 import {traced} from '../observe/traced.ts';
@@ -60,18 +60,6 @@ export interface ShutdownOptions {
 	graceMs?: number;
 	/** How long in-flight and queued requests may take to finish before connections are cut (default 30 s). */
 	drainTimeoutMs?: number;
-}
-
-/** The cniVersion of a config, for labelling an error that happens before the plugin parses it. */
-function sniffVersion(config: Uint8Array): string {
-	try {
-		const conf = JSON.parse(Buffer.from(config).toString('utf8')) as unknown;
-		const version = (conf as Record<string, unknown> | null)?.['cniVersion'];
-		if (typeof version === 'string' && VERSION_SYNTAX.test(version)) return version;
-	} catch {
-		// Undecodable: the plugin reports it; the label falls back to the current version.
-	}
-	return CURRENT_VERSION;
 }
 
 /** Reads a request body up to `limit` bytes (413 beyond). */
@@ -293,7 +281,7 @@ export class Daemon {
 			command = request.env['CNI_COMMAND'] ?? 'UNKNOWN';
 			containerId = request.env['CNI_CONTAINERID'] ?? '';
 			ifname = request.env['CNI_IFNAME'] ?? '';
-			cniVersion = sniffVersion(request.config);
+			cniVersion = sniffVersion(request.config) ?? CURRENT_VERSION;
 			let plugin = this.#options.plugin;
 			let stdin = request.config;
 			if (path === '/delegate') {

@@ -7,7 +7,7 @@
  */
 import {isIP} from 'node:net';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
-import {findNonFiniteNumber, MAX_JSON_DEPTH, nestsDeeperThan, outOfRange} from '../cni/json.ts';
+import {findNonFiniteNumber, isJsonObject, MAX_JSON_DEPTH, nestsDeeperThan, outOfRange} from '../cni/json.ts';
 
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
 export const DEFAULT_NETWORK_ANNOTATION = 'v1.multus-cni.io/default-network';
@@ -116,10 +116,6 @@ function fail(field: string, why: string): never {
 	throw new ElementError(`"${field}" ${why}`);
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function nonZeroInt(value: unknown, field: string): number {
 	if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
 		fail(field, `must be a positive integer, got ${JSON.stringify(value)}`);
@@ -138,7 +134,7 @@ function parsePortMappings(value: unknown): PortMapping[] {
 	if (!Array.isArray(value) || value.length === 0) fail('portMappings', 'must be a non-empty list');
 	return value.map((raw, i) => {
 		const field = `portMappings[${i}]`;
-		if (!isPlainObject(raw)) fail(field, 'must be an object');
+		if (!isJsonObject(raw)) fail(field, 'must be an object');
 		const protocol = raw['protocol'] ?? 'tcp';
 		if (typeof protocol !== 'string' || !(PROTOCOLS as readonly string[]).includes(protocol.toLowerCase())) {
 			fail(`${field}.protocol`, `must be TCP, UDP or SCTP, got ${JSON.stringify(protocol)}`);
@@ -159,7 +155,7 @@ function parsePortMappings(value: unknown): PortMapping[] {
 }
 
 function parseBandwidth(value: unknown): Bandwidth {
-	if (!isPlainObject(value)) fail('bandwidth', 'must be an object');
+	if (!isJsonObject(value)) fail('bandwidth', 'must be an object');
 	const out: Bandwidth = {};
 	for (const key of ['ingressRate', 'ingressBurst', 'egressRate', 'egressBurst'] as const) {
 		if (value[key] !== undefined) out[key] = nonZeroInt(value[key], `bandwidth.${key}`);
@@ -194,7 +190,7 @@ function parseStringList(
 
 /** Validates one JSON element (spec §4.1.2.1). */
 function parseElement(raw: unknown, podNamespace: string): NetworkSelection {
-	if (!isPlainObject(raw)) fail('element', 'must be a JSON object');
+	if (!isJsonObject(raw)) fail('element', 'must be a JSON object');
 	for (const key of Object.keys(raw)) {
 		// Spec §4.1.2.1: keys without a "." are reserved for the spec; extensions are reverse-DNS.
 		if (!KNOWN_KEYS.has(key) && !key.includes('.'))
@@ -231,7 +227,7 @@ function parseElement(raw: unknown, podNamespace: string): NetworkSelection {
 		out.mac = raw['mac'];
 	}
 	if (raw['cni-args'] !== undefined) {
-		if (!isPlainObject(raw['cni-args'])) fail('cni-args', 'must be an object');
+		if (!isJsonObject(raw['cni-args'])) fail('cni-args', 'must be an object');
 		out.cniArgs = raw['cni-args'];
 	}
 	if (raw['portMappings'] !== undefined) out.portMappings = parsePortMappings(raw['portMappings']);
@@ -331,7 +327,7 @@ export function parseNetworkSelections(
 		const at = findNonFiniteNumber(decoded);
 		if (at !== undefined) throw annotationError(source, 'value', outOfRange(at));
 		const out = decoded.map((raw, i) => {
-			const label = `element ${i + 1}${isPlainObject(raw) && typeof raw['name'] === 'string' ? ` ("${raw['name']}")` : ''}`;
+			const label = `element ${i + 1}${isJsonObject(raw) && typeof raw['name'] === 'string' ? ` ("${raw['name']}")` : ''}`;
 			try {
 				return parseElement(raw, defaultNamespace);
 			} catch (error) {

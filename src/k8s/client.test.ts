@@ -6,7 +6,7 @@ import {afterEach, beforeAll, beforeEach, describe, expect, test} from 'vitest';
 import {TestApiServer} from '../../e2e/kube/apiserver.ts';
 import {plexusVersion} from '../version/version.ts';
 import {hasKubeConfig, NodeKubeClient} from './client.ts';
-import {FakeKubeClient} from './fake-client.ts';
+import {FakeKubeClient} from './testing/fake-client.ts';
 
 const STATUS_KEY = 'k8s.v1.cni.cncf.io/network-status';
 let api: TestApiServer;

@@ -1,7 +1,7 @@
 /**
  * The Kubernetes API seam: the few calls the meta-plugin makes (read a pod, read a NAD, write the
  * network-status annotation, post an event) behind `KubeClient`, with the REST implementation
- * (./rest/) and a fake (./fake-client.ts) for unit tests.
+ * (./rest/) and a fake (./testing/fake-client.ts) for unit tests.
  *
  * Not @kubernetes/client-node: importing it costs ~0.63-0.78 s per process here, which a
  * one-shot ADD and DEL paid on every call (14x the delegates' own time on ADD); ./rest/ loads in

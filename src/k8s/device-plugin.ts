@@ -7,7 +7,7 @@
  */
 import {readFile} from 'node:fs/promises';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
-import {checkJsonDepth} from '../cni/json.ts';
+import {checkJsonDepth, isJsonObject} from '../cni/json.ts';
 
 export const RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName';
 export const DEFAULT_DEVICE_CHECKPOINT = '/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint';
@@ -20,10 +20,6 @@ export interface DeviceAllocation {
 	containerName: string;
 	resourceName: string;
 	deviceIds: string[];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -41,12 +37,12 @@ export function parseCheckpoint(text: string, source: string): DeviceAllocation[
 			`failed to read device checkpoint "${source}": ${(error as Error).message}`,
 		);
 	}
-	const data = isRecord(raw) && isRecord(raw['Data']) ? raw['Data'] : undefined;
+	const data = isJsonObject(raw) && isJsonObject(raw['Data']) ? raw['Data'] : undefined;
 	const entries = data?.['PodDeviceEntries'];
 	if (!Array.isArray(entries)) return [];
-	return entries.filter(isRecord).map((entry) => {
+	return entries.filter(isJsonObject).map((entry) => {
 		const ids = entry['DeviceIDs'];
-		const deviceIds = Array.isArray(ids) ? ids : isRecord(ids) ? Object.values(ids).flat() : [];
+		const deviceIds = Array.isArray(ids) ? ids : isJsonObject(ids) ? Object.values(ids).flat() : [];
 		return {
 			podUid: String(entry['PodUID'] ?? ''),
 			containerName: String(entry['ContainerName'] ?? ''),

@@ -13,6 +13,16 @@ export interface PodRef {
 }
 
 /**
+ * `namespace/name`: how Plexus names a pod or a NAD in messages, logs, traces and network-status.
+ *
+ * @example
+ * qualifiedName({namespace: 'default', name: 'web-0'}) // "default/web-0"
+ */
+export function qualifiedName(ref: {readonly namespace: string; readonly name: string}): string {
+	return `${ref.namespace}/${ref.name}`;
+}
+
+/**
  * The pod named by CNI_ARGS, or undefined when the invocation is not for a Kubernetes pod (no
  * namespace or name), in which case annotations cannot apply.
  *

@@ -6,12 +6,9 @@
  */
 import {loadNetworkConf, type NetworkList, parseNetworkList} from '../chain/network-list.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
-import {checkJsonDepth, findNonFiniteNumber, outOfRange} from '../cni/json.ts';
+import {checkJsonDepth, findNonFiniteNumber, isJsonObject, outOfRange} from '../cni/json.ts';
 import type {Nad} from './client.ts';
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import {qualifiedName} from './k8s-args.ts';
 
 /**
  * A network list from a decoded config object: a conflist when it has `plugins`, else a single
@@ -44,7 +41,7 @@ export function networkListFromText(text: string, name: string | undefined, sour
 			`invalid config of ${source}: not JSON: ${(error as Error).message}`,
 		);
 	}
-	if (!isPlainObject(decoded))
+	if (!isJsonObject(decoded))
 		throw new CniError(CniErrorCode.invalidConfig, `invalid config of ${source}: not a JSON object`);
 	const at = findNonFiniteNumber(decoded);
 	if (at !== undefined)
@@ -74,8 +71,8 @@ export function withCniArgs(
 ): NetworkList {
 	if (cniArgs === undefined || Object.keys(cniArgs).length === 0) return list;
 	const plugins = list.plugins.map((p) => {
-		const args = isPlainObject(p.raw['args']) ? p.raw['args'] : {};
-		const cni = isPlainObject(args['cni']) ? args['cni'] : {};
+		const args = isJsonObject(p.raw['args']) ? p.raw['args'] : {};
+		const cni = isJsonObject(args['cni']) ? args['cni'] : {};
 		return {...p.raw, args: {...args, cni: {...cni, ...cniArgs}}};
 	});
 	return parseNetworkList(Buffer.from(JSON.stringify({...list.raw, plugins})), list.name);
@@ -91,9 +88,7 @@ export function withDeviceId(list: NetworkList, deviceId: string): NetworkList {
 }
 
 /** `namespace/name`, how Plexus names a NAD in messages and in network-status. */
-export function nadRef(nad: {namespace: string; name: string}): string {
-	return `${nad.namespace}/${nad.name}`;
-}
+export const nadRef: (nad: {namespace: string; name: string}) => string = qualifiedName;
 
 /**
  * The network list of a NAD (see the module comment).

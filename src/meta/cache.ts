@@ -22,7 +22,7 @@ import {readdir, readFile, rm} from 'node:fs/promises';
 import {basename, join} from 'node:path';
 import {fitFileName, writeFileAtomic} from '../chain/cache-file.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
-import {MAX_COMPOSED_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
+import {isJsonObject, MAX_COMPOSED_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
 
 export const PLEXUS_CACHE_KIND = 'plexusCacheV1';
 
@@ -108,9 +108,6 @@ function encode(entry: PodCacheEntry): string {
 	return `${JSON.stringify({...body, checksum: sha256(text)})}\n`;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-	typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** Decodes and verifies a cache file; any mismatch is a reason, never a partial entry. */
 export function decodeCache(text: string): CacheRead {
 	if (nestsDeeperThan(text, MAX_COMPOSED_JSON_DEPTH))
@@ -124,7 +121,7 @@ export function decodeCache(text: string): CacheRead {
 	} catch (error) {
 		return {state: 'corrupt', reason: `not JSON (${(error as Error).message})`};
 	}
-	if (!isRecord(raw)) return {state: 'corrupt', reason: 'not a JSON object'};
+	if (!isJsonObject(raw)) return {state: 'corrupt', reason: 'not a JSON object'};
 	const kind = raw['kind'];
 	if (typeof kind === 'string' && /^plexusCacheV\d+$/.test(kind) && !PLEXUS_CACHE_KINDS.includes(kind)) {
 		return {
@@ -139,7 +136,7 @@ export function decodeCache(text: string): CacheRead {
 	if (!Array.isArray(body['attachments'])) return {state: 'corrupt', reason: 'no attachment list'};
 	for (const [i, a] of (body['attachments'] as unknown[]).entries()) {
 		if (
-			!isRecord(a) ||
+			!isJsonObject(a) ||
 			typeof a['config'] !== 'string' ||
 			typeof a['ifname'] !== 'string' ||
 			typeof a['network'] !== 'string'
@@ -158,18 +155,18 @@ export function decodeCache(text: string): CacheRead {
 		}
 		attachments.push({
 			network: a['network'],
-			nad: isRecord(a['nad'])
+			nad: isJsonObject(a['nad'])
 				? {namespace: String(a['nad']['namespace']), name: String(a['nad']['name'])}
 				: null,
 			ifname: a['ifname'],
 			isClusterNetwork: a['isClusterNetwork'] === true,
 			config,
-			capabilityArgs: isRecord(a['capabilityArgs']) ? a['capabilityArgs'] : {},
+			capabilityArgs: isJsonObject(a['capabilityArgs']) ? a['capabilityArgs'] : {},
 			defaultRoute: Array.isArray(a['defaultRoute']) ? a['defaultRoute'].map(String) : null,
 			...(started === undefined ? {} : {started: started as number[]}),
 		});
 	}
-	const pod = isRecord(body['pod'])
+	const pod = isJsonObject(body['pod'])
 		? {
 				namespace: String(body['pod']['namespace']),
 				name: String(body['pod']['name']),
@@ -189,7 +186,7 @@ export function decodeCache(text: string): CacheRead {
 				: [],
 			pod,
 			attachments,
-			...(isRecord(body['delFailure']) ? {delFailure: decodeFailure(body['delFailure'])} : {}),
+			...(isJsonObject(body['delFailure']) ? {delFailure: decodeFailure(body['delFailure'])} : {}),
 		},
 	};
 }

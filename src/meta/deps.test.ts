@@ -2,7 +2,15 @@ import {mkdir, mkdtemp, rm, symlink, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
-import {waitReadiness} from './deps.ts';
+import {builtinPath} from '../chain/builtin-exec.ts';
+import type {PluginExec} from '../chain/plugin-exec.ts';
+import {RecordingPluginExec} from '../chain/recording-exec.ts';
+import {FakePluginExec} from '../chain/testing/fake-exec.ts';
+import type {CniPlugin} from '../cni/plugin.ts';
+import {parsePlexusConf} from './conf/conf.ts';
+import {delegateExec, waitReadiness} from './deps.ts';
+
+const BIN = '/opt/cni/bin';
 
 let dir: string;
 beforeEach(async () => {
@@ -37,5 +45,55 @@ describe('waitReadiness', () => {
 			code: 50,
 			message: `plexus is not ready: readiness indicator file "/run/flannel/other.env" does not exist under host root "${root}" (the cluster network is not up yet)`,
 		});
+	});
+});
+
+describe('delegateExec', () => {
+	const conf = (extra: Record<string, unknown> = {}) =>
+		parsePlexusConf({cniVersion: '1.0.0', name: 'n', type: 'plexus', clusterNetwork: '/x.conf', ...extra});
+	const env = {
+		CNI_COMMAND: 'ADD',
+		CNI_CONTAINERID: 'c1',
+		CNI_NETNS: '/run/netns/c1',
+		CNI_IFNAME: 'net1',
+		CNI_PATH: BIN,
+	};
+	const stdin = (type: string) =>
+		Buffer.from(JSON.stringify({cniVersion: '1.0.0', name: 'n', type, ipam: {type: 'static'}}));
+
+	/** A built-in that runs its IPAM binary through the exec it was given, as vlan does. */
+	const withIpam = (exec: PluginExec): CniPlugin => ({
+		type: 'vlan',
+		supportedVersions: ['1.0.0'],
+		add: async (request) => {
+			const path = await exec.find('static', request.path);
+			await exec.exec({pluginPath: path, stdin: request.stdin, env: request.env});
+			return {cniVersion: '1.0.0'};
+		},
+		del: async () => undefined,
+		check: async () => undefined,
+	});
+
+	test('built-ins (passthru included) before CNI_PATH; wrapExec sees built-ins and their IPAM runs alike', async () => {
+		const binaries = new FakePluginExec({static: () => ({cniVersion: '1.0.0', ips: []})}, BIN);
+		const runs: string[] = [];
+		const exec = await delegateExec(conf(), {
+			exec: binaries,
+			inProcess: async (_conf, ipam) => new Map([['vlan', withIpam(ipam)]]),
+			wrapExec: (inner) => new RecordingPluginExec(inner, (r) => runs.push(`${r.type}:${r.builtin}`)),
+		});
+		expect(await exec.find('passthru', [BIN])).toBe(builtinPath('passthru'));
+		await exec.exec({pluginPath: await exec.find('vlan', [BIN]), stdin: stdin('vlan'), env});
+		// The IPAM run finishes first (inside vlan's ADD), and is found among the binaries only.
+		expect(runs).toEqual(['static:false', 'vlan:true']);
+		expect(binaries.calls.map((c) => c.type)).toEqual(['static']);
+	});
+
+	test('disableBuiltins of passthru leaves it to CNI_PATH', async () => {
+		const exec = await delegateExec(conf({disableBuiltins: ['passthru']}), {
+			exec: new FakePluginExec({}, BIN),
+			inProcess: async () => new Map(),
+		});
+		await expect(exec.find('passthru', [BIN])).rejects.toMatchObject({code: 7});
 	});
 });

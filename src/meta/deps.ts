@@ -5,19 +5,21 @@
  */
 import {access} from 'node:fs/promises';
 import {setTimeout as sleep} from 'node:timers/promises';
-import type {PluginExec} from '../chain/plugin-exec.ts';
+import {BuiltinPluginExec, ipamExecOf} from '../chain/builtin-exec.ts';
+import {type PluginExec, ProcessPluginExec} from '../chain/plugin-exec.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
-import {hasKubeConfig, type KubeClient, NodeKubeClient} from '../k8s/client.ts';
+import {type KubeClient, NodeKubeClient} from '../k8s/client.ts';
+import {kubeClientOptions} from '../k8s/client-options.ts';
 import type {OpenNetlink} from '../netlink/netlink.ts';
 import type {PlexusConf} from './conf/conf.ts';
 import type {ProbeNetns} from './netns-guard.ts';
+import {PASSTHRU_TYPE, passthruPlugin} from './passthru.ts';
 
 /** Multus waits this long for the readiness indicator file on ADD and GC. */
 export const READINESS_TIMEOUT_MS = 45_000;
 export const READINESS_POLL_MS = 1000;
-/** API bound on DEL: shorter than ADD's, DEL must not stall a pod's removal. */
-export const DEL_API_TIMEOUT_MS = 2000;
+export {DEL_API_TIMEOUT_MS} from '../k8s/client-options.ts';
 
 /** What the plugin talks to; tests replace any of it. */
 export interface PlexusDeps {
@@ -31,10 +33,16 @@ export interface PlexusDeps {
 		| undefined;
 	/** Runs delegate binaries (default: ProcessPluginExec, node:child_process). */
 	exec?: PluginExec | undefined;
-	/** In-process delegates by type (default: the built-ins minus `disableBuiltins`). */
-	inProcess?:
-		| ((conf: PlexusConf, exec: PluginExec | undefined) => Promise<ReadonlyMap<string, CniPlugin>>)
-		| undefined;
+	/**
+	 * In-process delegates by type (default: the built-ins minus `disableBuiltins`), given the exec
+	 * for their own IPAM calls; they are found before CNI_PATH (delegateExec).
+	 */
+	inProcess?: ((conf: PlexusConf, exec: PluginExec) => Promise<ReadonlyMap<string, CniPlugin>>) | undefined;
+	/**
+	 * Decorates the whole delegate seam, built-ins included (timing and logs in the daemon and the
+	 * one-shot process, recording in dry-run). Default: none.
+	 */
+	wrapExec?: ((exec: PluginExec) => PluginExec) | undefined;
 	readinessTimeoutMs?: number | undefined;
 	readinessPollMs?: number | undefined;
 	/** Opens Netlink in the pod's netns for `default-route` (default: the kernel implementation). */
@@ -54,31 +62,40 @@ export function defaultKube(
 	env: Readonly<Record<string, string>>,
 	verb: 'ADD' | 'DEL',
 ): KubeClient | undefined {
-	if (!hasKubeConfig(conf.kubeconfig, env)) return undefined;
-	const callTimeoutMs =
-		verb === 'DEL'
-			? Math.min(conf.apiTimeoutMs ?? DEL_API_TIMEOUT_MS, DEL_API_TIMEOUT_MS)
-			: conf.apiTimeoutMs;
-	return new NodeKubeClient({
-		kubeconfig: conf.kubeconfig,
-		...(callTimeoutMs === undefined ? {} : {callTimeoutMs, requestTimeoutMs: Math.min(callTimeoutMs, 2000)}),
-	});
+	const options = kubeClientOptions(conf, env, verb);
+	return options === undefined ? undefined : new NodeKubeClient(options);
 }
 
 /** The built-in delegates (vrf, vlan, route-override) minus the conf's `disableBuiltins`. */
 export async function defaultBuiltins(
 	conf: PlexusConf,
-	exec: PluginExec | undefined,
+	exec: PluginExec,
 ): Promise<ReadonlyMap<string, CniPlugin>> {
-	const [{createBuiltins}, {openNetlink}, {ProcessPluginExec}] = await Promise.all([
+	const [{createBuiltins}, {openNetlink}] = await Promise.all([
 		import('../../delegates/index.ts'),
 		import('../netlink/kernel.ts'),
-		import('../chain/plugin-exec.ts'),
 	]);
-	return createBuiltins(
-		{openNetlink: (netns) => openNetlink(netns), exec: exec ?? new ProcessPluginExec()},
-		{disable: conf.disableBuiltins},
-	);
+	return createBuiltins({openNetlink: (netns) => openNetlink(netns), exec}, {disable: conf.disableBuiltins});
+}
+
+/**
+ * The one seam the meta-plugin's delegates run through: the in-process delegates (deps.inProcess,
+ * plus `passthru` unless registered or disabled) found by type before CNI_PATH, every other type a
+ * binary run by deps.exec; deps.wrapExec decorates the whole.
+ */
+export async function delegateExec(conf: PlexusConf, deps: PlexusDeps): Promise<PluginExec> {
+	const binaries = deps.exec ?? new ProcessPluginExec();
+	let seam: PluginExec | undefined;
+	// A built-in's IPAM call runs through the decorated seam (timed, recorded), found as a binary.
+	const ipam = ipamExecOf(binaries, () => seam ?? binaries);
+	const inProcess = await (deps.inProcess ?? defaultBuiltins)(conf, ipam);
+	const builtins =
+		inProcess.has(PASSTHRU_TYPE) || conf.disableBuiltins.includes(PASSTHRU_TYPE)
+			? inProcess
+			: new Map([...inProcess, [PASSTHRU_TYPE, passthruPlugin]]);
+	const exec = new BuiltinPluginExec(binaries, builtins);
+	seam = deps.wrapExec?.(exec) ?? exec;
+	return seam;
 }
 
 /** The kernel Netlink opener, loaded on first use. */

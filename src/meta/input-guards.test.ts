@@ -1,17 +1,17 @@
 // Issue 12, "every bad input is refused before anything runs": the meta-plugin in-process (the
 // same dispatch the binary and the daemon use) with recording fake delegates. For each bad input:
 // the right code and a message naming what is wrong, no delegate ran, no cache file exists, and a
-// later DEL of the same container with good input exits 0. Real namespaces: e2e/meta-input.e2e.test.ts.
+// later DEL of the same container with good input exits 0. Real namespaces: e2e/meta/input.e2e.test.ts.
 import {randomUUID} from 'node:crypto';
 import {mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {ResultCache} from '../chain/cache.ts';
-import {FakePluginExec} from '../chain/fake-exec.ts';
+import {FakePluginExec} from '../chain/testing/fake-exec.ts';
 import {dispatch} from '../cni/dispatch.ts';
 import {MAX_COMPOSED_JSON_DEPTH, MAX_JSON_DEPTH} from '../cni/json.ts';
-import {FakeKubeClient} from '../k8s/fake-client.ts';
+import {FakeKubeClient} from '../k8s/testing/fake-client.ts';
 import {configureLog} from '../log.ts';
 import {decodeCache} from './cache.ts';
 import {createPlexusPlugin} from './plugin.ts';

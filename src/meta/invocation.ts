@@ -7,7 +7,7 @@
 import {ChainExecutor, type RuntimeConf} from '../chain/executor.ts';
 import {parseCniArgs} from '../cni/env.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
-import type {CniPlugin, PluginRequest} from '../cni/plugin.ts';
+import type {PluginRequest} from '../cni/plugin.ts';
 import {type CniResult, convertResult} from '../cni/result.ts';
 import type {KubeClient, Pod} from '../k8s/client.ts';
 import {delegateArgs, type PodRef, podRefFromArgs} from '../k8s/k8s-args.ts';
@@ -17,7 +17,7 @@ import type {OpenNetlink} from '../netlink/netlink.ts';
 import {type CachedAttachment, PlexusCache, type PodCacheEntry} from './cache.ts';
 import {type PlexusConf, parsePlexusConf} from './conf/conf.ts';
 import {defaultGateways, familiesOf, moveDefaultRoute, rewriteDefaultRoutes} from './default-route.ts';
-import {PASSTHRU_TYPE, passthruPlugin} from './passthru.ts';
+import {delegateExec} from './deps.ts';
 import type {MetaPorts} from './ports.ts';
 import {type Attachment, type ResolveContext, resolveAttachments} from './resolve/resolve.ts';
 import {undoInAttachmentOf} from './scope.ts';
@@ -97,15 +97,6 @@ export interface ContainerRef {
 	pairs: readonly (readonly [string, string])[];
 }
 
-/** Adds the in-process passthru (the auxiliary chain's first plugin) unless one is registered. */
-function withPassthru(
-	inProcess: ReadonlyMap<string, CniPlugin>,
-	conf: PlexusConf,
-): ReadonlyMap<string, CniPlugin> {
-	if (inProcess.has(PASSTHRU_TYPE) || conf.disableBuiltins.includes(PASSTHRU_TYPE)) return inProcess;
-	return new Map([...inProcess, [PASSTHRU_TYPE, passthruPlugin]]);
-}
-
 export class Invocation {
 	readonly request: PluginRequest;
 	readonly conf: PlexusConf;
@@ -135,15 +126,18 @@ export class Invocation {
 	/** Parses the conf, points the logger, and builds the executor (binDir first on the path). */
 	static async open(
 		request: PluginRequest,
-		ports: Pick<MetaPorts, 'exec' | 'inProcess'> & Partial<Pick<MetaPorts, 'now'>>,
+		ports: Pick<MetaPorts, 'exec' | 'inProcess'> & Partial<Pick<MetaPorts, 'now' | 'wrapExec'>>,
 	): Promise<Invocation> {
 		const conf = parsePlexusConf(request.config);
 		configureLog({logFile: conf.logFile, logLevel: conf.logLevel, logToStderr: conf.logToStderr});
 		const executor = new ChainExecutor({
 			path: [conf.binDir, ...request.path.filter((dir) => dir !== conf.binDir)],
 			cacheDir: conf.cniDir,
-			exec: ports.exec,
-			inProcess: withPassthru(await ports.inProcess(conf, ports.exec), conf),
+			exec: await delegateExec(conf, {
+				exec: ports.exec,
+				inProcess: ports.inProcess,
+				wrapExec: ports.wrapExec,
+			}),
 			env: request.env,
 			timeoutMs: conf.delegateTimeoutMs,
 		});

@@ -1,5 +1,5 @@
 // The CNI_NETNS rules on real files (statfs, read-only: nothing is entered or created in the
-// kernel). Real namespaces, delegates and DEL's cleanup are proven in e2e/meta-input.e2e.test.ts.
+// kernel). Real namespaces, delegates and DEL's cleanup are proven in e2e/meta/input.e2e.test.ts.
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';

@@ -4,10 +4,10 @@ import {mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
-import {type FakeCall, FakePluginExec} from '../chain/fake-exec.ts';
+import {type FakeCall, FakePluginExec} from '../chain/testing/fake-exec.ts';
 import {dispatch} from '../cni/dispatch.ts';
 import {CniError} from '../cni/errors.ts';
-import {FakeKubeClient} from '../k8s/fake-client.ts';
+import {FakeKubeClient} from '../k8s/testing/fake-client.ts';
 import {createPlexusPlugin} from './plugin.ts';
 import {anyPathIsNetns} from './testing/netns.ts';
 

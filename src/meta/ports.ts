@@ -31,8 +31,10 @@ export interface MetaPorts {
 	kube(conf: PlexusConf, env: Readonly<Record<string, string>>, verb: 'ADD' | 'DEL'): KubeClient | undefined;
 	/** Runs delegate binaries (undefined: the executor's default, ProcessPluginExec). */
 	exec: PluginExec | undefined;
-	/** The in-process delegates by type for a conf. */
+	/** The in-process delegates by type for a conf (found before CNI_PATH: deps.ts delegateExec). */
 	inProcess(conf: PlexusConf, exec: PluginExec | undefined): Promise<ReadonlyMap<string, CniPlugin>>;
+	/** Decorates the whole delegate seam, built-ins included (timing, recording); optional. */
+	wrapExec?: ((exec: PluginExec) => PluginExec) | undefined;
 	/** Opens Netlink in a netns (for `default-route`), loaded on first use. */
 	netlink(): Promise<OpenNetlink>;
 	/** The time a DEL failure is recorded at. */
@@ -50,6 +52,7 @@ export function portsFrom(deps: PlexusDeps): MetaPorts {
 		kube: deps.kube ?? defaultKube,
 		exec: deps.exec,
 		inProcess: deps.inProcess ?? defaultBuiltins,
+		wrapExec: deps.wrapExec,
 		netlink: async () => deps.openNetlink ?? (await defaultOpenNetlink()),
 		now: () => new Date(),
 		files: nodeDeviceInfoFiles,

@@ -1,17 +1,17 @@
 // DEL undoes what ran, and only that (./undo.ts), through the meta-plugin against fakes: the
 // progress persisted before each plugin runs, rollback and DEL skipping plugins that never started,
 // a plugin uninstalled since ADD kept in the cache (with the reason) while the rest is undone, and
-// records of the previous release (no progress). The real kernel runs are e2e/del-*.e2e.test.ts.
+// records of the previous release (no progress). The real kernel runs are e2e/meta/del-*.e2e.test.ts.
 import {copyFile, mkdir, mkdtemp, readdir, readFile, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {ResultCache} from '../chain/cache.ts';
-import {type FakeCall, FakePluginExec} from '../chain/fake-exec.ts';
+import {type FakeCall, FakePluginExec} from '../chain/testing/fake-exec.ts';
 import {dispatch} from '../cni/dispatch.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
-import {FakeKubeClient} from '../k8s/fake-client.ts';
+import {FakeKubeClient} from '../k8s/testing/fake-client.ts';
 import {decodeCache, PlexusCache} from './cache.ts';
 import {createPlexusPlugin} from './plugin.ts';
 import {anyPathIsNetns} from './testing/netns.ts';

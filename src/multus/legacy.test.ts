@@ -9,7 +9,7 @@ import {fileURLToPath} from 'node:url';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {fixtureConfigs, MULTUS_FIXTURES, materializeFixture} from '../../e2e/helpers/multus-fixture.ts';
 import {ResultCache} from '../chain/cache.ts';
-import {FakePluginExec} from '../chain/fake-exec.ts';
+import {FakePluginExec} from '../chain/testing/fake-exec.ts';
 import {dispatch} from '../cni/dispatch.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {parseResult} from '../cni/result.ts';

@@ -27,7 +27,7 @@ import {readdir, readFile, rm} from 'node:fs/promises';
 import {join} from 'node:path';
 import {confListFromConf, type NetworkList, parseNetworkList} from '../chain/network-list.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
-import {checkJsonDepth, MAX_COMPOSED_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
+import {checkJsonDepth, isJsonObject, MAX_COMPOSED_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
 
 /** Every key a Multus v3.x/v4.x DelegateNetConf marshals to. */
 export const MULTUS_DELEGATE_KEYS: ReadonlySet<string> = new Set([
@@ -78,9 +78,6 @@ export interface MultusCacheFile {
 	delegates: MultusDelegate[];
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-	typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** The code-6 error every unusable cache file gets, naming it. */
 function unusable(file: string, reason: string): CniError {
 	return new CniError(CniErrorCode.decodeFailure, `failed to read multus cache "${file}": ${reason}`, {
@@ -105,13 +102,13 @@ function optionalString(d: Record<string, unknown>, key: string, fail: (r: strin
 /** Decodes one delegate record; `fail` builds the error naming the file and the delegate. */
 function decodeDelegate(raw: unknown, index: number, file: string): MultusDelegate {
 	const fail = (reason: string) => unusable(file, `delegate ${index}: ${reason}`);
-	if (!isRecord(raw)) throw fail('not a JSON object');
+	if (!isJsonObject(raw)) throw fail('not a JSON object');
 	for (const key of Object.keys(raw)) {
 		if (!MULTUS_DELEGATE_KEYS.has(key))
 			throw fail(`unknown key "${key}" (no Multus v3.x/v4.x release writes it; a newer format?)`);
 	}
 	const {Conf: conf, ConfList: confList, Name: name, Bytes: encoded} = raw;
-	if (!isRecord(conf) || !isRecord(confList))
+	if (!isJsonObject(conf) || !isJsonObject(confList))
 		throw fail('keys "Conf" and "ConfList" must both be objects (Multus always writes both)');
 	if (typeof name !== 'string') throw fail('key "Name" is not a string');
 	if (typeof encoded !== 'string' || encoded === '')
@@ -126,7 +123,7 @@ function decodeDelegate(raw: unknown, index: number, file: string): MultusDelega
 	} catch (error) {
 		throw fail(`key "Bytes" does not hold JSON (${(error as Error).message})`);
 	}
-	if (!isRecord(config)) throw fail('key "Bytes" does not hold a JSON object');
+	if (!isJsonObject(config)) throw fail('key "Bytes" does not hold a JSON object');
 	const plugins = confList['plugins'];
 	const conflist = Array.isArray(plugins) && plugins.length > 0;
 	if (conflist !== Array.isArray(config['plugins'])) {
@@ -172,7 +169,9 @@ export function decodeMultusCache(text: string, file: string): MultusDelegate[] 
 	}
 	if (!Array.isArray(raw)) {
 		const what =
-			isRecord(raw) && typeof raw['kind'] === 'string' ? `an object of kind "${raw['kind']}"` : typeof raw;
+			isJsonObject(raw) && typeof raw['kind'] === 'string'
+				? `an object of kind "${raw['kind']}"`
+				: typeof raw;
 		throw unusable(file, `expected the JSON list of delegates Multus writes, found ${what}`);
 	}
 	if (raw.length === 0)
@@ -205,7 +204,7 @@ export function cachedNetworkList(config: Uint8Array, source: string): NetworkLi
 	} catch {
 		return parseNetworkList(config, source);
 	}
-	const single = isRecord(raw) && typeof raw['type'] === 'string' && raw['plugins'] === undefined;
+	const single = isJsonObject(raw) && typeof raw['type'] === 'string' && raw['plugins'] === undefined;
 	return single ? confListFromConf(config, source) : parseNetworkList(config, source);
 }
 

@@ -9,7 +9,7 @@
 import {access, readFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
-import {decodeJson} from '../cni/json.ts';
+import {decodeJson, isJsonObject} from '../cni/json.ts';
 
 /** The file names Multus' entrypoints write, in the order the runtime would read them. */
 export const MULTUS_CONF_NAMES = ['00-multus.conf', '00-multus.conflist'] as const;
@@ -63,9 +63,6 @@ export interface MultusTakeover {
 	chrootDir?: string | undefined;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-	typeof v === 'object' && v !== null && !Array.isArray(v);
-
 function invalid(path: string, reason: string): CniError {
 	return new CniError(CniErrorCode.invalidConfig, `failed to take over multus conf "${path}": ${reason}`);
 }
@@ -77,7 +74,7 @@ async function readJsonObject(path: string): Promise<Record<string, unknown>> {
 	} catch (error) {
 		throw invalid(path, (error as Error).message);
 	}
-	if (!isRecord(value)) throw invalid(path, 'not a JSON object');
+	if (!isJsonObject(value)) throw invalid(path, 'not a JSON object');
 	return value;
 }
 
@@ -92,7 +89,7 @@ export async function readMultusConf(path: string, confDir: string): Promise<Mul
 	let plugin = top;
 	if (Array.isArray(top['plugins'])) {
 		const first: unknown = top['plugins'][0];
-		if (!isRecord(first)) throw invalid(path, 'its "plugins" list has no Multus plugin');
+		if (!isJsonObject(first)) throw invalid(path, 'its "plugins" list has no Multus plugin');
 		if (top['plugins'].length > 1)
 			throw invalid(path, 'a Multus conflist chains further plugins; plexus cannot carry them over');
 		plugin = first;
@@ -125,7 +122,7 @@ export async function readMultusConf(path: string, confDir: string): Promise<Mul
 	const cniVersion = top['cniVersion'] ?? plugin['cniVersion'];
 	if (typeof cniVersion !== 'string' || cniVersion === '') throw invalid(path, 'no "cniVersion"');
 	const capabilities: Record<string, boolean> = {};
-	if (isRecord(plugin['capabilities'])) {
+	if (isJsonObject(plugin['capabilities'])) {
 		for (const [k, v] of Object.entries(plugin['capabilities'])) if (v === true) capabilities[k] = true;
 	}
 	return {

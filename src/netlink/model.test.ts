@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
-import {netlinkContract} from './contract.ts';
 import {MODEL_KINDS, NetlinkModel} from './model.ts';
+import {netlinkContract} from './testing/contract.ts';
 
 function modelHarness(name: string, kinds: readonly string[]) {
 	const kernel = new NetlinkModel({kinds});

@@ -1,8 +1,8 @@
 /**
  * An in-memory kernel behind the Netlink interface: several network namespaces with links,
  * addresses, routes, rules and sysctls, for dry-run simulation and fast delegate unit tests. It
- * models the kernel behaviour delegates depend on; the shared contract suite (./contract.ts) and
- * the differential tests (e2e/netlink-model.*) run it against real kernels to keep it honest:
+ * models the kernel behaviour delegates depend on; the shared contract suite (./testing/contract.ts) and
+ * the differential tests (e2e/netlink/model.*) run it against real kernels to keep it honest:
  * - connected/local/broadcast routes derive from addresses on up links, in the VRF table of the
  *   link's master when it has one (so enslaving moves them);
  * - enslaving to (or releasing from) a VRF cycles an up link down and up, which flushes the link's

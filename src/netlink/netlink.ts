@@ -3,7 +3,7 @@
  * routes, rules and sysctls, as typed synchronous calls (each one is a few microseconds of
  * rtnetlink). Two implementations: the kernel one (`openNetlink` in ./rtnl-netlink.ts, over the
  * native socket) and the in-memory model (./model.ts) for dry runs and unit tests. A shared
- * contract suite (./contract.ts) keeps them in agreement.
+ * contract suite (./testing/contract.ts) keeps them in agreement.
  *
  * Conventions:
  * - a handle is bound to one netns (a path such as `/var/run/netns/x` or `/proc/PID/ns/net`,

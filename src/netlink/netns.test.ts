@@ -1,5 +1,5 @@
 // Netns names and paths (no privileges: every case here fails before the addon is called), and
-// the model's named namespaces. The kernel side is proven in e2e/netlink-netns.e2e.test.ts.
+// the model's named namespaces. The kernel side is proven in e2e/netlink/netns.e2e.test.ts.
 import {describe, expect, test} from 'vitest';
 import {CniErrorCode} from '../cni/errors.ts';
 import {NetlinkError, NetnsNotFoundError} from './errors.ts';

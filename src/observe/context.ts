@@ -8,6 +8,7 @@
 import {AsyncLocalStorage} from 'node:async_hooks';
 import {performance} from 'node:perf_hooks';
 import {toCniError} from '../cni/errors.ts';
+import {qualifiedName} from '../k8s/k8s-args.ts';
 import {log} from '../log.ts';
 import type {OperationTrace} from './trace.ts';
 
@@ -47,7 +48,7 @@ export function currentAttachment(): AttachmentInfo | undefined {
 
 /** `ns/name` of a pod or NAD, '' for none. */
 export function qualified(ref: {namespace: string; name: string} | undefined): string {
-	return ref === undefined ? '' : `${ref.namespace}/${ref.name}`;
+	return ref === undefined ? '' : qualifiedName(ref);
 }
 
 /**

@@ -5,23 +5,10 @@
  */
 import type {PlexusDeps} from '../meta/deps.ts';
 import {observeDelegates} from './delegates.ts';
+import {timedExec} from './timed-exec.ts';
 
 /** The meta-plugin's dependencies with timed, logged delegate execution. */
 export async function observedDeps(): Promise<PlexusDeps> {
-	const [{ProcessPluginExec}, {TimedPluginExec, timedPlugin}, {defaultBuiltins}] = await Promise.all([
-		import('../chain/plugin-exec.ts'),
-		import('../daemon/delegate.ts'),
-		import('../meta/deps.ts'),
-	]);
 	const observe = observeDelegates();
-	return {
-		exec: new TimedPluginExec(new ProcessPluginExec(), observe),
-		inProcess: async (conf, exec) =>
-			new Map(
-				[...(await defaultBuiltins(conf, exec))].map(([type, plugin]) => [
-					type,
-					timedPlugin(plugin, observe),
-				]),
-			),
-	};
+	return {wrapExec: (exec) => timedExec(exec, observe)};
 }

@@ -15,7 +15,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {execa} from 'execa';
-import {probe, requireShim, SHIM} from '../../daemon-helpers.ts';
+import {probe, requireShim, SHIM} from '../../helpers/daemon.ts';
 import {randomName} from '../../helpers/netns.ts';
 import {TestApiServer} from '../../kube/apiserver.ts';
 import {installRecorder, type RecordedCall, readCalls} from './cni-recorder.ts';

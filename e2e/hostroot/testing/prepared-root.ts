@@ -11,7 +11,7 @@ import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {execa} from 'execa';
-import {probe} from '../../daemon-helpers.ts';
+import {probe} from '../../helpers/daemon.ts';
 import {randomName} from '../../helpers/netns.ts';
 import {buildFakeFlannel, subnetEnv} from './fake-flannel.ts';
 

@@ -1,5 +1,5 @@
 // `plexus cleanup` and doctor's failing-DEL check on a cache directory written through the real
-// caches; the end-to-end run (a plugin uninstalled under a real pod) is e2e/del-cases.e2e.test.ts.
+// caches; the end-to-end run (a plugin uninstalled under a real pod) is e2e/meta/del-cases.e2e.test.ts.
 import {mkdtemp, readdir, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';

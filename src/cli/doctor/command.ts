@@ -10,11 +10,13 @@ import {access, readdir, readFile, stat} from 'node:fs/promises';
 import {request as httpRequest} from 'node:http';
 import {extname, join} from 'node:path';
 import {parseArgs} from 'node:util';
+import {BUILTIN_TYPES} from '../../../delegates/builtin-types.ts';
 import {findInPath, type PluginExec, ProcessPluginExec} from '../../chain/plugin-exec.ts';
 import {splitPath} from '../../cni/env.ts';
 import {toCniError} from '../../cni/errors.ts';
 import {DEFAULT_SOCKET_PATH} from '../../daemon/server.ts';
 import {KubeApiError, type KubeClient, NodeKubeClient} from '../../k8s/client.ts';
+import {kubeClientOptions} from '../../k8s/client-options.ts';
 import {networkListFromText} from '../../k8s/nad.ts';
 import {type PlexusConf, parsePlexusConf} from '../../meta/conf/conf.ts';
 import {resolveConfClusterNetwork} from '../../meta/resolve/resolve.ts';
@@ -59,7 +61,8 @@ export interface DoctorIo {
 	kube?: KubeClient | undefined;
 }
 
-const BUILTINS = ['vrf', 'vlan', 'route-override'];
+/** The bound of each of doctor's API calls (it probes; a pod is not waiting on it). */
+const DOCTOR_API_TIMEOUT_MS = 3000;
 /** The one-shot meta-plugin, and the shim `plexus install` puts in front of the daemon. */
 const PLEXUS_TYPES = ['plexus', 'plexus-shim'];
 const PROBE_NAME = 'plexus-doctor-probe-does-not-exist';
@@ -226,7 +229,7 @@ async function checkDelegates(
 		return;
 	}
 	const searched = [conf.binDir, ...path.filter((d) => d !== conf.binDir)];
-	const builtins = BUILTINS.filter((t) => !conf.disableBuiltins.includes(t));
+	const builtins: readonly string[] = BUILTIN_TYPES.filter((t) => !conf.disableBuiltins.includes(t));
 	for (const plugin of cluster.list.plugins) {
 		const what = `delegate "${plugin.type}" of network "${cluster.network}"`;
 		if (builtins.includes(plugin.type)) {
@@ -510,10 +513,8 @@ export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<
 	if (conf !== undefined) {
 		const kubeconfig = values.kubeconfig ?? conf.kubeconfig;
 		const env = io.env;
-		const hasApi =
-			kubeconfig !== '' ||
-			((env['KUBERNETES_SERVICE_HOST'] ?? '') !== '' && (env['KUBERNETES_SERVICE_PORT'] ?? '') !== '');
-		const kube = io.kube ?? (hasApi ? new NodeKubeClient({kubeconfig, callTimeoutMs: 3000}) : undefined);
+		const options = kubeClientOptions({kubeconfig, apiTimeoutMs: DOCTOR_API_TIMEOUT_MS}, env, 'ADD');
+		const kube = io.kube ?? (options === undefined ? undefined : new NodeKubeClient(options));
 		await checkKube(conf, kube, kubeconfig, checks);
 		await checkDelegates(
 			conf,

@@ -6,6 +6,7 @@
  * what cannot be undone with `plexus cleanup <containerID>`.
  */
 
+import {qualifiedName} from '../../k8s/k8s-args.ts';
 import {PlexusCache} from '../../meta/cache.ts';
 import {describeAttachment} from '../../meta/cleanup.ts';
 import type {Check} from './command.ts';
@@ -35,7 +36,7 @@ export async function checkStuckDels(cniDir: string): Promise<Check[]> {
 		if (read.state !== 'ok' || read.entry.delFailure === undefined) continue;
 		const {entry} = read;
 		const failure = read.entry.delFailure;
-		const pod = entry.pod === null ? '' : ` (pod "${entry.pod.namespace}/${entry.pod.name}")`;
+		const pod = entry.pod === null ? '' : ` (pod "${qualifiedName(entry.pod)}")`;
 		const left = entry.attachments.map(describeAttachment);
 		checks.push({
 			check: 'failing DEL',

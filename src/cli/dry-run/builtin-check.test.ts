@@ -3,9 +3,9 @@
 // unknown key close to a known one is a "did you mean" warning; a valid config has no finding.
 import {describe, expect, test} from 'vitest';
 import {buildDelegateConf} from '../../chain/delegate-conf.ts';
-import {type FakeCall, FakePluginExec} from '../../chain/fake-exec.ts';
+import {type FakeCall, FakePluginExec} from '../../chain/testing/fake-exec.ts';
 import {toCniError} from '../../cni/errors.ts';
-import {FakeKubeClient} from '../../k8s/fake-client.ts';
+import {FakeKubeClient} from '../../k8s/testing/fake-client.ts';
 import {createPlexusPlugin} from '../../meta/plugin.ts';
 import {anyPathIsNetns} from '../../meta/testing/netns.ts';
 import {ManifestKubeClient, parseManifests} from './manifests.ts';

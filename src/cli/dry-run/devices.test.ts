@@ -3,7 +3,7 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, expect, test} from 'vitest';
-import {FakePluginExec} from '../../chain/fake-exec.ts';
+import {FakePluginExec} from '../../chain/testing/fake-exec.ts';
 import {ManifestKubeClient} from './manifests.ts';
 import {dryRunPod} from './plan.ts';
 import {renderTable} from './render.ts';

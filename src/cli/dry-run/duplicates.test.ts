@@ -2,7 +2,7 @@
 // in different VRFs (seed 000's blue and red) they are not.
 import {describe, expect, test} from 'vitest';
 import {buildDelegateConf} from '../../chain/delegate-conf.ts';
-import {FakePluginExec} from '../../chain/fake-exec.ts';
+import {FakePluginExec} from '../../chain/testing/fake-exec.ts';
 import {ManifestKubeClient, parseManifests} from './manifests.ts';
 import {dryRunPod} from './plan.ts';
 

@@ -4,11 +4,8 @@
  * replies leave by the wrong interface. Attachments in different VRFs (a `vrf` plugin in the
  * chain, by `vrfname`) are separate domains, as in seed 000's blue and red networks.
  */
+import {isJsonObject} from '../../cni/json.ts';
 import type {AttachmentPlan, Finding} from './types.ts';
-
-function isObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The static IPAM addresses (without prefix length) and the VRF of one attachment's chain. */
 function addressesOf(attachment: AttachmentPlan): {vrf: string; addresses: string[]} {
@@ -21,9 +18,10 @@ function addressesOf(attachment: AttachmentPlan): {vrf: string; addresses: strin
 			if (typeof name === 'string') vrf = name;
 		}
 		const ipam = config['ipam'];
-		if (!isObject(ipam) || ipam['type'] !== 'static' || !Array.isArray(ipam['addresses'])) continue;
+		if (!isJsonObject(ipam) || ipam['type'] !== 'static' || !Array.isArray(ipam['addresses'])) continue;
 		for (const a of ipam['addresses'])
-			if (isObject(a) && typeof a['address'] === 'string') addresses.push(a['address'].split('/')[0] ?? '');
+			if (isJsonObject(a) && typeof a['address'] === 'string')
+				addresses.push(a['address'].split('/')[0] ?? '');
 	}
 	return {vrf, addresses};
 }

@@ -15,6 +15,7 @@
 import {randomBytes} from 'node:crypto';
 import {basename, dirname, join} from 'node:path';
 import {createBuiltins} from '../../../delegates/index.ts';
+import {BuiltinPluginExec, ipamExecOf} from '../../chain/builtin-exec.ts';
 import {ChainExecutor} from '../../chain/executor.ts';
 import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
 import {defaultBuiltins} from '../../meta/deps.ts';
@@ -204,8 +205,9 @@ function runPod(input: PodDryRun): Promise<Execution> {
 		const kube = new RecordingKube(input.kube, input.pod);
 		const ports = dryRunPorts({
 			kube,
-			exec: recording.exec,
-			inProcess: async (conf, e) => recording.record(await defaultBuiltins(conf, e)),
+			exec: recording.binaries,
+			inProcess: (conf, e) => defaultBuiltins(conf, e ?? recording.binaries),
+			wrapExec: (exec) => recording.record(exec),
 			netlink: openNetlink,
 			files: nodeDeviceInfoFiles,
 			probeNetns: netnsKind,
@@ -241,11 +243,12 @@ export function executeNetwork(input: NetworkDryRun, options: ExecuteOptions = {
 
 function runNetwork(input: NetworkDryRun): Promise<Execution> {
 	return withRecording((recording) => {
-		const {exec} = recording;
+		const {binaries} = recording;
+		const ipam = ipamExecOf(binaries, () => exec);
+		const exec = recording.record(new BuiltinPluginExec(binaries, createBuiltins({openNetlink, exec: ipam})));
 		const executor = new ChainExecutor({
 			path: input.path,
 			exec,
-			inProcess: recording.record(createBuiltins({openNetlink, exec})),
 			env: input.env,
 			cacheDir: recording.cacheDir,
 		});

@@ -4,7 +4,7 @@ import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
-import {FakeKubeClient} from '../../k8s/fake-client.ts';
+import {FakeKubeClient} from '../../k8s/testing/fake-client.ts';
 import {loadManifests, ManifestKubeClient, parseManifests, selectPod} from './manifests.ts';
 
 let dir: string;

@@ -7,6 +7,7 @@
 import {readdir, readFile, stat} from 'node:fs/promises';
 import {extname, join} from 'node:path';
 import {CniError, CniErrorCode} from '../../cni/errors.ts';
+import {isJsonObject} from '../../cni/json.ts';
 import type {KubeClient, Nad, Pod, PodEvent, StatusWriteOutcome} from '../../k8s/client.ts';
 import {parseYamlDocuments} from './yaml-text.ts';
 
@@ -15,13 +16,9 @@ export interface Manifests {
 	nads: Nad[];
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function stringMap(value: unknown): Record<string, string> {
 	const out: Record<string, string> = {};
-	if (!isObject(value)) return out;
+	if (!isJsonObject(value)) return out;
 	for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
 	return out;
 }
@@ -35,8 +32,8 @@ const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Repli
 
 function objectAt(value: unknown, ...path: string[]): Record<string, unknown> | undefined {
 	let at = value;
-	for (const key of path) at = isObject(at) ? at[key] : undefined;
-	return isObject(at) ? at : undefined;
+	for (const key of path) at = isJsonObject(at) ? at[key] : undefined;
+	return isJsonObject(at) ? at : undefined;
 }
 
 function nonEmpty(value: unknown): string | undefined {
@@ -72,7 +69,7 @@ function templatePod(
 
 /** Adds the Pods and NADs of one decoded object (recursing into `kind: List`). */
 function collect(object: unknown, file: string, defaultNamespace: string, into: Manifests): void {
-	if (!isObject(object)) return;
+	if (!isJsonObject(object)) return;
 	const kind = object['kind'];
 	if (kind === 'List' && Array.isArray(object['items'])) {
 		for (const item of object['items']) collect(item, file, defaultNamespace, into);
@@ -83,7 +80,7 @@ function collect(object: unknown, file: string, defaultNamespace: string, into: 
 		return;
 	}
 	if (kind !== 'Pod' && kind !== 'NetworkAttachmentDefinition') return;
-	const metadata = isObject(object['metadata']) ? object['metadata'] : {};
+	const metadata = isJsonObject(object['metadata']) ? object['metadata'] : {};
 	const name = metadata['name'];
 	if (typeof name !== 'string' || name === '') throw badManifest(file, `a ${kind} has no metadata.name`);
 	const namespace = nonEmpty(metadata['namespace']) ?? defaultNamespace;
@@ -94,7 +91,7 @@ function collect(object: unknown, file: string, defaultNamespace: string, into: 
 		into.pods.push({name, namespace, uid, annotations});
 		return;
 	}
-	const spec = isObject(object['spec']) ? object['spec'] : {};
+	const spec = isJsonObject(object['spec']) ? object['spec'] : {};
 	const config = spec['config'];
 	if (config !== undefined && typeof config !== 'string')
 		throw badManifest(

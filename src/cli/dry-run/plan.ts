@@ -8,6 +8,8 @@
  * fail on becomes a finding carrying ADD's own message (per delegate: ./plugin-checks.ts).
  * The report's types are in ./types.ts.
  */
+
+import {BuiltinPluginExec, isBuiltinPath} from '../../chain/builtin-exec.ts';
 import {buildDelegateConf, marshalLikeGo} from '../../chain/delegate-conf.ts';
 import {ChainExecutor, type RuntimeConf} from '../../chain/executor.ts';
 import type {NetworkList} from '../../chain/network-list.ts';
@@ -114,7 +116,7 @@ async function planList(
 		let supportedVersions: string[] | null = null;
 		if (step.target === undefined) {
 			findings.push({...fail(step.failure), ...at});
-		} else if (typeof step.target === 'string') {
+		} else if (!isBuiltinPath(step.target)) {
 			runsAs = 'binary';
 			path = step.target;
 			if (common.queryVersions !== false) {
@@ -136,7 +138,8 @@ async function planList(
 			}
 		} else {
 			runsAs = 'builtin';
-			supportedVersions = [...step.target.supportedVersions];
+			// A built-in answers VERSION through the same seam, in-process.
+			supportedVersions = await binaryVersions(executor.exec, step.target, list.cniVersion);
 		}
 		const stdin = Buffer.from(step.conf.stdin).toString('utf8');
 		const checked = checkDelegate({
@@ -174,8 +177,8 @@ function errorFinding(error: unknown): Finding {
 }
 
 /** The meta-plugin's in-process delegates for a conf (the test override, else ADD's own default). */
-const builtinsFor = (common: Common) => (conf: PlexusConf, exec: PluginExec | undefined) =>
-	common.inProcess !== undefined ? common.inProcess(exec ?? common.exec) : defaultBuiltins(conf, exec);
+const builtinsFor = (common: Common) => (conf: PlexusConf, exec: PluginExec) =>
+	common.inProcess !== undefined ? common.inProcess(exec) : defaultBuiltins(conf, exec);
 
 /** The built-ins for a bare network list (no Plexus conf, so none is disabled). */
 async function networkBuiltins(common: Common): Promise<ReadonlyMap<string, CniPlugin>> {
@@ -322,8 +325,7 @@ export async function dryRunNetwork(input: NetworkDryRun): Promise<DryRunReport>
 	};
 	const executor = new ChainExecutor({
 		path: input.path,
-		exec: input.exec,
-		inProcess: await networkBuiltins(input),
+		exec: new BuiltinPluginExec(input.exec, await networkBuiltins(input)),
 		env: input.env,
 	});
 	const plugins = await planList(

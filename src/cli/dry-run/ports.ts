@@ -90,6 +90,8 @@ export interface DryRunPortsOf {
 	kube: RecordingKube;
 	exec: PluginExec;
 	inProcess: (conf: PlexusConf, exec: PluginExec | undefined) => Promise<ReadonlyMap<string, CniPlugin>>;
+	/** Decorates the whole delegate seam (dry-run records every run through it). */
+	wrapExec?: ((exec: PluginExec) => PluginExec) | undefined;
 	netlink: OpenNetlink;
 	files: DeviceInfoFiles;
 	probeNetns: ProbeNetns;
@@ -101,6 +103,7 @@ export function dryRunPorts(of: DryRunPortsOf): MetaPorts {
 		kube: () => of.kube,
 		exec: of.exec,
 		inProcess: of.inProcess,
+		wrapExec: of.wrapExec,
 		netlink: async () => of.netlink,
 		now: () => new Date(),
 		files: of.files,

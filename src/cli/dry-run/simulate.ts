@@ -13,10 +13,13 @@
 import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {basename, join} from 'node:path';
+import {BuiltinPluginExec} from '../../chain/builtin-exec.ts';
 import {ChainExecutor} from '../../chain/executor.ts';
 import type {ExecRequest, PluginExec} from '../../chain/plugin-exec.ts';
+import {type ExecRecord, RecordingPluginExec} from '../../chain/recording-exec.ts';
 import {toCniError} from '../../cni/errors.ts';
-import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
+import {isJsonObject} from '../../cni/json.ts';
+import type {CniPlugin} from '../../cni/plugin.ts';
 import {versionAtLeast} from '../../cni/versions.ts';
 import {Invocation} from '../../meta/invocation.ts';
 import {addPod, RolledBackError} from '../../meta/steps/add.ts';
@@ -25,12 +28,8 @@ import type {OpenNetlink} from '../../netlink/netlink.ts';
 import {currentAttachment} from '../../observe/context.ts';
 import {networkRun, podAddRequestCachedIn} from './plan.ts';
 import {dryRunPorts, memoryDeviceInfo, RecordingKube} from './ports.ts';
-import {type StaticIpam, staticIpam} from './static-ipam.ts';
+import {staticIpam} from './static-ipam.ts';
 import type {Finding, NetView, NetworkDryRun, PodDryRun, SimulatedStep, Simulation} from './types.ts';
-
-function isObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** IP entries in the shape of `version` (0.3.x/0.4.0 carry "version"). */
 function ipEntries(version: string, ips: {address: string; gateway?: string}[], iface: number | undefined) {
@@ -41,20 +40,18 @@ function ipEntries(version: string, ips: {address: string; gateway?: string}[], 
 	}));
 }
 
-/** Records one delegate run. */
-export type Recorder = (type: string, stdin: string, result: unknown, error: string | null) => void;
-
-/** Stands in for external binaries on the model (see the file comment). */
+/**
+ * Stands in for external binaries on the model (see the file comment): a decorator of the binaries'
+ * exec that finds them as the real one does and never runs them.
+ */
 class OpaqueExec implements PluginExec {
 	readonly #real: PluginExec;
 	readonly #model: Model;
-	readonly #record: Recorder;
 	#macs = 0;
 
-	constructor(real: PluginExec, model: Model, record: Recorder) {
+	constructor(real: PluginExec, model: Model) {
 		this.#real = real;
 		this.#model = model;
-		this.#record = record;
 	}
 
 	find(type: string, path: readonly string[]): Promise<string> {
@@ -67,17 +64,10 @@ class OpaqueExec implements PluginExec {
 		const config = JSON.parse(stdin) as Record<string, unknown>;
 		const version = String(config['cniVersion'] ?? '0.1.0');
 		if (request.env['CNI_COMMAND'] !== 'ADD') return new Uint8Array();
-		let parsed: StaticIpam;
-		try {
-			// The real plugin's IPAM call refuses what static refuses; so does its stand-in.
-			parsed = staticIpam(config['ipam']);
-		} catch (error) {
-			this.#record(type, stdin, null, toCniError(error).message);
-			throw error;
-		}
-		const {ips, routes} = parsed;
+		// The real plugin's IPAM call refuses what static refuses; so does its stand-in.
+		const {ips, routes} = staticIpam(config['ipam']);
 		const ipam = config['ipam'];
-		if (config['type'] !== type && isObject(ipam) && ipam['type'] === type) {
+		if (config['type'] !== type && isJsonObject(ipam) && ipam['type'] === type) {
 			// A built-in's IPAM call: addresses only, the built-in configures them.
 			return Buffer.from(
 				JSON.stringify({cniVersion: version, ips: ipEntries(version, ips, undefined), routes}),
@@ -104,41 +94,11 @@ class OpaqueExec implements PluginExec {
 				ips: ipEntries(version, ips, 0),
 				...(routes.length > 0 ? {routes} : {}),
 			};
-			this.#record(type, stdin, result, null);
 			return Buffer.from(JSON.stringify(result));
-		} catch (error) {
-			this.#record(type, stdin, null, toCniError(error).message);
-			throw error;
 		} finally {
 			nl.close();
 		}
 	}
-}
-
-/** Wraps the built-ins to record what they get and return. */
-export function recording(plugins: ReadonlyMap<string, CniPlugin>, record: Recorder): Map<string, CniPlugin> {
-	const out = new Map<string, CniPlugin>();
-	for (const [type, plugin] of plugins) {
-		out.set(type, {
-			...plugin,
-			type,
-			supportedVersions: plugin.supportedVersions,
-			add: async (request: PluginRequest) => {
-				const stdin = Buffer.from(request.stdin).toString('utf8');
-				try {
-					const result = await plugin.add(request);
-					record(type, stdin, result, null);
-					return result;
-				} catch (error) {
-					record(type, stdin, null, toCniError(error).message);
-					throw error;
-				}
-			},
-			del: (request) => plugin.del(request),
-			check: (request) => plugin.check(request),
-		});
-	}
-	return out;
 }
 
 /** The netns as the table and JSON show it (the model's, or the kernel's for --execute). */
@@ -186,8 +146,12 @@ export function viewOf(open: OpenNetlink, netns: string): NetView {
 interface Harness {
 	model: Model;
 	steps: SimulatedStep[];
+	/** The stand-in for binaries (also the built-ins' IPAM exec). */
 	exec: OpaqueExec;
-	builtins: (exec: PluginExec) => Promise<Map<string, CniPlugin>>;
+	/** The built-ins, on the model. */
+	builtins: Map<string, CniPlugin>;
+	/** Records each ADD run through the whole seam as a step. */
+	record: (exec: PluginExec) => PluginExec;
 	cacheDir: string;
 	/** The chain running outside any attachment scope (a bare network list). */
 	current: {network: string; ifname: string};
@@ -208,29 +172,32 @@ async function harness(common: {exec: PluginExec; netns: string}): Promise<Harne
 	const steps: SimulatedStep[] = [];
 	const current = {network: '', ifname: ''};
 	const failed: Harness['failed'] = {view: undefined};
-	const record = (
-		type: string,
-		stdin: string,
-		result: unknown,
-		error: string | null,
-		runsAs: 'builtin' | 'opaque',
-	) => {
+	const step = (run: ExecRecord) => {
+		if (run.command !== 'ADD') return;
 		// ADD's steps run each attachment in its scope (src/meta/scope.ts): that names the chain.
 		const at = currentAttachment();
 		const network = at?.network ?? current.network;
 		const ifname = at?.ifname ?? current.ifname;
 		const index = steps.filter((s) => s.network === network && s.ifname === ifname).length + 1;
-		steps.push({network, ifname, index, type, runsAs, stdin, result, error});
+		const error = run.error?.message ?? null;
+		steps.push({
+			network,
+			ifname,
+			index,
+			type: run.type,
+			runsAs: run.builtin ? 'builtin' : 'opaque',
+			stdin: Buffer.from(run.request.stdin).toString('utf8'),
+			result: run.error === undefined ? JSON.parse(Buffer.from(run.stdout).toString('utf8')) : null,
+			error,
+		});
 		if (error !== null && failed.view === undefined) failed.view = viewOf(model.open, common.netns);
 	};
-	const exec = new OpaqueExec(common.exec, model, (t, s, r, e) => record(t, s, r, e, 'opaque'));
+	const exec = new OpaqueExec(common.exec, model);
 	const {createBuiltins} = await import('../../../delegates/index.ts');
-	const builtins = async (innerExec: PluginExec) =>
-		recording(createBuiltins({openNetlink: model.open, exec: innerExec}), (t, s, r, e) =>
-			record(t, s, r, e, 'builtin'),
-		);
+	const builtins = createBuiltins({openNetlink: model.open, exec});
+	const record = (inner: PluginExec) => new RecordingPluginExec(inner, step);
 	const cacheDir = await mkdtemp(join(tmpdir(), 'plexus-simulate-'));
-	return {model, steps, exec, builtins, cacheDir, current, failed};
+	return {model, steps, exec, builtins, record, cacheDir, current, failed};
 }
 
 /** ADD's failure as a simulation finding (the network it is about, when it names one). */
@@ -256,7 +223,8 @@ export async function simulatePod(input: PodDryRun): Promise<Simulation> {
 		const ports = dryRunPorts({
 			kube,
 			exec: h.exec,
-			inProcess: async (conf) => filterDisabled(await h.builtins(h.exec), conf.disableBuiltins),
+			inProcess: async (conf) => filterDisabled(new Map(h.builtins), conf.disableBuiltins),
+			wrapExec: h.record,
 			netlink: h.model.open,
 			files: memoryDeviceInfo(),
 			probeNetns: (path) => (path === input.netns ? {kind: 'netns'} : {kind: 'missing'}),
@@ -286,8 +254,7 @@ export async function simulateNetwork(input: NetworkDryRun): Promise<Simulation>
 	try {
 		const executor = new ChainExecutor({
 			path: input.path,
-			exec: h.exec,
-			inProcess: await h.builtins(h.exec),
+			exec: h.record(new BuiltinPluginExec(h.exec, h.builtins)),
 			env: input.env,
 			cacheDir: h.cacheDir,
 		});

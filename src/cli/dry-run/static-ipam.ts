@@ -6,14 +6,11 @@
  */
 import {isIP} from 'node:net';
 import {CniError, CniErrorCode} from '../../cni/errors.ts';
+import {isJsonObject} from '../../cni/json.ts';
 
 export interface StaticIpam {
 	ips: {address: string; gateway?: string}[];
 	routes: {dst: string; gw?: string}[];
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Go's net.ParseIP: dotted quad (no leading zeros) or IPv6 without a zone. */
@@ -49,7 +46,7 @@ function checkAddressTypes(addresses: unknown): void {
 	if (!Array.isArray(addresses)) throw typeError(addresses, 'IPAMConfig.ipam.addresses', '[]main.Address');
 	for (const a of addresses) {
 		if (a === null) continue;
-		if (!isObject(a)) throw typeError(a, 'IPAMConfig.ipam.addresses', 'main.Address');
+		if (!isJsonObject(a)) throw typeError(a, 'IPAMConfig.ipam.addresses', 'main.Address');
 		const address = a['address'];
 		if (address !== undefined && address !== null && typeof address !== 'string')
 			throw typeError(address, 'Address.ipam.addresses.address', 'string');
@@ -58,10 +55,10 @@ function checkAddressTypes(addresses: unknown): void {
 
 /** The addresses and routes of a `static` IPAM section (nothing for other types), or static's error. */
 export function staticIpam(ipam: unknown): StaticIpam {
-	if (!isObject(ipam) || ipam['type'] !== 'static') return {ips: [], routes: []};
+	if (!isJsonObject(ipam) || ipam['type'] !== 'static') return {ips: [], routes: []};
 	checkAddressTypes(ipam['addresses']);
-	const addresses = Array.isArray(ipam['addresses']) ? ipam['addresses'].filter(isObject) : [];
-	const routeList = Array.isArray(ipam['routes']) ? ipam['routes'].filter(isObject) : [];
+	const addresses = Array.isArray(ipam['addresses']) ? ipam['addresses'].filter(isJsonObject) : [];
+	const routeList = Array.isArray(ipam['routes']) ? ipam['routes'].filter(isJsonObject) : [];
 	for (const key of Object.keys(ipam)) {
 		if (key === 'addresses')
 			for (const a of addresses)
@@ -97,9 +94,9 @@ const NEED_AN_ADDRESS: ReadonlySet<string> = new Set(['bridge', 'macvlan', 'ipvl
 function runtimeAddresses(config: Record<string, unknown>): number {
 	const rc = config['runtimeConfig'];
 	const args = config['args'];
-	const cni = isObject(args) ? args['cni'] : undefined;
-	const fromRc = isObject(rc) && Array.isArray(rc['ips']) ? rc['ips'].length : 0;
-	const fromArgs = isObject(cni) && Array.isArray(cni['ips']) ? cni['ips'].length : 0;
+	const cni = isJsonObject(args) ? args['cni'] : undefined;
+	const fromRc = isJsonObject(rc) && Array.isArray(rc['ips']) ? rc['ips'].length : 0;
+	const fromArgs = isJsonObject(cni) && Array.isArray(cni['ips']) ? cni['ips'].length : 0;
 	return fromRc + fromArgs;
 }
 
@@ -109,7 +106,7 @@ function runtimeAddresses(config: Record<string, unknown>): number {
  */
 export function staticIpamFailure(type: string, config: Record<string, unknown>): CniError | undefined {
 	const ipam = config['ipam'];
-	if (!isObject(ipam) || ipam['type'] !== 'static') return undefined;
+	if (!isJsonObject(ipam) || ipam['type'] !== 'static') return undefined;
 	let parsed: StaticIpam;
 	try {
 		parsed = staticIpam(ipam);

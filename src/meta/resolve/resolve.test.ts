@@ -2,8 +2,8 @@ import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
-import {FakeKubeClient} from '../../k8s/fake-client.ts';
 import type {PodRef} from '../../k8s/k8s-args.ts';
+import {FakeKubeClient} from '../../k8s/testing/fake-client.ts';
 import {parsePlexusConf} from '../conf/conf.ts';
 import {type ResolveContext, resolveAttachments} from './resolve.ts';
 

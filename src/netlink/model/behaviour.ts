@@ -3,7 +3,7 @@
  * derives from addresses (in the VRF table of a link's master), carrier and IPv6 setup, link
  * down/up effects (route flush, IPv6 address loss without keep_addr_on_down), masters (VRF
  * cycling, bridge MTU/MAC), and what deleting or moving a link drags along. The contract suite
- * and the differential tests against real kernels (e2e/netlink-model.*) pin each of them down.
+ * and the differential tests against real kernels (e2e/netlink/model.*) pin each of them down.
  */
 import {formatAddress, networkOf, parsePrefix} from '../codec/ip.ts';
 import {EINVAL, EOPNOTSUPP, NetlinkError} from '../errors.ts';

@@ -11,7 +11,7 @@ import type {ExecRequest, PluginExec} from '../../../../src/chain/plugin-exec.ts
 import {runDryRun} from '../../../../src/cli/dry-run/command.ts';
 import {podCniArgs} from '../../../../src/cli/dry-run/plan.ts';
 import {dispatch} from '../../../../src/cni/dispatch.ts';
-import {FakeKubeClient} from '../../../../src/k8s/fake-client.ts';
+import {FakeKubeClient} from '../../../../src/k8s/testing/fake-client.ts';
 import {createPlexusPlugin} from '../../../../src/meta/plugin.ts';
 import type {CorpusCase} from './pieces.ts';
 
