@@ -43,35 +43,36 @@ export interface VlanDeps {
 	readonly exec: PluginExec;
 }
 
+/** Runs `fn` with a handle where the master lives: the pod's (`podNl`) or the host's. */
+async function withMasterNetns<T>(
+	openNetlink: OpenNetlink,
+	target: VlanTarget,
+	podNl: Netlink,
+	fn: (masterNl: Netlink) => T | Promise<T>,
+): Promise<T> {
+	if (target.masterInContainer) return fn(podNl);
+	const hostNl = openNetlink();
+	try {
+		return await fn(hostNl);
+	} finally {
+		hostNl.close();
+	}
+}
+
+/** The `ipam.type`, required for ADD: without it the link would get no address. */
+function ipamType(config: VlanConfig): string {
+	if (config.ipam.type === '') {
+		throw new CniError(
+			CniErrorCode.invalidConfig,
+			'invalid vlan config: "ipam" with a "type" is required (the IPAM plugin that addresses the vlan link)',
+		);
+	}
+	return config.ipam.type;
+}
+
 /** Builds the vlan plugin over a Netlink opener and the exec seam. */
 export function createVlanPlugin(deps: VlanDeps): CniPlugin {
 	const load = configLoader('vlan', VLAN_VERSIONS, parseVlanConfig);
-
-	/** Runs `fn` with a handle where the master lives: the pod's (`podNl`) or the host's. */
-	async function withMasterNetns<T>(
-		target: VlanTarget,
-		podNl: Netlink,
-		fn: (masterNl: Netlink) => T | Promise<T>,
-	): Promise<T> {
-		if (target.masterInContainer) return fn(podNl);
-		const hostNl = deps.openNetlink();
-		try {
-			return await fn(hostNl);
-		} finally {
-			hostNl.close();
-		}
-	}
-
-	/** The `ipam.type`, required for ADD: without it the link would get no address. */
-	function ipamType(config: VlanConfig): string {
-		if (config.ipam.type === '') {
-			throw new CniError(
-				CniErrorCode.invalidConfig,
-				'invalid vlan config: "ipam" with a "type" is required (the IPAM plugin that addresses the vlan link)',
-			);
-		}
-		return config.ipam.type;
-	}
 
 	return {
 		type: 'vlan',
@@ -84,7 +85,7 @@ export function createVlanPlugin(deps: VlanDeps): CniPlugin {
 			const prev = target.chained ? chainedPrevResult(config) : undefined;
 
 			return withNetns(deps.openNetlink, request.netns, async (podNl) => {
-				const link = await withMasterNetns(target, podNl, (masterNl) => {
+				const link = await withMasterNetns(deps.openNetlink, target, podNl, (masterNl) => {
 					const master = findMaster(masterNl, target.master);
 					assertMtu(config.mtu, master);
 					return createVlan({
@@ -148,7 +149,7 @@ export function createVlanPlugin(deps: VlanDeps): CniPlugin {
 				);
 			}
 			await withNetns(deps.openNetlink, request.netns, async (podNl) => {
-				const master = await withMasterNetns(target, podNl, (masterNl) =>
+				const master = await withMasterNetns(deps.openNetlink, target, podNl, (masterNl) =>
 					findMaster(masterNl, target.master),
 				);
 				assertVlan(podNl, {

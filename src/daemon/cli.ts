@@ -192,6 +192,31 @@ export function parseDaemonOptions(
 	};
 }
 
+/** The delegates' exec: processes, chrooted into the host root with --chroot-dir. */
+async function delegatesExec(chrootDir: string | undefined): Promise<PluginExec> {
+	const exec = new ProcessPluginExec();
+	if (chrootDir === undefined) return exec;
+	await checkHostRoot(chrootDir);
+	log('info', 'delegates run chrooted in the host root', {chrootDir});
+	return new HostRootPluginExec(exec, chrootDir);
+}
+
+/** Serves /metrics, /healthz and /readyz on `address`; undefined when it is "off". */
+async function listenMetrics(
+	metrics: DaemonMetrics,
+	address: string,
+	ready: () => boolean,
+): Promise<{server: Server; port: number} | undefined> {
+	if (address === 'off') return undefined;
+	const served = await serveMetrics(metrics.registry, parseListenAddress(address), {ready});
+	log('info', 'plexus metrics listening', {
+		address,
+		port: served.port,
+		paths: ['/metrics', '/healthz', '/readyz'],
+	});
+	return served;
+}
+
 /** Runs `plexus daemon …` (argv after "daemon"); resolves when the daemon has stopped. */
 export async function runDaemonCommand(
 	argv: readonly string[],
@@ -228,12 +253,7 @@ export async function runDaemonCommand(
 			node: process.versions.node,
 			pid: process.pid,
 		});
-		let exec: PluginExec = new ProcessPluginExec();
-		if (chrootDir !== undefined) {
-			await checkHostRoot(chrootDir);
-			exec = new HostRootPluginExec(exec, chrootDir);
-			log('info', 'delegates run chrooted in the host root', {chrootDir});
-		}
+		const exec = await delegatesExec(chrootDir);
 		const metrics = new DaemonMetrics({
 			inFlight: () => daemon?.queue.inFlight ?? 0,
 			queued: () => daemon?.queue.queued ?? 0,
@@ -267,21 +287,9 @@ export async function runDaemonCommand(
 			isReady: () => readiness.every((ready) => ready()),
 		});
 		const running = daemon;
-		let metricsPort: number | undefined;
-		const address = options.metricsAddress;
-		if (address !== 'off') {
-			const served = await serveMetrics(metrics.registry, parseListenAddress(address), {
-				ready: () => running.ready,
-			});
-			metricsServer = served.server;
-			metricsPort = served.port;
-			log('info', 'plexus metrics listening', {
-				address,
-				port: metricsPort,
-				paths: ['/metrics', '/healthz', '/readyz'],
-			});
-		}
-		io.onListening?.({daemon, metricsPort});
+		const served = await listenMetrics(metrics, options.metricsAddress, () => running.ready);
+		metricsServer = served?.server;
+		io.onListening?.({daemon, metricsPort: served?.port});
 	} catch (err) {
 		await daemon?.shutdown({drainTimeoutMs: 0});
 		metricsServer?.close();

@@ -11,6 +11,7 @@
  * Every call is bounded: each HTTP request is aborted after `requestTimeoutMs` and a call, retries
  * included, gives up after `callTimeoutMs` (Multus polls up to 2.5 s and then hangs for its 1 min
  * client timeout; kubelet's runtime then times the whole sandbox operation out).
+ * At the house limit: the interface, its API shapes and the one implementation read together.
  */
 import {randomBytes} from 'node:crypto';
 import {CniError, CniErrorCode} from '../cni/errors.ts';

@@ -2,6 +2,8 @@
  * The kernel implementation of Netlink: rtnetlink requests over a NETLINK_ROUTE socket opened
  * inside the netns (./socket.ts), encoded and decoded by ./codec. Sysctls are read and written
  * through a /proc/sys/net file opened inside the same netns.
+ * Slightly over the house limit: one method per Netlink operation of the interface, each a
+ * request/decode pair; the codecs and the socket already live in their own files.
  */
 import {closeSync, constants as fsConstants, openSync, readSync, writeSync} from 'node:fs';
 import {decodeAddress, encodeAddressBody, encodeAddressQuery} from './codec/addr.ts';

@@ -15,12 +15,14 @@ import {findInPath, type PluginExec, ProcessPluginExec} from '../../chain/plugin
 import {splitPath} from '../../cni/env.ts';
 import {toCniError} from '../../cni/errors.ts';
 import {DEFAULT_SOCKET_PATH} from '../../daemon/server.ts';
-import {KubeApiError, type KubeClient, NodeKubeClient} from '../../k8s/client.ts';
+import {type KubeClient, NodeKubeClient} from '../../k8s/client.ts';
 import {kubeClientOptions} from '../../k8s/client-options.ts';
 import {networkListFromText} from '../../k8s/nad.ts';
 import {type PlexusConf, parsePlexusConf} from '../../meta/conf/conf.ts';
 import {resolveConfClusterNetwork} from '../../meta/resolve/resolve.ts';
 import {type CliOutcome, usageError} from '../outcome.ts';
+import type {Check} from './check.ts';
+import {checkKube} from './kube-checks.ts';
 import {checkStuckDels} from './stuck.ts';
 
 export const DOCTOR_USAGE = `Usage: plexus doctor [options]
@@ -46,13 +48,8 @@ Environment:
 Exit status: 0 when everything is fine, 1 when a check found a problem, 2 on a usage error.
 `;
 
-export interface Check {
-	check: string;
-	status: 'ok' | 'problem' | 'warning';
-	detail: string;
-	/** What to do about it (problems and warnings). */
-	fix?: string;
-}
+export type {Check} from './check.ts';
+export {NEEDED_ACCESS} from './kube-checks.ts';
 
 export interface DoctorIo {
 	env: Readonly<Record<string, string | undefined>>;
@@ -65,7 +62,6 @@ export interface DoctorIo {
 const DOCTOR_API_TIMEOUT_MS = 3000;
 /** The one-shot meta-plugin, and the shim `plexus install` puts in front of the daemon. */
 const PLEXUS_TYPES = ['plexus', 'plexus-shim'];
-const PROBE_NAME = 'plexus-doctor-probe-does-not-exist';
 
 /** The first conf file of `dir` in the runtime's order, or undefined. */
 export async function firstConf(dir: string): Promise<string | undefined> {
@@ -272,164 +268,6 @@ async function checkDelegates(
 				fix: `replace "${found}" with a working CNI plugin binary`,
 			});
 		}
-	}
-}
-
-/** Probes a read: "not found" proves both reachability and permission. */
-async function probe(
-	what: string,
-	verb: string,
-	call: () => Promise<unknown>,
-	checks: Check[],
-): Promise<boolean> {
-	try {
-		await call();
-		checks.push({check: 'kubernetes', status: 'ok', detail: `may ${verb}`});
-		return true;
-	} catch (error) {
-		const status = error instanceof KubeApiError ? error.status : undefined;
-		if (status === 401) {
-			checks.push({
-				check: 'kubernetes',
-				status: 'problem',
-				detail: `the API server rejects the kubeconfig's credentials (${what})`,
-				fix: 'renew the token or certificate in the kubeconfig (plexus install writes it from the service account)',
-			});
-		} else if (status === 403) {
-			checks.push({
-				check: 'kubernetes',
-				status: 'problem',
-				detail: `the kubeconfig's user may not ${verb}`,
-				fix: 'apply conf/deploy/rbac.yaml (the plexus ClusterRole and its binding)',
-			});
-		} else {
-			checks.push({
-				check: 'kubernetes',
-				status: 'problem',
-				detail: `the API server is not reachable: ${toCniError(error).message}`,
-				fix: 'check the server address in the kubeconfig and that the node can reach it',
-			});
-		}
-		return false;
-	}
-}
-
-/** The RBAC Plexus needs (conf/deploy/rbac.yaml), as SelfSubjectAccessReview attributes. */
-export const NEEDED_ACCESS = [
-	{verb: 'get', group: '', resource: 'pods', subresource: ''},
-	{verb: 'update', group: '', resource: 'pods', subresource: 'status'},
-	{verb: 'get', group: 'k8s.cni.cncf.io', resource: 'network-attachment-definitions', subresource: ''},
-	{verb: 'list', group: 'k8s.cni.cncf.io', resource: 'network-attachment-definitions', subresource: ''},
-	{verb: 'create', group: '', resource: 'events', subresource: ''},
-	// DRA devices (src/devices/dra-rest.ts).
-	{verb: 'get', group: 'resource.k8s.io', resource: 'resourceclaims', subresource: ''},
-	{verb: 'list', group: 'resource.k8s.io', resource: 'resourceslices', subresource: ''},
-] as const;
-
-const accessText = (a: (typeof NEEDED_ACCESS)[number]) =>
-	`${a.verb} ${a.resource}${a.subresource === '' ? '' : `/${a.subresource}`}`;
-
-/**
- * Asks the API server what the kubeconfig's user may do (SelfSubjectAccessReview), for every
- * permission Plexus needs. Returns undefined when the server does not serve that API.
- */
-async function reviewAccess(
-	kubeconfig: string,
-	namespace: string,
-): Promise<{access: string; allowed: boolean; reason: string}[] | undefined> {
-	const k8s = await import('@kubernetes/client-node');
-	const kc = new k8s.KubeConfig();
-	if (kubeconfig === '') kc.loadFromCluster();
-	else kc.loadFromFile(kubeconfig);
-	const api = kc.makeApiClient(k8s.AuthorizationV1Api);
-	const out: {access: string; allowed: boolean; reason: string}[] = [];
-	for (const a of NEEDED_ACCESS) {
-		let review: Awaited<ReturnType<typeof api.createSelfSubjectAccessReview>>;
-		try {
-			review = await api.createSelfSubjectAccessReview({
-				body: {
-					apiVersion: 'authorization.k8s.io/v1',
-					kind: 'SelfSubjectAccessReview',
-					spec: {
-						resourceAttributes: {
-							namespace,
-							verb: a.verb,
-							group: a.group,
-							resource: a.resource,
-							...(a.subresource === '' ? {} : {subresource: a.subresource}),
-						},
-					},
-				},
-			});
-		} catch (error) {
-			if (error instanceof k8s.ApiException && error.code === 404) return undefined;
-			throw error;
-		}
-		out.push({
-			access: accessText(a),
-			allowed: review.status?.allowed === true,
-			reason: review.status?.reason ?? '',
-		});
-	}
-	return out;
-}
-
-async function checkKube(
-	conf: PlexusConf,
-	kube: KubeClient | undefined,
-	kubeconfig: string,
-	checks: Check[],
-): Promise<void> {
-	if (kube === undefined) {
-		checks.push({
-			check: 'kubernetes',
-			status: 'warning',
-			detail: 'no kubeconfig and no in-cluster variables: pod annotations will be ignored',
-			fix: 'set "kubeconfig" in the Plexus conf (plexus install writes one)',
-		});
-		return;
-	}
-	const ns = conf.multusNamespace;
-	if (!(await probe('get pods', 'get pods', () => kube.getPod(ns, PROBE_NAME), checks))) return;
-	await probe(
-		'get network-attachment-definitions',
-		'get network-attachment-definitions',
-		() => kube.getNad(ns, PROBE_NAME),
-		checks,
-	);
-	let reviews: Awaited<ReturnType<typeof reviewAccess>>;
-	try {
-		reviews = await reviewAccess(kubeconfig, ns);
-	} catch (error) {
-		checks.push({
-			check: 'kubernetes',
-			status: 'warning',
-			detail: `cannot review the RBAC of the kubeconfig's user: ${toCniError(error).message}`,
-			fix: 'compare the ClusterRole bound to the kubeconfig user with conf/deploy/rbac.yaml',
-		});
-		return;
-	}
-	if (reviews === undefined) {
-		checks.push({
-			check: 'kubernetes',
-			status: 'warning',
-			detail:
-				'update pods/status, list network-attachment-definitions and create events were not verified: the server does not serve SelfSubjectAccessReview and trying them would write',
-			fix: 'compare the ClusterRole bound to the kubeconfig user with conf/deploy/rbac.yaml',
-		});
-		return;
-	}
-	for (const r of reviews) {
-		checks.push(
-			r.allowed
-				? {check: 'kubernetes', status: 'ok', detail: `may ${r.access} (SelfSubjectAccessReview)`}
-				: {
-						check: 'kubernetes',
-						status: 'problem',
-						detail: `the kubeconfig's user may not ${r.access}${r.reason === '' ? '' : ` (${r.reason})`}`,
-						fix: 'apply conf/deploy/rbac.yaml (the plexus ClusterRole and its binding)',
-					},
-		);
 	}
 }
 

@@ -9,7 +9,7 @@
 import {qualifiedName} from '../../k8s/k8s-args.ts';
 import {PlexusCache} from '../../meta/cache.ts';
 import {describeAttachment} from '../../meta/cleanup.ts';
-import type {Check} from './command.ts';
+import type {Check} from './check.ts';
 
 /** One check per container whose DEL keeps failing, or one "ok" when there is none. */
 export async function checkStuckDels(cniDir: string): Promise<Check[]> {

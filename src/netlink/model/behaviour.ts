@@ -40,6 +40,84 @@ export function ipv6Enabled(ns: Namespace, link: LinkState): boolean {
 	return link.conf[6].get('disable_ipv6') !== '1' && ns.conf[6].all.get('disable_ipv6') !== '1';
 }
 
+/** The kernel's routes for one IPv4 address: local, the prefix route, broadcast (link up). */
+function v4AddressRoutes(
+	addr: AddrState,
+	link: LinkState,
+	t: {main: number; local: number},
+	net: string,
+): Route[] {
+	const kernel = RT_PROTO.kernel;
+	const oif = link.index;
+	const src = addr.address;
+	const loopback = link.name === 'lo' && link.kind === undefined;
+	const out = [
+		route({
+			family: 4,
+			dst: `${src}/32`,
+			table: t.local,
+			type: 'local',
+			scope: 'host',
+			protocol: kernel,
+			prefsrc: src,
+			oif,
+		}),
+	];
+	if (!link.up) return out;
+	if ((addr.flags & IFA_F_NOPREFIXROUTE) === 0 && addr.prefixLen < 32) {
+		const type = loopback ? 'local' : 'unicast';
+		const scope = loopback ? 'host' : 'link';
+		const table = loopback ? t.local : t.main;
+		out.push(route({family: 4, dst: net, table, type, scope, protocol: kernel, prefsrc: src, oif}));
+	}
+	if (addr.prefixLen < 31) {
+		const bcast = new Uint8Array(networkOf(parsePrefix(`${src}/${addr.prefixLen}`)));
+		for (let bit = addr.prefixLen; bit < 32; bit++) bcast[bit >> 3]! |= 0x80 >> (bit & 7);
+		const dst = `${formatAddress(bcast)}/32`;
+		out.push(
+			route({
+				family: 4,
+				dst,
+				table: t.local,
+				type: 'broadcast',
+				scope: 'link',
+				protocol: kernel,
+				prefsrc: src,
+				oif,
+			}),
+		);
+	}
+	return out;
+}
+
+/** The kernel's routes for one IPv6 address: local, and the prefix route (link up, not link-local). */
+function v6AddressRoutes(
+	addr: AddrState,
+	link: LinkState,
+	t: {main: number; local: number},
+	net: string,
+): Route[] {
+	if (addr.localRoute === false) return [];
+	const kernel = RT_PROTO.kernel;
+	const oif = link.index;
+	const out = [
+		route({
+			family: 6,
+			dst: `${addr.address}/128`,
+			table: t.local,
+			type: 'local',
+			protocol: kernel,
+			metric: 0,
+			oif,
+		}),
+	];
+	const linkLocal = addr.address.startsWith('fe80:');
+	if (link.up && !linkLocal && (addr.flags & IFA_F_NOPREFIXROUTE) === 0 && addr.prefixLen < 128) {
+		out.push(route({family: 6, dst: net, table: t.main, protocol: kernel, metric: 256, oif}));
+	}
+	return out;
+}
+
 /** The routes the kernel maintains by itself for the current addresses and link states. */
 export function derivedRoutes(ns: Namespace): Route[] {
 	const out: Route[] = [];
@@ -47,77 +125,14 @@ export function derivedRoutes(ns: Namespace): Route[] {
 	for (const addr of ns.addrs) {
 		const link = ns.links.get(addr.index);
 		if (link === undefined) continue;
-		const t = tablesOf(ns, link);
-		const loopback = link.name === 'lo' && link.kind === undefined;
 		const prefix = parsePrefix(`${addr.address}/${addr.prefixLen}`);
 		const net = `${formatAddress(networkOf(prefix))}/${addr.prefixLen}`;
-		const oif = link.index;
-		if (addr.family === 4) {
-			const src = addr.address;
-			out.push(
-				route({
-					family: 4,
-					dst: `${src}/32`,
-					table: t.local,
-					type: 'local',
-					scope: 'host',
-					protocol: kernel,
-					prefsrc: src,
-					oif,
-				}),
-			);
-			if (!link.up) continue;
-			if ((addr.flags & IFA_F_NOPREFIXROUTE) === 0 && addr.prefixLen < 32) {
-				const type = loopback ? 'local' : 'unicast';
-				const scope = loopback ? 'host' : 'link';
-				out.push(
-					route({
-						family: 4,
-						dst: net,
-						table: loopback ? t.local : t.main,
-						type,
-						scope,
-						protocol: kernel,
-						prefsrc: src,
-						oif,
-					}),
-				);
-			}
-			if (addr.prefixLen < 31) {
-				const bcast = new Uint8Array(networkOf(prefix));
-				for (let bit = addr.prefixLen; bit < 32; bit++) bcast[bit >> 3]! |= 0x80 >> (bit & 7);
-				const dst = `${formatAddress(bcast)}/32`;
-				out.push(
-					route({
-						family: 4,
-						dst,
-						table: t.local,
-						type: 'broadcast',
-						scope: 'link',
-						protocol: kernel,
-						prefsrc: src,
-						oif,
-					}),
-				);
-			}
-		} else {
-			if (addr.localRoute === false) continue;
-			out.push(
-				route({
-					family: 6,
-					dst: `${addr.address}/128`,
-					table: t.local,
-					type: 'local',
-					protocol: kernel,
-					metric: 0,
-					oif,
-				}),
-			);
-			const linkLocal = addr.address.startsWith('fe80:');
-			if (link.up && !linkLocal && (addr.flags & IFA_F_NOPREFIXROUTE) === 0 && addr.prefixLen < 128) {
-				out.push(route({family: 6, dst: net, table: t.main, protocol: kernel, metric: 256, oif}));
-			}
-		}
+		const tables = tablesOf(ns, link);
+		out.push(
+			...(addr.family === 4
+				? v4AddressRoutes(addr, link, tables, net)
+				: v6AddressRoutes(addr, link, tables, net)),
+		);
 	}
 	for (const link of ns.links.values()) {
 		if (!link.v6ready || link.kind === 'vrf' || link.mac === undefined || link.name === 'lo') continue;
