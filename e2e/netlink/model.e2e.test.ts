@@ -55,6 +55,18 @@ describe('NetlinkModel vs the host kernel (differential)', () => {
 		kernel.addAddress('va', '10.70.0.2/24');
 		kernel.addRoute({dst: '10.71.0.0/16', gateway: '10.70.0.1', oif: 'va', onlink: true, table: 7});
 		kernel.addRule({family: 4, priority: 50, table: 7});
+		// The kernel adds each up veth's IPv6 link-local a moment later: load the netns once both
+		// have theirs, or the model would copy a state the kernel is still changing.
+		const linkLocals = () => {
+			const withOne = new Set(
+				kernel
+					.listAddresses()
+					.filter((a) => a.address.startsWith('fe80:'))
+					.map((a) => a.index),
+			);
+			return ['va', 'vb'].every((name) => withOne.has(kernel.getLink(name).index));
+		};
+		for (let i = 0; i < 150 && !linkLocals(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
 		await expectSameState(kernel, twin(path, kernel));
 	});
 
