@@ -9,7 +9,7 @@ import {generateKernelCorpus} from './testing/corpus/kernel.ts';
 
 const SEED = Number(process.env['PLEXUS_CORPUS_SEED'] ?? 20261204);
 const harness = new CorpusHarness();
-const corpus = generateKernelCorpus(SEED, harness.host, 40);
+const corpus = generateKernelCorpus(SEED, harness.host, 24);
 
 beforeAll(async () => {
 	configureLog({logToStderr: false, logLevel: 'panic', logFile: undefined});
