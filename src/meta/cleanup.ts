@@ -10,6 +10,7 @@ import {readdir, readFile, rm} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 import {ResultCache} from '../chain/cache.ts';
 import {TEMP_MARKER} from '../chain/cache-file.ts';
+import {qualifiedName} from '../k8s/k8s-args.ts';
 import {type CachedAttachment, type DelFailure, PlexusCache} from './cache.ts';
 
 /** One Plexus attachment record of the container. */
@@ -81,7 +82,7 @@ export async function planCleanup(cniDir: string, containerId: string): Promise<
 			records.push({
 				file,
 				ifname: entry.ifname,
-				pod: entry.pod === null ? undefined : `${entry.pod.namespace}/${entry.pod.name}`,
+				pod: entry.pod === null ? undefined : qualifiedName(entry.pod),
 				networks: entry.attachments.map(describeAttachment),
 				delFailure: entry.delFailure,
 				unusable: undefined,

@@ -9,6 +9,7 @@ import {extname, join} from 'node:path';
 import {CniError, CniErrorCode} from '../../cni/errors.ts';
 import {isJsonObject} from '../../cni/json.ts';
 import type {KubeClient, Nad, Pod, PodEvent, StatusWriteOutcome} from '../../k8s/client.ts';
+import {qualifiedName} from '../../k8s/k8s-args.ts';
 import {parseYamlDocuments} from './yaml-text.ts';
 
 export interface Manifests {
@@ -115,11 +116,9 @@ export function parseManifests(text: string, file: string, defaultNamespace = 'd
  * only pod. A string when none or several match: the usage error, listing the pods.
  */
 export function selectPod(pods: readonly Pod[], file: string, name: string | undefined): Pod | string {
-	const all = pods.map((p) => `${p.namespace}/${p.name}`);
+	const all = pods.map((p) => qualifiedName(p));
 	const matches =
-		name === undefined
-			? [...pods]
-			: pods.filter((p) => p.name === name || `${p.namespace}/${p.name}` === name);
+		name === undefined ? [...pods] : pods.filter((p) => p.name === name || qualifiedName(p) === name);
 	const [only, ...more] = matches;
 	if (only !== undefined && more.length === 0) return only;
 	if (pods.length === 0) return `"${file}" has no Pod (nor a workload's pod template)`;
@@ -172,8 +171,8 @@ export class ManifestKubeClient implements KubeClient {
 	readonly #fallback: KubeClient | undefined;
 
 	constructor(manifests: Manifests, fallback?: KubeClient) {
-		for (const pod of manifests.pods) this.#pods.set(`${pod.namespace}/${pod.name}`, pod);
-		for (const nad of manifests.nads) this.#nads.set(`${nad.namespace}/${nad.name}`, nad);
+		for (const pod of manifests.pods) this.#pods.set(qualifiedName(pod), pod);
+		for (const nad of manifests.nads) this.#nads.set(qualifiedName(nad), nad);
 		this.#fallback = fallback;
 	}
 

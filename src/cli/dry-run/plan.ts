@@ -20,6 +20,7 @@ import {decodeJson} from '../../cni/json.ts';
 import type {CniPlugin, PluginRequest} from '../../cni/plugin.ts';
 import type {CniResult} from '../../cni/result.ts';
 import type {Pod} from '../../k8s/client.ts';
+import {qualifiedName} from '../../k8s/k8s-args.ts';
 import type {PlexusConf} from '../../meta/conf/conf.ts';
 import {defaultBuiltins} from '../../meta/deps.ts';
 import {Invocation} from '../../meta/invocation.ts';
@@ -250,7 +251,7 @@ export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
 	const report: DryRunReport = {
 		schemaVersion: DRY_RUN_SCHEMA_VERSION,
 		mode: 'pod',
-		pod: `${input.pod.namespace}/${input.pod.name}`,
+		pod: qualifiedName(input.pod),
 		attachments: [],
 		findings: [],
 		simulation: null,
@@ -297,7 +298,7 @@ export async function dryRunPod(input: PodDryRun): Promise<DryRunReport> {
 		);
 		report.attachments.push({
 			network: a.network,
-			nad: a.nad === undefined ? null : `${a.nad.namespace}/${a.nad.name}`,
+			nad: a.nad === undefined ? null : qualifiedName(a.nad),
 			ifname: a.ifname,
 			isClusterNetwork: a.isClusterNetwork,
 			origin: a.origin,

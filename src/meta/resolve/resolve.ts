@@ -23,6 +23,7 @@ import {
 } from '../../k8s/annotations.ts';
 import type {KubeClient, Nad} from '../../k8s/client.ts';
 import {RESOURCE_NAME_ANNOTATION} from '../../k8s/device-plugin.ts';
+import {qualifiedName} from '../../k8s/k8s-args.ts';
 import {nadNetworkList, nadRef, networkListFromObject, selfContained, withCniArgs} from '../../k8s/nad.ts';
 import {log} from '../../log.ts';
 import type {PlexusConf} from '../conf/conf.ts';
@@ -102,7 +103,7 @@ async function fetchNad(
 	origin: string,
 ): Promise<{list: NetworkList; nad: Nad}> {
 	const kube = ctx.kube;
-	const ref = `${selection.namespace}/${selection.name}`;
+	const ref = qualifiedName(selection);
 	const nad = kube === undefined ? undefined : await kube.getNad(selection.namespace, selection.name);
 	if (nad === undefined) {
 		const message = `failed to find network-attachment-definition "${ref}" (${origin}) for ${podText(ctx.podRef)}`;
@@ -167,7 +168,7 @@ async function clusterAttachment(ctx: ResolveContext): Promise<Attachment> {
 	checkIsolation(conf, podRef, selection.namespace, selection.name, origin, [conf.multusNamespace]);
 	const fetched = await fetchNad(ctx, selection, origin);
 	return {
-		network: `${selection.namespace}/${selection.name}`,
+		network: qualifiedName(selection),
 		nad: {namespace: selection.namespace, name: selection.name},
 		ifname: ctx.ifname,
 		isClusterNetwork: true,
@@ -213,7 +214,7 @@ async function elementAttachment(
 ): Promise<Attachment> {
 	const {conf, podRef} = ctx;
 	checkIsolation(conf, podRef, selection.namespace, selection.name, origin, []);
-	const network = `${selection.namespace}/${selection.name}`;
+	const network = qualifiedName(selection);
 	const fetched = await fetchNad(ctx, selection, origin);
 	const list = withCniArgs(fetched.list, selection.cniArgs);
 	const capabilityArgs = elementCapabilityArgs(selection);
