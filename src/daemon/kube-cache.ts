@@ -79,7 +79,8 @@ export class CachedKubeClient implements KubeClient {
 		caches: {
 			pods?: ObjectLookup<Pod> | undefined;
 			nads?: ObjectLookup<Nad> | undefined;
-			slices?: (() => NodeSlices | undefined) | undefined;
+			/** Resolves once the informers started (./slice-cache.ts bounds the wait). */
+			slices?: (() => Promise<NodeSlices | undefined>) | undefined;
 		},
 		request: CacheRequest = {},
 	) {
@@ -88,7 +89,7 @@ export class CachedKubeClient implements KubeClient {
 		this.#nads = caches.nads;
 		this.#request = request;
 		this.draPort = isDraCapable(inner)
-			? () => new CachedDraPort(inner.draPort(), caches.slices?.())
+			? () => new CachedDraPort(inner.draPort(), async () => caches.slices?.())
 			: undefined;
 	}
 

@@ -69,7 +69,7 @@ describe('CachedDraPort with NodeSlices', {timeout: 30_000}, () => {
 		api.put('', 's-vf', 'u1', sliceSpec('vf.example', [['d0', '0000:3b:00.2']]));
 		api.put('', 's-gpu', 'u2', sliceSpec('gpu.example', [['g0', 'gpu-0']]));
 		const inner = new FakeDraPort();
-		const port = new CachedDraPort(inner, slices);
+		const port = new CachedDraPort(inner, async () => slices);
 		await port.getClaim('ns1', 'c');
 		expect(slices.started).toBe(false);
 		expect(api.requests).toEqual([]);
@@ -92,7 +92,7 @@ describe('CachedDraPort with NodeSlices', {timeout: 30_000}, () => {
 	test("another node's slices and an unreachable API server are listed live", async () => {
 		const inner = new FakeDraPort();
 		inner.slices.push({driver: 'vf.example', pool: 'p', generation: 1, devices: [], nodeName: 'n2'});
-		const port = new CachedDraPort(inner, slices);
+		const port = new CachedDraPort(inner, async () => slices);
 		expect(await port.listSlices('n2', 'vf.example')).toHaveLength(1);
 		expect(slices.started).toBe(false);
 
@@ -107,7 +107,7 @@ describe('CachedDraPort with NodeSlices', {timeout: 30_000}, () => {
 
 	test('without a node name (no NodeSlices) every read is the inner port', async () => {
 		const inner = new FakeDraPort();
-		const port = new CachedDraPort(inner, undefined);
+		const port = new CachedDraPort(inner, async () => undefined);
 		await port.getPod('ns1', 'p');
 		await port.listSlices('n1', 'vf.example');
 		expect(inner.calls.map((c) => c.method)).toEqual(['getPod', 'listSlices']);

@@ -46,7 +46,7 @@ export class NodeSlices {
 			log('info', 'resourceslice informer started: a pod needs DRA devices', {nodeName: this.nodeName});
 		}
 		const reflector = this.#reflector;
-		if (!reflector.synced) await boundedWait(this.#started, SLICE_SYNC_WAIT_MS);
+		if (!reflector.synced) await within(this.#started, SLICE_SYNC_WAIT_MS);
 		if (!reflector.synced) return undefined;
 		const slices: Slice[] = [];
 		for (const object of reflector.store.values()) {
@@ -67,25 +67,29 @@ export class NodeSlices {
 	}
 }
 
-/** Waits for `promise` or `ms`, whichever comes first; never rejects. */
-async function boundedWait(promise: Promise<void>, ms: number): Promise<void> {
+/** `promise`'s value, or undefined when it rejects or takes longer than `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
 	let timer: NodeJS.Timeout | undefined;
-	const timeout = new Promise<void>((resolve) => {
-		timer = setTimeout(resolve, ms);
+	const timeout = new Promise<undefined>((resolve) => {
+		timer = setTimeout(() => resolve(undefined), ms);
 	});
 	try {
-		await Promise.race([promise.catch(() => undefined), timeout]);
+		return await Promise.race([promise.catch(() => undefined), timeout]);
 	} finally {
 		clearTimeout(timer);
 	}
 }
 
-/** A `DraPort` whose slice LISTs of this node come from `NodeSlices`; the rest is `inner`'s. */
+/**
+ * A `DraPort` whose slice LISTs of this node come from `NodeSlices`; the rest is `inner`'s.
+ * `slices` resolves once the daemon's informers of this kubeconfig have started (a cold daemon's
+ * first request starts them); it is waited for at most SLICE_SYNC_WAIT_MS.
+ */
 export class CachedDraPort implements DraPort {
 	readonly #inner: DraPort;
-	readonly #slices: NodeSlices | undefined;
+	readonly #slices: () => Promise<NodeSlices | undefined>;
 
-	constructor(inner: DraPort, slices: NodeSlices | undefined) {
+	constructor(inner: DraPort, slices: () => Promise<NodeSlices | undefined>) {
 		this.#inner = inner;
 		this.#slices = slices;
 	}
@@ -99,7 +103,7 @@ export class CachedDraPort implements DraPort {
 	}
 
 	async listSlices(nodeName: string | undefined, driver: string): Promise<Slice[]> {
-		const cache = this.#slices;
+		const cache = await within(this.#slices(), SLICE_SYNC_WAIT_MS);
 		if (cache !== undefined && nodeName === cache.nodeName) {
 			const cached = await cache.slices(driver);
 			if (cached !== undefined)
