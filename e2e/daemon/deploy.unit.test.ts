@@ -101,9 +101,11 @@ describe('conf/deploy', () => {
 				'k8s.cni.cncf.io/network-attachment-definitions get',
 				'k8s.cni.cncf.io/network-attachment-definitions list',
 				'k8s.cni.cncf.io/network-attachment-definitions watch',
-				// src/devices/dra-rest.ts: GET of a pod's ResourceClaims, LIST of the node's ResourceSlices.
+				// src/devices/dra-rest.ts: GET of a pod's ResourceClaims, LIST of the node's ResourceSlices;
+				// src/daemon/slice-cache.ts: list+watch of this node's ResourceSlices.
 				'resource.k8s.io/resourceclaims get',
 				'resource.k8s.io/resourceslices list',
+				'resource.k8s.io/resourceslices watch',
 			].sort(),
 		);
 		type Rule = {apiGroups: string[]; resources: string[]; verbs: string[]};

@@ -175,6 +175,7 @@ class ListWatchServer {
 	failLists = 0;
 	readonly pods: unknown[] = [];
 	readonly nads: unknown[] = [];
+	readonly slices: unknown[] = [];
 
 	constructor() {
 		this.server = createServer((req, res) => this.#handle(req, res));
@@ -195,7 +196,11 @@ class ListWatchServer {
 			res.writeHead(500, {'content-type': 'application/json'}).end('{"kind":"Status","code":500}');
 			return;
 		}
-		const items = url.pathname.endsWith('/pods') ? this.pods : this.nads;
+		const items = url.pathname.endsWith('/pods')
+			? this.pods
+			: url.pathname.endsWith('/resourceslices')
+				? this.slices
+				: this.nads;
 		res.writeHead(200, {'content-type': 'application/json'});
 		res.end(JSON.stringify({apiVersion: 'v1', kind: 'List', metadata: {resourceVersion: '10'}, items}));
 	}
@@ -269,6 +274,35 @@ describe('startInformers (reflectors against a list/watch server)', () => {
 		for (let i = 0; i < 200 && !check(); i++) await sleep(10);
 		expect(check()).toBe(true);
 	}
+
+	it('watches no ResourceSlices until a DRA read needs them, then only this node’s', async () => {
+		const slice = (name: string, driver: string) => ({
+			metadata: {name, uid: `uid-${name}`, resourceVersion: '7'},
+			spec: {
+				nodeName: 'node-a',
+				driver,
+				pool: {name: 'p', generation: 1},
+				devices: [{name: 'd0', attributes: {'k8s.cni.cncf.io/deviceID': {string: `${name}-0`}}}],
+			},
+		});
+		api.slices.push(slice('s-vf', 'vf.example'), slice('s-gpu', 'gpu.example'));
+		running = await startInformers({kubeconfig, nodeName: 'node-a'});
+		expect(api.requests.filter((r) => r.includes('resourceslices'))).toEqual([]);
+		expect(running.stats?.()).not.toHaveProperty('resourceslices');
+		const vfs = await running.slices?.slices('vf.example');
+		expect(vfs?.map((s) => s.devices[0]?.deviceId)).toEqual(['s-vf-0']);
+		expect(api.requests).toContain(
+			'/apis/resource.k8s.io/v1/resourceslices?fieldSelector=spec.nodeName%3Dnode-a',
+		);
+		expect(running.stats?.()['resourceslices']?.lists).toBe(1);
+		await running.slices?.slices('gpu.example');
+		expect(api.requests.filter((r) => r.includes('resourceslices') && !r.includes('watch'))).toHaveLength(1);
+	});
+
+	it('has no slice cache without a node name', async () => {
+		running = await startInformers({kubeconfig});
+		expect(running.slices).toBeUndefined();
+	});
 
 	it('lists this node’s pods and all NADs, then follows watch events', async () => {
 		api.pods.push(apiPod('web-0', '5'));

@@ -1,6 +1,7 @@
 /**
  * Watch caches for the daemon: a pod informer (this node's pods only, by `spec.nodeName`) and a
- * NetworkAttachmentDefinition informer (reflectors of ../k8s/informer/), so a warm daemon answers
+ * NetworkAttachmentDefinition informer (reflectors of ../k8s/informer/), and this node's
+ * ResourceSlices once a pod needs DRA devices (./slice-cache.ts), so a warm daemon answers
  * every read without an API call. A NAD missing from a synced cache is missing (a client-go
  * lister's answer, as Multus' thick plugin reads NADs): no GET. A pod miss (a pod created a moment
  * ago), any miss of an informer not synced yet or broken, or a cached pod of another UID than
@@ -11,6 +12,7 @@
  */
 
 import {type DraPort, isDraCapable} from '../devices/dra.ts';
+import {SLICES_PATH} from '../devices/dra-rest.ts';
 import {
 	type ApiObject,
 	type KubeClient,
@@ -28,6 +30,7 @@ import {log} from '../log.ts';
 import {tracedApiCall} from '../observe/context.ts';
 import {informerState} from '../observe/informer-health.ts';
 import type {EventQueue} from './event-queue.ts';
+import {CachedDraPort, NodeSlices} from './slice-cache.ts';
 
 /** Reads one object from a cache; undefined on a miss. */
 export interface ObjectLookup<T> {
@@ -65,19 +68,29 @@ export class CachedKubeClient implements KubeClient {
 	readonly #pods: ObjectLookup<Pod> | undefined;
 	readonly #nads: ObjectLookup<Nad> | undefined;
 	readonly #request: CacheRequest;
-	/** The inner client's DRA reads, when it has them (src/devices/dra.ts); always live, not cached. */
+	/**
+	 * The inner client's DRA reads, when it has them (src/devices/dra.ts): this node's slices from
+	 * the slice cache (./slice-cache.ts), pods and claims live.
+	 */
 	readonly draPort: (() => DraPort) | undefined;
 
 	constructor(
 		inner: Remembering,
-		caches: {pods?: ObjectLookup<Pod> | undefined; nads?: ObjectLookup<Nad> | undefined},
+		caches: {
+			pods?: ObjectLookup<Pod> | undefined;
+			nads?: ObjectLookup<Nad> | undefined;
+			/** Resolves once the informers started (./slice-cache.ts bounds the wait). */
+			slices?: (() => Promise<NodeSlices | undefined>) | undefined;
+		},
 		request: CacheRequest = {},
 	) {
 		this.#inner = inner;
 		this.#pods = caches.pods;
 		this.#nads = caches.nads;
 		this.#request = request;
-		this.draPort = isDraCapable(inner) ? () => inner.draPort() : undefined;
+		this.draPort = isDraCapable(inner)
+			? () => new CachedDraPort(inner.draPort(), async () => caches.slices?.())
+			: undefined;
 	}
 
 	/** True when `pod` is not the one the runtime asks about (same name, another UID). */
@@ -145,6 +158,8 @@ export class CachedKubeClient implements KubeClient {
 export interface Informers {
 	pods: ObjectLookup<Pod> | undefined;
 	nads: ObjectLookup<Nad>;
+	/** This node's ResourceSlices, reflected from the first DRA read on (with a node name only). */
+	slices?: NodeSlices | undefined;
 	synced(): boolean;
 	stop(): Promise<void>;
 	/** The reflectors' counters (lists, watches, bookmarks, …), by informer; optional for fakes. */
@@ -199,6 +214,12 @@ export async function startInformers(options: {
 	const nads = reflect(rest, 'nads', `${NAD_PATH}/network-attachment-definitions`);
 	const pods =
 		nodeName === '' ? undefined : reflect(rest, 'pods', '/api/v1/pods', `spec.nodeName=${nodeName}`);
+	const slices =
+		nodeName === ''
+			? undefined
+			: new NodeSlices(nodeName, () =>
+					reflect(rest, 'resourceslices', SLICES_PATH, `spec.nodeName=${nodeName}`),
+				);
 	await Promise.all([nads.start(), pods?.start()]);
 	log('info', 'informers started', {
 		pods: pods !== undefined,
@@ -209,11 +230,19 @@ export async function startInformers(options: {
 	return {
 		pods: pods === undefined ? undefined : lookup(pods, (object) => toPod(object)),
 		nads: lookup(nads, (object) => toNad(object)),
+		slices,
 		synced: () => nads.synced && (pods?.synced ?? true),
 		stop: async () => {
-			await Promise.all([nads.stop(), pods?.stop()]);
+			await Promise.all([nads.stop(), pods?.stop(), slices?.stop()]);
 			rest.close();
 		},
-		stats: () => ({nads: nads.stats, ...(pods === undefined ? {} : {pods: pods.stats})}),
+		stats: () => {
+			const sliceStats = slices?.stats();
+			return {
+				nads: nads.stats,
+				...(pods === undefined ? {} : {pods: pods.stats}),
+				...(sliceStats === undefined ? {} : {resourceslices: sliceStats}),
+			};
+		},
 	};
 }

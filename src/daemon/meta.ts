@@ -117,6 +117,7 @@ export class KubeClients {
 					get: (namespace, name) => informers.running?.nads.get(namespace, name),
 					synced: () => informers.running?.nads.synced?.() ?? false,
 				},
+				slices: () => informers.started.then(() => informers.running?.slices),
 			},
 			{pod, events: this.events},
 		);

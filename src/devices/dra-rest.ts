@@ -3,7 +3,8 @@
  * (`resource.k8s.io/v1`), LIST ResourceSlices with the field selectors
  * `spec.nodeName=<node>,spec.driver=<driver>`, each through the kube client's GET (its bounds,
  * retries and tracing), mapped to the shapes `dra.ts` works on. RBAC: get pods, get
- * resourceclaims, list resourceslices (conf/deploy/rbac.yaml).
+ * resourceclaims, list resourceslices (conf/deploy/rbac.yaml; the daemon also watches them,
+ * src/daemon/slice-cache.ts).
  */
 import {
 	type Claim,
@@ -39,20 +40,40 @@ interface V1Claim {
 	};
 }
 
-interface V1SliceList {
-	items?: {
-		spec: {
-			driver: string;
-			pool: {name: string; generation: number};
-			devices?: {name: string; attributes?: Record<string, DeviceAttribute>}[];
-		};
-	}[];
+/** A ResourceSlice as served (the fields Plexus reads). */
+export interface V1Slice {
+	spec: {
+		driver: string;
+		pool: {name: string; generation: number};
+		devices?: {name: string; attributes?: Record<string, DeviceAttribute>}[];
+	};
 }
+
+interface V1SliceList {
+	items?: V1Slice[];
+}
+
+/** The collection path of ResourceSlices (cluster-scoped). */
+export const SLICES_PATH = '/apis/resource.k8s.io/v1/resourceslices';
 
 /** The `string` member of a device attribute (int-typed IDs are not device IDs). */
 function stringAttribute(attributes: Record<string, DeviceAttribute> | undefined, name: string) {
 	const value = attributes?.[name]?.string;
 	return typeof value !== 'string' || value === '' ? undefined : value;
+}
+
+/** A served ResourceSlice reduced to what dra.ts reads (the daemon's slice cache converts with it too). */
+export function toSlice(s: V1Slice): Slice {
+	return {
+		driver: s.spec.driver,
+		pool: s.spec.pool.name,
+		generation: s.spec.pool.generation,
+		devices: (s.spec.devices ?? []).map((d) => ({
+			name: d.name,
+			deviceId: stringAttribute(d.attributes, DRA_DEVICE_ID_ATTRIBUTE),
+			resourceName: stringAttribute(d.attributes, DRA_RESOURCE_NAME_ATTRIBUTE),
+		})),
+	};
 }
 
 /** One GET of a JSON object through the caller's client; undefined on 404, `what` names it in errors. */
@@ -114,20 +135,9 @@ export class RestDraPort implements DraPort {
 			nodeName === undefined || nodeName === ''
 				? `spec.driver=${driver}`
 				: `spec.nodeName=${nodeName},spec.driver=${driver}`;
-		const list = await this.#get<V1SliceList>(
-			`list resourceslices (${fieldSelector})`,
-			'/apis/resource.k8s.io/v1/resourceslices',
-			{fieldSelector},
-		);
-		return (list?.items ?? []).map((s) => ({
-			driver: s.spec.driver,
-			pool: s.spec.pool.name,
-			generation: s.spec.pool.generation,
-			devices: (s.spec.devices ?? []).map((d) => ({
-				name: d.name,
-				deviceId: stringAttribute(d.attributes, DRA_DEVICE_ID_ATTRIBUTE),
-				resourceName: stringAttribute(d.attributes, DRA_RESOURCE_NAME_ATTRIBUTE),
-			})),
-		}));
+		const list = await this.#get<V1SliceList>(`list resourceslices (${fieldSelector})`, SLICES_PATH, {
+			fieldSelector,
+		});
+		return (list?.items ?? []).map(toSlice);
 	}
 }

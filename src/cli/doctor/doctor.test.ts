@@ -377,6 +377,7 @@ describe('plexus doctor', () => {
 				"problem: the kubeconfig's user may not create events (no rule)",
 				"problem: the kubeconfig's user may not get resourceclaims (no rule)",
 				"problem: the kubeconfig's user may not list resourceslices (no rule)",
+				"problem: the kubeconfig's user may not watch resourceslices (no rule)",
 			]);
 			expect(reviews).toContainEqual({
 				namespace: 'kube-system',

@@ -56,9 +56,10 @@ export const NEEDED_ACCESS = [
 	{verb: 'get', group: 'k8s.cni.cncf.io', resource: 'network-attachment-definitions', subresource: ''},
 	{verb: 'list', group: 'k8s.cni.cncf.io', resource: 'network-attachment-definitions', subresource: ''},
 	{verb: 'create', group: '', resource: 'events', subresource: ''},
-	// DRA devices (src/devices/dra-rest.ts).
+	// DRA devices (src/devices/dra-rest.ts; the daemon watches this node's slices).
 	{verb: 'get', group: 'resource.k8s.io', resource: 'resourceclaims', subresource: ''},
 	{verb: 'list', group: 'resource.k8s.io', resource: 'resourceslices', subresource: ''},
+	{verb: 'watch', group: 'resource.k8s.io', resource: 'resourceslices', subresource: ''},
 ] as const;
 
 const accessText = (a: (typeof NEEDED_ACCESS)[number]) =>
