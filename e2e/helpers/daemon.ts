@@ -79,7 +79,7 @@ export interface RunningDaemon {
 }
 
 /** How long startDaemon waits for /readyz. */
-const DAEMON_START_TIMEOUT_MS = 60_000;
+const DAEMON_START_TIMEOUT_MS = 150_000;
 
 /** Starts the fixture daemon on `socketPath` and waits until /readyz answers 200. */
 export async function startDaemon(
@@ -96,7 +96,7 @@ export async function startDaemon(
 		exited = true;
 	});
 	// A bound on start-up, not a timing assertion: inside the qemu test bed (TCG) a cold Node daemon can
-	// take well over 10 s to load under load, so wait up to a minute.
+	// take well over a minute to load while the host is busy, so wait up to 150 s.
 	const deadline = Date.now() + DAEMON_START_TIMEOUT_MS;
 	while (!exited && Date.now() < deadline) {
 		if ((await probe(socketPath, '/readyz')) === 200) return {process: child};

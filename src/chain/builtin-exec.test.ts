@@ -94,6 +94,30 @@ describe('BuiltinPluginExec', () => {
 		await expect(exec.exec({pluginPath: builtinPath('vlan'), stdin, env})).rejects.toMatchObject({code: 7});
 	});
 
+	test('lazy built-ins: found by name without loading; loaded once, on the first built-in run', async () => {
+		const seen: PluginRequest[] = [];
+		let loads = 0;
+		const binaries = new FakePluginExec({bridge: () => ({cniVersion: '1.0.0'})}, BIN);
+		const exec = new BuiltinPluginExec(binaries, {
+			types: new Set(['vrf']),
+			load: async () => {
+				loads++;
+				return new Map([['vrf', recorded('vrf', seen)]]);
+			},
+		});
+		expect(await exec.find('vrf', [BIN])).toBe(builtinPath('vrf'));
+		const bridgeStdin = Buffer.from('{"cniVersion":"1.0.0","name":"n","type":"bridge"}');
+		await exec.exec({pluginPath: await exec.find('bridge', [BIN]), stdin: bridgeStdin, env});
+		expect(exec.types).toEqual(['vrf']);
+		expect(loads).toBe(0);
+		const stdin = Buffer.from('{"cniVersion":"1.0.0","name":"n","type":"vrf","vrfname":"red"}');
+		await exec.exec({pluginPath: builtinPath('vrf'), stdin, env});
+		await exec.exec({pluginPath: builtinPath('vrf'), stdin, env});
+		expect(loads).toBe(1);
+		expect(seen).toHaveLength(2);
+		await expect(exec.exec({pluginPath: builtinPath('vlan'), stdin, env})).rejects.toMatchObject({code: 7});
+	});
+
 	test('no binary path is ever taken for a built-in (path.join leaves no "//")', () => {
 		expect(isBuiltinPath(builtinPath('route-override'))).toBe(true);
 		expect(builtinTypeOf(builtinPath('route-override'))).toBe('route-override');

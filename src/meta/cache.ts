@@ -5,7 +5,7 @@
  *
  * One file per (containerID, CNI_IFNAME) at `<cniDir>/plexus/<containerID>-<ifname>.json` (a name
  * too long for the file system is shortened with a hash, ../chain/cache-file.ts), mode 0600 in a
- * 0700 directory, written atomically (temp file, fsync, rename). The file is versioned
+ * 0700 directory, written atomically (temp file, rename; not fsync'd, see ../chain/cache-file.ts). The file is versioned
  * (`kind: "plexusCacheV1"`) and checksummed: each attachment's exact config bytes carry a sha256,
  * and the whole record carries one, so a torn or edited file is detected instead of half-trusted.
  *

@@ -1,11 +1,13 @@
 /**
  * What the meta-plugin talks to (the Kubernetes client, delegate exec, in-process built-ins,
  * Netlink for `default-route`), with the production defaults, and the readiness indicator wait.
- * Everything heavy is imported on first use: a DEL served from the cache loads none of it.
+ * Everything heavy is imported on first use: a DEL served from the cache loads none of it, and the
+ * built-ins load on the first chain that names one (before: every verb paid ~35 modules for them).
  */
 import {access} from 'node:fs/promises';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {BuiltinPluginExec, ipamExecOf} from '../chain/builtin-exec.ts';
+import {BUILTIN_TYPES} from '../../delegates/builtin-types.ts';
+import {BuiltinPluginExec, ipamExecOf, type LazyBuiltins} from '../chain/builtin-exec.ts';
 import {type PluginExec, ProcessPluginExec} from '../chain/plugin-exec.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
@@ -88,14 +90,34 @@ export async function delegateExec(conf: PlexusConf, deps: PlexusDeps): Promise<
 	let seam: PluginExec | undefined;
 	// A built-in's IPAM call runs through the decorated seam (timed, recorded), found as a binary.
 	const ipam = ipamExecOf(binaries, () => seam ?? binaries);
-	const inProcess = await (deps.inProcess ?? defaultBuiltins)(conf, ipam);
+	const inProcess = deps.inProcess ?? defaultBuiltins;
 	const builtins =
-		inProcess.has(PASSTHRU_TYPE) || conf.disableBuiltins.includes(PASSTHRU_TYPE)
-			? inProcess
-			: new Map([...inProcess, [PASSTHRU_TYPE, passthruPlugin]]);
+		inProcess === defaultBuiltins
+			? lazyDefaultBuiltins(conf, ipam)
+			: withPassthru(conf, await inProcess(conf, ipam));
 	const exec = new BuiltinPluginExec(binaries, builtins);
 	seam = deps.wrapExec?.(exec) ?? exec;
 	return seam;
+}
+
+/** `inProcess` plus `passthru`, unless registered there or disabled. */
+function withPassthru(
+	conf: PlexusConf,
+	inProcess: ReadonlyMap<string, CniPlugin>,
+): ReadonlyMap<string, CniPlugin> {
+	return inProcess.has(PASSTHRU_TYPE) || conf.disableBuiltins.includes(PASSTHRU_TYPE)
+		? inProcess
+		: new Map([...inProcess, [PASSTHRU_TYPE, passthruPlugin]]);
+}
+
+/**
+ * The production built-ins by name, imported (delegates/index.ts, the Netlink core) only when a
+ * chain first names one: STATUS and chains of binaries alone load none of it.
+ */
+function lazyDefaultBuiltins(conf: PlexusConf, ipam: PluginExec): LazyBuiltins {
+	const types = new Set<string>(BUILTIN_TYPES.filter((type) => !conf.disableBuiltins.includes(type)));
+	if (!conf.disableBuiltins.includes(PASSTHRU_TYPE)) types.add(PASSTHRU_TYPE);
+	return {types, load: async () => withPassthru(conf, await defaultBuiltins(conf, ipam))};
 }
 
 /** The kernel Netlink opener, loaded on first use. */

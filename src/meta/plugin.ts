@@ -4,7 +4,9 @@
  * (./invocation.ts), and the per-container serialisation (spec v1.3 §7.3). The verbs themselves
  * are named steps in ./steps/: ADD resolves, persists, runs each attachment, moves the default
  * route, and publishes network-status; DEL replays the persisted configs, offline; CHECK, STATUS
- * and GC cover every attachment, not only the cluster network (reference §1.11).
+ * and GC cover every attachment, not only the cluster network (reference §1.11). Each verb imports
+ * its own step on first use, so a one-shot STATUS or DEL does not load ADD's (Kubernetes writes,
+ * devices, network-status).
  */
 import {toCniError} from '../cni/errors.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
@@ -14,11 +16,6 @@ import {Invocation} from './invocation.ts';
 import {delRequest} from './netns-guard.ts';
 import {portsFrom} from './ports.ts';
 import {PerKeySerializer} from './serial.ts';
-import {addPod, clusterResult} from './steps/add.ts';
-import {checkPod} from './steps/check.ts';
-import {delPod} from './steps/del.ts';
-import {gcPods} from './steps/gc.ts';
-import {statusOf} from './steps/status.ts';
 import {delWithUnusableConf} from './unusable-conf.ts';
 
 export type {PlexusDeps} from './deps.ts';
@@ -33,7 +30,10 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 		supportedVersions: SUPPORTED_VERSIONS,
 		add: async (request) =>
 			serial.run(request.containerId, async () => {
-				const inv = await Invocation.open(request, ports);
+				const [inv, {addPod, clusterResult}] = await Promise.all([
+					Invocation.open(request, ports),
+					import('./steps/add.ts'),
+				]);
 				return clusterResult(inv, await addPod(inv, ports));
 			}),
 		del: async (request) =>
@@ -45,12 +45,20 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 				} catch (error) {
 					return delWithUnusableConf(req, toCniError(error));
 				}
-				return delPod(inv, ports);
+				return (await import('./steps/del.ts')).delPod(inv, ports);
 			}),
 		check: async (request) =>
-			serial.run(request.containerId, async () => checkPod(await Invocation.open(request, ports), ports)),
-		status: async (request) => statusOf(await Invocation.open(request, ports), ports),
-		gc: async (request) =>
-			gcPods(await Invocation.open(request, ports), ports, (id, fn) => serial.run(id, fn)),
+			serial.run(request.containerId, async () => {
+				const {checkPod} = await import('./steps/check.ts');
+				return checkPod(await Invocation.open(request, ports), ports);
+			}),
+		status: async (request) => {
+			const {statusOf} = await import('./steps/status.ts');
+			return statusOf(await Invocation.open(request, ports), ports);
+		},
+		gc: async (request) => {
+			const {gcPods} = await import('./steps/gc.ts');
+			return gcPods(await Invocation.open(request, ports), ports, (id, fn) => serial.run(id, fn));
+		},
 	} satisfies CniPlugin;
 }

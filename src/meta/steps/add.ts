@@ -81,12 +81,19 @@ export async function addPod(inv: Invocation, ports: MetaPorts): Promise<AddRun>
 	const attachments = await resolveForAdd(inv, kube, pod);
 	const entry = await persistAttachments(inv, attachments, pod?.uid);
 	const fail = (a: Attachment, msg: string, error: unknown) => rollback(inv, entry, a, msg, error);
-	const outcomes = await runAttachments(inv, ports, entry, attachments, {kube, pod}, (a, error) =>
-		fail(a, inv.addFailure(a), error),
-	);
-	await applyDefaultRoute(inv, ports, attachments, outcomes, fail);
-	await publishNetworkStatus(inv, kube, pod, attachments, outcomes);
-	return {attachments, outcomes};
+	// The attachments' events are in flight while the next ones run; ADD answers once all of them
+	// and the network-status write (concurrent with them) are done, or after the rollback.
+	const events: Promise<void>[] = [];
+	try {
+		const outcomes = await runAttachments(inv, ports, entry, attachments, {kube, pod, events}, (a, error) =>
+			fail(a, inv.addFailure(a), error),
+		);
+		await applyDefaultRoute(inv, ports, attachments, outcomes, fail);
+		await Promise.all([publishNetworkStatus(inv, kube, pod, attachments, outcomes), ...events]);
+		return {attachments, outcomes};
+	} finally {
+		await Promise.all(events);
+	}
 }
 
 /**

@@ -18,7 +18,11 @@ export async function persistAttachments(
 		attachments.map((a) => ({...toCached(a), started: []})),
 		podUid,
 	);
-	await inv.cache.write(entry);
+	// A DEL after this ADD must undo it: the container's tombstone (if an earlier DEL left one) goes.
+	await Promise.all([
+		inv.cache.write(entry),
+		inv.tombstones.forget(inv.request.containerId, inv.request.ifname),
+	]);
 	return entry;
 }
 

@@ -36,15 +36,17 @@ export async function runAttachment(
 	};
 }
 
-/** Where the pod's events go. */
+/** Where the pod's events go, and the posts still in flight (never failing: postEvent logs). */
 export interface PodTarget {
 	kube: KubeClient | undefined;
 	pod: Pod | undefined;
+	events: Promise<void>[];
 }
 
 /**
  * Runs every attachment in order; the first failure is handed to `fail` (the rollback), whose
- * error is thrown.
+ * error is thrown. Each attachment's event is posted without waiting for it (`target.events`,
+ * one per attachment, so bounded): the next attachment does not wait for the API server.
  */
 export async function runAttachments(
 	inv: Invocation,
@@ -63,7 +65,8 @@ export async function runAttachments(
 			throw await fail(a, error);
 		}
 		outcomes.push(outcome);
-		if (a.auxiliary !== true) await announceAttachment(target.kube, target.pod, a, outcome.result);
+		if (a.auxiliary !== true)
+			target.events.push(announceAttachment(target.kube, target.pod, a, outcome.result));
 	}
 	return outcomes;
 }
