@@ -10,7 +10,6 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {execa} from 'execa';
-import {TOMBSTONE_DIR} from '../../src/meta/tombstones.ts';
 import {createNetns, ipJson, type Netns, randomName, removeLink, removeNetns} from '../helpers/netns.ts';
 import {type ApiServerOptions, TestApiServer} from './apiserver.ts';
 
@@ -183,16 +182,12 @@ export class MetaHarness {
 		return (await ipJson<{ifname: string}[]>(pod.netns, 'link', 'show')).map((l) => l.ifname).sort();
 	}
 
-	/**
-	 * Files left in cniDir (plexus cache and libcni results); not the tombstones of DELs that
-	 * succeeded (src/meta/tombstones.ts: bounded, cleared by GC, what a repeated DEL is answered by).
-	 */
+	/** Files left in cniDir (plexus cache and libcni results). */
 	async cachedFiles(): Promise<string[]> {
 		try {
 			return (await readdir(this.cniDir, {recursive: true, withFileTypes: true}))
 				.filter((e) => e.isFile())
 				.map((e) => join(e.parentPath, e.name).slice(this.cniDir.length + 1))
-				.filter((file) => !file.startsWith(`${TOMBSTONE_DIR}/`))
 				.sort();
 		} catch {
 			return [];

@@ -21,7 +21,6 @@ import {delegateExec} from './deps.ts';
 import type {MetaPorts} from './ports.ts';
 import {type Attachment, type ResolveContext, resolveAttachments} from './resolve/resolve.ts';
 import {undoInAttachmentOf} from './scope.ts';
-import {DelTombstones} from './tombstones.ts';
 import {type UndoOutcome, undoAttachments} from './undo.ts';
 
 /** Pods whose `kubernetes.io/config.source` is not "api" are static: their UID differs by design. */
@@ -105,8 +104,6 @@ export class Invocation {
 	readonly container: ContainerRef;
 	readonly podRef: PodRef | undefined;
 	readonly cache: PlexusCache;
-	/** Successful DELs, so that a repeat answers without the API (./tombstones.ts). */
-	readonly tombstones: DelTombstones;
 	/** The clock a DEL failure is recorded by. */
 	readonly now: () => Date;
 
@@ -124,13 +121,6 @@ export class Invocation {
 		this.container = {containerId: request.containerId, netns: request.netns, pairs};
 		this.podRef = podRefFromArgs(pairs);
 		this.cache = new PlexusCache(conf.cniDir);
-		this.tombstones = new DelTombstones(conf.cniDir);
-	}
-
-	/** The network name of the request's conf (a tombstone's content). */
-	get networkName(): string {
-		const name = this.request.config['name'];
-		return typeof name === 'string' ? name : '';
 	}
 
 	/** Parses the conf, points the logger, and builds the executor (binDir first on the path). */

@@ -484,38 +484,6 @@ describe('DEL', () => {
 		expect(exec.calls).toEqual([]);
 	});
 
-	test('a DEL repeated after a successful DEL reads nothing and runs nothing (its tombstone)', async () => {
-		await run(plugin(), 'ADD', conf());
-		expect((await run(plugin(), 'DEL', conf())).ok).toBe(true);
-		exec.calls.length = 0;
-		kube.calls.length = 0;
-		expect(await run(plugin(), 'DEL', conf())).toEqual({ok: true, stdout: ''});
-		expect(await run(plugin(), 'DEL', conf())).toEqual({ok: true, stdout: ''});
-		expect(exec.calls).toEqual([]);
-		expect(kube.calls).toEqual([]);
-		// Another network name for the same container is not the DEL that succeeded.
-		expect((await run(plugin(), 'DEL', conf({name: 'other-net'}))).ok).toBe(true);
-		expect(kube.calls.filter((c) => c.method === 'getPod')).toHaveLength(1);
-	});
-
-	test('the pod re-created meanwhile (new sandbox, new container ID): its DEL is a real one', async () => {
-		await run(plugin(), 'ADD', conf());
-		expect((await run(plugin(), 'DEL', conf())).ok).toBe(true);
-		await run(plugin(), 'ADD', conf(), {CNI_CONTAINERID: 'c2'});
-		exec.calls.length = 0;
-		expect((await run(plugin(), 'DEL', conf(), {CNI_CONTAINERID: 'c2'})).ok).toBe(true);
-		expect(calls()).toEqual(['DEL ipvlan eth9', 'DEL macvlan net1', 'DEL bridge eth0']);
-	});
-
-	test('an ADD of the same container after its DEL forgets the tombstone: the next DEL undoes it', async () => {
-		await run(plugin(), 'ADD', conf());
-		expect((await run(plugin(), 'DEL', conf())).ok).toBe(true);
-		await run(plugin(), 'ADD', conf());
-		exec.calls.length = 0;
-		expect((await run(plugin(), 'DEL', conf())).ok).toBe(true);
-		expect(calls()).toEqual(['DEL ipvlan eth9', 'DEL macvlan net1', 'DEL bridge eth0']);
-	});
-
 	test('a corrupt cache is detected and DEL falls back to the API', async () => {
 		await run(plugin(), 'ADD', conf());
 		const file = join(dir, 'plexus', 'c1-eth0.json');

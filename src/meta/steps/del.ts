@@ -1,8 +1,7 @@
 /**
  * DEL of the meta-plugin: replay the persisted attachments (offline); without a usable cache, a
  * pod Multus ADDed (../../multus/legacy.ts), else the attachments resolved again from the API.
- * DEL converges: what cannot be known any more is skipped, never a reason to keep the pod. A DEL
- * repeated after one that succeeded finds its tombstone (../tombstones.ts) and reads nothing.
+ * DEL converges: what cannot be known any more is skipped, never a reason to keep the pod.
  */
 import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
 import type {Pod} from '../../k8s/client.ts';
@@ -21,7 +20,6 @@ export async function undoOrFail(inv: Invocation, entry: PodCacheEntry): Promise
 	const undone = await inv.undo(entry.attachments);
 	if (undone.errors.length === 0) {
 		await inv.cache.remove(entry.containerId, entry.ifname);
-		await inv.tombstones.mark(entry.containerId, entry.ifname, inv.networkName);
 		return;
 	}
 	const error = aggregate(`failed to delete ${inv.pod}`, undone.errors);
@@ -107,15 +105,6 @@ export async function delPod(inv: Invocation, ports: MetaPorts): Promise<void> {
 			CniErrorCode.incompatibleVersion,
 			`failed to delete ${inv.pod}: plexus cache "${cache.path(request.containerId, request.ifname)}": ${read.reason}`,
 		);
-	}
-	if (
-		read.state === 'missing' &&
-		(await inv.tombstones.has(request.containerId, request.ifname, inv.networkName))
-	) {
-		log('debug', 'DEL repeated after a successful DEL: nothing left to do', {
-			containerId: request.containerId,
-		});
-		return;
 	}
 	// A pod Multus ADDed before the node switched to plexus.
 	if (read.state === 'missing' && (await delMultusEra(inv))) return;

@@ -69,8 +69,6 @@ export async function gcPods(inv: Invocation, ports: MetaPorts, serialise: Seria
 	await ports.ready(inv.conf, true);
 	const errors: CniError[] = [];
 	const stillValid = await gcPlexusCache(inv, ports, serialise, errors);
-	// The runtime has settled which containers exist: no repeated DEL is owed an answer any more.
-	await inv.tombstones.clear();
 	// Pods Multus ADDed: stale ones DEL'd, the results of live ones kept.
 	const multus = await gcMultusEra(inv, new Set((inv.conf.validAttachments ?? []).map((a) => a.containerID)));
 	errors.push(...multus.errors);

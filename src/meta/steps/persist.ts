@@ -18,11 +18,7 @@ export async function persistAttachments(
 		attachments.map((a) => ({...toCached(a), started: []})),
 		podUid,
 	);
-	// A DEL after this ADD must undo it: the container's tombstone (if an earlier DEL left one) goes.
-	await Promise.all([
-		inv.cache.write(entry),
-		inv.tombstones.forget(inv.request.containerId, inv.request.ifname),
-	]);
+	await inv.cache.write(entry);
 	return entry;
 }
 
