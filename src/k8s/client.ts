@@ -255,31 +255,20 @@ export class NodeKubeClient implements KubeClient {
 		}
 	}
 
-	/** GET of one object; undefined on 404. */
-	async #get(rest: RestClient, path: string, signal: AbortSignal): Promise<ApiObject | undefined> {
-		const {ApiStatusError} = await import('./rest/http.ts');
-		const {status, body} = await rest.request({method: 'GET', path, signal});
-		if (status === 404) return undefined;
-		if (status < 200 || status > 299) throw new ApiStatusError(status, body);
-		return JSON.parse(body) as ApiObject;
-	}
-
 	/** DRA reads (ResourceClaims, ResourceSlices) with the same credentials and request bound. */
 	draPort(): DraPort {
 		return new RestDraPort(<T>(what: string, path: string, query?: Record<string, string>) =>
-			this.#bounded(what, async (rest, signal) => {
-				const {status, body} = await rest.request({method: 'GET', path, query, signal});
-				if (status === 404) return undefined;
-				const {ApiStatusError} = await import('./rest/http.ts');
-				if (status < 200 || status > 299) throw new ApiStatusError(status, body);
-				return JSON.parse(body) as T;
-			}),
+			this.#bounded(what, (rest, signal) => rest.optionalJson<T>({method: 'GET', path, query, signal})),
 		);
 	}
 
 	async getPod(namespace: string, name: string): Promise<Pod | undefined> {
 		return this.#bounded(`get pod "${namespace}/${name}"`, async (rest, signal) => {
-			const pod = await this.#get(rest, `/api/v1/namespaces/${enc(namespace)}/pods/${enc(name)}`, signal);
+			const pod = await rest.optionalJson<ApiObject>({
+				method: 'GET',
+				path: `/api/v1/namespaces/${enc(namespace)}/pods/${enc(name)}`,
+				signal,
+			});
 			if (pod === undefined) return undefined;
 			this.rememberPod(pod);
 			return toPod(pod, {namespace, name});
@@ -296,7 +285,7 @@ export class NodeKubeClient implements KubeClient {
 	async getNad(namespace: string, name: string): Promise<Nad | undefined> {
 		return this.#bounded(`get network-attachment-definition "${namespace}/${name}"`, async (rest, signal) => {
 			const path = `${NAD_PATH}/namespaces/${enc(namespace)}/network-attachment-definitions/${enc(name)}`;
-			const nad = await this.#get(rest, path, signal);
+			const nad = await rest.optionalJson<ApiObject>({method: 'GET', path, signal});
 			return nad === undefined ? undefined : toNad(nad, {namespace, name});
 		});
 	}
@@ -316,10 +305,10 @@ export class NodeKubeClient implements KubeClient {
 		for (let attempt = 1; ; attempt++) {
 			const known = pod;
 			const outcome = await this.#bounded(what, async (rest, signal) => {
-				let current = known ?? (await this.#get(rest, path, signal));
+				let current = known ?? (await rest.optionalJson<ApiObject>({method: 'GET', path, signal}));
 				// A remembered pod of another UID may be stale (re-created since): ask the API.
 				if (known !== undefined && uid !== undefined && uid !== '' && known.metadata?.uid !== uid) {
-					current = await this.#get(rest, path, signal);
+					current = await rest.optionalJson<ApiObject>({method: 'GET', path, signal});
 				}
 				if (current === undefined) return 'pod-not-found' as const;
 				if (uid !== undefined && uid !== '' && current.metadata?.uid !== uid) return 'uid-mismatch' as const;

@@ -154,6 +154,14 @@ export class RestClient {
 		return JSON.parse(body) as T;
 	}
 
+	/** A read whose 404 is undefined (the object does not exist); otherwise as `json`. */
+	async optionalJson<T>(req: RestRequest): Promise<T | undefined> {
+		const {status, body} = await this.request(req);
+		if (status === 404) return undefined;
+		if (status < 200 || status > 299) throw new ApiStatusError(status, body);
+		return JSON.parse(body) as T;
+	}
+
 	/**
 	 * A watch: calls `onOpen` once the server accepted it, then `onEvent` for each newline-delimited
 	 * JSON line until the server ends the stream (resolves) or it breaks (rejects). A non-2xx

@@ -149,6 +149,13 @@ describe('RestClient over TLS', () => {
 		expect(error).toBeInstanceOf(ApiStatusError);
 		expect(error).toMatchObject({status: 404, reason: 'NotFound', message: 'not here'});
 	});
+
+	test('optionalJson: 404 is undefined, 2xx the parsed body', async () => {
+		const server = await httpsServer();
+		const rest = await client(await kubeconfig({server, 'insecure-skip-tls-verify': true}, {}));
+		expect(await rest.optionalJson({method: 'GET', path: '/missing'})).toBeUndefined();
+		expect(await rest.optionalJson({method: 'GET', path: '/x'})).toEqual({kind: 'Pod'});
+	});
 });
 
 describe('RestClient over plain http', () => {
