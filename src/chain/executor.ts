@@ -115,6 +115,19 @@ export type DelStep =
 	| {outcome: 'refused'; error: CniError}
 	| {outcome: 'failed'; error: CniError};
 
+/**
+ * Checks the names libcni refuses before it runs any plugin of an ADD (container ID, network
+ * name, interface name); throws the CniError ADD would report.
+ */
+export function validateNames(
+	list: Pick<NetworkList, 'name'>,
+	rt: Pick<RuntimeConf, 'containerId' | 'ifname'>,
+): void {
+	validateContainerId(rt.containerId);
+	validateNetworkName(list.name);
+	validateIfname(rt.ifname);
+}
+
 const EMPTY_RT: RuntimeConf = {containerId: '', netns: '', ifname: '', args: [], capabilityArgs: {}};
 
 export class ChainExecutor {
@@ -181,9 +194,7 @@ export class ChainExecutor {
 		const env = this.#envFor('ADD', rt);
 		try {
 			const target = await this.#locate(plugin.type);
-			validateContainerId(rt.containerId);
-			validateNetworkName(list.name);
-			validateIfname(rt.ifname);
+			validateNames(list, rt);
 			return {target, conf, env};
 		} catch (err) {
 			return {

@@ -21,9 +21,8 @@
  */
 import {rm} from 'node:fs/promises';
 import type {AttachmentKey} from '../chain/cache.ts';
-import type {ChainExecutor, RuntimeConf} from '../chain/executor.ts';
+import {type ChainExecutor, type RuntimeConf, validateNames} from '../chain/executor.ts';
 import {type NetworkList, parseNetworkList} from '../chain/network-list.ts';
-import {validateContainerId, validateIfname, validateNetworkName} from '../cni/env.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
 import type {CniResult} from '../cni/result.ts';
 import {versionAtLeast} from '../cni/versions.ts';
@@ -65,9 +64,7 @@ async function prevResultOf(
 /** Why libcni would never have run this attachment (a name it refuses), or undefined. */
 function neverRunnable(list: NetworkList, rt: RuntimeConf): string | undefined {
 	try {
-		validateContainerId(rt.containerId);
-		validateNetworkName(list.name);
-		validateIfname(rt.ifname);
+		validateNames(list, rt);
 		return undefined;
 	} catch (error) {
 		return toCniError(error).message;
