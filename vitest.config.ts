@@ -5,6 +5,7 @@ import {defineConfig} from 'vitest/config';
 // - e2e:  root, real network namespaces on the host kernel (veth, bridge, macvlan);
 // - vm:   device kinds this host kernel may lack (vrf, 8021q, dummy); scripts/test.sh runs this
 //         project on the host when its kernel has them and inside the qemu test bed otherwise.
+// e2e and vm run bin/plexus, which runs the bundle in dist/plexus: their set-up makes it current.
 export default defineConfig({
 	test: {
 		setupFiles: ['./vitest.setup.ts'],
@@ -26,6 +27,7 @@ export default defineConfig({
 				test: {
 					name: 'e2e',
 					include: ['e2e/**/*.e2e.test.ts'],
+					globalSetup: ['./vitest.global-setup.ts'],
 					testTimeout: 60_000,
 					hookTimeout: 60_000,
 				},
@@ -35,6 +37,7 @@ export default defineConfig({
 				test: {
 					name: 'vm',
 					include: ['e2e/**/*.vm.test.ts'],
+					globalSetup: ['./vitest.global-setup.ts'],
 					testTimeout: 300_000,
 					hookTimeout: 300_000,
 				},

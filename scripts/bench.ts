@@ -15,6 +15,7 @@ import type {ChildProcess} from 'node:child_process';
 import {existsSync} from 'node:fs';
 import {loadavg} from 'node:os';
 import {join} from 'node:path';
+import {ensureBundle} from './bundle/bundle.ts';
 import {Bed, NODE_NAME} from './pod-bench/bed.ts';
 import {burst, idleWatches, manyNads} from './pod-bench/load.ts';
 import {daemonMode, floorMode, oneShotMode} from './pod-bench/modes.ts';
@@ -77,6 +78,7 @@ async function bench(bed: Bed, argv: readonly string[]): Promise<boolean> {
 
 async function main(argv: readonly string[]): Promise<number> {
 	if (!existsSync(SHIM)) throw new Error(`${SHIM} is missing: run "npm ci"`);
+	await ensureBundle(); // one-shot mode runs bin/plexus, that is dist/plexus: current with the sources
 	// Other work on the machine moves every number; the output says how loaded it was.
 	const loadBefore = loadText();
 	const bed = await Bed.create();

@@ -11,6 +11,7 @@
 import {fileURLToPath} from 'node:url';
 import {execa} from 'execa';
 import {MetaHarness, macvlanNad} from '../e2e/kube/harness.ts';
+import {ensureBundle} from './bundle/bundle.ts';
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
 const step = (text: string) => out(`\n\x1b[1m== ${text}\x1b[0m`);
@@ -33,6 +34,7 @@ async function main(): Promise<number> {
 		reject: false,
 	});
 	if (prereqs.exitCode !== 0) return 1;
+	await ensureBundle(); // bin/plexus runs dist/plexus: current with the sources
 	const h = await MetaHarness.create();
 	try {
 		step(`test API server on ${h.api.url}; kubeconfig ${h.kubeconfig} (its CA and a bearer token)`);

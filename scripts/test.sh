@@ -16,6 +16,9 @@ echo "== lint" >&2
 biome check .
 echo "== typecheck" >&2
 tsc --noEmit -p tsconfig.json
+# bin/plexus runs the bundle in dist/plexus: rebuilt here when the sources changed since npm ci.
+echo "== bundle" >&2
+node scripts/bundle.ts
 if [ "$(id -u)" -ne 0 ]; then
 	echo "== unit" >&2
 	vitest run --project unit $(json unit)
