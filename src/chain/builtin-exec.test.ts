@@ -118,6 +118,35 @@ describe('BuiltinPluginExec', () => {
 		await expect(exec.exec({pluginPath: builtinPath('vlan'), stdin, env})).rejects.toMatchObject({code: 7});
 	});
 
+	test('warm loads the built-ins ahead only when a type names one, once, and a failed load fails the run', async () => {
+		let loads = 0;
+		const seen: PluginRequest[] = [];
+		const exec = new BuiltinPluginExec(new FakePluginExec({}, BIN), {
+			types: new Set(['vrf']),
+			load: async () => {
+				loads++;
+				return new Map([['vrf', recorded('vrf', seen)]]);
+			},
+		});
+		exec.warm(['bridge', 'tuning']);
+		expect(loads).toBe(0);
+		exec.warm(['bridge', 'vrf']);
+		exec.warm(['vrf']);
+		expect(loads).toBe(1);
+		const stdin = Buffer.from('{"cniVersion":"1.0.0","name":"n","type":"vrf","vrfname":"red"}');
+		await exec.exec({pluginPath: builtinPath('vrf'), stdin, env});
+		expect([loads, seen.length]).toEqual([1, 1]);
+
+		const broken = new BuiltinPluginExec(new FakePluginExec({}, BIN), {
+			types: new Set(['vrf']),
+			load: async () => {
+				throw new Error('addon missing');
+			},
+		});
+		broken.warm(['vrf']); // no unhandled rejection: the run below reports the failure
+		await expect(broken.exec({pluginPath: builtinPath('vrf'), stdin, env})).rejects.toThrow('addon missing');
+	});
+
 	test('no binary path is ever taken for a built-in (path.join leaves no "//")', () => {
 		expect(isBuiltinPath(builtinPath('route-override'))).toBe(true);
 		expect(builtinTypeOf(builtinPath('route-override'))).toBe('route-override');

@@ -78,6 +78,21 @@ export class BuiltinPluginExec implements PluginExec {
 		return [...this.#types];
 	}
 
+	/**
+	 * Starts loading the built-ins now when `types` names one, so that the load overlaps the binary
+	 * delegates that run before it (a one-shot ADD or DEL otherwise loads route-override's code, the
+	 * Netlink core among it, right when it is due). A failed load fails that built-in's exec, as
+	 * without warming.
+	 */
+	warm(types: Iterable<string>): void {
+		for (const type of types) {
+			if (!this.#types.has(type)) continue;
+			this.#loaded ??= this.#load();
+			this.#loaded.catch(() => {});
+			return;
+		}
+	}
+
 	/** A built-in's `builtin://<type>`, else the binary's path on `path` (throws PluginNotFoundError). */
 	async find(type: string, path: readonly string[]): Promise<string> {
 		validatePluginType(type);

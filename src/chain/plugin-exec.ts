@@ -4,7 +4,7 @@
  * FakePluginExec. A request with a `root` runs the plugin chrooted into that directory through
  * the static plexus-chroot-exec helper (see ./host-root.ts and shim/plexus-chroot-exec.c).
  */
-import {type ChildProcess, spawn} from 'node:child_process';
+import type {ChildProcess} from 'node:child_process';
 import {stat} from 'node:fs/promises';
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -205,6 +205,9 @@ function runOnce(
 	timeoutMs?: number,
 	root?: string,
 ): Promise<Run> {
+	// Loaded on the first run, not at import: node:child_process (with node:net) costs ~8 ms of a
+	// one-shot process, and STATUS of a pre-1.1.0 chain or a DEL with nothing to undo runs no plugin.
+	const {spawn} = process.getBuiltinModule('node:child_process');
 	return new Promise((resolve) => {
 		const out: Buffer[] = [];
 		const err: Buffer[] = [];

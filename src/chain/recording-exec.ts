@@ -5,7 +5,6 @@
  * and logs (src/daemon/delegate.ts timedExec) and `plexus dry-run`'s step tables are such sinks.
  */
 import {basename} from 'node:path';
-import {performance} from 'node:perf_hooks';
 import {type CniError, toCniError} from '../cni/errors.ts';
 import {isBuiltinPath} from './builtin-exec.ts';
 import type {ExecRequest, PluginExec} from './plugin-exec.ts';

@@ -5,7 +5,7 @@
 import {dispatch} from '../cni/dispatch.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {setPlexusMode, versionLine} from '../version/version.ts';
-import {type ChainIo, runChain} from './chain.ts';
+import type {ChainIo} from './chain.ts';
 import {type CliOutcome, errorOutcome, usageError} from './outcome.ts';
 import {invocationName, PLUGINS, type PluginLoader} from './plugins.ts';
 
@@ -57,7 +57,7 @@ export async function runCli(io: CliIo): Promise<CliOutcome> {
 		if (command === undefined) return usageError('missing command', USAGE);
 		if (command === '-h' || command === '--help' || command === 'help')
 			return {stdout: USAGE, stderr: '', exitCode: 0};
-		if (command === 'chain') return await runChain(rest, io);
+		if (command === 'chain') return await (await import('./chain.ts')).runChain(rest, io);
 		if (command === 'dry-run') {
 			const color = io.stdoutIsTTY === true && (io.env['NO_COLOR'] ?? '') === '';
 			return await (await import('./dry-run/command.ts')).runDryRun(rest, {

@@ -5,8 +5,9 @@
  * field (the spec lets implementations ignore invalid annotations; failing loudly is kinder).
  * @see https://github.com/k8snetworkplumbingwg/multi-net-spec/tree/bf32935dd9d25204e5e02b847c9c4c4195e0018b/v1.3
  */
-import {isIP} from 'node:net';
+
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {isIP} from '../cni/is-ip.ts';
 import {findNonFiniteNumber, isJsonObject, MAX_JSON_DEPTH, nestsDeeperThan, outOfRange} from '../cni/json.ts';
 
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';

@@ -6,8 +6,9 @@
  * does with its DeleteDefaultGWCache/AddDefaultGWCache. An empty gateway list keeps the
  * attachment's own gateways from its result.
  */
-import {isIP} from 'node:net';
+
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {isIP} from '../cni/is-ip.ts';
 import {type CniResult, convertResult, parseResult, type Result100} from '../cni/result.ts';
 import {ENETUNREACH, NetlinkError} from '../netlink/errors.ts';
 import type {IpFamily, Netlink} from '../netlink/netlink.ts';

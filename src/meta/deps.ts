@@ -80,12 +80,24 @@ export async function defaultBuiltins(
 	return createBuiltins({openNetlink: (netns) => openNetlink(netns), exec}, {disable: conf.disableBuiltins});
 }
 
+/** The delegate seam, and how to have its built-ins loaded ahead of their turn. */
+export interface DelegateSeam {
+	readonly exec: PluginExec;
+	/** Starts loading the in-process delegates when `types` names one (BuiltinPluginExec.warm). */
+	warm(types: Iterable<string>): void;
+}
+
 /**
  * The one seam the meta-plugin's delegates run through: the in-process delegates (deps.inProcess,
  * plus `passthru` unless registered or disabled) found by type before CNI_PATH, every other type a
  * binary run by deps.exec; deps.wrapExec decorates the whole.
  */
 export async function delegateExec(conf: PlexusConf, deps: PlexusDeps): Promise<PluginExec> {
+	return (await delegateSeam(conf, deps)).exec;
+}
+
+/** delegateExec's seam with its warm-up (./invocation.ts starts it once the chains are known). */
+export async function delegateSeam(conf: PlexusConf, deps: PlexusDeps): Promise<DelegateSeam> {
 	const binaries = deps.exec ?? new ProcessPluginExec();
 	let seam: PluginExec | undefined;
 	// A built-in's IPAM call runs through the decorated seam (timed, recorded), found as a binary.
@@ -97,7 +109,7 @@ export async function delegateExec(conf: PlexusConf, deps: PlexusDeps): Promise<
 			: withPassthru(conf, await inProcess(conf, ipam));
 	const exec = new BuiltinPluginExec(binaries, builtins);
 	seam = deps.wrapExec?.(exec) ?? exec;
-	return seam;
+	return {exec: seam, warm: (types) => exec.warm(types)};
 }
 
 /** `inProcess` plus `passthru`, unless registered there or disabled. */

@@ -5,6 +5,7 @@
  * arguments of one attachment, `default-route`, and pod events.
  */
 import {ChainExecutor, type RuntimeConf} from '../chain/executor.ts';
+import type {NetworkList} from '../chain/network-list.ts';
 import {parseCniArgs} from '../cni/env.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
 import type {PluginRequest} from '../cni/plugin.ts';
@@ -17,7 +18,7 @@ import type {OpenNetlink} from '../netlink/netlink.ts';
 import {type CachedAttachment, PlexusCache, type PodCacheEntry} from './cache.ts';
 import {type PlexusConf, parsePlexusConf} from './conf/conf.ts';
 import {defaultGateways, familiesOf, moveDefaultRoute, rewriteDefaultRoutes} from './default-route.ts';
-import {delegateExec} from './deps.ts';
+import {delegateSeam} from './deps.ts';
 import type {MetaPorts} from './ports.ts';
 import {type Attachment, type ResolveContext, resolveAttachments} from './resolve/resolve.ts';
 import {undoInAttachmentOf} from './scope.ts';
@@ -97,6 +98,17 @@ export interface ContainerRef {
 	pairs: readonly (readonly [string, string])[];
 }
 
+/** The plugin types of cached conflist bytes (none when they do not parse: DEL reports that itself). */
+function pluginTypesIn(config: Uint8Array): string[] {
+	try {
+		const conf = JSON.parse(Buffer.from(config).toString('utf8')) as {type?: unknown; plugins?: unknown};
+		const plugins: unknown[] = Array.isArray(conf.plugins) ? conf.plugins : [conf];
+		return plugins.map((p) => (p as {type?: unknown} | null)?.type).filter((t) => typeof t === 'string');
+	} catch {
+		return [];
+	}
+}
+
 export class Invocation {
 	readonly request: PluginRequest;
 	readonly conf: PlexusConf;
@@ -106,6 +118,7 @@ export class Invocation {
 	readonly cache: PlexusCache;
 	/** The clock a DEL failure is recorded by. */
 	readonly now: () => Date;
+	readonly #warm: (types: Iterable<string>) => void;
 
 	private constructor(
 		request: PluginRequest,
@@ -113,7 +126,9 @@ export class Invocation {
 		executor: ChainExecutor,
 		pairs: [string, string][],
 		now: () => Date,
+		warm: (types: Iterable<string>) => void,
 	) {
+		this.#warm = warm;
 		this.now = now;
 		this.request = request;
 		this.conf = conf;
@@ -130,14 +145,15 @@ export class Invocation {
 	): Promise<Invocation> {
 		const conf = parsePlexusConf(request.config);
 		configureLog({logFile: conf.logFile, logLevel: conf.logLevel, logToStderr: conf.logToStderr});
+		const seam = await delegateSeam(conf, {
+			exec: ports.exec,
+			inProcess: ports.inProcess,
+			wrapExec: ports.wrapExec,
+		});
 		const executor = new ChainExecutor({
 			path: [conf.binDir, ...request.path.filter((dir) => dir !== conf.binDir)],
 			cacheDir: conf.cniDir,
-			exec: await delegateExec(conf, {
-				exec: ports.exec,
-				inProcess: ports.inProcess,
-				wrapExec: ports.wrapExec,
-			}),
+			exec: seam.exec,
 			env: request.env,
 			timeoutMs: conf.delegateTimeoutMs,
 		});
@@ -147,6 +163,7 @@ export class Invocation {
 			executor,
 			parseCniArgs(request.args),
 			ports.now ?? (() => new Date()),
+			seam.warm,
 		);
 	}
 
@@ -209,6 +226,14 @@ export class Invocation {
 	}
 
 	/**
+	 * Starts loading the in-process delegates when one of `attachments` runs one, so that their
+	 * code loads while the delegates before it run.
+	 */
+	warmBuiltins(attachments: readonly {list: NetworkList}[]): void {
+		this.#warm(attachments.flatMap((a) => a.list.plugins.map((p) => p.type)));
+	}
+
+	/**
 	 * Undoes attachments in reverse order from their cached bytes, only the plugins that ran
 	 * (./undo.ts), going on after failures; returns what is left to undo and why.
 	 */
@@ -216,6 +241,7 @@ export class Invocation {
 		attachments: readonly CachedAttachment[],
 		container: ContainerRef = this.container,
 	): Promise<UndoOutcome> {
+		this.#warm(attachments.flatMap((a) => pluginTypesIn(a.config)));
 		return undoAttachments(
 			this.executor,
 			attachments,

@@ -6,7 +6,6 @@
  * scope (tests, tools) every reader gets undefined and nothing is recorded.
  */
 import {AsyncLocalStorage} from 'node:async_hooks';
-import {performance} from 'node:perf_hooks';
 import {toCniError} from '../cni/errors.ts';
 import {qualifiedName} from '../k8s/k8s-args.ts';
 import {log} from '../log.ts';

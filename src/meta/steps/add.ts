@@ -79,6 +79,7 @@ export async function addPod(inv: Invocation, ports: MetaPorts): Promise<AddRun>
 	const kube = ports.kube(inv.conf, inv.request.env, 'ADD');
 	const pod = await readPodForAdd(inv, kube);
 	const attachments = await resolveForAdd(inv, kube, pod);
+	inv.warmBuiltins(attachments);
 	const entry = await persistAttachments(inv, attachments, pod?.uid);
 	const fail = (a: Attachment, msg: string, error: unknown) => rollback(inv, entry, a, msg, error);
 	// The attachments' events are in flight while the next ones run; ADD answers once all of them
