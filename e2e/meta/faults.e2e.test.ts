@@ -99,16 +99,27 @@ describe('DEL offline', () => {
 		const pod = await h.createPod('web', {'k8s.v1.cni.cncf.io/networks': 'nad-a'});
 		const probe = fileURLToPath(new URL('../testing/kube-module-probe.ts', import.meta.url));
 		const modules = join(h.dir, 'modules.log');
-		const env = {NODE_OPTIONS: `--import=${probe}`, PLEXUS_MODULE_LOG: modules};
-		expect((await h.cni('ADD', pod, h.conf(), 'eth0', env)).exitCode).toBe(0);
-		const added = await readFile(modules, 'utf8');
-		expect(added).toContain('/src/k8s/rest/http.ts');
-		// client-node costs ~0.7 s to import: the one-shot path must never load it.
-		expect(added).not.toContain('@kubernetes/client-node');
-		await writeFile(modules, '');
-		expect((await h.cni('DEL', pod, h.conf(), 'eth0', env)).exitCode).toBe(0);
-		expect(await readFile(modules, 'utf8')).toBe('');
-		await expectNothingLeft(pod);
+		// The bundle bin/plexus runs (the REST client is its k8s-rest chunk), then the sources.
+		for (const [fromSource, restClient] of [
+			['', '/dist/plexus/k8s-rest-'],
+			['1', '/src/k8s/rest/http.ts'],
+		] as const) {
+			const env = {
+				NODE_OPTIONS: `--import=${probe}`,
+				PLEXUS_MODULE_LOG: modules,
+				PLEXUS_FROM_SOURCE: fromSource,
+			};
+			await writeFile(modules, '');
+			expect((await h.cni('ADD', pod, h.conf(), 'eth0', env)).exitCode).toBe(0);
+			const added = await readFile(modules, 'utf8');
+			expect(added).toContain(restClient);
+			// client-node costs ~0.7 s to import: the one-shot path must never load it.
+			expect(added).not.toContain('@kubernetes/client-node');
+			await writeFile(modules, '');
+			expect((await h.cni('DEL', pod, h.conf(), 'eth0', env)).exitCode).toBe(0);
+			expect(await readFile(modules, 'utf8')).toBe('');
+			await expectNothingLeft(pod);
+		}
 	});
 
 	test('a hanging API server does not stall DEL: the call bound cuts it off', async () => {

@@ -1,7 +1,7 @@
 // Loaded with `node --import` (through NODE_OPTIONS) by e2e tests: appends the URL of every module
-// of the Kubernetes client the process resolves (Plexus's REST client under src/k8s/rest/, or
-// @kubernetes/client-node should anything still load it) to $PLEXUS_MODULE_LOG, so a test can
-// prove which verbs load the client at all.
+// of the Kubernetes client the process resolves (Plexus's REST client under src/k8s/rest/, its
+// chunk dist/plexus/k8s-rest-*.js in the bundle bin/plexus runs, or @kubernetes/client-node should
+// anything still load it) to $PLEXUS_MODULE_LOG, so a test can prove which verbs load the client.
 import {appendFileSync} from 'node:fs';
 import {registerHooks} from 'node:module';
 
@@ -11,7 +11,9 @@ registerHooks({
 		const resolved = next(specifier, context);
 		if (
 			logFile !== undefined &&
-			(resolved.url.includes('/src/k8s/rest/') || resolved.url.includes('@kubernetes/client-node'))
+			(resolved.url.includes('/src/k8s/rest/') ||
+				resolved.url.includes('/dist/plexus/k8s-rest-') ||
+				resolved.url.includes('@kubernetes/client-node'))
 		)
 			appendFileSync(logFile, `${resolved.url}\n`);
 		return resolved;

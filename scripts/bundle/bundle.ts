@@ -12,16 +12,20 @@
  *
  * The build is skipped while dist/plexus/inputs.sha256 matches the sources (src/, delegates/, the
  * lock file, this file), so `npm ci`, `npm test`, the test runner's set-up, the bench and the image
- * can all call it; a new bundle replaces the old one by renames, never half-written.
+ * can all call it. A new build is added beside the old one, main.js replaced last by a rename:
+ * chunk names carry a content hash, so a process still running the old bundle finds its chunks
+ * (they are pruned a day later), and a new process never sees a half-written bundle.
  */
 import {createHash} from 'node:crypto';
 import {
 	copyFileSync,
 	existsSync,
+	mkdirSync,
 	readdirSync,
 	readFileSync,
 	renameSync,
 	rmSync,
+	statSync,
 	writeFileSync,
 } from 'node:fs';
 import {join, relative, resolve} from 'node:path';
@@ -35,6 +39,8 @@ const DIGEST_FILE = 'inputs.sha256';
 const EXTERNAL = ['@kubernetes/client-node', '@grpc/grpc-js', '@grpc/proto-loader'];
 /** Files that live beside a source module and are read through `new URL(name, import.meta.url)`. */
 const ASSETS = ['src/devices/pod-resources.proto'];
+/** Chunks of an older build are removed once they are this old (a day). */
+const PRUNE_AFTER_MS = 24 * 3600_000;
 
 /** The source files the bundle is made of, sorted: src/ and delegates/ without tests and fakes. */
 function sourceFiles(root: string): string[] {
@@ -78,7 +84,19 @@ async function build(root: string, outDir: string): Promise<void> {
 		platform: 'node',
 		external: (id) => EXTERNAL.some((name) => id === name || id.startsWith(`${name}/`)),
 		logLevel: 'warn',
-		output: {dir: outDir, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js'},
+		// main.js exports nothing anyone imports (needed with includeDependenciesRecursively off).
+		preserveEntrySignatures: 'allow-extension',
+		output: {
+			dir: outDir,
+			format: 'esm',
+			entryFileNames: '[name].js',
+			chunkFileNames: '[name]-[hash].js',
+			// The REST client is one chunk by name, so a test can tell which verbs load it.
+			codeSplitting: {
+				includeDependenciesRecursively: false,
+				groups: [{name: 'k8s-rest', test: /[\\/]src[\\/]k8s[\\/]rest[\\/]/}],
+			},
+		},
 	});
 	for (const asset of ASSETS) copyFileSync(join(root, asset), join(outDir, asset.split('/').pop() ?? asset));
 }
@@ -93,16 +111,27 @@ export async function ensureBundle(root = REPO, force = false): Promise<boolean>
 	const recorded = join(target, DIGEST_FILE);
 	if (!force && existsSync(recorded) && readFileSync(recorded, 'utf8').trim() === digest) return false;
 	const scratch = join(root, 'dist', `.plexus-${process.pid}`);
-	const old = join(root, 'dist', `.plexus-old-${process.pid}`);
 	rmSync(scratch, {recursive: true, force: true});
 	try {
 		await build(root, scratch);
-		writeFileSync(join(scratch, DIGEST_FILE), `${digest}\n`);
-		if (existsSync(target)) renameSync(target, old);
-		renameSync(scratch, target);
+		mkdirSync(target, {recursive: true});
+		const built = readdirSync(scratch);
+		// Chunks first (content-hashed names: an existing one has the same bytes), main.js last.
+		for (const file of built) if (file !== 'main.js') renameSync(join(scratch, file), join(target, file));
+		renameSync(join(scratch, 'main.js'), join(target, 'main.js'));
+		writeFileSync(join(target, DIGEST_FILE), `${digest}\n`);
+		pruneOldChunks(target, new Set([...built, DIGEST_FILE]));
 	} finally {
 		rmSync(scratch, {recursive: true, force: true});
-		rmSync(old, {recursive: true, force: true});
 	}
 	return true;
+}
+
+/** Removes files of earlier builds that no build has written for a day. */
+function pruneOldChunks(dir: string, keep: ReadonlySet<string>): void {
+	const now = Date.now();
+	for (const file of readdirSync(dir)) {
+		const path = join(dir, file);
+		if (!keep.has(file) && now - statSync(path).mtimeMs > PRUNE_AFTER_MS) rmSync(path, {force: true});
+	}
 }
