@@ -313,7 +313,11 @@ export class TestApiServer {
 		const server = this.tls
 			? createHttpsServer({cert: this.#cert, key: this.#key}, handler)
 			: createHttpServer(handler);
-		server.keepAliveTimeout = 1000;
+		// Idle connections stay open until the client or stop() closes them, and no Keep-Alive header
+		// goes out, as kube-apiserver (Go net/http) does. A `Keep-Alive: timeout=1` (the old 1 s
+		// setting) makes Node's agent drop every idle socket at once, so each request paid a new TLS
+		// handshake: 10 per one-shot ADD, and the daemon's status write and events each one more.
+		server.keepAliveTimeout = 0;
 		server.on('connection', (socket: Socket) => {
 			this.#sockets.add(socket);
 			socket.on('close', () => this.#sockets.delete(socket));
