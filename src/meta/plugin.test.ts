@@ -556,6 +556,28 @@ describe('CHECK, STATUS, GC', () => {
 		).toBe(true);
 	});
 
+	test("STATUS takes a confDir cluster network without asking the API, and a NAD's only when confDir has none", async () => {
+		const statusConf = (clusterNetwork: string) =>
+			conf({cniVersion: '1.1.0', delegates: undefined, clusterNetwork, multusNamespace: 'kube-system'});
+		const list = (name: string, type: string) =>
+			JSON.stringify({cniVersion: '1.1.0', name, plugins: [{type, bridge: 'cni0'}]});
+		await writeFile(join(dir, '10-cbr0.conflist'), list('cbr0', 'bridge'));
+		// A NAD of the same name exists too: ADD would take it, STATUS (every 5 s) does not ask.
+		kube.addNad('kube-system', 'cbr0', list('cbr0', 'macvlan'));
+		kube.addNad('kube-system', 'nadonly', list('nadonly', 'ipvlan'));
+		kube.calls.length = 0;
+		expect((await run(plugin(), 'STATUS', statusConf('cbr0'))).ok).toBe(true);
+		expect(kube.calls).toEqual([]);
+		expect(exec.callsOf('STATUS').map((c) => c.type)).toEqual(['bridge']);
+		expect((await run(plugin(), 'STATUS', statusConf('nadonly'))).ok).toBe(true);
+		expect(kube.calls.map((c) => [c.method, ...c.args])).toEqual([['getNad', 'kube-system', 'nadonly']]);
+		expect(exec.callsOf('STATUS').map((c) => c.type)).toEqual(['bridge', 'ipvlan']);
+		const missing = await run(plugin(), 'STATUS', statusConf('nowhere'));
+		expect(missing.ok ? '' : missing.error.message).toContain(
+			'failed to find network "nowhere" (clusterNetwork)',
+		);
+	});
+
 	test('GC DELs every attachment of containers not in the valid list and keeps the valid ones', async () => {
 		await run(plugin(), 'ADD', conf());
 		await run(plugin(), 'ADD', conf(), {CNI_CONTAINERID: 'c2', CNI_NETNS: '/var/run/netns/p2'});

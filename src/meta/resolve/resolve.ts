@@ -84,17 +84,34 @@ export async function resolveNamedNetwork(
 	throw invalid(`failed to find network "${ref}" (${key}): ${tried.join(' and ')}`);
 }
 
-/** The cluster network from the conf alone (`delegates[0]` or `clusterNetwork`), as STATUS needs it. */
+/**
+ * The cluster network named by the conf (`delegates[0]` or `clusterNetwork`), without a pod: in
+ * ADD's order (a NAD before a confDir network of that name), or with `filesFirst` from the conf
+ * and confDir alone whenever they have it, the API asked only for a cluster network found nowhere
+ * else. STATUS uses `filesFirst`: containerd 2.x turns kubelet's runtime-status poll into a STATUS
+ * every 5 s on every node, and a NAD read each time would be ~1,000 API reads a second on a
+ * 5,000-node cluster (and ~40 ms of every one-shot STATUS).
+ */
 export async function resolveConfClusterNetwork(
 	conf: PlexusConf,
 	kube: KubeClient | undefined,
+	filesFirst = false,
 ): Promise<NamedNetwork> {
 	const first = conf.delegates[0];
 	if (first !== undefined) {
 		const list = networkListFromObject({...first}, undefined, 'delegates[0] of the plexus conf');
 		return {network: list.name, nad: undefined, list};
 	}
-	return resolveNamedNetwork(conf.clusterNetwork ?? '', 'clusterNetwork', conf, kube);
+	const ref = conf.clusterNetwork ?? '';
+	if (filesFirst && !ref.startsWith('/') && !ref.includes('/')) {
+		try {
+			const list = selfContained(await loadNetworkConf(conf.confDir, ref));
+			return {network: list.name, nad: undefined, list};
+		} catch (error) {
+			if (!isCniError(error)) throw error;
+		}
+	}
+	return resolveNamedNetwork(ref, 'clusterNetwork', conf, kube);
 }
 
 async function fetchNad(

@@ -1,4 +1,8 @@
-/** STATUS of the meta-plugin: the cluster network's STATUS, once the readiness indicator is there. */
+/**
+ * STATUS of the meta-plugin: the cluster network's STATUS, once the readiness indicator is there.
+ * The cluster network comes from the conf and confDir when they have it (no API read every 5 s:
+ * see resolveConfClusterNetwork), else from its NAD.
+ */
 import type {Invocation} from '../invocation.ts';
 import type {MetaPorts} from '../ports.ts';
 import {resolveConfClusterNetwork} from '../resolve/resolve.ts';
@@ -10,6 +14,10 @@ import {resolveConfClusterNetwork} from '../resolve/resolve.ts';
  */
 export async function statusOf(inv: Invocation, ports: MetaPorts): Promise<void> {
 	await ports.ready(inv.conf, false);
-	const cluster = await resolveConfClusterNetwork(inv.conf, ports.kube(inv.conf, inv.request.env, 'ADD'));
+	const cluster = await resolveConfClusterNetwork(
+		inv.conf,
+		ports.kube(inv.conf, inv.request.env, 'ADD'),
+		true,
+	);
 	await inv.executor.statusNetworkList(cluster.list);
 }
