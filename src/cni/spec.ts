@@ -3,7 +3,7 @@
  * "Error", "Version"). Objects are `z.looseObject`: unknown keys are kept, because a plugin's own
  * fields are part of the config and a delegate must receive them untouched.
  */
-import {z} from 'zod';
+import {z} from './schema/index.ts';
 
 /** DNS block shared by configs and every result version. */
 export const DnsSchema = z.looseObject({
