@@ -2,8 +2,8 @@
  * Config parsing shared by the built-in delegates: Go-style key matching and the mapping of zod
  * failures to CNI error code 7.
  */
-import {z} from 'zod';
 import {CniError, CniErrorCode} from '../../src/cni/errors.ts';
+import {z} from '../../src/cni/schema/index.ts';
 
 /**
  * Renames keys of `raw` that match one of `keys` case-insensitively to their canonical spelling.
