@@ -85,7 +85,8 @@ export class ObjectSchema<S extends Shape, M extends ObjectMode> extends Schema<
 
 	/** The same kind of object with `extension`'s keys added or replacing these. */
 	extend<E extends Shape>(extension: E): ObjectSchema<Extend<S, E>, M> {
-		return new ObjectSchema({...this.shape, ...extension} as Extend<S, E>, this.mode);
+		const params = this.error === undefined ? undefined : {error: this.error};
+		return new ObjectSchema({...this.shape, ...extension} as Extend<S, E>, this.mode, params);
 	}
 
 	protected parseType(payload: Payload): Payload {

@@ -29,11 +29,25 @@ export function syntheticSchema(z: typeof ours) {
 			.optional(),
 		k: z.unknown(),
 		s: z.strictObject({n: z.number().positive().optional()}).optional(),
+		x: z
+			.looseObject({a: z.string()}, {error: 'x must be an object'})
+			.extend({b: z.number().refine((n) => n % 2 === 0, 'b must be even')})
+			.optional(),
 	});
 }
 
 /** Valid samples of the synthetic schema. */
 export const SYNTHETIC_SAMPLES: readonly unknown[] = [
-	{e: 'only', u: 'ab', a: ['x', 'y'], d: {x: 2, y: [true]}, r: {a: 1, b: -5}, t: 'bad?', k: 1, s: {n: 1}},
+	{
+		e: 'only',
+		u: 'ab',
+		a: ['x', 'y'],
+		d: {x: 2, y: [true]},
+		r: {a: 1, b: -5},
+		t: 'bad?',
+		k: 1,
+		s: {n: 1},
+		x: {a: 'q', b: 2},
+	},
 	{e: 'only', u: 7, r: {}, k: null},
 ];
