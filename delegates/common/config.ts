@@ -1,9 +1,9 @@
 /**
- * Config parsing shared by the built-in delegates: Go-style key matching and the mapping of zod
- * failures to CNI error code 7.
+ * Config parsing shared by the built-in delegates: Go-style key matching and the mapping of schema
+ * failures (src/cni/schema, zod's issues and messages) to CNI error code 7.
  */
-import {z} from 'zod';
 import {CniError, CniErrorCode} from '../../src/cni/errors.ts';
+import {z} from '../../src/cni/schema/index.ts';
 
 /**
  * Renames keys of `raw` that match one of `keys` case-insensitively to their canonical spelling.
@@ -36,7 +36,7 @@ export function foldKeys(raw: Record<string, unknown>, keys: readonly string[]):
 
 /**
  * Validates `raw` against `schema`. A failure is a CNI code-7 error whose message carries every issue
- * text (so the reference plugins' strings stay matchable) and whose details are zod's pretty form.
+ * text (so the reference plugins' strings stay matchable) and whose details are the issues' pretty form (zod's `prettifyError`).
  */
 export function parseConfig<Schema extends z.ZodType>(
 	pluginType: string,

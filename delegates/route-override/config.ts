@@ -3,7 +3,7 @@
  * `skipcheck`, each also under `args.cni` (the CNI "args in network config" convention), as in
  * redhat-nfvpe/cni-route-override (= openshift/route-override-cni).
  */
-import {z} from 'zod';
+import {z} from '../../src/cni/schema/index.ts';
 import {foldKeys, parseConfig} from '../common/config.ts';
 import {canonicalPrefix, isAddress} from '../common/ip.ts';
 

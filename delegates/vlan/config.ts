@@ -3,8 +3,8 @@
  * containernetworking/plugins plugins/main/vlan (NetConf), plus the chained empty-master mode of the
  * unmerged containernetworking/plugins PR #993.
  */
-import {z} from 'zod';
 import {CniError, CniErrorCode} from '../../src/cni/errors.ts';
+import {z} from '../../src/cni/schema/index.ts';
 import {foldKeys, parseConfig} from '../common/config.ts';
 
 /** Highest VLAN id accepted (802.1Q: 4095 is reserved). The check and its message both use it. */

@@ -2,7 +2,7 @@
  * The vrf delegate's config: `vrfname` and `table`, as in containernetworking/plugins
  * plugins/meta/vrf (VRFNetConf).
  */
-import {z} from 'zod';
+import {z} from '../../src/cni/schema/index.ts';
 import {foldKeys, parseConfig} from '../common/config.ts';
 
 /** Largest routing table id the kernel accepts (RTA_TABLE / IFLA_VRF_TABLE are u32). */

@@ -3,7 +3,7 @@
  * place that turns a parse failure into the spec's decode error (code 6) with a message naming
  * what was being read, and that bounds how deeply a document may nest.
  *
- * V8's JSON.parse is iterative, but JSON.stringify, structuredClone, zod and any walker of ours
+ * V8's JSON.parse is iterative, but JSON.stringify, structuredClone, the schema validator and any walker of ours
  * recurse: a document nested a few thousand levels deep parses fine and then fails somewhere
  * later with "Maximum call stack size exceeded" (issue 12: code 999 at ADD and at every DEL). The
  * nesting is therefore measured on the text, with a linear scan, before anything parses it.

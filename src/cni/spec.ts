@@ -1,9 +1,10 @@
 /**
- * zod schemas for the CNI wire objects (SPEC.md "Network configuration format", "Result types",
- * "Error", "Version"). Objects are `z.looseObject`: unknown keys are kept, because a plugin's own
- * fields are part of the config and a delegate must receive them untouched.
+ * Schemas for the CNI wire objects (SPEC.md "Network configuration format", "Result types",
+ * "Error", "Version"), on src/cni/schema (zod's API and messages without zod's start-up cost).
+ * Objects are `z.looseObject`: unknown keys are kept, because a plugin's own fields are part of
+ * the config and a delegate must receive them untouched.
  */
-import {z} from 'zod';
+import {z} from './schema/index.ts';
 
 /** DNS block shared by configs and every result version. */
 export const DnsSchema = z.looseObject({
@@ -129,7 +130,7 @@ export const VersionReplySchema = z.looseObject({
 export const GcAttachmentSchema = z.object({containerID: z.string(), ifname: z.string()});
 export type GcAttachment = z.infer<typeof GcAttachmentSchema>;
 
-/** Formats zod issues as one line naming each offending path, for a CniError message. */
+/** Formats schema issues as one line naming each offending path, for a CniError message. */
 export function describeIssues(error: z.ZodError): string {
 	return error.issues
 		.map((issue) => `${issue.path.length > 0 ? `"${issue.path.join('.')}"` : 'value'}: ${issue.message}`)

@@ -4,9 +4,9 @@
  * contradictory combinations are code-7 errors naming the key, never silently ignored.
  * @see https://github.com/k8snetworkplumbingwg/multus-cni/blob/95a0932350f0060cd232096876e24672a1de83fa/pkg/types/types.go#L131
  */
-import {z} from 'zod';
 import {BUILTIN_TYPES} from '../../../delegates/builtin-types.ts';
 import {CniError, CniErrorCode} from '../../cni/errors.ts';
+import {z} from '../../cni/schema/index.ts';
 import {DEFAULT_POD_RESOURCES_SOCKET} from '../../devices/pod-resources.ts';
 import {DEFAULT_DEVICE_CHECKPOINT, DEFAULT_DP_DEVICE_INFO_DIR} from '../../k8s/device-plugin.ts';
 import type {LogLevel} from '../../log.ts';
@@ -47,7 +47,7 @@ const LogOptionsSchema = z.strictObject({
 });
 
 /** The keys a Plexus conf may carry: Multus' NetConf plus the runtime-injected CNI keys. */
-const PlexusConfSchema = z.strictObject({
+export const PlexusConfSchema = z.strictObject({
 	cniVersion: z.string().min(1),
 	name: z.string().optional(),
 	type: z.string().min(1),
