@@ -5,7 +5,6 @@
  * NetnsNotFoundError). All are CniErrors, so they reach the user with a code and a message.
  */
 import {constants} from 'node:os';
-import {getSystemErrorMessage} from 'node:util';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 
 /** errno number → symbolic name, preferring the names iproute2 and the kernel headers print. */
@@ -27,7 +26,8 @@ export function errnoName(errno: number): string {
 export function errnoText(errno: number): string {
 	if (errno === 95) return 'operation not supported'; // libuv says "... on socket", which misleads here
 	try {
-		return getSystemErrorMessage(-errno).toLowerCase();
+		// node:util on first use: importing it costs every one-shot process its parseArgs and diff code.
+		return process.getBuiltinModule('node:util').getSystemErrorMessage(-errno).toLowerCase();
 	} catch {
 		return `errno ${errno}`;
 	}

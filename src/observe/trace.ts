@@ -4,7 +4,6 @@
  * delegate runs and Kubernetes API calls, their durations and outcomes. Times are milliseconds
  * from the operation's start.
  */
-import {performance} from 'node:perf_hooks';
 
 /** One step of an operation. */
 export type TraceEvent =
