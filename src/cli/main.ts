@@ -53,3 +53,8 @@ const outcome = await runCli({
 if (outcome.stderr !== '') process.stderr.write(outcome.stderr);
 if (outcome.stdout !== '') process.stdout.write(outcome.stdout);
 process.exitCode = outcome.exitCode;
+// A CNI call ends here: everything it started was awaited, logs are written synchronously, and
+// stdout/stderr writes to pipes and files are synchronous on Linux. Exiting now skips Node's
+// teardown of the environment and heap that a natural exit runs (measured: one-shot ADD, DEL and
+// STATUS each ~30-60 ms sooner, all of it after the work was done).
+if ((process.env['CNI_COMMAND'] ?? '') !== '') process.exit();
