@@ -118,10 +118,16 @@ describe('BuiltinPluginExec', () => {
 		await expect(exec.exec({pluginPath: builtinPath('vlan'), stdin, env})).rejects.toMatchObject({code: 7});
 	});
 
-	test('warm loads the built-ins ahead only when a type names one, once, and a failed load fails the run', async () => {
+	test('warm loads the built-ins during the next binary run only when a type names one, once; a failed load fails the run', async () => {
 		let loads = 0;
 		const seen: PluginRequest[] = [];
-		const exec = new BuiltinPluginExec(new FakePluginExec({}, BIN), {
+		const binaries = new FakePluginExec({bridge: () => ({cniVersion: '1.0.0'})}, BIN);
+		const bridge = {
+			pluginPath: `${BIN}/bridge`,
+			stdin: Buffer.from('{"cniVersion":"1.0.0","name":"n","type":"bridge"}'),
+			env,
+		};
+		const exec = new BuiltinPluginExec(binaries, {
 			types: new Set(['vrf']),
 			load: async () => {
 				loads++;
@@ -129,21 +135,26 @@ describe('BuiltinPluginExec', () => {
 			},
 		});
 		exec.warm(['bridge', 'tuning']);
+		await exec.exec(bridge);
 		expect(loads).toBe(0);
 		exec.warm(['bridge', 'vrf']);
 		exec.warm(['vrf']);
+		expect(loads).toBe(0);
+		await exec.exec(bridge);
+		await exec.exec(bridge);
 		expect(loads).toBe(1);
 		const stdin = Buffer.from('{"cniVersion":"1.0.0","name":"n","type":"vrf","vrfname":"red"}');
 		await exec.exec({pluginPath: builtinPath('vrf'), stdin, env});
 		expect([loads, seen.length]).toEqual([1, 1]);
 
-		const broken = new BuiltinPluginExec(new FakePluginExec({}, BIN), {
+		const broken = new BuiltinPluginExec(binaries, {
 			types: new Set(['vrf']),
 			load: async () => {
 				throw new Error('addon missing');
 			},
 		});
-		broken.warm(['vrf']); // no unhandled rejection: the run below reports the failure
+		broken.warm(['vrf']);
+		await broken.exec(bridge); // no unhandled rejection: the vrf run below reports the failure
 		await expect(broken.exec({pluginPath: builtinPath('vrf'), stdin, env})).rejects.toThrow('addon missing');
 	});
 

@@ -61,6 +61,7 @@ export class BuiltinPluginExec implements PluginExec {
 	readonly #types: ReadonlySet<string>;
 	readonly #load: () => Promise<ReadonlyMap<string, CniPlugin>>;
 	#loaded: Promise<ReadonlyMap<string, CniPlugin>> | undefined;
+	#warmRequested = false;
 
 	constructor(binaries: PluginExec, builtins: ReadonlyMap<string, CniPlugin> | LazyBuiltins) {
 		this.#binaries = binaries;
@@ -79,18 +80,14 @@ export class BuiltinPluginExec implements PluginExec {
 	}
 
 	/**
-	 * Starts loading the built-ins now when `types` names one, so that the load overlaps the binary
-	 * delegates that run before it (a one-shot ADD or DEL otherwise loads route-override's code, the
-	 * Netlink core among it, right when it is due). A failed load fails that built-in's exec, as
-	 * without warming.
+	 * Has the built-ins load during the next binary delegate's run when `types` names one: the load
+	 * then overlaps a delegate the process waits for anyway, instead of happening when the built-in
+	 * is due (a one-shot ADD or DEL loads route-override's code, the Netlink core among it). Started
+	 * right away it would hold up that delegate's spawn instead. A failed load fails that built-in's
+	 * exec, as without warming.
 	 */
 	warm(types: Iterable<string>): void {
-		for (const type of types) {
-			if (!this.#types.has(type)) continue;
-			this.#loaded ??= this.#load();
-			this.#loaded.catch(() => {});
-			return;
-		}
+		for (const type of types) if (this.#types.has(type)) this.#warmRequested = true;
 	}
 
 	/** A built-in's `builtin://<type>`, else the binary's path on `path` (throws PluginNotFoundError). */
@@ -106,7 +103,14 @@ export class BuiltinPluginExec implements PluginExec {
 	 */
 	async exec(request: ExecRequest): Promise<Uint8Array> {
 		const type = builtinTypeOf(request.pluginPath);
-		if (type === undefined) return this.#binaries.exec(request);
+		if (type === undefined) {
+			const run = this.#binaries.exec(request); // spawned by now (ProcessPluginExec spawns at once)
+			if (this.#warmRequested && this.#loaded === undefined) {
+				this.#loaded = this.#load();
+				this.#loaded.catch(() => {});
+			}
+			return run;
+		}
 		this.#loaded ??= this.#load();
 		const plugin = this.#types.has(type) ? (await this.#loaded).get(type) : undefined;
 		if (plugin === undefined) {
