@@ -20,7 +20,7 @@
 import {createHash} from 'node:crypto';
 import {readdir, readFile, rm} from 'node:fs/promises';
 import {basename, join} from 'node:path';
-import {fitFileName, writeFileAtomic} from '../chain/cache-file.ts';
+import {fitFileName, writeFileAtomicSync} from '../chain/cache-file.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {isJsonObject, MAX_COMPOSED_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
 
@@ -212,11 +212,11 @@ export class PlexusCache {
 		return join(this.dir, fitFileName(`${containerId}-${ifname}`, '.json'));
 	}
 
-	/** Persists `entry` atomically with mode 0600. */
+	/** Persists `entry` atomically with mode 0600 (synchronously: it is small and on ADD's hot path). */
 	async write(entry: PodCacheEntry): Promise<void> {
 		const file = this.path(entry.containerId, entry.ifname);
 		try {
-			await writeFileAtomic(this.dir, basename(file), encode(entry));
+			writeFileAtomicSync(this.dir, basename(file), encode(entry));
 		} catch (error) {
 			throw new CniError(
 				CniErrorCode.ioFailure,
