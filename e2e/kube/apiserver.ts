@@ -313,7 +313,9 @@ export class TestApiServer {
 		const server = this.tls
 			? createHttpsServer({cert: this.#cert, key: this.#key}, handler)
 			: createHttpServer(handler);
-		server.keepAliveTimeout = 1000;
+		// kube-apiserver keeps an idle connection 90 s (its http.Server IdleTimeout); closing it after
+		// 1 s made every write of a warm daemon open a new TLS connection, which no node pays.
+		server.keepAliveTimeout = 90_000;
 		server.on('connection', (socket: Socket) => {
 			this.#sockets.add(socket);
 			socket.on('close', () => this.#sockets.delete(socket));
