@@ -83,6 +83,21 @@ export type CacheRead =
 
 const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
+/**
+ * The base64 and sha256 of an attachment's config bytes, computed once per bytes object: an ADD
+ * rewrites the record before every plugin, with the same configs each time.
+ */
+const encodedConfigs = new WeakMap<Uint8Array, {base64: string; sha256: string}>();
+
+function encodedConfig(config: Uint8Array): {base64: string; sha256: string} {
+	let encoded = encodedConfigs.get(config);
+	if (encoded === undefined) {
+		encoded = {base64: Buffer.from(config).toString('base64'), sha256: sha256(config)};
+		encodedConfigs.set(config, encoded);
+	}
+	return encoded;
+}
+
 function encode(entry: PodCacheEntry): string {
 	const body: Record<string, unknown> = {
 		kind: PLEXUS_CACHE_KIND,
@@ -91,17 +106,20 @@ function encode(entry: PodCacheEntry): string {
 		netns: entry.netns,
 		cniArgs: entry.cniArgs,
 		pod: entry.pod,
-		attachments: entry.attachments.map((a) => ({
-			network: a.network,
-			nad: a.nad,
-			ifname: a.ifname,
-			isClusterNetwork: a.isClusterNetwork,
-			config: Buffer.from(a.config).toString('base64'),
-			sha256: sha256(a.config),
-			capabilityArgs: a.capabilityArgs,
-			defaultRoute: a.defaultRoute,
-			...(a.started === undefined ? {} : {started: a.started}),
-		})),
+		attachments: entry.attachments.map((a) => {
+			const config = encodedConfig(a.config);
+			return {
+				network: a.network,
+				nad: a.nad,
+				ifname: a.ifname,
+				isClusterNetwork: a.isClusterNetwork,
+				config: config.base64,
+				sha256: config.sha256,
+				capabilityArgs: a.capabilityArgs,
+				defaultRoute: a.defaultRoute,
+				...(a.started === undefined ? {} : {started: a.started}),
+			};
+		}),
 	};
 	if (entry.delFailure !== undefined) body['delFailure'] = entry.delFailure;
 	const text = JSON.stringify(body);
