@@ -18,7 +18,8 @@
  * upgrade nor a downgrade strands a pod.
  */
 import {createHash} from 'node:crypto';
-import {readdir, readFile, rm} from 'node:fs/promises';
+import {readFileSync, rmSync} from 'node:fs';
+import {readdir, readFile} from 'node:fs/promises';
 import {basename, join} from 'node:path';
 import {fitFileName, writeFileAtomicSync} from '../chain/cache-file.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
@@ -247,7 +248,8 @@ export class PlexusCache {
 	async read(containerId: string, ifname: string): Promise<CacheRead> {
 		let text: string;
 		try {
-			text = await readFile(this.path(containerId, ifname), 'utf8');
+			// Synchronous, as `write`: one small file on the DEL path.
+			text = readFileSync(this.path(containerId, ifname), 'utf8');
 		} catch (error) {
 			if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {state: 'missing'};
 			return {state: 'corrupt', reason: `unreadable (${(error as Error).message})`};
@@ -256,7 +258,7 @@ export class PlexusCache {
 	}
 
 	async remove(containerId: string, ifname: string): Promise<void> {
-		await rm(this.path(containerId, ifname), {force: true});
+		rmSync(this.path(containerId, ifname), {force: true});
 	}
 
 	/** Every cache file with what reading it found, by file name. */
