@@ -7,6 +7,13 @@
  *   POST /cni  {"env": {<every variable of our environment>}, "config": "<base64 of stdin>"}
  *   200 {"Result": {...}} on ADD, 200 and an empty body otherwise; 400 + CNI error JSON on failure.
  *
+ * Every verb but DEL must reach a ready daemon. multus-shim asks GET /readyz before each POST; this
+ * shim sends the POST at once with `Plexus-Require-Ready: 1`, which a Plexus daemon that is not
+ * ready (starting, or shutting down) answers 503 without running anything. Only then, or when the
+ * socket cannot be reached, does it poll GET /readyz and send the POST again: one exchange per
+ * verb instead of two on the path every pod takes. (A daemon that does not know the header, such
+ * as multus-daemon, runs the request as it always does.)
+ *
  * Differences from multus-shim, on purpose:
  * - DEL never reports success it did not get: when the daemon cannot be reached within the DEL
  *   bound, the answer is CNI error 11 ("try again later") so the runtime retries instead of
@@ -51,6 +58,8 @@ extern char **environ;
 #define MAX_STDIN (16u << 20)
 #define MAX_RESPONSE (64u << 20)
 #define POLL_INTERVAL_MS 100
+/* Asks a Plexus daemon to answer 503 instead of running the request while it is not ready. */
+#define REQUIRE_READY_HEADER "Plexus-Require-Ready: 1\r\n"
 #define STATUS_READY_MS 1000
 
 /* CNI error codes the shim itself reports (SPEC.md "Error"). */
@@ -319,8 +328,8 @@ static int dechunk(struct buf *b) {
  * Sends one HTTP/1.1 request over the unix socket and reads the whole answer
  * (Connection: close, so the body ends at EOF unless a length or chunking says otherwise).
  */
-static void http(const char *socket_path, const char *method, const char *path, const struct buf *body,
-		 long long deadline, struct response *res) {
+static void http(const char *socket_path, const char *method, const char *path, const char *extra_headers,
+		 const struct buf *body, long long deadline, struct response *res) {
 	memset(res, 0, sizeof *res);
 	struct sockaddr_un addr = {0};
 	addr.sun_family = AF_UNIX;
@@ -357,8 +366,8 @@ static void http(const char *socket_path, const char *method, const char *path, 
 	char head[512];
 	snprintf(head, sizeof head,
 		 "%s %s HTTP/1.1\r\nHost: dummy\r\nUser-Agent: plexus-shim\r\nConnection: close\r\n"
-		 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-		 method, path, body ? body->len : 0);
+		 "%sContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+		 method, path, extra_headers ? extra_headers : "", body ? body->len : 0);
 	buf_str(&req, head);
 	if (body) buf_add(&req, body->data, body->len);
 	for (size_t off = 0; off < req.len;) {
@@ -444,7 +453,7 @@ static int wait_until_ok(const char *socket_path, const char *path, long long de
 	for (;;) {
 		struct response res;
 		long long attempt = now_ms() + 1000;
-		http(socket_path, "GET", path, NULL, attempt < deadline ? attempt : deadline, &res);
+		http(socket_path, "GET", path, NULL, NULL, attempt < deadline ? attempt : deadline, &res);
 		free(res.body.data);
 		if (res.status == 200) return 1;
 		if (res.status != 0) snprintf(why, whycap, "%s answered HTTP %d", path, res.status);
@@ -607,18 +616,24 @@ int main(int argc, char **argv) {
 
 	if (!is_del) {
 		/*
-		 * Like multus-shim, every verb but DEL waits for the daemon to say it is ready. STATUS is the
-		 * runtime's readiness poll, so it does not wait for long: a daemon not ready within a second
-		 * is code 50, "plugin not available" (SPEC.md STATUS), not a minute-long hang.
+		 * Like multus-shim, every verb but DEL runs only on a ready daemon (see the top of this file
+		 * for how that costs no extra exchange). STATUS is the runtime's readiness poll, so it does
+		 * not wait for long: a daemon not ready within a second is code 50, "plugin not available"
+		 * (SPEC.md STATUS), not a minute-long hang.
 		 */
 		long ready_ms = env_ms("PLEXUS_SHIM_READY_TIMEOUT_MS", 60000);
 		if (is_status && ready_ms > STATUS_READY_MS) ready_ms = STATUS_READY_MS;
-		if (!wait_until_ok(socket_path, "/readyz", start + ready_ms, why, sizeof why)) {
-			fail(is_status ? CODE_NOT_AVAILABLE : CODE_TRY_AGAIN_LATER, "plexus daemon at \"%s\" not ready after %ld ms: %s",
-			     socket_path, ready_ms, why);
-		}
 		struct response res;
-		http(socket_path, "POST", "/cni", &body, now_ms() + answer_ms, &res);
+		for (;;) {
+			http(socket_path, "POST", "/cni", REQUIRE_READY_HEADER, &body, now_ms() + answer_ms, &res);
+			if (res.reached && res.status != 503) break;
+			/* Not there yet, or there but not ready: wait for /readyz, then ask again. */
+			free(res.body.data);
+			if (!wait_until_ok(socket_path, "/readyz", start + ready_ms, why, sizeof why)) {
+				fail(is_status ? CODE_NOT_AVAILABLE : CODE_TRY_AGAIN_LATER,
+				     "plexus daemon at \"%s\" not ready after %ld ms: %s", socket_path, ready_ms, why);
+			}
+		}
 		if (res.status == 0) {
 			fail(CODE_TRY_AGAIN_LATER, "failed to %s via plexus daemon at \"%s\": %s", command, socket_path, res.error);
 		}
@@ -645,7 +660,7 @@ int main(int argc, char **argv) {
 	long long del_deadline = start + del_ms;
 	for (;;) {
 		struct response res;
-		http(socket_path, "POST", "/cni", &body, now_ms() + answer_ms, &res);
+		http(socket_path, "POST", "/cni", NULL, &body, now_ms() + answer_ms, &res);
 		if (res.status == 200) return 0;
 		if (res.status != 0) report_failure(&res);
 		snprintf(why, sizeof why, "%s", res.error);

@@ -15,6 +15,7 @@ interface Seen {
 	method: string;
 	url: string;
 	body: string;
+	requireReady: string | undefined;
 }
 
 describe('plexus-shim wire format', () => {
@@ -34,7 +35,12 @@ describe('plexus-shim wire format', () => {
 			const chunks: Buffer[] = [];
 			req.on('data', (chunk: Buffer) => chunks.push(chunk));
 			req.on('end', () => {
-				seen.push({method: req.method ?? '', url: req.url ?? '', body: Buffer.concat(chunks).toString()});
+				seen.push({
+					method: req.method ?? '',
+					url: req.url ?? '',
+					body: Buffer.concat(chunks).toString(),
+					requireReady: req.headers['plexus-require-ready'] as string | undefined,
+				});
 				if (req.url === '/readyz') res.writeHead(200).end();
 				else answer(req, res);
 			});
@@ -60,16 +66,36 @@ describe('plexus-shim wire format', () => {
 		...extra,
 	});
 
-	it('sends POST /cni with every environment variable and the exact stdin as base64, after GET /readyz', async () => {
+	it('sends POST /cni with every environment variable and the exact stdin as base64, requiring readiness', async () => {
 		answer = (_req, res) =>
 			res.writeHead(200, {'content-type': 'application/json'}).end('{"Result":{"cniVersion":"1.0.0"}}');
 		const result = await runShim('ADD', conf, env());
 		expect(result.exitCode).toBe(0);
-		expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['GET /readyz', 'POST /cni']);
-		const body = JSON.parse(seen[1]?.body ?? '{}') as {env: Record<string, string>; config: string};
+		// One exchange: the Plexus-Require-Ready header stands in for a GET /readyz before it.
+		expect(seen.map((s) => `${s.method} ${s.url} ${s.requireReady}`)).toEqual(['POST /cni 1']);
+		const body = JSON.parse(seen[0]?.body ?? '{}') as {env: Record<string, string>; config: string};
 		expect(Object.keys(body).sort()).toEqual(['config', 'env']);
 		expect(Buffer.from(body.config, 'base64').toString()).toBe(JSON.stringify(conf));
 		expect(body.env).toEqual({PATH: process.env['PATH'] ?? '/usr/bin:/bin', CNI_COMMAND: 'ADD', ...env()});
+	});
+
+	it('waits for GET /readyz and sends the request again when the daemon answers 503 (not ready)', async () => {
+		let posts = 0;
+		answer = (_req, res) => {
+			posts++;
+			if (posts === 1) res.writeHead(503).end('not ready\n');
+			else res.writeHead(200, {'content-type': 'application/json'}).end('{"Result":{"cniVersion":"1.0.0"}}');
+		};
+		const result = await runShim('ADD', conf, env());
+		expect(result).toMatchObject({exitCode: 0, stdout: '{"cniVersion":"1.0.0"}'});
+		expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['POST /cni', 'GET /readyz', 'POST /cni']);
+		expect(seen[2]?.body).toBe(seen[0]?.body);
+	});
+
+	it('sends DEL without requiring readiness (a DEL must get through a daemon that is shutting down)', async () => {
+		answer = (_req, res) => res.writeHead(200).end();
+		expect(await runShim('DEL', conf, env())).toMatchObject({exitCode: 0, stdout: ''});
+		expect(seen.map((s) => `${s.method} ${s.url} ${s.requireReady}`)).toEqual(['POST /cni undefined']);
 	});
 
 	it('prints the Result of a chunked answer', async () => {

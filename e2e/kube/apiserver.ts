@@ -313,11 +313,10 @@ export class TestApiServer {
 		const server = this.tls
 			? createHttpsServer({cert: this.#cert, key: this.#key}, handler)
 			: createHttpServer(handler);
-		// Idle connections stay open until the client or stop() closes them, and no Keep-Alive header
-		// goes out, as kube-apiserver (Go net/http) does. A `Keep-Alive: timeout=1` (the old 1 s
-		// setting) makes Node's agent drop every idle socket at once, so each request paid a new TLS
-		// handshake: 10 per one-shot ADD, and the daemon's status write and events each one more.
-		server.keepAliveTimeout = 0;
+		// kube-apiserver keeps an idle connection 90 s (its http.Server IdleTimeout). The old 1 s made
+		// Node's agent drop every idle socket at once (it reads `Keep-Alive: timeout=1`), so each
+		// request paid a new TLS handshake: 10 per one-shot ADD, and a warm daemon's every write.
+		server.keepAliveTimeout = 90_000;
 		server.on('connection', (socket: Socket) => {
 			this.#sockets.add(socket);
 			socket.on('close', () => this.#sockets.delete(socket));

@@ -1,10 +1,10 @@
-import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises';
+import {mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {PlexusCache} from '../meta/cache.ts';
 import {ResultCache} from './cache.ts';
-import {fitFileName, NAME_MAX, tempFileName, writeFileAtomic} from './cache-file.ts';
+import {fitFileName, NAME_MAX, tempFileName, writeFileAtomic, writeFileAtomicSync} from './cache-file.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -50,6 +50,20 @@ test('an exact name of 255 bytes gets a shortened temporary name and is written 
 	await writeFileAtomic(join(dir, 'sub'), name, 'hello');
 	expect(await readdir(join(dir, 'sub'))).toEqual([name]);
 	expect(await readFile(join(dir, 'sub', name), 'utf8')).toBe('hello');
+});
+
+test('the synchronous atomic write makes a 0700 dir and a 0600 file, and leaves no temporary file when the rename fails', async () => {
+	const sub = join(dir, 'sync');
+	writeFileAtomicSync(sub, 'record.json', 'one');
+	writeFileAtomicSync(sub, 'record.json', 'two');
+	expect(await readdir(sub)).toEqual(['record.json']);
+	expect(await readFile(join(sub, 'record.json'), 'utf8')).toBe('two');
+	expect((await stat(sub)).mode & 0o777).toBe(0o700);
+	expect((await stat(join(sub, 'record.json'))).mode & 0o777).toBe(0o600);
+	await mkdir(join(sub, 'taken'));
+	await writeFile(join(sub, 'taken', 'inside'), 'x');
+	expect(() => writeFileAtomicSync(sub, 'taken', 'three')).toThrow();
+	expect((await readdir(sub)).sort()).toEqual(['record.json', 'taken']);
 });
 
 test('the result cache keys a 250-byte network name to one hashed file: write, read, list, remove', async () => {

@@ -3,7 +3,7 @@
  * version selection, the lenient booleans, plugin entries kept as their raw objects, the deprecated
  * single `.conf` up-converted to a one-plugin list, and discovery in a config directory.
  */
-import {readdir, readFile} from 'node:fs/promises';
+import {readdirSync, readFileSync} from 'node:fs';
 import {extname, join} from 'node:path';
 import {CniError, CniErrorCode, isCniError} from '../cni/errors.ts';
 import {
@@ -154,11 +154,15 @@ export function confListFromConf(bytes: Uint8Array, source?: string): NetworkLis
 	return parseNetworkList(Buffer.from(marshalLikeGo(list)), source);
 }
 
-/** The regular files in `dir` with one of `extensions`, sorted by name; a missing dir is empty. */
-async function confFiles(dir: string, extensions: readonly string[]): Promise<string[]> {
+/**
+ * The regular files in `dir` with one of `extensions`, sorted by name; a missing dir is empty.
+ * Conf reads are synchronous: a few small files per ADD, each of which would otherwise cost a
+ * thread-pool round trip and an event-loop turn (the daemon reads confDir on every ADD).
+ */
+function confFiles(dir: string, extensions: readonly string[]): string[] {
 	let entries: import('node:fs').Dirent[];
 	try {
-		entries = await readdir(dir, {withFileTypes: true});
+		entries = readdirSync(dir, {withFileTypes: true});
 	} catch (err) {
 		if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
 		throw new CniError(
@@ -173,10 +177,10 @@ async function confFiles(dir: string, extensions: readonly string[]): Promise<st
 }
 
 /** Reads a conf file; one nested deeper than MAX_JSON_DEPTH is refused (code 7 naming it). */
-async function readConf(file: string): Promise<Uint8Array> {
+function readConf(file: string): Uint8Array {
 	let bytes: Uint8Array;
 	try {
-		bytes = await readFile(file);
+		bytes = readFileSync(file);
 	} catch (err) {
 		throw new CniError(CniErrorCode.ioFailure, `error reading ${file}: ${(err as Error).message}`);
 	}
@@ -185,13 +189,13 @@ async function readConf(file: string): Promise<Uint8Array> {
 }
 
 /** A conflist file plus its `<dir>/<name>/*.conf` plugins unless loadOnlyInlinedPlugins. */
-async function networkListFromFile(file: string, dir: string): Promise<NetworkList> {
-	const list = parseNetworkList(await readConf(file), file);
+function networkListFromFile(file: string, dir: string): NetworkList {
+	const list = parseNetworkList(readConf(file), file);
 	const plugins = [...list.plugins];
 	if (!list.loadOnlyInlinedPlugins) {
-		for (const pluginFile of await confFiles(join(dir, list.name), ['.conf'])) {
+		for (const pluginFile of confFiles(join(dir, list.name), ['.conf'])) {
 			plugins.push(
-				parsePluginEntry(decodeJson(await readConf(pluginFile), pluginFile, 'configuration'), pluginFile),
+				parsePluginEntry(decodeJson(readConf(pluginFile), pluginFile, 'configuration'), pluginFile),
 			);
 		}
 	}
@@ -205,12 +209,12 @@ async function networkListFromFile(file: string, dir: string): Promise<NetworkLi
  * first, then `.conf`/`.json` single confs (up-converted). A broken file fails the load, naming it.
  */
 export async function loadNetworkConf(dir: string, name: string): Promise<NetworkList> {
-	const lists = await confFiles(dir, ['.conflist']);
+	const lists = confFiles(dir, ['.conflist']);
 	for (const file of lists) {
-		const list = await networkListFromFile(file, dir);
+		const list = networkListFromFile(file, dir);
 		if (list.name === name) return list;
 	}
-	const singles = await confFiles(dir, ['.conf', '.json']);
+	const singles = confFiles(dir, ['.conf', '.json']);
 	if (singles.length === 0) {
 		const msg =
 			lists.length === 0
@@ -219,7 +223,7 @@ export async function loadNetworkConf(dir: string, name: string): Promise<Networ
 		throw new CniError(CniErrorCode.invalidConfig, msg);
 	}
 	for (const file of singles) {
-		const bytes = await readConf(file);
+		const bytes = readConf(file);
 		const entry = parsePluginEntry(decodeJson(bytes, file, 'configuration'), file);
 		if (entry.name === name) {
 			try {

@@ -7,7 +7,7 @@ import {CniError} from '../cni/errors.ts';
 import type {CniPlugin, PluginRequest} from '../cni/plugin.ts';
 import {SUPPORTED_VERSIONS} from '../cni/versions.ts';
 import {configureLog} from '../log.ts';
-import {Daemon} from './server.ts';
+import {Daemon, REQUIRE_READY_HEADER} from './server.ts';
 import {metricValue} from './testing/exposition.ts';
 
 configureLog({logToStderr: false});
@@ -34,10 +34,16 @@ function fakePlugin(behaviour: {add?: (r: PluginRequest) => Promise<Record<strin
 }
 
 /** One HTTP exchange on the daemon socket. */
-function call(socketPath: string, method: string, path: string, body?: unknown) {
+function call(
+	socketPath: string,
+	method: string,
+	path: string,
+	body?: unknown,
+	headers: Record<string, string> = {},
+) {
 	return new Promise<{status: number; body: string}>((resolve, reject) => {
 		const req = httpRequest(
-			{socketPath, method, path, headers: {'content-type': 'application/json'}},
+			{socketPath, method, path, headers: {'content-type': 'application/json', ...headers}},
 			(res) => {
 				const chunks: Buffer[] = [];
 				res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -185,6 +191,25 @@ describe('Daemon', () => {
 		expect(
 			await metricValue(daemon.metrics.httpRequests, {handler: 'NotFound', method: 'GET', code: '404'}),
 		).toBe(1);
+	});
+
+	it('answers 503 without running a request that requires readiness while not ready, and runs it once ready', async () => {
+		const socketPath = join(dir, 'plexus.sock');
+		let ready = false;
+		const {plugin, seen} = fakePlugin();
+		daemon = await Daemon.start({socketPath, plugin, isReady: () => ready});
+		const requireReady = {[REQUIRE_READY_HEADER]: '1'};
+		const refused = await call(socketPath, 'POST', '/cni', cniBody('ADD'), requireReady);
+		expect(refused.status).toBe(503);
+		expect(seen).toHaveLength(0);
+		// Without the header (multus-shim) the request runs as before, ready or not.
+		expect((await call(socketPath, 'POST', '/cni', cniBody('DEL'))).status).toBe(200);
+		expect(seen.map((r) => r.command)).toEqual(['DEL']);
+		ready = true;
+		const served = await call(socketPath, 'POST', '/cni', cniBody('ADD'), requireReady);
+		expect(served.status).toBe(200);
+		expect(JSON.parse(served.body)).toMatchObject({Result: {interfaces: [{name: 'eth0'}]}});
+		expect(seen.map((r) => r.command)).toEqual(['DEL', 'ADD']);
 	});
 
 	it('refuses with code 11 when the queue is full', async () => {

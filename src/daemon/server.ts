@@ -2,7 +2,9 @@
  * The Plexus daemon: HTTP/1.1 on a unix socket, wire-compatible with Multus's thick plugin so a
  * multus-shim works against it as well as plexus-shim.
  *
- * - `POST /cni`      `{env, config}` → 200 `{"Result": …}` (ADD) or 200 and no body; 400 + CNI error JSON
+ * - `POST /cni`      `{env, config}` → 200 `{"Result": …}` (ADD) or 200 and no body; 400 + CNI error JSON;
+ *                    503 when it carries `Plexus-Require-Ready: 1` and the daemon is not ready (plexus-shim
+ *                    sends it instead of asking GET /readyz first; multus-shim does not, and is served as before)
  * - `POST /delegate` one delegate for a running pod, with `interfaceAttributes` (hot-plug)
  * - `GET|POST /healthz` 200 while the process serves; `GET|POST /readyz` 200, or 500 once shutting down
  * - `GET /trace?pod=<namespace>/<name>` the pod's recent operations (`plexus trace`), JSON
@@ -34,6 +36,9 @@ export const DEFAULT_SOCKET_PATH = '/run/plexus/plexus.sock';
 
 /** The largest request body accepted (configs with big prevResults stay far below). */
 export const MAX_BODY_BYTES = 16 << 20;
+
+/** The request header (value "1") asking for 503 instead of a run while the daemon is not ready. */
+export const REQUIRE_READY_HEADER = 'plexus-require-ready';
 
 export interface DaemonOptions {
 	/** Where to listen; the directory is created 0700, the socket chmod 0600. */
@@ -269,6 +274,11 @@ export class Daemon {
 
 	/** One CNI request: decode, queue, dispatch, answer in Multus's shapes. */
 	async #serveCni(req: IncomingMessage, res: ServerResponse, path: string): Promise<number> {
+		if (req.headers[REQUIRE_READY_HEADER] === '1' && !this.ready) {
+			// Read the body first: the shim sends all of it before it reads the answer.
+			await readBody(req, MAX_BODY_BYTES).catch(() => undefined);
+			return this.#reply(res, 503, 'not ready: wait for GET /readyz\n');
+		}
 		const started = performance.now();
 		let command = 'UNKNOWN';
 		let cniVersion: string = CURRENT_VERSION;

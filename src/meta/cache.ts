@@ -18,9 +18,10 @@
  * upgrade nor a downgrade strands a pod.
  */
 import {createHash} from 'node:crypto';
-import {readdir, readFile, rm} from 'node:fs/promises';
+import {readFileSync, rmSync} from 'node:fs';
+import {readdir, readFile} from 'node:fs/promises';
 import {basename, join} from 'node:path';
-import {fitFileName, writeFileAtomic} from '../chain/cache-file.ts';
+import {fitFileName, writeFileAtomicSync} from '../chain/cache-file.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {isJsonObject, MAX_COMPOSED_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
 
@@ -83,6 +84,21 @@ export type CacheRead =
 
 const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
+/**
+ * The base64 and sha256 of an attachment's config bytes, computed once per bytes object: an ADD
+ * rewrites the record before every plugin, with the same configs each time.
+ */
+const encodedConfigs = new WeakMap<Uint8Array, {base64: string; sha256: string}>();
+
+function encodedConfig(config: Uint8Array): {base64: string; sha256: string} {
+	let encoded = encodedConfigs.get(config);
+	if (encoded === undefined) {
+		encoded = {base64: Buffer.from(config).toString('base64'), sha256: sha256(config)};
+		encodedConfigs.set(config, encoded);
+	}
+	return encoded;
+}
+
 function encode(entry: PodCacheEntry): string {
 	const body: Record<string, unknown> = {
 		kind: PLEXUS_CACHE_KIND,
@@ -91,17 +107,20 @@ function encode(entry: PodCacheEntry): string {
 		netns: entry.netns,
 		cniArgs: entry.cniArgs,
 		pod: entry.pod,
-		attachments: entry.attachments.map((a) => ({
-			network: a.network,
-			nad: a.nad,
-			ifname: a.ifname,
-			isClusterNetwork: a.isClusterNetwork,
-			config: Buffer.from(a.config).toString('base64'),
-			sha256: sha256(a.config),
-			capabilityArgs: a.capabilityArgs,
-			defaultRoute: a.defaultRoute,
-			...(a.started === undefined ? {} : {started: a.started}),
-		})),
+		attachments: entry.attachments.map((a) => {
+			const config = encodedConfig(a.config);
+			return {
+				network: a.network,
+				nad: a.nad,
+				ifname: a.ifname,
+				isClusterNetwork: a.isClusterNetwork,
+				config: config.base64,
+				sha256: config.sha256,
+				capabilityArgs: a.capabilityArgs,
+				defaultRoute: a.defaultRoute,
+				...(a.started === undefined ? {} : {started: a.started}),
+			};
+		}),
 	};
 	if (entry.delFailure !== undefined) body['delFailure'] = entry.delFailure;
 	const text = JSON.stringify(body);
@@ -212,11 +231,11 @@ export class PlexusCache {
 		return join(this.dir, fitFileName(`${containerId}-${ifname}`, '.json'));
 	}
 
-	/** Persists `entry` atomically with mode 0600. */
+	/** Persists `entry` atomically with mode 0600 (synchronously: it is small and on ADD's hot path). */
 	async write(entry: PodCacheEntry): Promise<void> {
 		const file = this.path(entry.containerId, entry.ifname);
 		try {
-			await writeFileAtomic(this.dir, basename(file), encode(entry));
+			writeFileAtomicSync(this.dir, basename(file), encode(entry));
 		} catch (error) {
 			throw new CniError(
 				CniErrorCode.ioFailure,
@@ -229,7 +248,8 @@ export class PlexusCache {
 	async read(containerId: string, ifname: string): Promise<CacheRead> {
 		let text: string;
 		try {
-			text = await readFile(this.path(containerId, ifname), 'utf8');
+			// Synchronous, as `write`: one small file on the DEL path.
+			text = readFileSync(this.path(containerId, ifname), 'utf8');
 		} catch (error) {
 			if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {state: 'missing'};
 			return {state: 'corrupt', reason: `unreadable (${(error as Error).message})`};
@@ -238,7 +258,7 @@ export class PlexusCache {
 	}
 
 	async remove(containerId: string, ifname: string): Promise<void> {
-		await rm(this.path(containerId, ifname), {force: true});
+		rmSync(this.path(containerId, ifname), {force: true});
 	}
 
 	/** Every cache file with what reading it found, by file name. */
