@@ -14,6 +14,7 @@ describe('bench statistics', () => {
 		expect(formatMs(1520)).toBe('1.52 s');
 		expect(summarize([1, 2, 3])).toEqual(['3', '2.00 ms', '3.00 ms']);
 		expect(ratio(30, 2)).toBe('15.0×');
+		expect(ratio(189.9, 161.8)).toBe('1.17×');
 		expect(ratio(500, 2)).toBe('250×');
 	});
 });

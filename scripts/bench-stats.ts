@@ -20,7 +20,8 @@ export function summarize(sorted: readonly number[]): [string, string, string] {
 	return [String(sorted.length), formatMs(quantile(sorted, 0.5)), formatMs(quantile(sorted, 0.9))];
 }
 
-/** `a / b` as `12.3×`. */
+/** `a / b` as `1.17×`, `12.3×` or `250×` (two decimals below 10: the targets are 1.15×, 1.1×, 2.5×). */
 export function ratio(a: number, b: number): string {
-	return `${(a / b).toFixed(a / b >= 100 ? 0 : 1)}×`;
+	const r = a / b;
+	return `${r.toFixed(r >= 100 ? 0 : r >= 10 ? 1 : 2)}×`;
 }
