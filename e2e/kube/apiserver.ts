@@ -58,6 +58,8 @@ export interface RequestRecord {
 	status: number;
 	/** True for a watch request. */
 	watch: boolean;
+	/** The client's port: requests with the same port came over one connection. */
+	clientPort: number | undefined;
 }
 
 /** A fault: requests matching `method` (any when absent) and `path` answer `status` instead. */
@@ -356,6 +358,7 @@ export class TestApiServer {
 			body: undefined,
 			status: 0,
 			watch: method === 'GET' && (query['watch'] === 'true' || query['watch'] === '1'),
+			clientPort: req.socket.remotePort,
 		};
 		this.requests.push(record);
 		const answer = (status: number, body: unknown): void => {

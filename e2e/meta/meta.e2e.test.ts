@@ -133,8 +133,13 @@ describe('seed 002: a pod on three networks', () => {
 		h.api.createNad('ns1', 'vn-left-1', macvlanNad('vn-left-1', h.master, '10.10.10.5/24'));
 		h.api.createNad('ns1', 'vn-right-1', macvlanNad('vn-right-1', h.master, '10.20.20.5/24'));
 		const pod = await h.createPod('multi', {'k8s.v1.cni.cncf.io/networks': 'vn-left-1, vn-right-1'});
+		const before = h.api.requests.length;
 		const add = await h.cni('ADD', pod);
 		expect(add.exitCode).toBe(0);
+		// The one-shot process's reads, events and status write share one kept-alive connection.
+		const requests = h.api.requests.slice(before);
+		expect(requests.length).toBeGreaterThanOrEqual(7);
+		expect(new Set(requests.map((r) => r.clientPort)).size).toBe(1);
 		// The returned result is the cluster network's, in the conf's version.
 		expect(add.json).toMatchObject({cniVersion: '1.0.0', ips: [{address: `${h.subnet}.2/24`}]});
 

@@ -43,6 +43,17 @@ describe('NodeKubeClient', () => {
 		expect(await kube.getPod('ns1', 'nope')).toBeUndefined();
 	});
 
+	test('maxConnections 1 queues overlapping requests on one kept-alive connection', async () => {
+		const ports = async (kube: NodeKubeClient) => {
+			api.requests.length = 0;
+			await Promise.all(['a', 'b', 'c', 'd'].map((name) => kube.getNad('ns1', name)));
+			await kube.getNad('ns1', 'e');
+			return new Set(api.requests.map((r) => r.clientPort)).size;
+		};
+		expect(await ports(new NodeKubeClient({kubeconfig, maxConnections: 1}))).toBe(1);
+		expect(await ports(new NodeKubeClient({kubeconfig}))).toBeGreaterThan(1);
+	});
+
 	test('sends User-Agent plexus/<version> (<mode>) on every call, reads and writes', async () => {
 		const pod = api.createPod({metadata: {name: 'web', namespace: 'ns1'}});
 		const kube = new NodeKubeClient({kubeconfig});

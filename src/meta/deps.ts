@@ -65,7 +65,8 @@ export function defaultKube(
 	verb: 'ADD' | 'DEL',
 ): KubeClient | undefined {
 	const options = kubeClientOptions(conf, env, verb);
-	return options === undefined ? undefined : new NodeKubeClient(options);
+	// One connection: a one-shot process's requests queue on it rather than open another (TLS).
+	return options === undefined ? undefined : new NodeKubeClient({...options, maxConnections: 1});
 }
 
 /** The built-in delegates (vrf, vlan, route-override) minus the conf's `disableBuiltins`. */

@@ -70,8 +70,10 @@ export class RestClient {
 	readonly #https: boolean;
 	#token: {value: string; readAt: number; mtimeMs: number} | undefined;
 
-	constructor(access: ClusterAccess) {
+	/** `maxSockets`: the most connections at once (undefined: one per request in flight). */
+	constructor(access: ClusterAccess, maxSockets?: number) {
 		this.access = access;
+		const limit = maxSockets === undefined ? {} : {maxSockets};
 		this.#https = access.server.protocol === 'https:';
 		if (this.#https) {
 			// One TLS context for every connection (the agent would build one per socket: loading the
@@ -83,12 +85,13 @@ export class RestClient {
 			});
 			this.#agent = new https.Agent({
 				keepAlive: true,
+				...limit,
 				rejectUnauthorized: !access.insecure,
 				secureContext,
 				...(access.serverName === undefined ? {} : {servername: access.serverName}),
 			});
 		} else if (access.server.protocol === 'http:') {
-			this.#agent = new http.Agent({keepAlive: true});
+			this.#agent = new http.Agent({keepAlive: true, ...limit});
 			log(
 				'warning',
 				'the kubernetes api server is reached over plain http: nothing is encrypted or verified',
