@@ -45,13 +45,15 @@ export {checkCapabilities, elementCapabilityArgs} from './policy.ts';
 /**
  * Resolves a `clusterNetwork` / `defaultNetworks` entry like Multus' getNetDelegate: an absolute
  * path (a file, or a directory's first conf file), else a NAD in `multusNamespace` (or `ns/name`),
- * else the conf named so in confDir.
+ * else the conf named so in confDir. With `filesFirst` the confDir conf is tried before the NAD
+ * (see resolveConfClusterNetwork); the error names both misses in the same words either way.
  */
 export async function resolveNamedNetwork(
 	ref: string,
 	key: string,
 	conf: PlexusConf,
 	kube: KubeClient | undefined,
+	filesFirst = false,
 ): Promise<NamedNetwork> {
 	if (ref.startsWith('/')) {
 		const list = await networkListAtPath(ref, key);
@@ -60,8 +62,10 @@ export async function resolveNamedNetwork(
 	const parts = ref.split('/');
 	const [namespace, name] =
 		parts.length === 2 ? [parts[0] ?? '', parts[1] ?? ''] : [conf.multusNamespace, ref];
-	const tried: string[] = [];
-	if (kube !== undefined && DNS1123_LABEL.test(name) && DNS1123_LABEL.test(namespace)) {
+	let nadMiss: string | undefined;
+	let fileMiss: string | undefined;
+	const fromNad = async (): Promise<NamedNetwork | undefined> => {
+		if (kube === undefined || !DNS1123_LABEL.test(name) || !DNS1123_LABEL.test(namespace)) return undefined;
 		const nad = await kube.getNad(namespace, name);
 		if (nad !== undefined)
 			return {
@@ -70,17 +74,24 @@ export async function resolveNamedNetwork(
 				list: await nadNetworkList(nad, conf.confDir),
 				resourceName: nad.annotations[RESOURCE_NAME_ANNOTATION],
 			};
-		tried.push(`no network-attachment-definition "${namespace}/${name}"`);
-	}
-	if (parts.length === 1) {
+		nadMiss = `no network-attachment-definition "${namespace}/${name}"`;
+		return undefined;
+	};
+	const fromConfDir = async (): Promise<NamedNetwork | undefined> => {
+		if (parts.length !== 1) return undefined;
 		try {
 			const list = selfContained(await loadNetworkConf(conf.confDir, ref));
 			return {network: list.name, nad: undefined, list};
 		} catch (error) {
 			if (!isCniError(error)) throw error;
-			tried.push(`no usable conf named "${ref}" in confDir "${conf.confDir}" (${error.message})`);
+			fileMiss = `no usable conf named "${ref}" in confDir "${conf.confDir}" (${error.message})`;
+			return undefined;
 		}
-	}
+	};
+	const [first, second] = filesFirst ? [fromConfDir, fromNad] : [fromNad, fromConfDir];
+	const found = (await first()) ?? (await second());
+	if (found !== undefined) return found;
+	const tried = [nadMiss, fileMiss].filter((miss) => miss !== undefined);
 	throw invalid(`failed to find network "${ref}" (${key}): ${tried.join(' and ')}`);
 }
 
@@ -102,16 +113,7 @@ export async function resolveConfClusterNetwork(
 		const list = networkListFromObject({...first}, undefined, 'delegates[0] of the plexus conf');
 		return {network: list.name, nad: undefined, list};
 	}
-	const ref = conf.clusterNetwork ?? '';
-	if (filesFirst && !ref.startsWith('/') && !ref.includes('/')) {
-		try {
-			const list = selfContained(await loadNetworkConf(conf.confDir, ref));
-			return {network: list.name, nad: undefined, list};
-		} catch (error) {
-			if (!isCniError(error)) throw error;
-		}
-	}
-	return resolveNamedNetwork(ref, 'clusterNetwork', conf, kube);
+	return resolveNamedNetwork(conf.clusterNetwork ?? '', 'clusterNetwork', conf, kube, filesFirst);
 }
 
 async function fetchNad(
