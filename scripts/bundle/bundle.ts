@@ -70,10 +70,15 @@ export function inputsDigest(root = REPO): string {
 	return hash.update(readFileSync(import.meta.filename)).digest('hex');
 }
 
+/** The digest dist/plexus was built from, if it was built. */
+function builtDigest(root: string): string | undefined {
+	const recorded = join(root, 'dist', 'plexus', DIGEST_FILE);
+	return existsSync(recorded) ? readFileSync(recorded, 'utf8').trim() : undefined;
+}
+
 /** Whether dist/plexus was built from the current sources. */
 export function bundleIsFresh(root = REPO): boolean {
-	const recorded = join(root, 'dist', 'plexus', DIGEST_FILE);
-	return existsSync(recorded) && readFileSync(recorded, 'utf8').trim() === inputsDigest(root);
+	return builtDigest(root) === inputsDigest(root);
 }
 
 /** Bundles src/cli/main.ts into `outDir`. */
@@ -107,9 +112,8 @@ async function build(root: string, outDir: string): Promise<void> {
  */
 export async function ensureBundle(root = REPO, force = false): Promise<boolean> {
 	const digest = inputsDigest(root);
+	if (!force && builtDigest(root) === digest) return false;
 	const target = join(root, 'dist', 'plexus');
-	const recorded = join(target, DIGEST_FILE);
-	if (!force && existsSync(recorded) && readFileSync(recorded, 'utf8').trim() === digest) return false;
 	const scratch = join(root, 'dist', `.plexus-${process.pid}`);
 	rmSync(scratch, {recursive: true, force: true});
 	try {
