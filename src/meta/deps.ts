@@ -84,7 +84,7 @@ export async function defaultBuiltins(
 /** The delegate seam, and how to have its built-ins loaded ahead of their turn. */
 export interface DelegateSeam {
 	readonly exec: PluginExec;
-	/** Starts loading the in-process delegates when `types` names one (BuiltinPluginExec.warm). */
+	/** Has the in-process delegates load during the next binary run when `types` names one (BuiltinPluginExec.warm). */
 	warm(types: Iterable<string>): void;
 }
 
