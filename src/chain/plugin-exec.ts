@@ -1,10 +1,10 @@
 /**
  * The exec seam (libcni pkg/invoke): finding a delegate binary on CNI_PATH and running it with
- * node:child_process. This is the only module of src/ that spawns processes; tests swap in
+ * posix_spawn (./native-spawn.ts: a fork of Node costs 5-11 ms more per delegate, growing with
+ * the process's size). This is the only module of src/ that starts processes; tests swap in
  * FakePluginExec. A request with a `root` runs the plugin chrooted into that directory through
  * the static plexus-chroot-exec helper (see ./host-root.ts and shim/plexus-chroot-exec.c).
  */
-import type {ChildProcess} from 'node:child_process';
 import {stat} from 'node:fs/promises';
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -13,6 +13,7 @@ import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {MAX_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
 import {ErrorSchema} from '../cni/spec.ts';
 import {log} from '../log.ts';
+import {type SpawnedChild, spawnChild} from './native-spawn.ts';
 
 /** One delegate run, as the binary will see it. */
 export interface ExecRequest {
@@ -176,8 +177,8 @@ interface Run {
 	timedOut: boolean;
 }
 
-/** Child processes still running, killed if this process exits first (execa's `cleanup`). */
-const running = new Set<ChildProcess>();
+/** Children still running, killed if this process exits first (execa's `cleanup`). */
+const running = new Set<SpawnedChild>();
 let cleanupInstalled = false;
 
 function killRunningOnExit(): void {
@@ -193,94 +194,90 @@ const bytes = (chunks: Buffer[]): Uint8Array => {
 	return new Uint8Array(all.buffer, all.byteOffset, all.length);
 };
 
+/** Resolves when `socket` has closed (end of the child's output, or an error on it). */
+const closed = (socket: NodeJS.EventEmitter): Promise<void> =>
+	new Promise((resolve) => socket.once('close', () => resolve()));
+
 /**
  * Runs `file` once with exactly `env`, `stdin` as its input, collecting both outputs; with `root`,
  * through the chroot helper (it execs the plugin in place, so signals and the exit status are the
  * plugin's own).
  */
-function runOnce(
+async function runOnce(
 	file: string,
 	stdin: Uint8Array,
 	env: Record<string, string>,
 	timeoutMs?: number,
 	root?: string,
 ): Promise<Run> {
-	// Loaded on the first run, not at import: node:child_process (with node:net) costs ~8 ms of a
-	// one-shot process, and STATUS of a pre-1.1.0 chain or a DEL with nothing to undo runs no plugin.
-	const {spawn} = process.getBuiltinModule('node:child_process');
-	return new Promise((resolve) => {
-		const out: Buffer[] = [];
-		const err: Buffer[] = [];
-		let child: ChildProcess;
-		try {
-			child =
-				root === undefined
-					? spawn(file, [], {env, stdio: ['pipe', 'pipe', 'pipe']})
-					: spawn(CHROOT_EXEC_HELPER, [root, file], {env, stdio: ['pipe', 'pipe', 'pipe']});
-		} catch (error) {
-			// Some spawn errors (ETXTBSY among them) are thrown rather than emitted.
-			const e = error as NodeJS.ErrnoException;
-			resolve({
-				stdout: new Uint8Array(),
-				stderr: new Uint8Array(),
-				exitCode: undefined,
-				failure: e.message,
-				errno: e.code,
-				timedOut: false,
-			});
-			return;
-		}
-		running.add(child);
-		killRunningOnExit();
-		let failure: string | undefined;
-		let errno: string | undefined;
-		let timedOut = false;
-		let forceKill: NodeJS.Timeout | undefined;
-		const timer =
-			timeoutMs === undefined
-				? undefined
-				: setTimeout(() => {
-						timedOut = true;
-						child.kill('SIGTERM');
-						forceKill = setTimeout(() => child.kill('SIGKILL'), FORCE_KILL_AFTER_MS);
-						forceKill.unref();
-					}, timeoutMs);
-		const collect = (chunks: Buffer[]) => {
-			let size = 0;
-			return (chunk: Buffer) => {
-				size += chunk.length;
-				if (size > MAX_OUTPUT_BYTES) {
-					failure ??= `output larger than ${MAX_OUTPUT_BYTES} bytes`;
-					child.kill('SIGKILL');
-					return;
-				}
-				chunks.push(chunk);
-			};
+	let child: SpawnedChild;
+	try {
+		child =
+			root === undefined
+				? spawnChild(file, [file], env)
+				: spawnChild(CHROOT_EXEC_HELPER, [CHROOT_EXEC_HELPER, root, file], env);
+	} catch (error) {
+		const e = error as NodeJS.ErrnoException;
+		return {
+			stdout: new Uint8Array(),
+			stderr: new Uint8Array(),
+			exitCode: undefined,
+			failure: e.message,
+			errno: e.code,
+			timedOut: false,
 		};
-		child.stdout?.on('data', collect(out));
-		child.stderr?.on('data', collect(err));
-		child.on('error', (error: NodeJS.ErrnoException) => {
-			failure ??= error.message;
-			errno ??= error.code;
-		});
-		// A plugin may exit without reading its stdin (EPIPE): its exit status is what counts.
-		child.stdin?.on('error', () => {});
-		child.on('close', (code, signal) => {
-			running.delete(child);
-			clearTimeout(timer);
-			clearTimeout(forceKill);
-			if (signal !== null) failure ??= `killed by signal ${signal}`;
-			resolve({
-				stdout: bytes(out),
-				stderr: bytes(err),
-				exitCode: code ?? undefined,
-				failure,
-				errno,
-				timedOut,
-			});
-		});
-		child.stdin?.end(stdin);
-	});
+	}
+	running.add(child);
+	killRunningOnExit();
+	let failure: string | undefined;
+	let timedOut = false;
+	let forceKill: NodeJS.Timeout | undefined;
+	const timer =
+		timeoutMs === undefined
+			? undefined
+			: setTimeout(() => {
+					timedOut = true;
+					child.kill('SIGTERM');
+					forceKill = setTimeout(() => child.kill('SIGKILL'), FORCE_KILL_AFTER_MS);
+					forceKill.unref();
+				}, timeoutMs);
+	const out: Buffer[] = [];
+	const err: Buffer[] = [];
+	const collect = (chunks: Buffer[]) => {
+		let size = 0;
+		return (chunk: Buffer) => {
+			size += chunk.length;
+			if (size > MAX_OUTPUT_BYTES) {
+				failure ??= `output larger than ${MAX_OUTPUT_BYTES} bytes`;
+				child.kill('SIGKILL');
+				return;
+			}
+			chunks.push(chunk);
+		};
+	};
+	child.stdout.on('data', collect(out));
+	child.stderr.on('data', collect(err));
+	// A read error ends that output as EOF would; the exit status still decides.
+	child.stdout.on('error', () => {});
+	child.stderr.on('error', () => {});
+	// A plugin may exit without reading its stdin (EPIPE): its exit status is what counts.
+	child.stdin.on('error', () => {});
+	child.stdin.end(stdin);
+	// As node:child_process's 'close': the exit, and the end of both outputs.
+	const [exit] = await Promise.all([child.exited, closed(child.stdout), closed(child.stderr)]);
+	child.stdin.destroy();
+	running.delete(child);
+	clearTimeout(timer);
+	clearTimeout(forceKill);
+	if (exit.signal !== null) failure ??= `killed by signal ${exit.signal}`;
+	return {
+		stdout: bytes(out),
+		stderr: bytes(err),
+		exitCode: exit.code ?? undefined,
+		failure,
+		errno: undefined,
+		timedOut,
+	};
 }
 
 /**
@@ -295,8 +292,10 @@ function helperBusy(request: ExecRequest, run: Run): boolean {
 }
 
 /**
- * Runs delegate binaries with node:child_process (the class kept its name from when it used
- * execa: importing execa cost every one-shot process ~45 ms and every exec ~1.5 ms).
+ * Runs delegate binaries as processes, through posix_spawn (./native-spawn.ts). It kept its name
+ * from when it used execa (importing execa cost every one-shot process ~45 ms and every exec
+ * ~1.5 ms), then node:child_process (a fork of Node per delegate: 7 ms from a 56 MB process,
+ * 13 ms from 180 MB, against 2 ms this way).
  */
 export class ProcessPluginExec implements PluginExec {
 	readonly #busyRetries: number;

@@ -33,7 +33,7 @@ export interface PlexusDeps {
 				verb: 'ADD' | 'DEL',
 		  ) => KubeClient | undefined)
 		| undefined;
-	/** Runs delegate binaries (default: ProcessPluginExec, node:child_process). */
+	/** Runs delegate binaries (default: ProcessPluginExec, posix_spawn). */
 	exec?: PluginExec | undefined;
 	/**
 	 * In-process delegates by type (default: the built-ins minus `disableBuiltins`), given the exec
