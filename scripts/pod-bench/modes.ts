@@ -7,7 +7,9 @@
  *   one-shot     bin/plexus exec'd per verb, as kubelet's runtime runs a thin CNI plugin;
  *   daemon+shim  plexus-shim exec'd per verb, talking to a running `plexus daemon`.
  * The Plexus modes read the pod and NADs from the API server and write network-status, each in
- * its own Kubernetes namespace.
+ * its own Kubernetes namespace. Every exec, the floor's delegates included, goes through
+ * posix_spawn (./processes.ts `run`, src/chain/native-spawn.ts), as containerd's exec costs: a
+ * fork of this large process would add its own 10-15 ms to each.
  */
 import {join} from 'node:path';
 import {withBuiltins} from '../../delegates/index.ts';
