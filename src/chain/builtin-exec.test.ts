@@ -158,6 +158,35 @@ describe('BuiltinPluginExec', () => {
 		await expect(broken.exec({pluginPath: builtinPath('vrf'), stdin, env})).rejects.toThrow('addon missing');
 	});
 
+	test('duringNextRun starts its tasks once the next binary has been handed to the exec, not for a built-in; flush starts the rest', async () => {
+		const order: string[] = [];
+		const binaries = new FakePluginExec({bridge: () => ({cniVersion: '1.0.0'})}, BIN);
+		const exec = new BuiltinPluginExec(
+			{
+				find: (t, p) => binaries.find(t, p),
+				exec: (r) => {
+					order.push('spawn');
+					return binaries.exec(r);
+				},
+			},
+			new Map([['vrf', recorded('vrf', [])]]),
+		);
+		const bridge = {pluginPath: `${BIN}/bridge`, stdin: Buffer.from('{"cniVersion":"1.0.0"}'), env};
+		exec.duringNextRun(() => order.push('event 1'));
+		exec.duringNextRun(() => order.push('event 2'));
+		const stdin = Buffer.from('{"cniVersion":"1.0.0","name":"n","type":"vrf","vrfname":"red"}');
+		await exec.exec({pluginPath: builtinPath('vrf'), stdin, env});
+		expect(order).toEqual([]);
+		const run = exec.exec(bridge);
+		expect(order).toEqual(['spawn', 'event 1', 'event 2']);
+		await run;
+		exec.duringNextRun(() => order.push('event 3'));
+		exec.flush();
+		exec.flush();
+		await exec.exec(bridge);
+		expect(order).toEqual(['spawn', 'event 1', 'event 2', 'event 3', 'spawn']);
+	});
+
 	test('no binary path is ever taken for a built-in (path.join leaves no "//")', () => {
 		expect(isBuiltinPath(builtinPath('route-override'))).toBe(true);
 		expect(builtinTypeOf(builtinPath('route-override'))).toBe('route-override');

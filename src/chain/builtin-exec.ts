@@ -62,6 +62,8 @@ export class BuiltinPluginExec implements PluginExec {
 	readonly #load: () => Promise<ReadonlyMap<string, CniPlugin>>;
 	#loaded: Promise<ReadonlyMap<string, CniPlugin>> | undefined;
 	#warmRequested = false;
+	/** Work to start once the next binary delegate has been spawned (duringNextRun). */
+	#pending: (() => void)[] = [];
 
 	constructor(binaries: PluginExec, builtins: ReadonlyMap<string, CniPlugin> | LazyBuiltins) {
 		this.#binaries = binaries;
@@ -90,6 +92,20 @@ export class BuiltinPluginExec implements PluginExec {
 		for (const type of types) if (this.#types.has(type)) this.#warmRequested = true;
 	}
 
+	/**
+	 * Starts `task` right after the next binary delegate is spawned, while the process waits for
+	 * it, instead of now, in front of that spawn (an ADD's event posts); `flush` starts what is
+	 * still waiting.
+	 */
+	duringNextRun(task: () => void): void {
+		this.#pending.push(task);
+	}
+
+	/** Starts every task duringNextRun still holds. */
+	flush(): void {
+		for (const task of this.#pending.splice(0)) task();
+	}
+
 	/** A built-in's `builtin://<type>`, else the binary's path on `path` (throws PluginNotFoundError). */
 	async find(type: string, path: readonly string[]): Promise<string> {
 		validatePluginType(type);
@@ -109,6 +125,7 @@ export class BuiltinPluginExec implements PluginExec {
 				this.#loaded = this.#load();
 				this.#loaded.catch(() => {});
 			}
+			this.flush();
 			return run;
 		}
 		this.#loaded ??= this.#load();

@@ -86,6 +86,10 @@ export interface DelegateSeam {
 	readonly exec: PluginExec;
 	/** Has the in-process delegates load during the next binary run when `types` names one (BuiltinPluginExec.warm). */
 	warm(types: Iterable<string>): void;
+	/** Starts `task` once the next binary delegate is spawned (BuiltinPluginExec.duringNextRun). */
+	duringNextRun(task: () => void): void;
+	/** Starts every task still waiting for a binary delegate. */
+	flush(): void;
 }
 
 /**
@@ -110,7 +114,12 @@ export async function delegateSeam(conf: PlexusConf, deps: PlexusDeps): Promise<
 			: withPassthru(conf, await inProcess(conf, ipam));
 	const exec = new BuiltinPluginExec(binaries, builtins);
 	seam = deps.wrapExec?.(exec) ?? exec;
-	return {exec: seam, warm: (types) => exec.warm(types)};
+	return {
+		exec: seam,
+		warm: (types) => exec.warm(types),
+		duringNextRun: (task) => exec.duringNextRun(task),
+		flush: () => exec.flush(),
+	};
 }
 
 /** `inProcess` plus `passthru`, unless registered there or disabled. */

@@ -18,7 +18,7 @@ import type {OpenNetlink} from '../netlink/netlink.ts';
 import {type CachedAttachment, PlexusCache, type PodCacheEntry} from './cache.ts';
 import {type PlexusConf, parsePlexusConf} from './conf/conf.ts';
 import {defaultGateways, familiesOf, moveDefaultRoute, rewriteDefaultRoutes} from './default-route.ts';
-import {delegateSeam} from './deps.ts';
+import {type DelegateSeam, delegateSeam} from './deps.ts';
 import type {MetaPorts} from './ports.ts';
 import {type Attachment, type ResolveContext, resolveAttachments} from './resolve/resolve.ts';
 import {undoInAttachmentOf} from './scope.ts';
@@ -118,7 +118,7 @@ export class Invocation {
 	readonly cache: PlexusCache;
 	/** The clock a DEL failure is recorded by. */
 	readonly now: () => Date;
-	readonly #warm: (types: Iterable<string>) => void;
+	readonly #seam: Pick<DelegateSeam, 'warm' | 'duringNextRun' | 'flush'>;
 
 	private constructor(
 		request: PluginRequest,
@@ -126,9 +126,9 @@ export class Invocation {
 		executor: ChainExecutor,
 		pairs: [string, string][],
 		now: () => Date,
-		warm: (types: Iterable<string>) => void,
+		seam: Pick<DelegateSeam, 'warm' | 'duringNextRun' | 'flush'>,
 	) {
-		this.#warm = warm;
+		this.#seam = seam;
 		this.now = now;
 		this.request = request;
 		this.conf = conf;
@@ -163,7 +163,7 @@ export class Invocation {
 			executor,
 			parseCniArgs(request.args),
 			ports.now ?? (() => new Date()),
-			seam.warm,
+			seam,
 		);
 	}
 
@@ -230,7 +230,29 @@ export class Invocation {
 	 * code loads while the delegates before it run.
 	 */
 	warmBuiltins(attachments: readonly {list: NetworkList}[]): void {
-		this.#warm(attachments.flatMap((a) => a.list.plugins.map((p) => p.type)));
+		this.#seam.warm(attachments.flatMap((a) => a.list.plugins.map((p) => p.type)));
+	}
+
+	/**
+	 * Starts `work` once the next delegate binary has been spawned (or at `startDeferred`), so that
+	 * its synchronous part runs while that delegate does, not in front of its spawn; resolves what
+	 * `work` resolves.
+	 */
+	duringNextDelegate<T>(work: () => Promise<T>): Promise<T> {
+		return new Promise((resolve, reject) =>
+			this.#seam.duringNextRun(() => {
+				try {
+					resolve(work());
+				} catch (error) {
+					reject(error);
+				}
+			}),
+		);
+	}
+
+	/** Starts the work duringNextDelegate still holds. */
+	startDeferred(): void {
+		this.#seam.flush();
 	}
 
 	/**
@@ -241,7 +263,7 @@ export class Invocation {
 		attachments: readonly CachedAttachment[],
 		container: ContainerRef = this.container,
 	): Promise<UndoOutcome> {
-		this.#warm(attachments.flatMap((a) => pluginTypesIn(a.config)));
+		this.#seam.warm(attachments.flatMap((a) => pluginTypesIn(a.config)));
 		return undoAttachments(
 			this.executor,
 			attachments,

@@ -82,17 +82,21 @@ export async function addPod(inv: Invocation, ports: MetaPorts): Promise<AddRun>
 	inv.warmBuiltins(attachments);
 	const entry = await persistAttachments(inv, attachments, pod?.uid);
 	const fail = (a: Attachment, msg: string, error: unknown) => rollback(inv, entry, a, msg, error);
-	// The attachments' events are in flight while the next ones run; ADD answers once all of them
-	// and the network-status write (concurrent with them) are done, or after the rollback.
+	// The attachments' events are in flight while the next ones run (each starts once the next
+	// delegate has); ADD answers once all of them and the network-status write (sent before the
+	// last ones) are done, or after the rollback.
 	const events: Promise<void>[] = [];
 	try {
 		const outcomes = await runAttachments(inv, ports, entry, attachments, {kube, pod, events}, (a, error) =>
 			fail(a, inv.addFailure(a), error),
 		);
 		await applyDefaultRoute(inv, ports, attachments, outcomes, fail);
-		await Promise.all([publishNetworkStatus(inv, kube, pod, attachments, outcomes), ...events]);
+		const written = publishNetworkStatus(inv, kube, pod, attachments, outcomes);
+		inv.startDeferred();
+		await Promise.all([written, ...events]);
 		return {attachments, outcomes};
 	} finally {
+		inv.startDeferred();
 		await Promise.all(events);
 	}
 }

@@ -46,7 +46,9 @@ export interface PodTarget {
 /**
  * Runs every attachment in order; the first failure is handed to `fail` (the rollback), whose
  * error is thrown. Each attachment's event is posted without waiting for it (`target.events`,
- * one per attachment, so bounded): the next attachment does not wait for the API server.
+ * one per attachment, so bounded), once the next delegate binary has started: the next
+ * attachment waits neither for the API server nor for the post's own work (`startDeferred`
+ * starts what is left).
  */
 export async function runAttachments(
 	inv: Invocation,
@@ -66,7 +68,9 @@ export async function runAttachments(
 		}
 		outcomes.push(outcome);
 		if (a.auxiliary !== true)
-			target.events.push(announceAttachment(target.kube, target.pod, a, outcome.result));
+			target.events.push(
+				inv.duringNextDelegate(() => announceAttachment(target.kube, target.pod, a, outcome.result)),
+			);
 	}
 	return outcomes;
 }
