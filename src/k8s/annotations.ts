@@ -13,6 +13,8 @@ import {findNonFiniteNumber, isJsonObject, MAX_JSON_DEPTH, nestsDeeperThan, outO
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
 export const DEFAULT_NETWORK_ANNOTATION = 'v1.multus-cni.io/default-network';
 export const NETWORK_STATUS_ANNOTATION = 'k8s.v1.cni.cncf.io/network-status';
+/** The device plugin resource a NAD's attachments need (one device each). */
+export const RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName';
 
 /** DNS-1123 label: what spec §3.3 requires of NAD names and namespaces. */
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -16,7 +16,6 @@
 import {randomBytes} from 'node:crypto';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import type {DraPort} from '../devices/dra.ts';
-import {RestDraPort} from '../devices/dra-rest.ts';
 import {log} from '../log.ts';
 import {tracedApiCall} from '../observe/context.ts';
 import type {ApiStatusError, RestClient} from './rest/http.ts';
@@ -263,11 +262,21 @@ export class NodeKubeClient implements KubeClient {
 		}
 	}
 
-	/** DRA reads (ResourceClaims, ResourceSlices) with the same credentials and request bound. */
+	/**
+	 * DRA reads (ResourceClaims, ResourceSlices) with the same credentials and request bound. The
+	 * REST side (../devices/dra-rest.ts) loads on the first read: only pods with devices need it.
+	 */
 	draPort(): DraPort {
-		return new RestDraPort(<T>(what: string, path: string, query?: Record<string, string>) =>
-			this.#bounded(what, (rest, signal) => rest.optionalJson<T>({method: 'GET', path, query, signal})),
-		);
+		const get = <T>(what: string, path: string, query?: Record<string, string>) =>
+			this.#bounded(what, (rest, signal) => rest.optionalJson<T>({method: 'GET', path, query, signal}));
+		let port: Promise<DraPort> | undefined;
+		const rest = () =>
+			(port ??= import('../devices/dra-rest.ts').then(({RestDraPort}) => new RestDraPort(get)));
+		return {
+			getPod: async (namespace, name) => (await rest()).getPod(namespace, name),
+			getClaim: async (namespace, name) => (await rest()).getClaim(namespace, name),
+			listSlices: async (nodeName, driver) => (await rest()).listSlices(nodeName, driver),
+		};
 	}
 
 	async getPod(namespace: string, name: string): Promise<Pod | undefined> {

@@ -9,10 +9,8 @@ import {readFile} from 'node:fs/promises';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {checkJsonDepth, isJsonObject} from '../cni/json.ts';
 
-export const RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName';
-export const DEFAULT_DEVICE_CHECKPOINT = '/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint';
-/** Where device plugins leave device-info files (device-info spec §4.1). */
-export const DEFAULT_DP_DEVICE_INFO_DIR = '/var/run/k8s.cni.cncf.io/devinfo/dp';
+export {RESOURCE_NAME_ANNOTATION} from './annotations.ts';
+export {DEFAULT_DEVICE_CHECKPOINT, DEFAULT_DP_DEVICE_INFO_DIR} from './device-plugin-paths.ts';
 
 /** One allocation of the checkpoint: a container's devices of one resource. */
 export interface DeviceAllocation {

@@ -20,7 +20,7 @@ import {type PlexusConf, parsePlexusConf} from './conf/conf.ts';
 import {defaultGateways, familiesOf, moveDefaultRoute, rewriteDefaultRoutes} from './default-route.ts';
 import {type DelegateSeam, delegateSeam} from './deps.ts';
 import type {MetaPorts} from './ports.ts';
-import {type Attachment, type ResolveContext, resolveAttachments} from './resolve/resolve.ts';
+import type {Attachment, ResolveContext} from './resolve/resolve.ts';
 import {undoInAttachmentOf} from './scope.ts';
 import {type UndoOutcome, undoAttachments} from './undo.ts';
 
@@ -173,14 +173,16 @@ export class Invocation {
 
 	/**
 	 * Resolves the pod's attachments for this request: what ADD runs, what DEL without a cache
-	 * undoes, and what `plexus dry-run` shows.
+	 * undoes, and what `plexus dry-run` shows. The resolver (NADs, annotations, devices) loads
+	 * here, not with the invocation: a DEL with its record never needs it.
 	 */
-	resolve(
+	async resolve(
 		pod: Pod | undefined,
 		kube: KubeClient | undefined,
 		onNetworkNotFound?: ResolveContext['onNetworkNotFound'],
 		onUnresolvable?: ResolveContext['onUnresolvable'],
 	): Promise<Attachment[]> {
+		const {resolveAttachments} = await import('./resolve/resolve.ts');
 		return resolveAttachments({
 			conf: this.conf,
 			ifname: this.request.ifname,

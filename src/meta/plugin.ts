@@ -16,7 +16,6 @@ import {Invocation} from './invocation.ts';
 import {delRequest} from './netns-guard.ts';
 import {portsFrom} from './ports.ts';
 import {PerKeySerializer} from './serial.ts';
-import {delWithUnusableConf} from './unusable-conf.ts';
 
 export type {PlexusDeps} from './deps.ts';
 
@@ -43,7 +42,7 @@ export function createPlexusPlugin(deps: PlexusDeps = {}): CniPlugin {
 				try {
 					inv = await Invocation.open(req, ports);
 				} catch (error) {
-					return delWithUnusableConf(req, toCniError(error));
+					return (await import('./unusable-conf.ts')).delWithUnusableConf(req, toCniError(error));
 				}
 				return (await import('./steps/del.ts')).delPod(inv, ports);
 			}),

@@ -28,7 +28,7 @@ import type {CniResult} from '../cni/result.ts';
 import {versionAtLeast} from '../cni/versions.ts';
 import {log} from '../log.ts';
 import type {CachedAttachment} from './cache.ts';
-import {DEVICE_INFO_CAPABILITY} from './resolve/resolve.ts';
+import {DEVICE_INFO_CAPABILITY} from './resolve/attachment.ts';
 
 /** What undoing a set of attachments left. */
 export interface UndoOutcome {

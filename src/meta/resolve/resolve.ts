@@ -12,7 +12,6 @@
 import {dirname, join} from 'node:path';
 import {loadNetworkConf, type NetworkList} from '../../chain/network-list.ts';
 import {CniError, isCniError} from '../../cni/errors.ts';
-import {allocateDevices, deviceSources} from '../../devices/allocate.ts';
 import {
 	type AnnotationSource,
 	DEFAULT_NETWORK_ANNOTATION,
@@ -20,9 +19,9 @@ import {
 	NETWORKS_ANNOTATION,
 	type NetworkSelection,
 	parseNetworkSelections,
+	RESOURCE_NAME_ANNOTATION,
 } from '../../k8s/annotations.ts';
 import type {KubeClient, Nad} from '../../k8s/client.ts';
-import {RESOURCE_NAME_ANNOTATION} from '../../k8s/device-plugin.ts';
 import {qualifiedName} from '../../k8s/k8s-args.ts';
 import {nadNetworkList, nadRef, networkListFromObject, selfContained, withCniArgs} from '../../k8s/nad.ts';
 import {log} from '../../log.ts';
@@ -315,14 +314,18 @@ export async function resolveAttachments(ctx: ResolveContext): Promise<Attachmen
 	/** Positions of elements skipped through `onUnresolvable` (they still count for net<position>). */
 	const skipped = new Set<number>();
 	attachments.push(...(await annotationAttachments(ctx, attachments.length, skipped)));
-	// 3a. Devices: each attachment whose NAD names a resource gets its own, in the order above.
+	// 3a. Devices: each attachment whose NAD names a resource gets its own, in the order above
+	// (the device code loads only then: most pods name none).
 	const podRef = ctx.podRef;
-	await allocateDevices(
-		podRef === undefined ? undefined : {...podRef, uid: ctx.pod?.uid ?? podRef.uid},
-		attachments,
-		ctx.devices ?? deviceSources(ctx.conf, ctx.kube),
-		ctx.onUnresolvable,
-	);
+	if (attachments.some((a) => a.resourceName !== undefined && a.resourceName !== '')) {
+		const {allocateDevices, deviceSources} = await import('../../devices/allocate.ts');
+		await allocateDevices(
+			podRef === undefined ? undefined : {...podRef, uid: ctx.pod?.uid ?? podRef.uid},
+			attachments,
+			ctx.devices ?? deviceSources(ctx.conf, ctx.kube),
+			ctx.onUnresolvable,
+		);
+	}
 	const auxiliary = await auxiliaryAttachment(ctx.conf);
 	if (auxiliary !== undefined) attachments.push(auxiliary);
 	// 4. Interface names, then 5. device information files (./policy.ts).

@@ -6,7 +6,6 @@
 import {CniError, CniErrorCode, toCniError} from '../../cni/errors.ts';
 import type {Pod} from '../../k8s/client.ts';
 import {log} from '../../log.ts';
-import {delMultusEra} from '../../multus/legacy.ts';
 import type {PodCacheEntry} from '../cache.ts';
 import {aggregate, type Invocation, isStaticPod, toCached} from '../invocation.ts';
 import type {MetaPorts} from '../ports.ts';
@@ -106,8 +105,8 @@ export async function delPod(inv: Invocation, ports: MetaPorts): Promise<void> {
 			`failed to delete ${inv.pod}: plexus cache "${cache.path(request.containerId, request.ifname)}": ${read.reason}`,
 		);
 	}
-	// A pod Multus ADDed before the node switched to plexus.
-	if (read.state === 'missing' && (await delMultusEra(inv))) return;
+	// A pod Multus ADDed before the node switched to plexus (loaded only then).
+	if (read.state === 'missing' && (await (await import('../../multus/legacy.ts')).delMultusEra(inv))) return;
 	if (read.state === 'corrupt') {
 		log('error', 'plexus cache is corrupt; falling back to the API to find the attachments', {
 			file: cache.path(request.containerId, request.ifname),
