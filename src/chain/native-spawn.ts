@@ -4,10 +4,9 @@
  * start through node:child_process on the benchmark's machine, 2 ms this way; see spawn.c). The
  * child's pipes become net.Sockets, its exit comes from the addon's waiter thread.
  */
-import {createRequire} from 'node:module';
 import type {Socket} from 'node:net';
 import {constants} from 'node:os';
-import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {addonLoader} from '../native/addon.ts';
 
 interface Addon {
 	spawn(
@@ -18,23 +17,7 @@ interface Addon {
 	): [number, number, number, number];
 }
 
-const ADDON_PATH = '../../native/build/Release/plexus_spawn.node';
-let addon: Addon | undefined;
-
-function load(): Addon {
-	if (addon === undefined) {
-		try {
-			addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
-		} catch (err) {
-			throw new CniError(
-				CniErrorCode.internal,
-				`failed to load the spawn addon "native/build/Release/plexus_spawn.node" (run "npm ci" to build it): ${String(err)}`,
-				{cause: err},
-			);
-		}
-	}
-	return addon;
-}
+const load = addonLoader<Addon>('plexus_spawn', 'spawn');
 
 /** How a spawned child ended: its exit code, or the signal that killed it. */
 export interface Exit {

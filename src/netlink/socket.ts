@@ -6,8 +6,8 @@
  * a failed create or delete a NetlinkError with the errno, anything else an Error with `errno`
  * and `syscall`.
  */
-import {createRequire} from 'node:module';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {addonLoader} from '../native/addon.ts';
 import {EINVAL, ENOENT, NetlinkError, NetnsNotFoundError} from './errors.ts';
 import type {NetnsPath} from './netlink.ts';
 
@@ -31,23 +31,7 @@ export function isSyscallError(err: unknown): err is SyscallError {
 	return err instanceof Error && typeof (err as SyscallError).errno === 'number' && 'syscall' in err;
 }
 
-const ADDON_PATH = '../../native/build/Release/plexus_netns.node';
-let addon: Addon | undefined;
-
-function load(): Addon {
-	if (addon === undefined) {
-		try {
-			addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
-		} catch (err) {
-			throw new CniError(
-				CniErrorCode.internal,
-				`failed to load the netlink addon "native/build/Release/plexus_netns.node" (run "npm ci" to build it): ${String(err)}`,
-				{cause: err},
-			);
-		}
-	}
-	return addon;
-}
+const load = addonLoader<Addon>('plexus_netns', 'netlink');
 
 export const NETLINK_ROUTE = 0;
 

@@ -1,0 +1,26 @@
+/**
+ * Loading Plexus' N-API addons (native/, built by `npm ci`): each loads once, when first used, and
+ * a missing or broken build is a CNI error that names the file and how to build it.
+ */
+import {createRequire} from 'node:module';
+import {CniError, CniErrorCode} from '../cni/errors.ts';
+
+/** A loader of native/build/Release/`name`.node, called the `what` addon in its error. */
+export function addonLoader<T>(name: string, what: string): () => T {
+	let addon: T | undefined;
+	return () => {
+		if (addon === undefined) {
+			const path = `native/build/Release/${name}.node`;
+			try {
+				addon = createRequire(import.meta.url)(`../../${path}`) as T;
+			} catch (err) {
+				throw new CniError(
+					CniErrorCode.internal,
+					`failed to load the ${what} addon "${path}" (run "npm ci" to build it): ${String(err)}`,
+					{cause: err},
+				);
+			}
+		}
+		return addon;
+	};
+}
