@@ -1,35 +1,15 @@
-/**
- * The daemon's watch caches on the real path: plexus-shim → `plexus daemon` (NODE_NAME set, so the
- * pod informer runs) → the in-repo API server over HTTPS with watch. Once warm, an ADD reads
- * nothing from the API (pod and NADs from the informers), writes network-status with one PUT (no
- * GET first) and posts its events after the result; a pod deleted and re-created under its name
- * gets its own network-status; a NAD edited between ADD and DEL is handled as ever (the cache).
- */
-import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
-import {type RunningDaemon, requireShim, runShim, startDaemon} from '../helpers/daemon.ts';
+import {describe, expect, it} from 'vitest';
+import {runShim, startDaemon} from '../helpers/daemon.ts';
+import {useDaemonBed} from '../helpers/daemon-bed.ts';
 import {createNetns, randomName} from '../helpers/netns.ts';
-import {CNI_BIN, MetaHarness, macvlanNad, podCniArgs, type TestPod} from '../kube/harness.ts';
+import {CNI_BIN, type MetaHarness, macvlanNad, podCniArgs, type TestPod} from '../kube/harness.ts';
 
 const NODE = 'node-a';
 let h: MetaHarness;
 let socketPath: string;
-const daemons: RunningDaemon[] = [];
-
-beforeAll(requireShim);
-
-beforeEach(async () => {
-	h = await MetaHarness.create();
-	socketPath = join(h.dir, 'run', 'plexus.sock');
-});
-
-afterEach(async () => {
-	for (const started of daemons.splice(0)) {
-		started.process.kill('SIGKILL');
-		await started.process;
-	}
-	await h.close();
+const daemons = useDaemonBed((bed) => {
+	({h, socketPath} = bed);
 });
 
 /** Polls `check` until it holds (watch events and queued events arrive asynchronously). */

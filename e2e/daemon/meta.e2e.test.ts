@@ -9,15 +9,18 @@ import {existsSync} from 'node:fs';
 import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
+import {describe, expect, it} from 'vitest';
 import {parseExposition, value} from '../../src/daemon/testing/exposition.ts';
-import {freePort, type RunningDaemon, requireShim, runShim, startDaemon} from '../helpers/daemon.ts';
+import {freePort, type RunningDaemon, runShim, startDaemon} from '../helpers/daemon.ts';
+import {useDaemonBed} from '../helpers/daemon-bed.ts';
 import {ipJson} from '../helpers/netns.ts';
-import {CNI_BIN, MetaHarness, macvlanNad, podCniArgs, type TestPod} from '../kube/harness.ts';
+import {CNI_BIN, type MetaHarness, macvlanNad, podCniArgs, type TestPod} from '../kube/harness.ts';
 
 let h: MetaHarness;
 let socketPath: string;
-const daemons: RunningDaemon[] = [];
+const daemons = useDaemonBed((bed) => {
+	({h, socketPath} = bed);
+});
 
 /** Starts `plexus daemon` (the fixture, serving the real meta-plugin) on the test socket. */
 async function daemon(...args: string[]): Promise<RunningDaemon> {
@@ -58,21 +61,6 @@ interface IpLink {
 	link_index?: number;
 	linkinfo?: {info_kind: string; info_data?: Record<string, unknown>};
 }
-
-beforeAll(requireShim);
-
-beforeEach(async () => {
-	h = await MetaHarness.create();
-	socketPath = join(h.dir, 'run', 'plexus.sock');
-});
-
-afterEach(async () => {
-	for (const started of daemons.splice(0)) {
-		started.process.kill('SIGKILL');
-		await started.process;
-	}
-	await h.close();
-});
 
 describe('seeds through plexus-shim and the daemon', () => {
 	it('seed 001: two macvlan + route-override NADs, network-status written, DEL leaves nothing', async () => {

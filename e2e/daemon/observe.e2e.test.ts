@@ -1,36 +1,16 @@
-/**
- * Operating the daemon, through the real plexus-shim and `plexus daemon` serving the real
- * meta-plugin (the in-repo API server, Debian's plugins, real netns): the metrics exposition
- * scraped and parsed (NADs ns1/net and ns2/net apart, errors by CNI code, build info, process
- * metrics), /healthz and /readyz on the metrics listener, the per-attachment and per-delegate log
- * lines, the API User-Agent, and `plexus trace` on a pod whose second NAD failed.
- */
-import {join} from 'node:path';
 import {execa} from 'execa';
-import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
+import {describe, expect, it} from 'vitest';
 import {find, parseExposition, value} from '../../src/daemon/testing/exposition.ts';
 import type {OperationRecord} from '../../src/observe/trace.ts';
 import {plexusVersion} from '../../src/version/version.ts';
-import {freePort, type RunningDaemon, requireShim, runShim, startDaemon} from '../helpers/daemon.ts';
-import {CNI_BIN, MetaHarness, macvlanNad, PLEXUS, podCniArgs, type TestPod} from '../kube/harness.ts';
+import {freePort, runShim, startDaemon} from '../helpers/daemon.ts';
+import {useDaemonBed} from '../helpers/daemon-bed.ts';
+import {CNI_BIN, type MetaHarness, macvlanNad, PLEXUS, podCniArgs, type TestPod} from '../kube/harness.ts';
 
 let h: MetaHarness;
 let socketPath: string;
-const daemons: RunningDaemon[] = [];
-
-beforeAll(requireShim);
-
-beforeEach(async () => {
-	h = await MetaHarness.create();
-	socketPath = join(h.dir, 'run', 'plexus.sock');
-});
-
-afterEach(async () => {
-	for (const started of daemons.splice(0)) {
-		started.process.kill('SIGKILL');
-		await started.process;
-	}
-	await h.close();
+const daemons = useDaemonBed((bed) => {
+	({h, socketPath} = bed);
 });
 
 /** Runs the shim for `pod` as the runtime would. */
