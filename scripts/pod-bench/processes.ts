@@ -41,8 +41,7 @@ export async function run(
 	child.stderr.resume();
 	child.stdin.on('error', () => {});
 	child.stdin.end(stdin);
-	const closed = (socket: NodeJS.EventEmitter) => new Promise((done) => socket.once('close', done));
-	const [exit] = await Promise.all([child.exited, closed(child.stdout), closed(child.stderr)]);
+	const exit = await child.closed;
 	return {code: exit.code, stdout: Buffer.concat(chunks).toString(), ms: performance.now() - started};
 }
 

@@ -7,7 +7,7 @@ import {type SpawnedChild, spawnChild} from './native-spawn.ts';
 const dir = mkdtempSync(join(tmpdir(), 'plexus-spawn-'));
 afterAll(() => rmSync(dir, {recursive: true, force: true}));
 
-/** Collects a child's stdout and stderr and waits for its exit and both ends of output. */
+/** Collects a child's stdout and stderr until it closed (exit and both ends of output). */
 async function finish(child: SpawnedChild, stdin = '') {
 	const out: Buffer[] = [];
 	const err: Buffer[] = [];
@@ -15,8 +15,7 @@ async function finish(child: SpawnedChild, stdin = '') {
 	child.stderr.on('data', (b: Buffer) => err.push(b));
 	child.stdin.on('error', () => {});
 	child.stdin.end(stdin);
-	const closed = (s: NodeJS.EventEmitter) => new Promise((r) => s.once('close', r));
-	const [exit] = await Promise.all([child.exited, closed(child.stdout), closed(child.stderr)]);
+	const exit = await child.closed;
 	return {...exit, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString()};
 }
 

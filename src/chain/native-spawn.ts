@@ -33,6 +33,8 @@ export interface SpawnedChild {
 	readonly stderr: Socket;
 	/** Resolves once the child has exited and been reaped. */
 	readonly exited: Promise<Exit>;
+	/** As node:child_process's 'close': resolves once the child exited and both outputs ended. */
+	readonly closed: Promise<Exit>;
 	/** Sends `signal` unless the child has already been reaped (its pid may belong to another process by then). */
 	kill(signal: NodeJS.Signals): void;
 }
@@ -62,12 +64,16 @@ export function spawnChild(
 		reaped = true;
 		settle({code: code < 0 ? null : code, signal: signal === 0 ? null : (signalNames.get(signal) ?? null)});
 	});
+	const stdout = new Socket({fd: outFd, readable: true, writable: false});
+	const stderr = new Socket({fd: errFd, readable: true, writable: false});
+	const ended = (socket: Socket) => new Promise<void>((resolve) => socket.once('close', () => resolve()));
 	return {
 		pid,
 		stdin: new Socket({fd: inFd, readable: false, writable: true}),
-		stdout: new Socket({fd: outFd, readable: true, writable: false}),
-		stderr: new Socket({fd: errFd, readable: true, writable: false}),
+		stdout,
+		stderr,
 		exited,
+		closed: Promise.all([exited, ended(stdout), ended(stderr)]).then(([exit]) => exit),
 		kill(signal) {
 			if (!reaped) process.kill(pid, signal);
 		},

@@ -194,10 +194,6 @@ const bytes = (chunks: Buffer[]): Uint8Array => {
 	return new Uint8Array(all.buffer, all.byteOffset, all.length);
 };
 
-/** Resolves when `socket` has closed (end of the child's output, or an error on it). */
-const closed = (socket: NodeJS.EventEmitter): Promise<void> =>
-	new Promise((resolve) => socket.once('close', () => resolve()));
-
 /**
  * Runs `file` once with exactly `env`, `stdin` as its input, collecting both outputs; with `root`,
  * through the chroot helper (it execs the plugin in place, so signals and the exit status are the
@@ -263,8 +259,7 @@ async function runOnce(
 	// A plugin may exit without reading its stdin (EPIPE): its exit status is what counts.
 	child.stdin.on('error', () => {});
 	child.stdin.end(stdin);
-	// As node:child_process's 'close': the exit, and the end of both outputs.
-	const [exit] = await Promise.all([child.exited, closed(child.stdout), closed(child.stderr)]);
+	const exit = await child.closed;
 	child.stdin.destroy();
 	running.delete(child);
 	clearTimeout(timer);
