@@ -81,15 +81,11 @@ export async function defaultBuiltins(
 	return createBuiltins({openNetlink: (netns) => openNetlink(netns), exec}, {disable: conf.disableBuiltins});
 }
 
-/** The delegate seam, and how to have its built-ins loaded ahead of their turn. */
+/** The delegate seam, and the scheduling of its undecorated built-in exec. */
 export interface DelegateSeam {
 	readonly exec: PluginExec;
-	/** Has the in-process delegates load during the next binary run when `types` names one (BuiltinPluginExec.warm). */
-	warm(types: Iterable<string>): void;
-	/** Starts `task` once the next binary delegate is spawned (BuiltinPluginExec.duringNextRun). */
-	duringNextRun(task: () => void): void;
-	/** Starts every task still waiting for a binary delegate. */
-	flush(): void;
+	/** Built-ins loaded ahead of their turn, work started during the next binary run. */
+	readonly schedule: Pick<BuiltinPluginExec, 'warm' | 'duringNextRun' | 'flush'>;
 }
 
 /**
@@ -101,7 +97,7 @@ export async function delegateExec(conf: PlexusConf, deps: PlexusDeps): Promise<
 	return (await delegateSeam(conf, deps)).exec;
 }
 
-/** delegateExec's seam with its warm-up (./invocation.ts starts it once the chains are known). */
+/** delegateExec's seam with its schedule (./invocation.ts warms the built-ins and defers event posts through it). */
 export async function delegateSeam(conf: PlexusConf, deps: PlexusDeps): Promise<DelegateSeam> {
 	const binaries = deps.exec ?? new ProcessPluginExec();
 	let seam: PluginExec | undefined;
@@ -114,12 +110,7 @@ export async function delegateSeam(conf: PlexusConf, deps: PlexusDeps): Promise<
 			: withPassthru(conf, await inProcess(conf, ipam));
 	const exec = new BuiltinPluginExec(binaries, builtins);
 	seam = deps.wrapExec?.(exec) ?? exec;
-	return {
-		exec: seam,
-		warm: (types) => exec.warm(types),
-		duringNextRun: (task) => exec.duringNextRun(task),
-		flush: () => exec.flush(),
-	};
+	return {exec: seam, schedule: exec};
 }
 
 /** `inProcess` plus `passthru`, unless registered there or disabled. */

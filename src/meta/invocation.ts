@@ -118,7 +118,7 @@ export class Invocation {
 	readonly cache: PlexusCache;
 	/** The clock a DEL failure is recorded by. */
 	readonly now: () => Date;
-	readonly #seam: Pick<DelegateSeam, 'warm' | 'duringNextRun' | 'flush'>;
+	readonly #schedule: DelegateSeam['schedule'];
 
 	private constructor(
 		request: PluginRequest,
@@ -126,9 +126,9 @@ export class Invocation {
 		executor: ChainExecutor,
 		pairs: [string, string][],
 		now: () => Date,
-		seam: Pick<DelegateSeam, 'warm' | 'duringNextRun' | 'flush'>,
+		schedule: DelegateSeam['schedule'],
 	) {
-		this.#seam = seam;
+		this.#schedule = schedule;
 		this.now = now;
 		this.request = request;
 		this.conf = conf;
@@ -163,7 +163,7 @@ export class Invocation {
 			executor,
 			parseCniArgs(request.args),
 			ports.now ?? (() => new Date()),
-			seam,
+			seam.schedule,
 		);
 	}
 
@@ -232,7 +232,7 @@ export class Invocation {
 	 * code loads while the delegates before it run.
 	 */
 	warmBuiltins(attachments: readonly {list: NetworkList}[]): void {
-		this.#seam.warm(attachments.flatMap((a) => a.list.plugins.map((p) => p.type)));
+		this.#schedule.warm(attachments.flatMap((a) => a.list.plugins.map((p) => p.type)));
 	}
 
 	/**
@@ -242,7 +242,7 @@ export class Invocation {
 	 */
 	duringNextDelegate<T>(work: () => Promise<T>): Promise<T> {
 		return new Promise((resolve, reject) =>
-			this.#seam.duringNextRun(() => {
+			this.#schedule.duringNextRun(() => {
 				try {
 					resolve(work());
 				} catch (error) {
@@ -254,7 +254,7 @@ export class Invocation {
 
 	/** Starts the work duringNextDelegate still holds. */
 	startDeferred(): void {
-		this.#seam.flush();
+		this.#schedule.flush();
 	}
 
 	/**
@@ -265,7 +265,7 @@ export class Invocation {
 		attachments: readonly CachedAttachment[],
 		container: ContainerRef = this.container,
 	): Promise<UndoOutcome> {
-		this.#seam.warm(attachments.flatMap((a) => pluginTypesIn(a.config)));
+		this.#schedule.warm(attachments.flatMap((a) => pluginTypesIn(a.config)));
 		return undoAttachments(
 			this.executor,
 			attachments,
