@@ -92,6 +92,17 @@ describe('plexus-shim wire format', () => {
 		expect(seen[2]?.body).toBe(seen[0]?.body);
 	});
 
+	it('gives up within the readiness bound when POST keeps answering 503 while /readyz says 200 (code 11)', async () => {
+		answer = (_req, res) => res.writeHead(503).end('not ready\n');
+		const result = await runShim('ADD', conf, env({PLEXUS_SHIM_READY_TIMEOUT_MS: '300'}));
+		expect(result.exitCode).toBe(1);
+		expect(JSON.parse(result.stdout)).toMatchObject({
+			code: 11,
+			msg: expect.stringContaining('not ready after 300 ms'),
+		});
+		expect(seen.filter((s) => s.url === '/cni').length).toBeGreaterThan(1);
+	});
+
 	it('sends DEL without requiring readiness (a DEL must get through a daemon that is shutting down)', async () => {
 		answer = (_req, res) => res.writeHead(200).end();
 		expect(await runShim('DEL', conf, env())).toMatchObject({exitCode: 0, stdout: ''});
