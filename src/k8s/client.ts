@@ -18,7 +18,7 @@ import {CniError, CniErrorCode} from '../cni/errors.ts';
 import type {DraPort} from '../devices/dra.ts';
 import {log} from '../log.ts';
 import {tracedApiCall} from '../observe/context.ts';
-import type {ApiStatusError, RestClient} from './rest/http.ts';
+import type {ApiStatusError, RestClient, RestOptions} from './rest/http.ts';
 
 /** The pod fields the meta-plugin reads. */
 export interface Pod {
@@ -127,6 +127,11 @@ export interface KubeClientOptions {
 	 * Never for a client that watches: a watch holds its connection for minutes.
 	 */
 	maxConnections?: number;
+	/**
+	 * The process has no other TLS client (a one-shot CNI call): the kubeconfig's CA becomes the
+	 * process's default trust, which is cheaper to set up (see RestOptions in ./rest/http.ts).
+	 */
+	soleTlsClient?: boolean;
 }
 
 /**
@@ -186,7 +191,7 @@ const enc = encodeURIComponent;
 export async function openRestClient(
 	kubeconfig: string | undefined,
 	env: Readonly<Record<string, string | undefined>> = process.env,
-	maxConnections?: number,
+	rest: RestOptions = {},
 ): Promise<RestClient> {
 	const [{loadKubeconfig, inClusterAccess}, {RestClient}] = await Promise.all([
 		import('./rest/kubeconfig.ts'),
@@ -195,7 +200,7 @@ export async function openRestClient(
 	try {
 		const access =
 			kubeconfig !== undefined && kubeconfig !== '' ? await loadKubeconfig(kubeconfig) : inClusterAccess(env);
-		return new RestClient(access, maxConnections);
+		return new RestClient(access, rest);
 	} catch (error) {
 		throw new CniError(
 			CniErrorCode.invalidConfig,
@@ -224,7 +229,8 @@ export class NodeKubeClient implements KubeClient {
 	}
 
 	#load(): Promise<RestClient> {
-		this.#rest ??= openRestClient(this.#options.kubeconfig, process.env, this.#options.maxConnections);
+		const {kubeconfig, maxConnections, soleTlsClient} = this.#options;
+		this.#rest ??= openRestClient(kubeconfig, process.env, {maxSockets: maxConnections, soleTlsClient});
 		return this.#rest;
 	}
 

@@ -66,7 +66,10 @@ export function defaultKube(
 ): KubeClient | undefined {
 	const options = kubeClientOptions(conf, env, verb);
 	// One connection: a one-shot process's requests queue on it rather than open another (TLS).
-	return options === undefined ? undefined : new NodeKubeClient({...options, maxConnections: 1});
+	// And the process has no other TLS client, so its CA can be the process's trust.
+	return options === undefined
+		? undefined
+		: new NodeKubeClient({...options, maxConnections: 1, soleTlsClient: true});
 }
 
 /** The built-in delegates (vrf, vlan, route-override) minus the conf's `disableBuiltins`. */

@@ -7,6 +7,7 @@ import {createServer as createHttpsServer, type Server} from 'node:https';
 import type {AddressInfo} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {getCACertificates, setDefaultCACertificates} from 'node:tls';
 import {afterAll, afterEach, beforeAll, describe, expect, test} from 'vitest';
 import {makePki, type TestPki} from '../../../e2e/testing/pki.ts';
 import {configureLog} from '../../log.ts';
@@ -155,6 +156,47 @@ describe('RestClient over TLS', () => {
 		const rest = await client(await kubeconfig({server, 'insecure-skip-tls-verify': true}, {}));
 		expect(await rest.optionalJson({method: 'GET', path: '/missing'})).toBeUndefined();
 		expect(await rest.optionalJson({method: 'GET', path: '/x'})).toEqual({kind: 'Pod'});
+	});
+});
+
+describe('RestClient as the sole TLS client of a one-shot process', () => {
+	// It makes the kubeconfig's CA the process's default trust: put the worker's back afterwards.
+	const before = getCACertificates('default');
+	afterEach(() => setDefaultCACertificates(before));
+
+	async function sole(cluster: Record<string, unknown>): Promise<RestClient> {
+		const rest = new RestClient(await loadKubeconfig(await kubeconfig(cluster, {token: 't'})), {
+			maxSockets: 1,
+			soleTlsClient: true,
+		});
+		closers.push(() => rest.close());
+		return rest;
+	}
+
+	test('trusts the kubeconfig CA, and only it', async () => {
+		const server = await httpsServer();
+		const ok = await sole({server, 'certificate-authority-data': pki.caCert.toString('base64')});
+		expect(await ok.json({method: 'GET', path: '/x'})).toEqual({kind: 'Pod'});
+		expect(getCACertificates('default')).toHaveLength(1);
+		const other = await makePki(await mkdtemp(join(dir, 'other-')));
+		const refused = await sole({server, 'certificate-authority-data': other.caCert.toString('base64')});
+		await expect(refused.request({method: 'GET', path: '/x'})).rejects.toMatchObject({
+			code: expect.stringMatching(/SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY/),
+		});
+		// A client made earlier keeps the trust it was made with.
+		expect((await ok.request({method: 'GET', path: '/x'})).status).toBe(200);
+	});
+
+	test('a CA that is not a certificate fails at the handshake, as for any other client', async () => {
+		const server = await httpsServer();
+		const rest = await sole({
+			server,
+			'certificate-authority-data': Buffer.from('not a pem').toString('base64'),
+		});
+		await expect(rest.request({method: 'GET', path: '/x'})).rejects.toMatchObject({
+			code: expect.stringMatching(/SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY/),
+		});
+		expect(seen).toEqual([]);
 	});
 });
 
