@@ -19,8 +19,6 @@ const launcherCache = process.env['NODE_COMPILE_CACHE'];
 if (launcherCache !== undefined && resolve(launcherCache) === COMPILE_CACHE_DIR) {
 	delete process.env['NODE_COMPILE_CACHE'];
 }
-// Imported only now, so the CLI and everything it loads go through the cache.
-const {runCli} = await import('./cli.ts');
 
 /** Reads all of stdin. */
 async function readStdin(): Promise<Uint8Array> {
@@ -43,18 +41,25 @@ async function confirm(question: string): Promise<boolean> {
 	}
 }
 
-const outcome = await runCli({
-	argv: process.argv.slice(2),
-	env: process.env,
-	readStdin,
-	stdoutIsTTY: process.stdout.isTTY === true,
-	confirm,
-});
-if (outcome.stderr !== '') process.stderr.write(outcome.stderr);
-if (outcome.stdout !== '') process.stdout.write(outcome.stdout);
-process.exitCode = outcome.exitCode;
-// A CNI call ends here: everything it started was awaited, logs are written synchronously, and
-// stdout/stderr writes to pipes and files are synchronous on Linux. Exiting now skips Node's
-// teardown of the environment and heap that a natural exit runs (measured: one-shot ADD, DEL and
-// STATUS each ~30-60 ms sooner, all of it after the work was done).
-if ((process.env['CNI_COMMAND'] ?? '') !== '') process.exit();
+/** Runs the command line (no top-level await: the bundle is CommonJS, see scripts/bundle/bundle.ts). */
+async function main(): Promise<void> {
+	// Imported only now, so the CLI and everything it loads go through the cache.
+	const {runCli} = await import('./cli.ts');
+	const outcome = await runCli({
+		argv: process.argv.slice(2),
+		env: process.env,
+		readStdin,
+		stdoutIsTTY: process.stdout.isTTY === true,
+		confirm,
+	});
+	if (outcome.stderr !== '') process.stderr.write(outcome.stderr);
+	if (outcome.stdout !== '') process.stdout.write(outcome.stdout);
+	process.exitCode = outcome.exitCode;
+	// A CNI call ends here: everything it started was awaited, logs are written synchronously, and
+	// stdout/stderr writes to pipes and files are synchronous on Linux. Exiting now skips Node's
+	// teardown of the environment and heap that a natural exit runs (measured: one-shot ADD, DEL and
+	// STATUS each ~30-60 ms sooner, all of it after the work was done).
+	if ((process.env['CNI_COMMAND'] ?? '') !== '') process.exit();
+}
+
+void main();
