@@ -67,6 +67,33 @@ describe('resolveAttachments', () => {
 		]);
 	});
 
+	test("asks for every element's NAD at once, one read each, and still fails on the first bad one in order", async () => {
+		kube.addNad('ns1', 'a', macvlan('a'));
+		kube.addNad('ns2', 'b', macvlan('b'));
+		// Answers are held until all three reads were asked for: resolving one by one would hang.
+		const asked: string[] = [];
+		let release = () => {};
+		const all = new Promise<void>((resolve) => {
+			release = resolve;
+		});
+		const read = kube.getNad.bind(kube);
+		kube.getNad = async (namespace, name) => {
+			asked.push(`${namespace}/${name}`);
+			if (asked.length === 3) release();
+			await all;
+			return read(namespace, name);
+		};
+		const attachments = await resolveAttachments(
+			context({'k8s.v1.cni.cncf.io/networks': 'a, ns2/b@eth9, a'}),
+		);
+		expect(attachments.map((a) => a.network)).toEqual(['cbr0', 'ns1/a', 'ns2/b', 'ns1/a']);
+		expect(asked).toEqual(['ns1/a', 'ns2/b', 'ns1/a']);
+		asked.length = 0;
+		const error = await failure(context({'k8s.v1.cni.cncf.io/networks': 'gone, ns2/b, also-gone'}));
+		expect(error.message).toContain('failed to find network-attachment-definition "ns1/gone" (element 1');
+		expect(asked).toEqual(['ns1/gone', 'ns2/b', 'ns1/also-gone']);
+	});
+
 	test('the runtime runtimeConfig goes to the cluster network only (spec §7.5)', async () => {
 		kube.addNad('ns1', 'a', macvlan('a', {portMappings: true}));
 		const ctx = context(
