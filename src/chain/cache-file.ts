@@ -11,8 +11,8 @@
  */
 import {createHash} from 'node:crypto';
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs';
-import {mkdir, rename, rm, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
+import {mkdir, rename, rm, writeFile} from '../fs/promises.ts';
 import {replaceFileSync} from './replace-file.ts';
 
 /** The longest name component Linux file systems take, in bytes. */

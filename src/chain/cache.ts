@@ -5,11 +5,12 @@
  * with mode 0600 in a 0700 directory. A name longer than a file name can be is shortened with a
  * hash (./cache-file.ts); readers match files by their contents, never by parsing names.
  */
-import {access, readdir, readFile, rm} from 'node:fs/promises';
+
 import {basename, join} from 'node:path';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {decodeJson, isJsonObject, MAX_COMPOSED_JSON_DEPTH} from '../cni/json.ts';
 import {type CniResult, convertResult, parseResult} from '../cni/result.ts';
+import {access, readdir, readFile, rm} from '../fs/promises.ts';
 import {fitFileName, TEMP_MARKER, writeFileAtomic} from './cache-file.ts';
 
 export const CACHE_KIND = 'cniCacheV1';

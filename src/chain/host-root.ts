@@ -9,8 +9,8 @@
  * in-process and are not affected; the binaries they call (IPAM) go through this exec too.
  */
 import {constants} from 'node:fs';
-import {access, lstat, readlink, stat} from 'node:fs/promises';
 import {isAbsolute, join, posix} from 'node:path';
+import {access, lstat, readlink, stat} from '../fs/promises.ts';
 import {
 	CHROOT_EXEC_HELPER,
 	type ExecRequest,

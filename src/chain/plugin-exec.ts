@@ -5,13 +5,14 @@
  * FakePluginExec. A request with a `root` runs the plugin chrooted into that directory through
  * the static plexus-chroot-exec helper (see ./host-root.ts and shim/plexus-chroot-exec.c).
  */
-import {stat} from 'node:fs/promises';
+
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {MAX_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
 import {ErrorSchema} from '../cni/spec.ts';
+import {stat} from '../fs/promises.ts';
 import {log} from '../log.ts';
 import {type SpawnedChild, spawnChild} from './native-spawn.ts';
 

@@ -5,6 +5,7 @@
  * and logs (src/daemon/delegate.ts timedExec) and `plexus dry-run`'s step tables are such sinks.
  */
 import {basename} from 'node:path';
+import {monotonicMs} from '../clock.ts';
 import {type CniError, toCniError} from '../cni/errors.ts';
 import {isBuiltinPath} from './builtin-exec.ts';
 import type {ExecRequest, PluginExec} from './plugin-exec.ts';
@@ -23,7 +24,7 @@ export interface ExecRecord {
 	readonly stdout: Uint8Array;
 	/** How it failed, or undefined. */
 	readonly error: CniError | undefined;
-	/** performance.now() when it started. */
+	/** monotonicMs() when it started. */
 	readonly startedMs: number;
 	readonly durationMs: number;
 }
@@ -52,7 +53,7 @@ export class RecordingPluginExec implements PluginExec {
 	async exec(given: ExecRequest): Promise<Uint8Array> {
 		const timeoutMs = given.timeoutMs ?? this.#timeoutMs;
 		const request = timeoutMs === given.timeoutMs ? given : {...given, timeoutMs};
-		const startedMs = performance.now();
+		const startedMs = monotonicMs();
 		const base = {
 			request,
 			type: basename(request.pluginPath),
@@ -65,10 +66,10 @@ export class RecordingPluginExec implements PluginExec {
 			stdout = await this.#inner.exec(request);
 		} catch (err) {
 			const error = toCniError(err);
-			this.#record({...base, stdout: new Uint8Array(), error, durationMs: performance.now() - startedMs});
+			this.#record({...base, stdout: new Uint8Array(), error, durationMs: monotonicMs() - startedMs});
 			throw err;
 		}
-		this.#record({...base, stdout, error: undefined, durationMs: performance.now() - startedMs});
+		this.#record({...base, stdout, error: undefined, durationMs: monotonicMs() - startedMs});
 		return stdout;
 	}
 }

@@ -17,9 +17,9 @@ import {stat} from 'node:fs/promises';
 import {fileURLToPath} from 'node:url';
 import type * as Grpc from '@grpc/grpc-js';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
+import {DEFAULT_POD_RESOURCES_SOCKET} from '../k8s/device-plugin-paths.ts';
 import {log} from '../log.ts';
 
-export const DEFAULT_POD_RESOURCES_SOCKET = '/var/lib/kubelet/pod-resources/kubelet.sock';
 /** The bound of one PodResources call (Multus: 10 s; kubelet answers from memory in milliseconds). */
 export const DEFAULT_POD_RESOURCES_TIMEOUT_MS = 5000;
 /** Multus' receive limit: a node-wide `List` on a large node can exceed grpc's 4 MiB default. */

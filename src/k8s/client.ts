@@ -14,6 +14,7 @@
  * At the house limit: the interface, its API shapes and the one implementation read together.
  */
 import {randomBytes} from 'node:crypto';
+import {monotonicMs} from '../clock.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import type {DraPort} from '../devices/dra.ts';
 import {log} from '../log.ts';
@@ -245,9 +246,9 @@ export class NodeKubeClient implements KubeClient {
 		retry: boolean,
 	): Promise<T> {
 		const rest = await this.#load();
-		const deadline = performance.now() + (this.#options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
+		const deadline = monotonicMs() + (this.#options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
 		for (;;) {
-			const left = deadline - performance.now();
+			const left = deadline - monotonicMs();
 			const signal = AbortSignal.timeout(
 				Math.ceil(Math.max(1, Math.min(this.#options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, left))),
 			);
@@ -260,7 +261,7 @@ export class NodeKubeClient implements KubeClient {
 						? (error as ApiStatusError).status
 						: undefined;
 				const failure = new KubeApiError(what, status, error);
-				const remaining = deadline - performance.now();
+				const remaining = deadline - monotonicMs();
 				if (!retry || !failure.transient || remaining < RETRY_PAUSE_MS + 50) throw failure;
 				log('debug', 'retrying a kubernetes api call', {call: what, error: failure.message});
 				await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));

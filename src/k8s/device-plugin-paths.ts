@@ -1,8 +1,11 @@
 /**
  * Where kubelet and device plugins keep device information on a node: the defaults of the conf's
- * `deviceCheckpointFile` and `devicePluginInfoDir`. Apart from ./device-plugin.ts so that parsing
- * a conf does not load the checkpoint reader.
+ * `podResourcesSocket`, `deviceCheckpointFile` and `devicePluginInfoDir`. Apart from
+ * ./device-plugin.ts and ../devices/pod-resources.ts so that parsing a conf loads neither reader.
  */
+
+/** kubelet's PodResources API socket. */
+export const DEFAULT_POD_RESOURCES_SOCKET = '/var/lib/kubelet/pod-resources/kubelet.sock';
 
 /** kubelet's device manager checkpoint (the fallback without the PodResources socket). */
 export const DEFAULT_DEVICE_CHECKPOINT = '/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint';

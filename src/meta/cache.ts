@@ -19,11 +19,11 @@
  */
 import {createHash} from 'node:crypto';
 import {readFileSync, rmSync} from 'node:fs';
-import {readdir, readFile} from 'node:fs/promises';
 import {basename, join} from 'node:path';
 import {fitFileName, writeFileAtomicSync} from '../chain/cache-file.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {isJsonObject, MAX_COMPOSED_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
+import {readdir, readFile} from '../fs/promises.ts';
 
 export const PLEXUS_CACHE_KIND = 'plexusCacheV1';
 

@@ -4,13 +4,15 @@
  * Everything heavy is imported on first use: a DEL served from the cache loads none of it, and the
  * built-ins load on the first chain that names one (before: every verb paid ~35 modules for them).
  */
-import {access} from 'node:fs/promises';
+
 import {setTimeout as sleep} from 'node:timers/promises';
 import {BUILTIN_TYPES} from '../../delegates/builtin-types.ts';
 import {BuiltinPluginExec, ipamExecOf, type LazyBuiltins} from '../chain/builtin-exec.ts';
 import {type PluginExec, ProcessPluginExec} from '../chain/plugin-exec.ts';
+import {monotonicMs} from '../clock.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import type {CniPlugin} from '../cni/plugin.ts';
+import {access} from '../fs/promises.ts';
 import {type KubeClient, NodeKubeClient} from '../k8s/client.ts';
 import {kubeClientOptions} from '../k8s/client-options.ts';
 import type {OpenNetlink} from '../netlink/netlink.ts';
@@ -155,7 +157,7 @@ export async function waitReadiness(
 	hostRoot?: string,
 ): Promise<void> {
 	if (file === '') return;
-	const deadline = performance.now() + timeoutMs;
+	const deadline = monotonicMs() + timeoutMs;
 	const where = hostRoot === undefined ? '' : ` under host root "${hostRoot}"`;
 	const inRoot = hostRoot === undefined ? undefined : (await import('../chain/host-root.ts')).resolveInRoot;
 	for (;;) {
@@ -165,7 +167,7 @@ export async function waitReadiness(
 			await access(path);
 			return;
 		} catch {
-			if (performance.now() >= deadline) {
+			if (monotonicMs() >= deadline) {
 				throw new CniError(
 					CniErrorCode.notAvailable,
 					`plexus is not ready: readiness indicator file "${file}" does not exist${where} (the cluster network is not up yet)`,

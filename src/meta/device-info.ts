@@ -2,9 +2,10 @@
  * Device information files on the real file system (device-info spec v1.1.0): the production
  * `DeviceInfoFiles` port of the meta-plugin (./ports.ts).
  */
-import {copyFile, mkdir, readFile} from 'node:fs/promises';
+
 import {dirname} from 'node:path';
 import {decodeJson} from '../cni/json.ts';
+import {copyFile, mkdir, readFile} from '../fs/promises.ts';
 import {log} from '../log.ts';
 import {type Attachment, DEVICE_INFO_CAPABILITY} from './resolve/attachment.ts';
 

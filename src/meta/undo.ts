@@ -19,13 +19,14 @@
  * without may have stopped anywhere, so a plugin not found is taken as one that never ran, and an
  * attachment whose name, container ID or interface name libcni refuses never ran at all.
  */
-import {rm} from 'node:fs/promises';
+
 import type {AttachmentKey} from '../chain/cache.ts';
 import {type ChainExecutor, type RuntimeConf, validateNames} from '../chain/executor.ts';
 import {type NetworkList, parseNetworkList} from '../chain/network-list.ts';
 import {CniError, CniErrorCode, toCniError} from '../cni/errors.ts';
 import type {CniResult} from '../cni/result.ts';
 import {versionAtLeast} from '../cni/versions.ts';
+import {rm} from '../fs/promises.ts';
 import {log} from '../log.ts';
 import type {CachedAttachment} from './cache.ts';
 import {DEVICE_INFO_CAPABILITY} from './resolve/attachment.ts';

@@ -6,6 +6,7 @@
  * scope (tests, tools) every reader gets undefined and nothing is recorded.
  */
 import {AsyncLocalStorage} from 'node:async_hooks';
+import {monotonicMs} from '../clock.ts';
 import {toCniError} from '../cni/errors.ts';
 import {qualifiedName} from '../k8s/k8s-args.ts';
 import {log} from '../log.ts';
@@ -56,7 +57,7 @@ export function qualified(ref: {namespace: string; name: string} | undefined): s
  */
 export async function inAttachment<T>(info: AttachmentInfo, fn: () => Promise<T>): Promise<T> {
 	const operation = currentOperation();
-	const started = performance.now();
+	const started = monotonicMs();
 	const fields = {
 		pod: qualified(info.pod),
 		containerId: info.containerId,
@@ -66,7 +67,7 @@ export async function inAttachment<T>(info: AttachmentInfo, fn: () => Promise<T>
 		verb: info.verb,
 	};
 	const finish = (error?: unknown) => {
-		const durationMs = Math.round((performance.now() - started) * 10) / 10;
+		const durationMs = Math.round((monotonicMs() - started) * 10) / 10;
 		if (error === undefined) {
 			log('info', 'attachment done', {...fields, durationMs});
 			operation?.add({kind: 'attachment', ...fields, startMs: operation.offset(started), durationMs});
@@ -100,13 +101,13 @@ export async function inAttachment<T>(info: AttachmentInfo, fn: () => Promise<T>
 export async function tracedApiCall<T>(call: string, fn: () => Promise<T>): Promise<T> {
 	const operation = currentOperation();
 	if (operation === undefined) return fn();
-	const started = performance.now();
+	const started = monotonicMs();
 	const record = (error?: string) =>
 		operation.add({
 			kind: 'api',
 			call,
 			startMs: operation.offset(started),
-			durationMs: Math.round((performance.now() - started) * 10) / 10,
+			durationMs: Math.round((monotonicMs() - started) * 10) / 10,
 			...(error === undefined ? {} : {error}),
 		});
 	try {

@@ -4,6 +4,8 @@
  * container, NAD, interface, plugin, verb, duration, and the CNI code and message on failure),
  * at `debug` the delegate's stdin with secrets redacted (./redact.ts), and the operation's trace.
  */
+
+import {monotonicMs} from '../clock.ts';
 import type {DelegateObserver, DelegateRun, DelegateSample} from '../daemon/metrics.ts';
 import {log, logEnabled} from '../log.ts';
 import {currentAttachment, currentOperation, qualified} from './context.ts';
@@ -45,7 +47,7 @@ export function observeDelegates(metrics?: {observeDelegateRun(run: DelegateRun)
 		operation?.add({
 			kind: 'delegate',
 			...step,
-			startMs: operation.offset(performance.now() - sample.seconds * 1000),
+			startMs: operation.offset(monotonicMs() - sample.seconds * 1000),
 			durationMs,
 			...failure,
 		});

@@ -4,6 +4,7 @@
  * delegate runs and Kubernetes API calls, their durations and outcomes. Times are milliseconds
  * from the operation's start.
  */
+import {monotonicMs} from '../clock.ts';
 
 /** One step of an operation. */
 export type TraceEvent =
@@ -58,7 +59,7 @@ export const MAX_EVENTS_PER_OPERATION = 256;
 /** One operation being recorded. */
 export class OperationTrace {
 	readonly record: OperationRecord;
-	readonly #started = performance.now();
+	readonly #started = monotonicMs();
 
 	constructor(id: number, start: OperationStart) {
 		this.record = {
@@ -70,7 +71,7 @@ export class OperationTrace {
 		};
 	}
 
-	/** Milliseconds from the operation's start to `time` (a performance.now() value). */
+	/** Milliseconds from the operation's start to `time` (a monotonicMs() value). */
 	offset(time: number): number {
 		return Math.round((time - this.#started) * 10) / 10;
 	}
@@ -82,7 +83,7 @@ export class OperationTrace {
 
 	/** Marks the operation finished, with its CNI error when it failed. */
 	finish(error?: {code: number; message: string}): void {
-		this.record.durationMs = this.offset(performance.now());
+		this.record.durationMs = this.offset(monotonicMs());
 		if (error !== undefined) {
 			this.record.code = error.code;
 			this.record.error = error.message;

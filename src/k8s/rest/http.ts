@@ -11,6 +11,7 @@
  */
 import {readFileSync, statSync} from 'node:fs';
 import type {Agent as HttpAgent, IncomingMessage} from 'node:http';
+import {monotonicMs} from '../../clock.ts';
 import {log} from '../../log.ts';
 import {userAgent} from '../../version/version.ts';
 import type {ClusterAccess} from './kubeconfig.ts';
@@ -139,7 +140,7 @@ export class RestClient {
 		const {token, tokenFile, basic} = this.access;
 		if (token !== undefined) return `Bearer ${token}`;
 		if (tokenFile !== undefined) {
-			const now = performance.now();
+			const now = monotonicMs();
 			if (this.#token === undefined || now - this.#token.readAt > TOKEN_FILE_TTL_MS) {
 				const mtimeMs = statSync(tokenFile).mtimeMs;
 				const value =

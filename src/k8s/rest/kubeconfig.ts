@@ -14,8 +14,8 @@
  * @see https://kubernetes.io/docs/reference/config-api/kubeconfig.v1/
  */
 import {readFileSync} from 'node:fs';
-import {readFile} from 'node:fs/promises';
 import {dirname, isAbsolute, join} from 'node:path';
+import {readFile} from '../../fs/promises.ts';
 import {parseKubeconfigYaml} from './kubeconfig-yaml.ts';
 
 /** The service-account directory kubelet mounts into every pod. */

@@ -7,8 +7,11 @@
 import {BUILTIN_TYPES} from '../../../delegates/builtin-types.ts';
 import {CniError, CniErrorCode} from '../../cni/errors.ts';
 import {z} from '../../cni/schema/index.ts';
-import {DEFAULT_POD_RESOURCES_SOCKET} from '../../devices/pod-resources.ts';
-import {DEFAULT_DEVICE_CHECKPOINT, DEFAULT_DP_DEVICE_INFO_DIR} from '../../k8s/device-plugin-paths.ts';
+import {
+	DEFAULT_DEVICE_CHECKPOINT,
+	DEFAULT_DP_DEVICE_INFO_DIR,
+	DEFAULT_POD_RESOURCES_SOCKET,
+} from '../../k8s/device-plugin-paths.ts';
 import type {LogLevel} from '../../log.ts';
 import {PASSTHRU_TYPE} from '../passthru.ts';
 

@@ -3,11 +3,12 @@
  * or directory), the auxiliary chain's directory, and kubelet's device checkpoint. What resolution
  * decides from what these return is pure (./policy.ts).
  */
-import {readdir, readFile, stat} from 'node:fs/promises';
+
 import {extname, join} from 'node:path';
 import type {NetworkList} from '../../chain/network-list.ts';
 import {CniError, CniErrorCode} from '../../cni/errors.ts';
 import {decodeJson} from '../../cni/json.ts';
+import {readdir, readFile, stat} from '../../fs/promises.ts';
 import {networkListFromObject, networkListFromText} from '../../k8s/nad.ts';
 import {log} from '../../log.ts';
 import {invalid} from './policy.ts';
