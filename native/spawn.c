@@ -21,6 +21,12 @@
  *   as a running ChildProcess does.
  *   Failure to start throws an Error with .errno (positive), .code ("ETXTBSY", "ENOENT", ...) and
  *   .syscall "posix_spawn"; no fd or thread is left behind.
+ *
+ *   exitNow(code: number) -> never
+ *   Ends this process with `code` through _exit(2), without Node's teardown (its platform threads
+ *   joined, the heap and environment freed: ~2 ms of a one-shot CNI call on the benchmark's
+ *   machine, after the answer is written). For a process whose work is done and written: stdout,
+ *   stderr and log files are written synchronously, the compile cache when each module compiles.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -246,10 +252,24 @@ static napi_value Spawn(napi_env env, napi_callback_info info) {
 	return result;
 }
 
+static napi_value ExitNow(napi_env env, napi_callback_info info) {
+	size_t argc = 1;
+	napi_value args[1];
+	int32_t code = 0;
+	napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+	if (argc < 1 || napi_get_value_int32(env, args[0], &code) != napi_ok) {
+		napi_throw_type_error(env, NULL, "exitNow: expects an exit code");
+		return NULL;
+	}
+	_exit(code & 0xff);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
 	napi_value fn;
 	napi_create_function(env, "spawn", NAPI_AUTO_LENGTH, Spawn, NULL, &fn);
 	napi_set_named_property(env, exports, "spawn", fn);
+	napi_create_function(env, "exitNow", NAPI_AUTO_LENGTH, ExitNow, NULL, &fn);
+	napi_set_named_property(env, exports, "exitNow", fn);
 	return exports;
 }
 

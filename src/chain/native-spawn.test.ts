@@ -1,3 +1,4 @@
+import {spawnSync} from 'node:child_process';
 import {existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -88,5 +89,18 @@ describe('spawnChild', () => {
 		// Sockets release their fds on the next turns of the loop.
 		await new Promise((r) => setTimeout(r, 50));
 		expect(readdirSync('/proc/self/fd').length).toBe(before);
+	});
+});
+
+describe('exitNow', () => {
+	test("ends the process with process.exitCode after the 'exit' listeners, and nothing after it runs", () => {
+		const module = join(import.meta.dirname, 'native-spawn.ts');
+		const script = `const {exitNow} = await import(${JSON.stringify(module)});
+process.on('exit', (code) => process.stdout.write('exit listener saw ' + code + '\\n'));
+process.exitCode = 3;
+exitNow();
+process.stdout.write('not reached\\n');`;
+		const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {encoding: 'utf8'});
+		expect({status: run.status, stdout: run.stdout}).toEqual({status: 3, stdout: 'exit listener saw 3\n'});
 	});
 });

@@ -15,6 +15,7 @@ interface Addon {
 		env: readonly string[],
 		onExit: (code: number, signal: number) => void,
 	): [number, number, number, number];
+	exitNow(code: number): never;
 }
 
 const load = addonLoader<Addon>('plexus_spawn', 'spawn');
@@ -78,4 +79,21 @@ export function spawnChild(
 			if (!reaped) process.kill(pid, signal);
 		},
 	};
+}
+
+/**
+ * Ends this process as process.exit() does ('exit' listeners run, then the exit code), but without
+ * Node's teardown (see exitNow in native/spawn.c): for a one-shot CNI call whose answer is written.
+ * Falls back to process.exit() when the addon cannot load.
+ */
+export function exitNow(): void {
+	const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
+	let addon: Addon;
+	try {
+		addon = load();
+	} catch {
+		process.exit();
+	}
+	process.emit('exit', code);
+	addon.exitNow(code);
 }
