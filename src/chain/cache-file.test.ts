@@ -4,7 +4,7 @@ import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {PlexusCache} from '../meta/cache.ts';
 import {ResultCache} from './cache.ts';
-import {fitFileName, NAME_MAX, tempFileName, writeFileAtomic, writeFileAtomicSync} from './cache-file.ts';
+import {fitFileName, NAME_MAX, tempFileName, writeFileAtomicSync} from './cache-file.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -47,7 +47,7 @@ test('an exact name of 255 bytes gets a shortened temporary name and is written 
 	const tmp = tempFileName(name);
 	expect(bytes(tmp)).toBe(NAME_MAX);
 	expect(tmp).toMatch(/\.tmp-\d+-[0-9a-f]{8}$/);
-	await writeFileAtomic(join(dir, 'sub'), name, 'hello');
+	writeFileAtomicSync(join(dir, 'sub'), name, 'hello');
 	expect(await readdir(join(dir, 'sub'))).toEqual([name]);
 	expect(await readFile(join(dir, 'sub', name), 'utf8')).toBe('hello');
 });

@@ -12,7 +12,6 @@
 import {createHash} from 'node:crypto';
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {mkdir, rename, rm, writeFile} from '../fs/promises.ts';
 import {replaceFileSync} from './replace-file.ts';
 
 /** The longest name component Linux file systems take, in bytes. */
@@ -69,39 +68,20 @@ export function tempFileName(name: string): string {
 
 /**
  * Writes `text` to `<dir>/<name>` atomically: the directory is created (`dirMode`), the text goes
- * to a temporary file (mode 0600) that is then renamed over the target. On failure the temporary
- * file is removed and the error is thrown as is.
+ * to a temporary file (mode 0600) that then takes the target's place (an exchange rather than a
+ * rename over it, ./replace-file.ts). On failure the temporary file is removed and the error is
+ * thrown as is.
  *
- * Not fsync'd, as libcni's own cache writes are not: the rename makes a crashed or killed process
- * leave the old file or the new one, never half of one (the page cache outlives the process), and
- * what a power loss could tear is caught by the readers (a plexus record is checksummed, a torn one
- * sends DEL to the API) while the pods' netns are gone after a reboot anyway. An ADD writes ~11 of
- * these (the plexus record before each plugin, one libcni result per network); the flush cost
- * ~2 ms each on the bench host (ext4 on virtio), ~20 ms of a 200 ms ADD.
- */
-export async function writeFileAtomic(
-	dir: string,
-	name: string,
-	text: string,
-	dirMode = 0o700,
-): Promise<void> {
-	await mkdir(dir, {recursive: true, mode: dirMode});
-	const tmp = join(dir, tempFileName(name));
-	try {
-		await writeFile(tmp, text, {mode: 0o600});
-		await rename(tmp, join(dir, name));
-	} catch (error) {
-		await rm(tmp, {force: true});
-		throw error;
-	}
-}
-
-/**
- * `writeFileAtomic` in one synchronous step, for a small file written on the hot path: the plexus
- * record is rewritten before every plugin of an ADD, and each awaited step of the asynchronous
- * write (mkdir, open, write, close, rename) is a thread-pool round trip and an event-loop turn,
- * ~1-3 ms per record on a busy node against ~0.1 ms of system calls. Same modes and cleanup; the
- * old file is replaced by an exchange rather than a rename over it (./replace-file.ts).
+ * Synchronous: both caches are small files written on the hot path (the plexus record before each
+ * plugin of an ADD, one libcni result per network), and each awaited step of an asynchronous write
+ * (mkdir, open, write, close, rename) is a thread-pool round trip and an event-loop turn, ~1-3 ms
+ * per file on a busy node against ~0.1 ms of system calls.
+ *
+ * Not fsync'd, as libcni's own cache writes are not: a crashed or killed process leaves the old
+ * file or the new one, never half of one (the page cache outlives the process), and what a power
+ * loss could tear is caught by the readers (a plexus record is checksummed, a torn one sends DEL to
+ * the API) while the pods' netns are gone after a reboot anyway. An ADD writes ~11 of these; the
+ * flush cost ~2 ms each on the bench host (ext4 on virtio), ~20 ms of a 200 ms ADD.
  */
 export function writeFileAtomicSync(dir: string, name: string, text: string, dirMode = 0o700): void {
 	mkdirSync(dir, {recursive: true, mode: dirMode});

@@ -11,7 +11,7 @@ import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {decodeJson, isJsonObject, MAX_COMPOSED_JSON_DEPTH} from '../cni/json.ts';
 import {type CniResult, convertResult, parseResult} from '../cni/result.ts';
 import {access, readdir, readFile, rm} from '../fs/promises.ts';
-import {fitFileName, TEMP_MARKER, writeFileAtomic} from './cache-file.ts';
+import {fitFileName, TEMP_MARKER, writeFileAtomicSync} from './cache-file.ts';
 
 export const CACHE_KIND = 'cniCacheV1';
 
@@ -100,7 +100,7 @@ export class ResultCache {
 	async write(entry: CacheEntry): Promise<void> {
 		const file = this.path(entry);
 		try {
-			await writeFileAtomic(this.resultsDir, basename(file), serialise(entry));
+			writeFileAtomicSync(this.resultsDir, basename(file), serialise(entry));
 		} catch (err) {
 			throw new CniError(
 				CniErrorCode.ioFailure,
