@@ -10,9 +10,10 @@
  * synchronous step, where the ES module loader resolves URLs, reads each file through the thread
  * pool and links asynchronously; the same ~50 chunks of an ADD cost ~20 ms less that way (one-shot
  * ADD 366 → 346 ms, DEL 353 → 330 ms, STATUS 151 → 129 ms, interleaved medians of 14 on the bench
- * machine). So no module has a top-level await. The chunks stay two folders deep, so the paths the code takes
- * relative to its own file (../../package.json, ../../shim, ../../native, the compile cache) hold;
- * the one file beside a module (pod-resources.proto) is copied next to the chunks.
+ * machine). So no module has a top-level await. The chunks stay two folders deep, so the paths
+ * the code takes relative to its own file (../../package.json, ../../shim, ../../native, the
+ * compile cache) hold; the one file beside a module (pod-resources.proto) is copied next to the
+ * chunks.
  *
  * The build is skipped while dist/plexus/inputs.sha256 matches the sources (src/, delegates/, the
  * lock file, this file), so `npm ci`, `npm test`, the test runner's set-up, the bench and the image
