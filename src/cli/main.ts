@@ -9,6 +9,7 @@
  * user's checkout) Node runs without it, and NODE_DISABLE_COMPILE_CACHE=1 turns it off.
  */
 import {resolve} from 'node:path';
+import {useWarmCodeCache} from './code-cache.ts';
 
 const COMPILE_CACHE_DIR = resolve(import.meta.dirname, '../../node_modules/.cache/plexus');
 // bin/plexus exports NODE_COMPILE_CACHE=<that dir> so that even this file comes from the cache (no
@@ -20,6 +21,13 @@ if (launcherCache !== undefined && resolve(launcherCache) === COMPILE_CACHE_DIR)
 	delete process.env['NODE_COMPILE_CACHE'];
 } else {
 	process.getBuiltinModule('node:module').enableCompileCache(COMPILE_CACHE_DIR);
+}
+
+// A one-shot CNI call from the bundle compiles its chunks with the code V8 kept of the last call
+// of that verb (./code-cache.ts); the sources (.ts) load as they are.
+const verb = process.env['CNI_COMMAND'] ?? '';
+if (verb !== '' && import.meta.filename.endsWith('.js')) {
+	useWarmCodeCache(import.meta.dirname, resolve(COMPILE_CACHE_DIR, '../plexus-warm'), verb);
 }
 
 /** Reads all of stdin. */
@@ -62,7 +70,7 @@ async function main(): Promise<void> {
 	// teardown of the environment and heap that a natural exit runs (measured: one-shot ADD, DEL and
 	// STATUS each ~30-60 ms sooner, all of it after the work was done), and exitNow skips what
 	// process.exit() still tears down (~2 ms more).
-	if ((process.env['CNI_COMMAND'] ?? '') !== '') (await import('../chain/native-spawn.ts')).exitNow();
+	if (verb !== '') (await import('../chain/native-spawn.ts')).exitNow();
 }
 
 void main();
