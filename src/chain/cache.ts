@@ -5,7 +5,6 @@
  * with mode 0600 in a 0700 directory. A name longer than a file name can be is shortened with a
  * hash (./cache-file.ts); readers match files by their contents, never by parsing names.
  */
-
 import {basename, join} from 'node:path';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {decodeJson, isJsonObject, MAX_COMPOSED_JSON_DEPTH} from '../cni/json.ts';

@@ -5,7 +5,6 @@
  * FakePluginExec. A request with a `root` runs the plugin chrooted into that directory through
  * the static plexus-chroot-exec helper (see ./host-root.ts and shim/plexus-chroot-exec.c).
  */
-
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';

@@ -40,7 +40,7 @@ export function replaceFileSync(from: string, to: string): void {
 		renameSync(from, to);
 		return;
 	}
-	const code = Object.entries(constants.errno).find(([, n]) => n === errno)?.[0] ?? 'EIO';
+	const code = process.getBuiltinModule('node:util').getSystemErrorName(-errno);
 	throw Object.assign(new Error(`${code}: cannot replace "${to}" with "${from}" (renameat2 exchange)`), {
 		errno: -errno,
 		code,

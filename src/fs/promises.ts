@@ -12,10 +12,8 @@ import {
 	readdir as readdirCb,
 	readFile as readFileCb,
 	readlink as readlinkCb,
-	rename as renameCb,
 	rm as rmCb,
 	stat as statCb,
-	writeFile as writeFileCb,
 } from 'node:fs';
 import {promisify} from 'node:util';
 
@@ -26,7 +24,5 @@ export const mkdir = promisify(mkdirCb);
 export const readdir = promisify(readdirCb);
 export const readFile = promisify(readFileCb);
 export const readlink = promisify(readlinkCb);
-export const rename = promisify(renameCb);
 export const rm = promisify(rmCb);
 export const stat = promisify(statCb);
-export const writeFile = promisify(writeFileCb);

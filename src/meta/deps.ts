@@ -4,7 +4,6 @@
  * Everything heavy is imported on first use: a DEL served from the cache loads none of it, and the
  * built-ins load on the first chain that names one (before: every verb paid ~35 modules for them).
  */
-
 import {setTimeout as sleep} from 'node:timers/promises';
 import {BUILTIN_TYPES} from '../../delegates/builtin-types.ts';
 import {BuiltinPluginExec, ipamExecOf, type LazyBuiltins} from '../chain/builtin-exec.ts';

@@ -2,7 +2,6 @@
  * Device information files on the real file system (device-info spec v1.1.0): the production
  * `DeviceInfoFiles` port of the meta-plugin (./ports.ts).
  */
-
 import {dirname} from 'node:path';
 import {decodeJson} from '../cni/json.ts';
 import {copyFile, mkdir, readFile} from '../fs/promises.ts';

@@ -19,7 +19,6 @@
  * without may have stopped anywhere, so a plugin not found is taken as one that never ran, and an
  * attachment whose name, container ID or interface name libcni refuses never ran at all.
  */
-
 import type {AttachmentKey} from '../chain/cache.ts';
 import {type ChainExecutor, type RuntimeConf, validateNames} from '../chain/executor.ts';
 import {type NetworkList, parseNetworkList} from '../chain/network-list.ts';

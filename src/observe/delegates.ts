@@ -4,7 +4,6 @@
  * container, NAD, interface, plugin, verb, duration, and the CNI code and message on failure),
  * at `debug` the delegate's stdin with secrets redacted (./redact.ts), and the operation's trace.
  */
-
 import {monotonicMs} from '../clock.ts';
 import type {DelegateObserver, DelegateRun, DelegateSample} from '../daemon/metrics.ts';
 import {log, logEnabled} from '../log.ts';

@@ -3,7 +3,6 @@
  * or directory), the auxiliary chain's directory, and kubelet's device checkpoint. What resolution
  * decides from what these return is pure (./policy.ts).
  */
-
 import {extname, join} from 'node:path';
 import type {NetworkList} from '../../chain/network-list.ts';
 import {CniError, CniErrorCode} from '../../cni/errors.ts';
