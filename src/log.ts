@@ -2,6 +2,7 @@
  * Logging. stdout is the CNI protocol channel, so logs only ever go to stderr or a log file.
  */
 import {appendFileSync} from 'node:fs';
+import {isoNow} from './clock.ts';
 
 export const LOG_LEVELS = ['panic', 'error', 'warning', 'info', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -40,7 +41,7 @@ export function configureLog(options: LogSink): void {
 /** Writes one structured JSON log line at `level`, if the configured level lets it through. */
 export function log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
 	if (LOG_LEVELS.indexOf(level) > LOG_LEVELS.indexOf(sink.logLevel ?? 'info')) return;
-	const line = `${JSON.stringify({time: new Date().toISOString(), level, msg, ...fields})}\n`;
+	const line = `${JSON.stringify({time: isoNow(), level, msg, ...fields})}\n`;
 	if (sink.logToStderr) process.stderr.write(line);
 	if (sink.logFile !== undefined) {
 		try {

@@ -14,7 +14,7 @@
  * At the house limit: the interface, its API shapes and the one implementation read together.
  */
 import {randomBytes} from 'node:crypto';
-import {monotonicMs} from '../clock.ts';
+import {isoNow, monotonicMs} from '../clock.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import type {DraPort} from '../devices/dra.ts';
 import {log} from '../log.ts';
@@ -375,7 +375,7 @@ export class NodeKubeClient implements KubeClient {
 		await this.#bounded(
 			`create event "${event.reason}" for pod "${event.namespace}/${event.podName}"`,
 			async (rest, signal) => {
-				const now = new Date().toISOString();
+				const now = isoNow();
 				await rest.json({
 					method: 'POST',
 					path: `/api/v1/namespaces/${enc(event.namespace)}/events`,

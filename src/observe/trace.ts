@@ -4,7 +4,7 @@
  * delegate runs and Kubernetes API calls, their durations and outcomes. Times are milliseconds
  * from the operation's start.
  */
-import {monotonicMs} from '../clock.ts';
+import {isoNow, monotonicMs} from '../clock.ts';
 
 /** One step of an operation. */
 export type TraceEvent =
@@ -65,7 +65,7 @@ export class OperationTrace {
 		this.record = {
 			id,
 			...start,
-			startedAt: new Date().toISOString(),
+			startedAt: isoNow(),
 			durationMs: undefined,
 			events: [],
 		};
