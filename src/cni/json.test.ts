@@ -47,10 +47,62 @@ describe('nesting depth (issue 12)', () => {
 		['"[[[[{{{{"', 0],
 		['{"a":"\\"[[[[","b":[]}', 2],
 		['{"a":"\\\\","b":[[]]}', 3],
+		['{"a":"x\\\\\\"[[","b":[[[]]]}', 4],
+		['{"é":"ü[","b":["€",{"c":"\\u005b"}]}', 3],
+		['[[["unterminated [[[[', 3],
+		['{"a":"\\', 1],
 	])('%s nests %i levels', (text, depth) => {
 		expect(nestsDeeperThan(text, depth)).toBe(false);
 		expect(nestsDeeperThan(text, depth - 1)).toBe(depth > 0);
 		expect(nestsDeeperThan(new TextEncoder().encode(text), depth)).toBe(false);
+	});
+
+	test('long strings and long runs of escapes are skipped without recursion', () => {
+		const escapes = `["${'\\\\'.repeat(4_000_000)}",[[]]]`;
+		expect(nestsDeeperThan(escapes, 3)).toBe(false);
+		expect(nestsDeeperThan(escapes, 2)).toBe(true);
+		const quoted = `["${'\\"['.repeat(2_000_000)}",[]]`;
+		expect(nestsDeeperThan(quoted, 2)).toBe(false);
+		expect(nestsDeeperThan(quoted, 1)).toBe(true);
+		expect(nestsDeeperThan(`["${'a'.repeat(16_000_000)}",[]]`, 1)).toBe(true);
+	});
+
+	test('agrees with a character-by-character scan on random text, valid or not', () => {
+		// The straightforward scan the regular expressions replace (kept here as the reference).
+		const reference = (text: string, limit: number): boolean => {
+			let depth = 0;
+			let inString = false;
+			for (let i = 0; i < text.length; i++) {
+				const c = text[i];
+				if (inString) {
+					if (c === '\\') i++;
+					else if (c === '"') inString = false;
+				} else if (c === '"') inString = true;
+				else if (c === '{' || c === '[') {
+					if (++depth > limit) return true;
+				} else if (c === '}' || c === ']') depth--;
+			}
+			return false;
+		};
+		const alphabet = ['{', '}', '[', ']', '"', '\\', 'a', 'é', ' ', ':'];
+		for (let n = 0; n < 20_000; n++) {
+			const text = Array.from(
+				{length: Math.floor(Math.random() * 40)},
+				() => alphabet[Math.floor(Math.random() * alphabet.length)],
+			).join('');
+			for (const limit of [0, 1, 2, 4]) {
+				expect(nestsDeeperThan(text, limit), `${JSON.stringify(text)} limit ${limit}`).toBe(
+					reference(text, limit),
+				);
+				expect(nestsDeeperThan(new TextEncoder().encode(text), limit)).toBe(reference(text, limit));
+			}
+		}
+	});
+
+	test('bytes are measured at their offset in a larger buffer', () => {
+		const bytes = new TextEncoder().encode('[[[ ]]] [[]]');
+		expect(nestsDeeperThan(bytes.subarray(8), 2)).toBe(false);
+		expect(nestsDeeperThan(bytes.subarray(8), 1)).toBe(true);
 	});
 
 	test(`a document nested deeper than ${MAX_JSON_DEPTH} levels is code 7 naming the limit, before any parse`, () => {

