@@ -20,7 +20,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {parseAllDocuments} from 'yaml';
 import {parseExposition, value} from '../../src/daemon/testing/exposition.ts';
 import {plexusVersion} from '../../src/version/version.ts';
-import {randomSubnet} from '../helpers/cni.ts';
+import {filesUnder, randomSubnet} from '../helpers/cni.ts';
 import {freePort, probe} from '../helpers/daemon.ts';
 import {randomName, removeLink} from '../helpers/netns.ts';
 import {buildFakeFlannel, FAKE_FLANNEL, subnetEnv} from '../hostroot/testing/fake-flannel.ts';
@@ -233,9 +233,9 @@ async function reservations(): Promise<string[]> {
 	return files.filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
 }
 
-/** Plexus' own cache files in the daemon's (relocated) cniDir. */
+/** Plexus' own cache files in the daemon's (relocated) cniDir: records and their progress journals. */
 async function plexusCache(): Promise<string[]> {
-	return readdir(join(hostPath('/var/lib/cni'), 'multus', 'plexus')).catch(() => [] as string[]);
+	return filesUnder(join(hostPath('/var/lib/cni'), 'multus', 'plexus'));
 }
 
 /** Removes portmap's rules for our hostPort that a failed test left (best effort). */
@@ -375,7 +375,7 @@ describe('the DaemonSet under containerd', () => {
 		expect((await hostPortRules()).join('\n')).toContain(`--to-destination ${ip}:8080`);
 		expect(await reservations()).toEqual([ip]);
 		// The daemon's own cache is in its container's (relocated) /var/lib/cni, not the host root's.
-		expect(await plexusCache()).toEqual([`${a}-eth0.json`]);
+		expect(await plexusCache()).toEqual([`${a}-eth0.json`, `progress/${a}-eth0.json`]);
 
 		await c.cri.stopPodSandbox(a);
 		await c.cri.removePodSandbox(a);

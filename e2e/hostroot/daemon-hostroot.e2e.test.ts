@@ -9,7 +9,7 @@ import {existsSync} from 'node:fs';
 import {readdir} from 'node:fs/promises';
 import {join} from 'node:path';
 import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
-import {randomSubnet} from '../helpers/cni.ts';
+import {filesUnder, randomSubnet} from '../helpers/cni.ts';
 import {requireShim, runShim} from '../helpers/daemon.ts';
 import {createNetns, ipJson, type Netns, randomName, removeLink, removeNetns} from '../helpers/netns.ts';
 import {FAKE_FLANNEL} from './testing/fake-flannel.ts';
@@ -109,7 +109,10 @@ describe('plexus daemon --chroot-dir', () => {
 		// The delegates' files are in the root; the daemon's own cache is outside it.
 		const reservations = join(p.root, 'var/lib/cni/networks/flannel-net');
 		expect((await readdir(reservations)).filter((f) => f.startsWith(prefix))).toHaveLength(1);
-		expect(await readdir(join(p.dir, 'cni', 'plexus'))).toEqual(['hostroot-ctr-eth0.json']);
+		expect(await filesUnder(join(p.dir, 'cni', 'plexus'))).toEqual([
+			'hostroot-ctr-eth0.json',
+			'progress/hostroot-ctr-eth0.json',
+		]);
 		expect(existsSync(join(p.root, p.dir))).toBe(false);
 
 		const del = await shim('DEL', p, socket, ns);

@@ -9,21 +9,26 @@
  * (`kind: "plexusCacheV1"`) and checksummed: each attachment's exact config bytes carry a sha256,
  * and the whole record carries one, so a torn or edited file is detected instead of half-trusted.
  *
- * Progress: before each delegate runs, the record is rewritten with that plugin in its attachment's
- * `started` list, so ADD's rollback and every later DEL undo exactly the plugins that ran, even
- * after a kill -9 mid-ADD; a DEL that cannot finish keeps only what is left to undo, with the
- * reason (`delFailure`). Both keys were added to plexusCacheV1 rather than starting a V2: a
- * record without them (written by an earlier Plexus) is still read, and an earlier Plexus reads
- * one with them (it ignores keys it does not know; the checksum covers them), so neither an
- * upgrade nor a downgrade strands a pod.
+ * Progress: before each delegate runs, that plugin joins its attachment's `started` list on disk,
+ * so ADD's rollback and every later DEL undo exactly the plugins that ran, even after a kill -9
+ * mid-ADD; a DEL that cannot finish keeps only what is left to undo, with the reason
+ * (`delFailure`). ADD appends those steps to a journal (`progress/<record name>`,
+ * ./cache-journal.ts) named by the record's `journal` id, rather than rewriting the record each
+ * time; every later write of the record holds the lists itself and drops the journal. The keys
+ * were added to plexusCacheV1 rather than starting a V2: a record without them (written by an
+ * earlier Plexus) is still read, and an earlier Plexus reads one with them (it ignores keys it
+ * does not know; the checksum covers them). A journaled record has no `started` lists of its own,
+ * so an earlier Plexus undoes every plugin of it, as it always did: neither an upgrade nor a
+ * downgrade strands a pod.
  */
 import {createHash} from 'node:crypto';
-import {readFileSync, rmSync} from 'node:fs';
-import {basename, join} from 'node:path';
+import {appendFileSync, mkdirSync, readFileSync, rmSync} from 'node:fs';
+import {basename, dirname, join} from 'node:path';
 import {fitFileName, writeFileAtomicSync} from '../chain/cache-file.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {isJsonObject, MAX_COMPOSED_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
 import {readdir, readFile} from '../fs/promises.ts';
+import {journalLine, newJournalId, replayJournal} from './cache-journal.ts';
 
 export const PLEXUS_CACHE_KIND = 'plexusCacheV1';
 
@@ -72,6 +77,8 @@ export interface PodCacheEntry {
 	attachments: CachedAttachment[];
 	/** Set when a DEL failed and this record holds what is still to undo. */
 	delFailure?: DelFailure | undefined;
+	/** Set by `PlexusCache.begin`: the id of the journal ADD appends its progress to. */
+	journal?: string | undefined;
 }
 
 /** What reading a cache file found. */
@@ -99,7 +106,8 @@ function encodedConfig(config: Uint8Array): {base64: string; sha256: string} {
 	return encoded;
 }
 
-function encode(entry: PodCacheEntry): string {
+/** The record's text; with `journal`, the record of that journal (no `started` lists of its own). */
+function encode(entry: PodCacheEntry, journal?: string): string {
 	const body: Record<string, unknown> = {
 		kind: PLEXUS_CACHE_KIND,
 		containerId: entry.containerId,
@@ -118,17 +126,21 @@ function encode(entry: PodCacheEntry): string {
 				sha256: config.sha256,
 				capabilityArgs: a.capabilityArgs,
 				defaultRoute: a.defaultRoute,
-				...(a.started === undefined ? {} : {started: a.started}),
+				...(a.started === undefined || journal !== undefined ? {} : {started: a.started}),
 			};
 		}),
 	};
 	if (entry.delFailure !== undefined) body['delFailure'] = entry.delFailure;
+	if (journal !== undefined) body['journal'] = journal;
 	const text = JSON.stringify(body);
 	return `${JSON.stringify({...body, checksum: sha256(text)})}\n`;
 }
 
-/** Decodes and verifies a cache file; any mismatch is a reason, never a partial entry. */
-export function decodeCache(text: string): CacheRead {
+/**
+ * Decodes and verifies a cache file, with the text of its progress journal (undefined: there is
+ * none); any mismatch is a reason, never a partial entry.
+ */
+export function decodeCache(text: string, journalText?: string): CacheRead {
 	if (nestsDeeperThan(text, MAX_COMPOSED_JSON_DEPTH))
 		return {
 			state: 'corrupt',
@@ -185,6 +197,14 @@ export function decodeCache(text: string): CacheRead {
 			...(started === undefined ? {} : {started: started as number[]}),
 		});
 	}
+	const journal = body['journal'];
+	if (journal !== undefined) {
+		if (typeof journal !== 'string' || !/^[0-9a-f]{8}$/.test(journal))
+			return {state: 'corrupt', reason: 'malformed "journal" id'};
+		const replayed = replayJournal(journalText, journal, attachments.length);
+		if ('corrupt' in replayed) return {state: 'corrupt', reason: replayed.corrupt};
+		for (const [i, a] of attachments.entries()) a.started = replayed.started[i];
+	}
 	const pod = isJsonObject(body['pod'])
 		? {
 				namespace: String(body['pod']['namespace']),
@@ -218,6 +238,23 @@ function decodeFailure(raw: Record<string, unknown>): DelFailure {
 	};
 }
 
+/** Where the ADD progress of record `recordFile` is journaled: its name, in `progress/` beside it. */
+export function journalFile(recordFile: string): string {
+	return join(dirname(recordFile), 'progress', basename(recordFile));
+}
+
+/** `decode` given the text of `recordFile`'s journal (undefined when it has none). */
+function readJournal(recordFile: string, decode: (journal: string | undefined) => CacheRead): CacheRead {
+	let journal: string | undefined;
+	try {
+		journal = readFileSync(journalFile(recordFile), 'utf8');
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+			return {state: 'corrupt', reason: `progress journal unreadable (${(error as Error).message})`};
+	}
+	return decode(journal);
+}
+
 /** The cache files of one `cniDir`. */
 export class PlexusCache {
 	readonly dir: string;
@@ -231,11 +268,56 @@ export class PlexusCache {
 		return join(this.dir, fitFileName(`${containerId}-${ifname}`, '.json'));
 	}
 
-	/** Persists `entry` atomically with mode 0600 (synchronously: it is small and on ADD's hot path). */
+	/**
+	 * Persists `entry` atomically with mode 0600, `started` lists included, and drops the journal
+	 * of an earlier `begin` (synchronously: it is small and on ADD's hot path).
+	 */
 	async write(entry: PodCacheEntry): Promise<void> {
+		this.#write(entry, undefined);
+	}
+
+	/**
+	 * Persists the record of an ADD about to run its plugins; `progress` then journals each step
+	 * of `entry` (its `journal` is set here).
+	 */
+	async begin(entry: PodCacheEntry): Promise<void> {
+		entry.journal = newJournalId();
+		this.#write(entry, entry.journal);
+	}
+
+	/**
+	 * Records that plugin `plugin` of attachment `attachment` is about to start (`started`) or
+	 * refused to run; `entry`'s lists already say so. Appended to the journal of `begin`, else the
+	 * whole record is written.
+	 */
+	async progress(entry: PodCacheEntry, attachment: number, plugin: number, started: boolean): Promise<void> {
+		const journal = entry.journal;
+		if (journal === undefined) return this.write(entry);
+		const file = journalFile(this.path(entry.containerId, entry.ifname));
+		const line = journalLine(journal, attachment, plugin, started);
+		try {
+			try {
+				appendFileSync(file, line, {mode: 0o600});
+			} catch (error) {
+				if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+				mkdirSync(dirname(file), {recursive: true, mode: 0o700});
+				appendFileSync(file, line, {mode: 0o600});
+			}
+		} catch (error) {
+			throw new CniError(
+				CniErrorCode.ioFailure,
+				`failed to write plexus cache progress "${file}": ${(error as Error).message}`,
+				{cause: error},
+			);
+		}
+	}
+
+	#write(entry: PodCacheEntry, journal: string | undefined): void {
 		const file = this.path(entry.containerId, entry.ifname);
 		try {
-			writeFileAtomicSync(this.dir, basename(file), encode(entry));
+			writeFileAtomicSync(this.dir, basename(file), encode(entry, journal));
+			// The record now says what the journal said (or starts a new one): an earlier journal goes.
+			rmSync(journalFile(file), {force: true});
 		} catch (error) {
 			throw new CniError(
 				CniErrorCode.ioFailure,
@@ -246,19 +328,23 @@ export class PlexusCache {
 	}
 
 	async read(containerId: string, ifname: string): Promise<CacheRead> {
+		const file = this.path(containerId, ifname);
 		let text: string;
 		try {
 			// Synchronous, as `write`: one small file on the DEL path.
-			text = readFileSync(this.path(containerId, ifname), 'utf8');
+			text = readFileSync(file, 'utf8');
 		} catch (error) {
 			if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {state: 'missing'};
 			return {state: 'corrupt', reason: `unreadable (${(error as Error).message})`};
 		}
-		return decodeCache(text);
+		return readJournal(file, (journal) => decodeCache(text, journal));
 	}
 
+	/** Removes the record, then its journal (a journal without its record is never read). */
 	async remove(containerId: string, ifname: string): Promise<void> {
-		rmSync(this.path(containerId, ifname), {force: true});
+		const file = this.path(containerId, ifname);
+		rmSync(file, {force: true});
+		rmSync(journalFile(file), {force: true});
 	}
 
 	/** Every cache file with what reading it found, by file name. */
@@ -273,7 +359,8 @@ export class PlexusCache {
 		for (const name of names) {
 			const file = join(this.dir, name);
 			try {
-				out.push({file, read: decodeCache(await readFile(file, 'utf8'))});
+				const text = await readFile(file, 'utf8');
+				out.push({file, read: readJournal(file, (journal) => decodeCache(text, journal))});
 			} catch (error) {
 				out.push({file, read: {state: 'corrupt', reason: `unreadable (${(error as Error).message})`}});
 			}

@@ -6,12 +6,12 @@
  * (`<cniDir>/results/`). Nothing is run and nothing else is touched: results of other containers,
  * or of this container's networks Plexus has no record of (a Multus-era pod), stay.
  */
-import {readdir, readFile, rm} from 'node:fs/promises';
+import {readdir, readFile, rm, stat} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 import {ResultCache} from '../chain/cache.ts';
 import {TEMP_MARKER} from '../chain/cache-file.ts';
 import {qualifiedName} from '../k8s/k8s-args.ts';
-import {type CachedAttachment, type DelFailure, PlexusCache} from './cache.ts';
+import {type CachedAttachment, type DelFailure, journalFile, PlexusCache} from './cache.ts';
 
 /** One Plexus attachment record of the container. */
 export interface CleanupRecord {
@@ -104,9 +104,24 @@ export async function planCleanup(cniDir: string, containerId: string): Promise<
 	return {containerId, records, results: [...files].sort()};
 }
 
-/** Removes what `plan` lists, plus temporary files a killed write left for those records; returns every file removed. */
+/**
+ * Removes what `plan` lists, the records' progress journals, and temporary files a killed write
+ * left for those records; returns every file removed.
+ */
 export async function applyCleanup(plan: CleanupPlan): Promise<string[]> {
 	const removed: string[] = [];
+	for (const record of plan.records) {
+		const journal = journalFile(record.file);
+		if (
+			await stat(journal).then(
+				() => true,
+				() => false,
+			)
+		) {
+			await rm(journal, {force: true});
+			removed.push(journal);
+		}
+	}
 	for (const file of [...plan.records.map((r) => r.file), ...plan.results]) {
 		await rm(file, {force: true});
 		removed.push(file);

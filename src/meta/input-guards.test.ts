@@ -5,7 +5,7 @@
 import {randomUUID} from 'node:crypto';
 import {mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {join, relative} from 'node:path';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {ResultCache} from '../chain/cache.ts';
 import {FakePluginExec} from '../chain/testing/fake-exec.ts';
@@ -87,8 +87,14 @@ async function run(command: string, stdin: string, env: Record<string, string> =
 	return outcome.ok ? {code: 0, msg: ''} : {code: outcome.error.code, msg: outcome.error.message};
 }
 
+/** The files under the plexus cache dir (records, and their progress journals under progress/). */
 async function cacheFiles(): Promise<string[]> {
-	return readdir(join(dir, 'cni', 'plexus')).catch(() => []);
+	const root = join(dir, 'cni', 'plexus');
+	const entries = await readdir(root, {recursive: true, withFileTypes: true}).catch(() => []);
+	return entries
+		.filter((e) => e.isFile())
+		.map((e) => relative(root, join(e.parentPath, e.name)))
+		.sort();
 }
 
 /** After a refused ADD: nothing ran, nothing is cached, and a good DEL of the container exits 0. */
@@ -212,7 +218,7 @@ describe('DEL with the same bad conf ADD refused', () => {
 		const {code, msg} = await run('DEL', JSON.stringify(conf({logLevel: 'x'})));
 		expect(code).toBe(7);
 		expect(msg).toContain('invalid plexus config: key "logLevel"');
-		expect(await cacheFiles()).toEqual(['c1-eth0.json']);
+		expect(await cacheFiles()).toEqual(['c1-eth0.json', 'progress/c1-eth0.json']);
 		expect(await run('DEL', JSON.stringify(conf()))).toEqual({code: 0, msg: ''});
 		expect(await cacheFiles()).toEqual([]);
 	});
@@ -223,7 +229,7 @@ describe('DEL converges without the namespace', () => {
 		'after a good ADD, a DEL whose CNI_NETNS is %s runs every delegate DEL without it and exits 0',
 		async (netns) => {
 			expect((await run('ADD', JSON.stringify(conf()))).code).toBe(0);
-			expect(await cacheFiles()).toEqual(['c1-eth0.json']);
+			expect(await cacheFiles()).toEqual(['c1-eth0.json', 'progress/c1-eth0.json']);
 			expect(await run('DEL', JSON.stringify(conf()), {CNI_NETNS: netns})).toEqual({code: 0, msg: ''});
 			expect(exec.callsOf('DEL').map((c) => [c.type, c.env['CNI_IFNAME'], c.env['CNI_NETNS']])).toEqual([
 				['macvlan', 'net1', ''],

@@ -4,7 +4,7 @@
 // records of the previous release (no progress). The real kernel runs are e2e/meta/del-*.e2e.test.ts.
 import {copyFile, mkdir, mkdtemp, readdir, readFile, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {join, relative} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {afterEach, beforeEach, describe, expect, test} from 'vitest';
 import {ResultCache} from '../chain/cache.ts';
@@ -12,7 +12,7 @@ import {type FakeCall, FakePluginExec} from '../chain/testing/fake-exec.ts';
 import {dispatch} from '../cni/dispatch.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {FakeKubeClient} from '../k8s/testing/fake-client.ts';
-import {decodeCache, PlexusCache} from './cache.ts';
+import {decodeCache, journalFile, PlexusCache} from './cache.ts';
 import {createPlexusPlugin} from './plugin.ts';
 import {anyPathIsNetns} from './testing/netns.ts';
 
@@ -88,11 +88,17 @@ const failure = (outcome: Awaited<ReturnType<typeof run>>) => (outcome.ok ? unde
 const calls = () => exec.calls.map((c) => `${c.command} ${c.type} ${c.env['CNI_IFNAME']}`);
 const cacheFile = () => join(dir, 'plexus', 'c1-eth0.json');
 const readEntry = async () => {
-	const read = decodeCache(await readFile(cacheFile(), 'utf8'));
+	const journal = await readFile(journalFile(cacheFile()), 'utf8').catch(() => undefined);
+	const read = decodeCache(await readFile(cacheFile(), 'utf8'), journal);
 	if (read.state !== 'ok') throw new Error(`cache is ${read.state}`);
 	return read.entry;
 };
-const files = async (sub: string) => readdir(join(dir, sub)).catch(() => []);
+/** The files under `sub` (records and, for plexus/, their journals under progress/). */
+const files = async (sub: string) => {
+	const root = join(dir, sub);
+	const entries = await readdir(root, {recursive: true, withFileTypes: true}).catch(() => []);
+	return entries.filter((e) => e.isFile()).map((e) => relative(root, join(e.parentPath, e.name)));
+};
 
 describe('ADD records each plugin before it runs', () => {
 	test('the plugin being run is in its attachment\'s "started" list on disk', async () => {
@@ -286,6 +292,9 @@ describe('delegateTimeoutMs', () => {
 
 test('the progress keys are checksummed like the rest: a malformed "started" list is a corrupt record', async () => {
 	await run('ADD');
+	// ADD journals its progress; any later write of the record (a DEL that failed) holds the lists.
+	await new PlexusCache(dir).write(await readEntry());
+	expect(await files('plexus')).toEqual(['c1-eth0.json']);
 	const text = await readFile(cacheFile(), 'utf8');
 	const raw = JSON.parse(text) as {attachments: {started?: unknown}[]; checksum?: string};
 	expect(raw.attachments.map((a) => a.started)).toEqual([[0], [0, 1], [0]]);

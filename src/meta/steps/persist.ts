@@ -1,6 +1,6 @@
 /**
  * Step 2 of ADD: persist the resolved attachments before anything runs, so that whatever happens
- * next, DEL has everything it needs; then keep each plugin's progress in that record.
+ * next, DEL has everything it needs; then keep each plugin's progress in that record's journal.
  */
 import type {AddProgress} from '../../chain/executor.ts';
 import {log} from '../../log.ts';
@@ -18,7 +18,7 @@ export async function persistAttachments(
 		attachments.map((a) => ({...toCached(a), started: []})),
 		podUid,
 	);
-	await inv.cache.write(entry);
+	await inv.cache.begin(entry);
 	return entry;
 }
 
@@ -32,7 +32,7 @@ export function progressOf(cache: PlexusCache, entry: PodCacheEntry, i: number):
 		starting: async (index) => {
 			const a = entry.attachments[i]!;
 			a.started = [...(a.started ?? []), index];
-			await cache.write(entry);
+			await cache.progress(entry, i, index, true);
 		},
 		refused: async (index) => {
 			const a = entry.attachments[i]!;
@@ -42,7 +42,7 @@ export function progressOf(cache: PlexusCache, entry: PodCacheEntry, i: number):
 				ifname: a.ifname,
 				plugin: index,
 			});
-			await cache.write(entry);
+			await cache.progress(entry, i, index, false);
 		},
 		unrunnable: (index, error) => {
 			const a = entry.attachments[i]!;
