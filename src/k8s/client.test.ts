@@ -182,6 +182,25 @@ describe('NodeKubeClient', () => {
 			message: 'Add net1 [10.1.1.5/24] from ns1/a',
 			involvedObject: {kind: 'Pod', name: 'web', namespace: 'ns1', uid: pod.metadata.uid},
 		});
+		await kube.createEvent({
+			namespace: 'ns1',
+			podName: 'web',
+			podUid: pod.metadata.uid,
+			type: 'Normal',
+			reason: 'Again',
+			message: 'm',
+		});
+		const events = api.events('ns1') as unknown as {
+			metadata: {name: string};
+			firstTimestamp: string;
+			lastTimestamp: string;
+		}[];
+		for (const e of events) {
+			expect(e.metadata.name).toMatch(/^web\.[0-9a-f]{16}$/);
+			expect(new Date(e.firstTimestamp).toISOString()).toBe(e.firstTimestamp);
+			expect(e.lastTimestamp).toBe(e.firstTimestamp);
+		}
+		expect(new Set(events.map((e) => e.metadata.name)).size).toBe(2);
 	});
 
 	test('a slow server is cut off by the call bound, as a try-again-later error', async () => {

@@ -217,6 +217,21 @@ describe('RestClient over plain http', () => {
 		);
 		configureLog({logToStderr: false});
 	});
+
+	test('a response cut off before its end is an error, not a short body', async () => {
+		configureLog({logToStderr: false});
+		const server = createHttpServer((_req, res) => {
+			res.writeHead(200, {'content-type': 'application/json', 'content-length': '100'});
+			res.write('{"partial":');
+			setTimeout(() => res.socket?.destroy(), 20);
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		closers.push(() => server.close());
+		const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+		const rest = await client(await kubeconfig({server: url}, {token: 'tok'}));
+		await expect(rest.request({method: 'GET', path: '/x'})).rejects.toThrow();
+		await expect(rest.json({method: 'GET', path: '/x'})).rejects.toThrow();
+	});
 });
 
 describe('loadKubeconfig / inClusterAccess', () => {
