@@ -20,6 +20,7 @@ import {type PlexusConf, parsePlexusConf} from './conf/conf.ts';
 import {defaultGateways, familiesOf, moveDefaultRoute, rewriteDefaultRoutes} from './default-route.ts';
 import {type DelegateSeam, delegateSeam} from './deps.ts';
 import type {MetaPorts} from './ports.ts';
+import type {NamedNetwork} from './resolve/attachment.ts';
 import type {Attachment, ResolveContext} from './resolve/resolve.ts';
 import {undoInAttachmentOf} from './scope.ts';
 import {type UndoOutcome, undoAttachments} from './undo.ts';
@@ -119,6 +120,8 @@ export class Invocation {
 	/** The clock a DEL failure is recorded by. */
 	readonly now: () => Date;
 	readonly #schedule: DelegateSeam['schedule'];
+	/** The cluster network read `readClusterNetwork` started, for `resolve`. */
+	#clusterNetwork: Promise<NamedNetwork> | undefined;
 
 	private constructor(
 		request: PluginRequest,
@@ -192,7 +195,23 @@ export class Invocation {
 			kube,
 			onNetworkNotFound,
 			onUnresolvable,
+			clusterNetwork: this.#clusterNetwork,
 		});
+	}
+
+	/**
+	 * Starts resolving the conf's cluster network now, for `resolve` to take: ADD calls it right
+	 * after sending the pod's read, so the cluster network's NAD read follows it on the connection
+	 * and is answered while this process handles the pod, instead of after (~3 ms of a one-shot
+	 * ADD). Multus reads the cluster network whatever the pod says; a pod that overrides it
+	 * (`v1.multus-cni.io/default-network`) leaves this read unused, and its failure unreported.
+	 */
+	readClusterNetwork(kube: KubeClient | undefined): void {
+		const read = import('./resolve/resolve.ts').then(({resolveConfClusterNetwork}) =>
+			resolveConfClusterNetwork(this.conf, kube),
+		);
+		read.catch(() => {}); // reported by resolve when it is taken
+		this.#clusterNetwork = read;
 	}
 
 	/** The cache record of this request's pod with `attachments` (`podUid` from the API, when read). */

@@ -109,6 +109,45 @@ async function run(
 const calls = () => exec.calls.map((c) => `${c.command} ${c.type} ${c.env['CNI_IFNAME']}`);
 
 describe('ADD', () => {
+	test("asks for the cluster network's NAD right behind the pod, before the pod's answer", async () => {
+		kube.addNad('kube-system', 'cbr0', JSON.stringify({cniVersion: '1.0.0', name: 'cbr0', type: 'bridge'}));
+		// The pod's answer is held until the cluster network's read was asked for.
+		let release = () => {};
+		const asked = new Promise<void>((resolve) => {
+			release = resolve;
+		});
+		const readPod = kube.getPod.bind(kube);
+		kube.getPod = async (namespace, name) => {
+			const pod = readPod(namespace, name);
+			await asked;
+			return pod;
+		};
+		const readNad = kube.getNad.bind(kube);
+		kube.getNad = async (namespace, name) => {
+			if (namespace === 'kube-system') release();
+			return readNad(namespace, name);
+		};
+		const outcome = await run(plugin(), 'ADD', conf({delegates: [], clusterNetwork: 'cbr0'}));
+		expect(outcome.ok ? '' : outcome.error.message).toBe('');
+		expect(
+			kube.calls.filter((c) => c.method.startsWith('get')).map((c) => `${c.method} ${c.args.join('/')}`),
+		).toEqual(['getPod ns1/web', 'getNad kube-system/cbr0', 'getNad ns1/a', 'getNad ns1/b']);
+		expect(calls()).toEqual(['ADD bridge eth0', 'ADD macvlan net1', 'ADD ipvlan eth9']);
+	});
+
+	test('a pod overriding the cluster network: the unused read of the conf one is never reported', async () => {
+		kube.addPod({
+			namespace: 'ns1',
+			name: 'web',
+			uid: 'u1',
+			annotations: {'v1.multus-cni.io/default-network': 'ns1/a'},
+		});
+		// clusterNetwork names nothing: resolving it would fail ADD.
+		const outcome = await run(plugin(), 'ADD', conf({delegates: [], clusterNetwork: 'nowhere'}));
+		expect(outcome.ok ? '' : outcome.error.message).toBe('');
+		expect(calls()).toEqual(['ADD macvlan eth0']);
+	});
+
 	test('runs the cluster network then the annotation networks and returns the cluster result in the conf version', async () => {
 		const outcome = await run(plugin(), 'ADD', conf());
 		expect(outcome.ok ? '' : outcome.error.message).toBe('');

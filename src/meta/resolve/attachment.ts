@@ -58,6 +58,8 @@ export interface ResolveContext {
 	onUnresolvable?: ((origin: string, error: CniError) => void) | undefined;
 	/** Where devices are read (default: from the conf and `kube`, src/devices/allocate.ts). */
 	devices?: DeviceSources | undefined;
+	/** The conf's cluster network, when its read was started ahead (see Invocation.readClusterNetwork). */
+	clusterNetwork?: Promise<NamedNetwork> | undefined;
 }
 
 /** A network found by name (a file, a NAD or a conf of confDir) before it becomes an attachment. */

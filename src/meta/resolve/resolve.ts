@@ -197,7 +197,7 @@ async function clusterAttachment(ctx: ResolveContext): Promise<Attachment> {
 	const {conf, podRef} = ctx;
 	const override = ctx.pod?.annotations[DEFAULT_NETWORK_ANNOTATION];
 	if (override === undefined || override.trim() === '') {
-		const cluster = await resolveConfClusterNetwork(conf, ctx.kube);
+		const cluster = await (ctx.clusterNetwork ?? resolveConfClusterNetwork(conf, ctx.kube));
 		return {
 			...cluster,
 			ifname: ctx.ifname,

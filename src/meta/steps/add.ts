@@ -77,7 +77,9 @@ export async function addPod(inv: Invocation, ports: MetaPorts): Promise<AddRun>
 	requireNetns(inv.request.netns, 'ADD', ports.probeNetns);
 	await ports.ready(inv.conf, true);
 	const kube = ports.kube(inv.conf, inv.request.env, 'ADD');
-	const pod = await readPodForAdd(inv, kube);
+	const podRead = readPodForAdd(inv, kube);
+	inv.readClusterNetwork(kube);
+	const pod = await podRead;
 	const attachments = await resolveForAdd(inv, kube, pod);
 	inv.warmBuiltins(attachments);
 	const entry = await persistAttachments(inv, attachments, pod?.uid);
