@@ -103,6 +103,18 @@ describe('plexus-shim wire format', () => {
 		expect(seen.filter((s) => s.url === '/cni').length).toBeGreaterThan(1);
 	});
 
+	it('takes an answer with a Content-Length as whole once that many bytes came, without waiting for the close', async () => {
+		const body = '{"Result":{"cniVersion":"1.0.0"}}';
+		// Written raw on a connection the server then leaves open: a shim waiting for the close would hang.
+		answer = (_req, res) =>
+			res.socket?.write(
+				`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+			);
+		expect(await runShim('ADD', conf, env())).toMatchObject({exitCode: 0, stdout: '{"cniVersion":"1.0.0"}'});
+		answer = (_req, res) => res.socket?.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+		expect(await runShim('DEL', conf, env())).toMatchObject({exitCode: 0, stdout: ''});
+	});
+
 	it('sends DEL without requiring readiness (a DEL must get through a daemon that is shutting down)', async () => {
 		answer = (_req, res) => res.writeHead(200).end();
 		expect(await runShim('DEL', conf, env())).toMatchObject({exitCode: 0, stdout: ''});
