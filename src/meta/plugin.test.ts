@@ -57,12 +57,7 @@ beforeEach(async () => {
 		};
 	};
 	exec = new FakePluginExec({bridge: answer, macvlan: answer, ipvlan: answer});
-	kube.addPod({
-		namespace: 'ns1',
-		name: 'web',
-		uid: 'u1',
-		annotations: {'k8s.v1.cni.cncf.io/networks': 'a, b@eth9'},
-	});
+	webPod({'k8s.v1.cni.cncf.io/networks': 'a, b@eth9'});
 	kube.addNad(
 		'ns1',
 		'a',
@@ -70,6 +65,10 @@ beforeEach(async () => {
 	);
 	kube.addNad('ns1', 'b', JSON.stringify({cniVersion: '0.4.0', name: 'b', type: 'ipvlan', master: 'y'}));
 });
+
+/** The test pod ns1/web (uid u1) with `annotations`, replacing the one beforeEach added. */
+const webPod = (annotations: Record<string, string>) =>
+	kube.addPod({namespace: 'ns1', name: 'web', uid: 'u1', annotations});
 
 afterEach(async () => {
 	await rm(dir, {recursive: true, force: true});
@@ -136,12 +135,7 @@ describe('ADD', () => {
 	});
 
 	test('a pod overriding the cluster network: the unused read of the conf one is never reported', async () => {
-		kube.addPod({
-			namespace: 'ns1',
-			name: 'web',
-			uid: 'u1',
-			annotations: {'v1.multus-cni.io/default-network': 'ns1/a'},
-		});
+		webPod({'v1.multus-cni.io/default-network': 'ns1/a'});
 		// clusterNetwork names nothing: resolving it would fail ADD.
 		const outcome = await run(plugin(), 'ADD', conf({delegates: [], clusterNetwork: 'nowhere'}));
 		expect(outcome.ok ? '' : outcome.error.message).toBe('');
@@ -271,12 +265,7 @@ describe('ADD', () => {
 	);
 
 	test('a bad annotation fails before any delegate runs', async () => {
-		kube.addPod({
-			namespace: 'ns1',
-			name: 'web',
-			uid: 'u1',
-			annotations: {'k8s.v1.cni.cncf.io/networks': 'a,Bad'},
-		});
+		webPod({'k8s.v1.cni.cncf.io/networks': 'a,Bad'});
 		const outcome = await run(plugin(), 'ADD', conf());
 		expect(outcome.ok ? '' : outcome.error.message).toContain(
 			'element 2 ("Bad"): "name" "Bad" is not a DNS-1123 label',
@@ -285,12 +274,7 @@ describe('ADD', () => {
 	});
 
 	test('a missing NAD posts NoNetworkFound and runs nothing', async () => {
-		kube.addPod({
-			namespace: 'ns1',
-			name: 'web',
-			uid: 'u1',
-			annotations: {'k8s.v1.cni.cncf.io/networks': 'ghost'},
-		});
+		webPod({'k8s.v1.cni.cncf.io/networks': 'ghost'});
 		const outcome = await run(plugin(), 'ADD', conf());
 		expect(outcome.ok).toBe(false);
 		expect(kube.events.map((e) => `${e.type} ${e.reason}`)).toEqual(['Warning NoNetworkFound']);
@@ -335,12 +319,7 @@ describe('device information (device-info spec v1.1.0)', () => {
 				return {cniVersion: call.config['cniVersion'], interfaces: [{name: 'net1', sandbox: '/p'}]};
 			},
 		});
-		kube.addPod({
-			namespace: 'ns1',
-			name: 'web',
-			uid: 'u1',
-			annotations: {'k8s.v1.cni.cncf.io/networks': 'dev'},
-		});
+		webPod({'k8s.v1.cni.cncf.io/networks': 'dev'});
 		kube.addNad(
 			'ns1',
 			'dev',
@@ -382,12 +361,7 @@ describe('device plugin resources', () => {
 		const info = {type: 'pci', version: '1.1.0', pci: {'pci-address': '0000:18:02.5'}};
 		await mkdir(join(dir, 'dp'));
 		await writeFile(join(dir, 'dp', 'intel.com-sriov-0000:18:02.5-device.json'), JSON.stringify(info));
-		kube.addPod({
-			namespace: 'ns1',
-			name: 'web',
-			uid: 'u1',
-			annotations: {'k8s.v1.cni.cncf.io/networks': 'vf'},
-		});
+		webPod({'k8s.v1.cni.cncf.io/networks': 'vf'});
 		kube.addNad(
 			'ns1',
 			'vf',
@@ -536,12 +510,7 @@ describe('DEL', () => {
 	});
 
 	test('without a cache, a NAD deleted since ADD is skipped and the rest keeps its ADD interface names', async () => {
-		kube.addPod({
-			namespace: 'ns1',
-			name: 'web',
-			uid: 'u1',
-			annotations: {'k8s.v1.cni.cncf.io/networks': 'a, b'},
-		});
+		webPod({'k8s.v1.cni.cncf.io/networks': 'a, b'});
 		await run(plugin(), 'ADD', conf());
 		expect(calls()).toEqual(['ADD bridge eth0', 'ADD macvlan net1', 'ADD ipvlan net2']);
 		await rm(join(dir, 'plexus', 'c1-eth0.json'));
