@@ -127,6 +127,9 @@ describe('ADD journals its progress', () => {
 		await cache.write(e);
 		expect(await files()).toEqual(['c1-eth0.json']);
 		expect(await startedOf()).toEqual([[0], []]);
+		await step(e, 1, 0); // after a full write, a step rewrites the record too
+		expect(await files()).toEqual(['c1-eth0.json']);
+		expect(await startedOf()).toEqual([[0], [0]]);
 		const again = entry();
 		await cache.begin(again);
 		await step(again, 1, 1);

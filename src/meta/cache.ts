@@ -274,6 +274,7 @@ export class PlexusCache {
 	 */
 	async write(entry: PodCacheEntry): Promise<void> {
 		this.#write(entry, undefined);
+		entry.journal = undefined; // the lists are in the record now: later steps rewrite it
 	}
 
 	/**
