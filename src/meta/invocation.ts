@@ -202,7 +202,7 @@ export class Invocation {
 	/**
 	 * Starts resolving the conf's cluster network now, for `resolve` to take: ADD calls it right
 	 * after sending the pod's read, so the cluster network's NAD read follows it on the connection
-	 * and is answered while this process handles the pod, instead of after (~3 ms of a one-shot
+	 * and is answered while this process handles the pod, instead of after (~2 ms of a one-shot
 	 * ADD). Multus reads the cluster network whatever the pod says; a pod that overrides it
 	 * (`v1.multus-cni.io/default-network`) leaves this read unused, and its failure unreported.
 	 */
