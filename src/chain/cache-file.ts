@@ -12,6 +12,7 @@
 import {createHash} from 'node:crypto';
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
+import {randomHex8} from '../random-hex.ts';
 import {replaceFileSync} from './replace-file.ts';
 
 /** The longest name component Linux file systems take, in bytes. */
@@ -59,10 +60,7 @@ export function fitFileName(name: string, suffix = ''): string {
  * and an ADD writes ~11 of these.
  */
 export function tempFileName(name: string): string {
-	const random = Math.floor(Math.random() * 0x1_0000_0000)
-		.toString(16)
-		.padStart(8, '0');
-	const suffix = `${TEMP_MARKER}${process.pid}-${random}`;
+	const suffix = `${TEMP_MARKER}${process.pid}-${randomHex8()}`;
 	return `${headBytes(name, NAME_MAX - suffix.length)}${suffix}`;
 }
 

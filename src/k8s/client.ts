@@ -18,6 +18,7 @@ import {CniError, CniErrorCode} from '../cni/errors.ts';
 import type {DraPort} from '../devices/dra.ts';
 import {log} from '../log.ts';
 import {tracedApiCall} from '../observe/context.ts';
+import {randomHex8} from '../random-hex.ts';
 import type {ApiStatusError, RestClient, RestOptions} from './rest/http.ts';
 
 /** The pod fields the meta-plugin reads. */
@@ -211,19 +212,6 @@ export async function openRestClient(
 }
 
 /**
- * 16 hex digits that keep one pod's event names apart (client-go uses the time in hex). Math.random
- * rather than crypto.randomBytes, whose first call seeds its generator (~0.3 ms of a one-shot ADD):
- * the name only needs to be unique, not unguessable.
- */
-function eventSuffix(): string {
-	const half = () =>
-		Math.floor(Math.random() * 0x1_0000_0000)
-			.toString(16)
-			.padStart(8, '0');
-	return half() + half();
-}
-
-/**
  * The REST implementation (name kept from the client-node era so callers need not change).
  * Nothing is loaded until the first call.
  *
@@ -396,7 +384,7 @@ export class NodeKubeClient implements KubeClient {
 						apiVersion: 'v1',
 						kind: 'Event',
 						metadata: {
-							name: `${event.podName}.${eventSuffix()}`,
+							name: `${event.podName}.${randomHex8()}${randomHex8()}`,
 							namespace: event.namespace,
 						},
 						involvedObject: {

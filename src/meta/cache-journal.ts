@@ -10,14 +10,6 @@
  * write cut short by a crash, before its plugin started, so it is ignored too; any other malformed
  * line makes the record corrupt rather than half-trusted.
  */
-
-/** A fresh journal id (8 hex digits). */
-export function newJournalId(): string {
-	return Math.floor(Math.random() * 0x1_0000_0000)
-		.toString(16)
-		.padStart(8, '0');
-}
-
 /** The journal line for plugin `plugin` of attachment `attachment`: started, or refused. */
 export function journalLine(id: string, attachment: number, plugin: number, started: boolean): string {
 	return `${id} ${started ? '+' : '-'}${attachment}.${plugin}\n`;

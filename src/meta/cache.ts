@@ -28,7 +28,8 @@ import {fitFileName, writeFileAtomicSync} from '../chain/cache-file.ts';
 import {CniError, CniErrorCode} from '../cni/errors.ts';
 import {isJsonObject, MAX_COMPOSED_JSON_DEPTH, nestsDeeperThan} from '../cni/json.ts';
 import {readdir, readFile} from '../fs/promises.ts';
-import {journalLine, newJournalId, replayJournal} from './cache-journal.ts';
+import {randomHex8} from '../random-hex.ts';
+import {journalLine, replayJournal} from './cache-journal.ts';
 
 export const PLEXUS_CACHE_KIND = 'plexusCacheV1';
 
@@ -282,7 +283,7 @@ export class PlexusCache {
 	 * of `entry` (its `journal` is set here).
 	 */
 	async begin(entry: PodCacheEntry): Promise<void> {
-		entry.journal = newJournalId();
+		entry.journal = randomHex8(); // the journal id: 8 hex digits
 		this.#write(entry, entry.journal);
 	}
 

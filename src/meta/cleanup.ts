@@ -112,12 +112,7 @@ export async function applyCleanup(plan: CleanupPlan): Promise<string[]> {
 	const removed: string[] = [];
 	for (const record of plan.records) {
 		const journal = journalFile(record.file);
-		if (
-			await stat(journal).then(
-				() => true,
-				() => false,
-			)
-		) {
+		if ((await stat(journal).catch(() => undefined)) !== undefined) {
 			await rm(journal, {force: true});
 			removed.push(journal);
 		}
