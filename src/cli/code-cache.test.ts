@@ -20,6 +20,7 @@ writeFileSync(join(outside, 'package.json'), '{"type":"commonjs"}\n');
 writeFileSync(join(bundle, 'b.js'), 'exports.twice = (n) => n * 2;\n');
 writeFileSync(
 	join(bundle, 'a.js'),
+	// biome-ignore lint/suspicious/noTemplateCurlyInString: the chunk's own source holds a template literal
 	'const b = require("./b.js");\nconst other = require("../outside/c.js");\nexports.run = () => `${b.twice(21)} ${other.name} ${__filename.endsWith("a.js")} ${typeof module.exports}`;\n',
 );
 writeFileSync(join(outside, 'c.js'), 'exports.name = "outside";\n');
